@@ -1,0 +1,132 @@
+"""The ``trucesim`` command line.
+
+Subcommands: ``run`` (simulate a scenario), ``scenarios`` (list bundled ones),
+``check`` (validate a file), ``params`` (the parameter table), ``regimes`` (the presets).
+Bad input stops before any simulation with ``file: key.path: reason`` and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import ConfigError
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A problem with the command line itself (exit 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="trucesim",
+        description="Agent-based simulation of gang truces: leaders, cliques and police.",
+    )
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"trucesim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="simulate a scenario; write tables, summary and a plot")
+    run.add_argument(
+        "scenario", nargs="?", default="el-salvador-2016-letter",
+        help="scenario file or bundled name (default: el-salvador-2016-letter)",
+    )
+    run.add_argument("--replicates", "-n", type=int, default=None,
+                     help="runs per variant (default: 20)")
+    run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="results folder (default: results/<scenario name>)")
+    run.add_argument("--variant", default=None,
+                     help="run only this variant (default: all variants, or the base timeline)")
+    run.set_defaults(func=_cmd_run)
+
+    sc = sub.add_parser("scenarios", help="list the bundled scenarios")
+    sc.set_defaults(func=_cmd_scenarios)
+
+    chk = sub.add_parser("check", help="validate a scenario file without running it")
+    chk.add_argument("file", help="scenario file or bundled name")
+    chk.set_defaults(func=_cmd_check)
+
+    par = sub.add_parser("params", help="print the table of every parameter")
+    par.set_defaults(func=_cmd_params)
+
+    reg = sub.add_parser("regimes", help="list the policy regime presets")
+    reg.set_defaults(func=_cmd_regimes)
+    return p
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from .config import bundled_scenarios, load_scenario
+
+    for name, path in bundled_scenarios().items():
+        s = load_scenario(path)
+        first = " ".join(s.description.split()).split(". ")[0].split(": ")[0].rstrip(".")
+        variants = f" [variants: {', '.join(s.variants)}]" if s.variants else ""
+        print(f"{name:32s} {s.start}..{s.end}  {first}.{variants}")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .config import load_scenario
+
+    s = load_scenario(args.file)
+    print(
+        f"{s.source}: ok: {s.name}, {s.start} to {s.end}, {len(s.phases)} phases, "
+        f"{len(s.events)} events, {len(s.variants)} variants, {s.world.cliques} cliques"
+    )
+    return 0
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from .params import parameter_table_markdown
+
+    print(parameter_table_markdown())
+    return 0
+
+
+def _cmd_regimes(args: argparse.Namespace) -> int:
+    from .regimes import PRESET_DESCRIPTIONS
+
+    for name, text in PRESET_DESCRIPTIONS.items():
+        print(f"{name:20s} {text}")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runcmd import run_scenario
+
+    if args.replicates is not None and args.replicates < 1:
+        raise UsageError("--replicates: must be at least 1")
+    return run_scenario(
+        args.scenario,
+        replicates=args.replicates,
+        seed=args.seed,
+        out=args.out,
+        variant=args.variant,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``trucesim`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (UsageError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,378 @@
+"""Scenario files: schema, loading, validation, variants and dotted-path overrides.
+
+A scenario is a TOML file validated with pydantic (unknown keys are errors). Every
+problem is reported as a :class:`~trucesim.errors.ConfigError` carrying
+``file: key.path: reason``; the CLI prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
+
+from .errors import ConfigError, ConfigErrors
+from .params import (
+    CommandParams,
+    DemographyParams,
+    Frozen,
+    GangParams,
+    PolicingParams,
+    Regime,
+    Stance,
+    ViolenceParams,
+    WorldParams,
+)
+from .regimes import PRESETS
+
+GANG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+#: Every Regime field, optional: what a phase may override.
+RegimeOverrides = create_model(
+    "RegimeOverrides",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    **{
+        name: (field.annotation | None, Field(None, **_constraints))
+        for name, field in Regime.model_fields.items()
+        for _constraints in [
+            {
+                k: getattr(m, k)
+                for m in field.metadata
+                for k in ("ge", "gt", "le", "lt")
+                if getattr(m, k, None) is not None
+            }
+        ]
+    },
+)
+
+
+class Phase(Frozen):
+    """A span of the timeline under one regime, from ``start`` to the next phase."""
+
+    start: dt.date
+    regime: str
+    label: str | None = None
+    overrides: RegimeOverrides = Field(default_factory=RegimeOverrides)  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _known_regime(self) -> Phase:
+        if self.regime not in PRESETS:
+            raise ValueError(f"unknown regime {self.regime!r}; valid: {', '.join(PRESETS)}")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The phase's label, or its regime's name."""
+        return self.label or self.regime
+
+    def resolved_regime(self) -> Regime:
+        """The preset with this phase's overrides applied."""
+        changes = {k: v for k, v in self.overrides.model_dump().items() if v is not None}
+        return PRESETS[self.regime].model_copy(update=changes)
+
+
+class Event(Frozen):
+    """A dated event: leaders transferred, a communique forcing a stance, or a marker."""
+
+    date: dt.date
+    kind: Literal["transfer", "communique", "marker"]
+    label: str = ""
+    gangs: list[str] | None = Field(
+        None, description="Gangs concerned (all when omitted)."
+    )
+    isolation: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="transfer: the leaders' isolation from this date until the next phase.",
+    )
+    stance: Stance | None = Field(None, description="communique: the stance forced.")
+    days: int | None = Field(None, ge=1, le=3650, description="communique: for how many days.")
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Event:
+        if self.kind == "transfer" and self.isolation is None:
+            raise ValueError("a transfer event needs 'isolation' (the leaders' new isolation)")
+        if self.kind == "communique" and (self.stance is None or self.days is None):
+            raise ValueError("a communique event needs 'stance' and 'days'")
+        if self.kind != "transfer" and self.isolation is not None:
+            raise ValueError("'isolation' is only for transfer events")
+        if self.kind != "communique" and (self.stance is not None or self.days is not None):
+            raise ValueError("'stance' and 'days' are only for communique events")
+        return self
+
+
+class Variant(Frozen):
+    """A named branch: phases replacing the timeline from their first start, extra events,
+    and dotted-path overrides of any scenario value."""
+
+    description: str = ""
+    phases: list[Phase] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+def _default_gangs() -> dict[str, GangParams]:
+    return {
+        "MS13": GangParams(share=0.55, cohesion=0.8, authority=0.8, autonomy=0.2),
+        "B18S": GangParams(share=0.25, cohesion=0.6, authority=0.7, autonomy=0.3),
+        "B18R": GangParams(share=0.20, cohesion=0.6, authority=0.7, autonomy=0.3),
+    }
+
+
+class Scenario(Frozen):
+    """A complete scenario: dates, world, gangs, mechanisms' parameters and the timeline."""
+
+    name: str
+    description: str = ""
+    start: dt.date
+    end: dt.date
+    seed: int = Field(0, ge=0)
+    world: WorldParams = Field(default_factory=WorldParams)
+    gangs: dict[str, GangParams] = Field(default_factory=_default_gangs)
+    peace: list[tuple[str, str]] = Field(
+        default_factory=list, description="Pairs of gangs that do not fight each other."
+    )
+    violence: ViolenceParams = Field(default_factory=ViolenceParams)
+    command: CommandParams = Field(default_factory=CommandParams)
+    policing: PolicingParams = Field(default_factory=PolicingParams)
+    demography: DemographyParams = Field(default_factory=DemographyParams)
+    phases: list[Phase] = Field(min_length=1)
+    events: list[Event] = Field(default_factory=list)
+    variants: dict[str, Variant] = Field(default_factory=dict)
+    counterfactual: str | None = Field(
+        None, description="Variant that other variants' deaths are compared against."
+    )
+    source: str = Field("<scenario>", exclude=True, description="Where it was loaded from.")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        problems = list(self._problems())
+        if problems:
+            raise ConfigErrors([ConfigError(self.source, k, r) for k, r in problems])
+        return self
+
+    def _problems(self):
+        if self.end <= self.start:
+            yield "end", f"end {self.end} is not after start {self.start}"
+        if not self.gangs:
+            yield "gangs", "at least one gang is needed"
+        for g in self.gangs:
+            if not GANG_NAME.match(g):
+                yield f"gangs.{g}", "gang names are letters, digits and _ (starting with a letter)"
+        total = sum(g.share for g in self.gangs.values())
+        if self.gangs and abs(total - 1.0) > 1e-6:
+            yield "gangs", f"shares sum to {total:.4g}, not 1"
+        for i, pair in enumerate(self.peace):
+            for g in pair:
+                if g not in self.gangs:
+                    yield f"peace.{i}", f"unknown gang {g!r}; valid: {', '.join(self.gangs)}"
+        yield from self._timeline_problems(self.phases, self.events, "")
+        for name, v in self.variants.items():
+            yield from self._timeline_problems(v.phases, v.events, f"variants.{name}.", False)
+        if self.counterfactual is not None and self.counterfactual not in self.variants:
+            yield "counterfactual", (
+                f"unknown variant {self.counterfactual!r}; valid: {', '.join(self.variants) or 'none'}"
+            )
+
+    def _timeline_problems(self, phases, events, prefix, first_at_start=True):
+        if first_at_start and phases and phases[0].start != self.start:
+            yield f"{prefix}phases.0.start", (
+                f"the first phase must start on the scenario start {self.start}"
+            )
+        for i, p in enumerate(phases):
+            if not self.start <= p.start <= self.end:
+                yield f"{prefix}phases.{i}.start", (
+                    f"{p.start} is outside the scenario ({self.start} to {self.end})"
+                )
+            if i and p.start <= phases[i - 1].start:
+                yield f"{prefix}phases.{i}.start", "phases must be in strictly increasing order"
+        for i, e in enumerate(events):
+            if not self.start <= e.date <= self.end:
+                yield f"{prefix}events.{i}.date", (
+                    f"{e.date} is outside the scenario ({self.start} to {self.end})"
+                )
+            for g in e.gangs or ():
+                if g not in self.gangs:
+                    yield f"{prefix}events.{i}.gangs", (
+                        f"unknown gang {g!r}; valid: {', '.join(self.gangs)}"
+                    )
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def gang_names(self) -> list[str]:
+        """Gang names in file order (the order of per-gang columns)."""
+        return list(self.gangs)
+
+    @property
+    def days(self) -> int:
+        """Number of simulated (recorded) days, start and end included."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def dates(self):
+        """The recorded calendar days as a numpy datetime64[D] array."""
+        import numpy as np
+
+        return np.arange(
+            np.datetime64(self.start, "D"), np.datetime64(self.end, "D") + 1, dtype="datetime64[D]"
+        )
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def parse(cls, data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+        """Validate a scenario from a mapping; errors are :class:`ConfigError` with ``source``."""
+        data = dict(data)
+        data["source"] = source
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _from_validation_error(exc, source) from None
+        except ConfigError as exc:
+            raise _resourced(exc, source) from None
+
+    def to_data(self) -> dict[str, Any]:
+        """The scenario as a plain mapping that :meth:`parse` accepts."""
+        return self.model_dump(mode="python", exclude={"source"})
+
+    def with_overrides(self, overrides: dict[str, Any], source: str | None = None) -> Scenario:
+        """A copy with values replaced at dotted paths (``"gangs.MS13.cohesion": 0.5``).
+
+        Paths index into tables by key and into lists by position
+        (``"phases.1.overrides.benefits"``). A path that names no parameter, or a value
+        that fails validation, raises :class:`ConfigError`.
+        """
+        source = source or self.source
+        data = self.to_data()
+        for path, value in overrides.items():
+            set_path(data, path, value, source)
+        return Scenario.parse(data, source)
+
+    def variant(self, name: str | None) -> Scenario:
+        """The scenario with variant ``name`` applied (``None``: the base timeline).
+
+        The variant's phases replace every phase starting on or after its first phase; its
+        events are added; its overrides are applied. The result has no variants.
+        """
+        if name is None:
+            return self
+        if name not in self.variants:
+            valid = ", ".join(self.variants) or "none (this scenario has no variants)"
+            raise ConfigError(self.source, "variant", f"unknown variant {name!r}; valid: {valid}")
+        v = self.variants[name]
+        data = self.to_data()
+        if v.phases:
+            cut = v.phases[0].start
+            data["phases"] = [p for p in data["phases"] if p["start"] < cut] + [
+                p.model_dump(mode="python") for p in v.phases
+            ]
+        data["events"] = sorted(
+            data["events"] + [e.model_dump(mode="python") for e in v.events],
+            key=lambda e: e["date"],
+        )
+        data["variants"] = {}
+        data["counterfactual"] = None
+        data["name"] = f"{self.name}[{name}]"
+        for path, value in v.overrides.items():
+            set_path(data, path, value, f"{self.source}: variants.{name}.overrides")
+        return Scenario.parse(data, self.source)
+
+
+def set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
+    """Set ``value`` at dotted ``path`` inside nested dicts and lists, in place."""
+    keys = path.split(".")
+    node: Any = data
+    for depth, key in enumerate(keys):
+        last = depth == len(keys) - 1
+        where = ".".join(keys[: depth + 1])
+        if isinstance(node, dict):
+            if key not in node:
+                raise ConfigError(source, path, f"names no parameter ({where!r} not found)")
+            if last:
+                node[key] = copy.deepcopy(value)
+            else:
+                node = node[key]
+        elif isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ConfigError(
+                    source, path, f"names no parameter ({where!r}: index out of range)"
+                )
+            if last:
+                node[int(key)] = copy.deepcopy(value)
+            else:
+                node = node[int(key)]
+        else:
+            raise ConfigError(source, path, f"names no parameter ({where!r} is a value)")
+
+
+def _loc(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc if not str(p).startswith("function-after"))
+
+
+def _from_validation_error(exc: ValidationError, source: str) -> ConfigErrors:
+    errors = []
+    for err in exc.errors():
+        msg = err["msg"]
+        msg = msg.removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        errors.append(ConfigError(source, _loc(err["loc"]), msg))
+    return ConfigErrors(errors)
+
+
+def _resourced(exc: ConfigError, source: str) -> ConfigError:
+    inner = exc.errors if isinstance(exc, ConfigErrors) else [exc]
+    return ConfigErrors([ConfigError(source, e.key, e.reason) for e in inner])
+
+
+# ---------------------------------------------------------------------- files
+def bundled_dir() -> Path:
+    """Folder holding the bundled scenario files."""
+    return Path(str(resources.files("trucesim") / "bundled" / "scenarios"))
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Bundled scenarios by name (file stem)."""
+    return {p.stem: p for p in sorted(bundled_dir().glob("*.toml"))}
+
+
+def resolve_path(spec: str | Path) -> Path:
+    """A path on disk, or the name of a bundled scenario (with or without ``.toml``)."""
+    path = Path(spec)
+    if path.exists():
+        return path
+    bundled = bundled_scenarios()
+    stem = path.stem if path.suffix == ".toml" else path.name
+    if stem in bundled and len(path.parts) <= 2:
+        return bundled[stem]
+    return path
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file, turning a missing or malformed file into a ConfigError."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(str(path), "", "no such file")
+    if path.is_dir():
+        raise ConfigError(str(path), "", "is a folder, not a TOML file")
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"malformed TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), "", f"not UTF-8 text: {exc}") from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario file (or a bundled scenario by name).
+
+    Raises:
+        ConfigError: with ``file: key.path: reason`` for any problem.
+    """
+    path = resolve_path(path)
+    return Scenario.parse(read_toml(path), str(path))

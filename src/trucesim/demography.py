@@ -1,0 +1,44 @@
+"""Cliques change (step 8 of a day): losses, prison, release, recruitment, autonomy.
+
+Members fall by arrests and deaths and grow by logistic recruitment; prisoners return
+at a release rate. Arrests and deaths of a clique's members raise its autonomy (new,
+younger leadership that the prison leaders do not control); autonomy relaxes slowly
+back to the gang's baseline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import DemographyParams, Regime, WorldParams
+from .state import CliqueState, Today
+
+
+class Demography:
+    """The demography mechanism."""
+
+    def __init__(self, params: DemographyParams, world: WorldParams):
+        self.params = params
+        self.capacity = world.capacity
+
+    def step(
+        self, cliques: CliqueState, regime: Regime, today: Today, rng: np.random.Generator
+    ) -> None:
+        """Apply the day's losses, releases and recruitment, and update autonomy."""
+        p = self.params
+        members = cliques.members
+        before = np.maximum(members, 1)
+        losses = np.minimum(today.arrests + today.killed_by_police + today.victims, members)
+        members -= losses
+        cliques.prisoners += today.arrests
+        releases = rng.binomial(cliques.prisoners, p.release_rate)
+        cliques.prisoners -= releases
+        growth = p.recruitment_rate * regime.recruitment_factor * members
+        recruits = rng.poisson(np.maximum(growth * (1.0 - members / self.capacity), 0.0))
+        members += releases + recruits
+        today.releases = int(releases.sum())
+        today.recruits = int(recruits.sum())
+        auto = cliques.autonomy
+        auto += p.autonomy_per_loss * (losses / before) * (1.0 - auto)
+        np.minimum(auto, 1.0, out=auto)
+        auto += p.autonomy_relax * (cliques.baseline_autonomy - auto)

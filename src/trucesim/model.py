@@ -1,0 +1,299 @@
+"""The model: composes the mechanisms over arrays owned by a ``mesa.Model``.
+
+One call to :meth:`TruceModel.step` is one calendar day, in the order of DESIGN
+section 2: regime and events, leaders decide, orders travel, police act, inter-gang
+violence, other killings and concealment, cliques change, record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from .agents import Clique, Leader, PoliceForce
+from .command import Command
+from .config import Scenario
+from .demography import Demography
+from .params import Regime
+from .policing import Policing
+from .state import initial_state, new_today
+from .territory import build_territory
+from .timeline import STANCE_NAMES, compile_timeline
+from .violence import Violence
+
+#: Daily metrics recorded for every run, in column order (per-gang columns follow).
+METRICS = (
+    "homicides",
+    "deaths_true",
+    "gang_on_gang",
+    "gang_on_civilian",
+    "police_killed",
+    "gang_killed_by_police",
+    "background",
+    "disappearances",
+    "arrests",
+    "releases",
+    "recruits",
+    "members",
+    "prisoners",
+    "restraint_share",
+    "pressure_share",
+    "mean_autonomy",
+    "mean_heat",
+    "active_fronts",
+    "benefits_paid",
+)
+#: Metrics that are counts (stored as integers).
+COUNT_METRICS = frozenset(METRICS[:13]) | {"active_fronts"}
+ACTIVE_WINDOW = 30  # days: a front is active if it saw a killing in this window
+
+
+class TruceModel(mesa.Model):
+    """Imprisoned leaders, street cliques and police under policy regimes, day by day.
+
+    Args:
+        scenario: a validated :class:`~trucesim.config.Scenario`.
+        rng: seed or generator for all randomness (Mesa's ``rng=``); defaults to the
+            scenario's seed.
+        variant: name of a scenario variant to apply, or None for the base timeline.
+        agents: create the Mesa agent views (turn off for the largest worlds if only
+            the daily table is wanted).
+
+    Attributes:
+        cliques, fronts, leaders: the state arrays (struct of arrays).
+        territory: the static geography.
+        timeline: the compiled phases and events.
+        day: index of the next day to simulate (negative during burn-in).
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        rng: int | np.random.Generator | None = None,
+        variant: str | None = None,
+        agents: bool = True,
+    ):
+        super().__init__(rng=scenario.seed if rng is None else rng)
+        self.config = scenario.variant(variant)
+        cfg = self.config
+        self.gang_names = cfg.gang_names
+        g = len(self.gang_names)
+        rivalry = ~np.eye(g, dtype=bool)
+        for a, b in cfg.peace:
+            i, j = self.gang_names.index(a), self.gang_names.index(b)
+            rivalry[i, j] = rivalry[j, i] = False
+        shares = np.array([p.share for p in cfg.gangs.values()])
+        self.territory = build_territory(
+            cfg.world.cliques, cfg.world.patch_size, shares / shares.sum(), rivalry, self.rng
+        )
+        self.cliques, self.fronts, self.leaders = initial_state(cfg, self.territory, self.rng)
+        self.timeline = compile_timeline(cfg)
+        self.command = Command(cfg.command)
+        self.policing = Policing(cfg.policing)
+        self.violence = Violence(cfg.violence)
+        self.demography = Demography(cfg.demography, cfg.world)
+        self.today = new_today(self.territory.n, self.territory.fronts)
+        self._size_reference = cfg.world.members
+        self._size_power = cfg.violence.size_power
+
+        self.burn_in = cfg.world.burn_in_days
+        self.day = -self.burn_in
+        self._phase = -1
+        self._recorded_window = np.zeros(365)  # ring buffer of recorded homicides per day
+        self._window_pos = 0
+        self._window_sum_days = 0
+        self._recent_decay = self.policing.memory_decay
+
+        n_days = self.timeline.days
+        self._columns = list(METRICS) + [f"control_{name}" for name in self.gang_names] + [
+            f"authority_{name}" for name in self.gang_names
+        ]
+        self._record = np.zeros((n_days, len(self._columns)))
+        self._stances = np.zeros((n_days, g), dtype=np.int64)
+        self._enter_phase(0)
+
+        if agents:
+            self.leader_agents = [Leader(self, i, name) for i, name in enumerate(self.gang_names)]
+            self.clique_agents = [Clique(self, i) for i in range(self.territory.n)]
+            self.police = PoliceForce(self)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def regime(self) -> Regime:
+        """The regime in force (with phase overrides)."""
+        return self.timeline.regimes[self._phase]
+
+    @property
+    def phase_name(self) -> str:
+        """Label of the phase in force."""
+        return self.timeline.phase_names[self._phase]
+
+    @property
+    def date(self):
+        """Calendar date of the next day to simulate."""
+        return self.config.start + dt.timedelta(days=self.day)
+
+    @property
+    def finished(self) -> bool:
+        """True once the scenario's end date has been simulated."""
+        return self.day >= self.timeline.days
+
+    def recent_recorded_per_day(self, window: int) -> float:
+        """Mean recorded homicides per day over the last ``window`` days (up to 365)."""
+        w = min(window, self._window_sum_days, len(self._recorded_window))
+        if w == 0:
+            return 0.0
+        idx = (self._window_pos - 1 - np.arange(w)) % len(self._recorded_window)
+        return float(self._recorded_window[idx].mean())
+
+    def _enter_phase(self, phase: int) -> None:
+        self._phase = phase
+        self.leaders.isolation[:] = self.regime.isolation
+
+    def _apply_events(self, day: int) -> None:
+        for ev in self.timeline.events.get(day, ()):
+            if ev.kind == "transfer":
+                self.leaders.isolation[ev.gang_mask] = ev.isolation
+            elif ev.kind == "communique":
+                self.leaders.forced_stance[ev.gang_mask] = ev.stance
+                self.leaders.forced_until[ev.gang_mask] = day + ev.days
+
+    # ------------------------------------------------------------------ step
+    def step(self) -> None:
+        """Simulate one day (a burn-in day before the start date is not recorded)."""
+        if self.finished:
+            self.running = False
+            return
+        day = self.day
+        rng = self.rng
+        cliques, fronts, leaders, today = self.cliques, self.fronts, self.leaders, self.today
+
+        # 1. Regime and events.
+        if day >= 0:
+            phase = self.timeline.phase_of_day[day]
+            if phase != self._phase:
+                self._enter_phase(phase)
+            if day in self.timeline.events:
+                self._apply_events(day)
+        regime = self.regime
+
+        # 2-3. Leaders decide; orders travel.
+        paid = self.command.benefits_paid(
+            regime, self.recent_recorded_per_day(regime.verification_days)
+        )
+        today.benefits_paid = paid
+        self.command.decide(leaders, regime, paid, day)
+        self.command.transmit(cliques, fronts, leaders, rng)
+
+        # 4. Police act.
+        size = cliques.members / self._size_reference
+        if self._size_power != 1.0:
+            size **= self._size_power
+        self.policing.allocate(cliques, regime)
+        self.policing.act(cliques, size, regime, today, rng)
+
+        # 5-7. Violence.
+        self.violence.fronts(cliques, fronts, size, regime, today, day, rng)
+        self.violence.others(cliques, today, rng)
+        cliques.recent_violence *= self._recent_decay
+        cliques.recent_violence += today.killings_by + today.victims
+
+        # 8. Cliques change.
+        self.demography.step(cliques, regime, today, rng)
+
+        # 9. Record.
+        self._record_day(day)
+        self.day += 1
+        if self.finished:
+            self.running = False
+
+    def _record_day(self, day: int) -> None:
+        t = self.today
+        gang_on_gang = int(t.front_killings.sum())
+        civilians = int(t.civilians.sum())
+        killed_by_police = int(t.killed_by_police.sum())
+        deaths = gang_on_gang + civilians + t.police_killed + killed_by_police + t.background
+        recorded = deaths - t.disappearances
+        self._recorded_window[self._window_pos] = recorded
+        self._window_pos = (self._window_pos + 1) % len(self._recorded_window)
+        self._window_sum_days += 1
+        if day < 0:
+            return
+        c = self.cliques
+        n = len(c.members)
+        row = self._record[day]
+        row[: len(METRICS)] = (
+            recorded,
+            deaths,
+            gang_on_gang,
+            civilians,
+            t.police_killed,
+            killed_by_police,
+            t.background,
+            t.disappearances,
+            int(t.arrests.sum()),
+            t.releases,
+            t.recruits,
+            int(c.members.sum()),
+            int(c.prisoners.sum()),
+            np.count_nonzero(c.restraint >= 0.5) / n,
+            np.count_nonzero(c.pressure >= 0.5) / n,
+            c.autonomy.mean(),
+            c.heat.mean(),
+            np.count_nonzero(self.fronts.last_killing > day - ACTIVE_WINDOW),
+            t.benefits_paid,
+        )
+        g = len(self.gang_names)
+        row[len(METRICS) : len(METRICS) + g] = self.leaders.control
+        row[len(METRICS) + g :] = self.leaders.authority
+        self._stances[day] = self.leaders.stance
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> pd.DataFrame:
+        """Simulate burn-in and every day to the end; return the daily table."""
+        while not self.finished:
+            self.step()
+        return self.to_frame()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The recorded days so far as a DataFrame (one row per day).
+
+        Columns: ``date``, ``phase``, ``regime``, the :data:`METRICS`, and per gang
+        ``control_<gang>``, ``authority_<gang>`` and ``stance_<gang>``.
+        """
+        days = max(0, min(self.day, self.timeline.days))
+        tl = self.timeline
+        phase_idx = tl.phase_of_day[:days]
+        phases = np.array(tl.phase_names, dtype=object)[phase_idx]
+        regimes = np.array([p.regime for p in self.config.phases], dtype=object)[phase_idx]
+        data: dict[str, object] = {
+            "date": pd.to_datetime(self.config.dates[:days]),
+            "phase": pd.Categorical(phases, categories=list(dict.fromkeys(tl.phase_names))),
+            "regime": pd.Categorical(regimes),
+        }
+        for i, col in enumerate(self._columns):
+            values = self._record[:days, i]
+            data[col] = values.astype(np.int64) if col in COUNT_METRICS else values
+        for j, name in enumerate(self.gang_names):
+            data[f"stance_{name}"] = pd.Categorical(
+                STANCE_NAMES[self._stances[:days, j]], categories=list(STANCE_NAMES)
+            )
+        return pd.DataFrame(data)
+
+
+def front_base_rates(model: TruceModel) -> np.ndarray:
+    """mu * s_a for each directed front at the model's current sizes (used in verification)."""
+    p = model.config.violence
+    size = (model.cliques.members / model.config.world.members) ** p.size_power
+    return p.mu * size[model.fronts.src]
+
+
+def expected_branching(model: TruceModel) -> float:
+    """The model's branching ratio eta / (1 - exp(-omega))."""
+    p = model.config.violence
+    return p.eta / -math.expm1(-p.omega)

@@ -1,0 +1,379 @@
+"""Model parameters: every number the model uses, with its unit, meaning and source.
+
+Parameters are frozen pydantic models grouped by mechanism. Each field carries its unit
+and its source (a reference, or ``assumption``) in its metadata; ``trucesim params``
+and the README's parameter table are generated from these definitions, so this module
+is the one place where a default, its unit and its justification live.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ASSUMPTION = "assumption"
+
+
+def param(default: Any, unit: str, source: str, description: str, **constraints: Any) -> Any:
+    """Declare a parameter field with its unit and source recorded in the schema."""
+    return Field(
+        default,
+        description=description,
+        json_schema_extra={"unit": unit, "source": source},
+        **constraints,
+    )
+
+
+class Frozen(BaseModel):
+    """Base for every parameter block: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class WorldParams(Frozen):
+    """The territory and the initial size of the gangs."""
+
+    cliques: int = param(
+        600, "cliques", "authorities via EFE (2017): more than 600 cliques nationwide",
+        "Number of cliques, one per territory.", ge=2, le=5_000_000,
+    )
+    patch_size: float = param(
+        4.0, "territories", ASSUMPTION,
+        "Mean number of territories in a contiguous patch grown from one seed; small patches "
+        "interleave the gangs so that most cliques border a rival.", ge=1.0,
+    )
+    members: float = param(
+        100.0, "members per clique", "PNC anti-gang unit (2012): about 60,000 members / 600 cliques",
+        "Initial mean members per clique.", gt=0.0,
+    )
+    capacity: float = param(
+        130.0, "members per clique", ASSUMPTION,
+        "Carrying capacity of logistic recruitment per clique.", gt=0.0,
+    )
+    prisoners: float = param(
+        15.0, "prisoners per clique", "PNC: about 10,000 more members in prison by 2014 (/600)",
+        "Initial mean imprisoned members per clique.", ge=0.0,
+    )
+    burn_in_days: int = param(
+        365, "days", ASSUMPTION,
+        "Days simulated under the first phase's regime before the start date (not recorded), "
+        "so that retaliation reaches its stationary level.", ge=0, le=36500,
+    )
+
+
+class GangParams(Frozen):
+    """One gang and its imprisoned leadership."""
+
+    share: float = param(
+        0.34, "fraction", "InSight Crime: MS-13 about 0.55, Barrio 18 factions the rest",
+        "Expected share of territories held.", gt=0.0, le=1.0,
+    )
+    cohesion: float = param(
+        0.7, "0-1", ASSUMPTION,
+        "How hierarchical the gang is: scales the chance that an order reaches a clique.",
+        ge=0.0, le=1.0,
+    )
+    authority: float = param(
+        0.8, "0-1", ASSUMPTION,
+        "Leaders' initial legitimacy: chance that a clique that hears an order obeys it.",
+        ge=0.0, le=1.0,
+    )
+    autonomy: float = param(
+        0.25, "0-1", ASSUMPTION,
+        "Baseline autonomy of the gang's cliques from the leadership.", ge=0.0, le=1.0,
+    )
+
+
+class ViolenceParams(Frozen):
+    """Killings: the Hawkes process on fronts, civilians, background, concealment."""
+
+    mu: float = param(
+        0.0028, "killings per directed front-day", "calibrated (2010-2013)",
+        "Base rate of killings on a directed front a -> b for a clique of reference size.",
+        ge=0.0,
+    )
+    eta: float = param(
+        0.03, "killings per front-day per unit excitation", ASSUMPTION,
+        "Extra killing rate per unit of retaliation excitation.", ge=0.0,
+    )
+    omega: float = param(
+        0.06, "1/day", ASSUMPTION,
+        "Decay rate of excitation: it is multiplied by exp(-omega) each day.", gt=0.0,
+    )
+    size_power: float = param(
+        1.0, "dimensionless", ASSUMPTION,
+        "Exponent of the size factor s_a = (members_a / initial mean members) ** size_power.",
+        ge=0.0, le=4.0,
+    )
+    restraint_efficacy: float = param(
+        0.8, "0-1", ASSUMPTION,
+        "rho: share of a clique's killings suppressed under full restraint.", ge=0.0, le=1.0,
+    )
+    civilian_rate: float = param(
+        0.00006, "killings per member-day", "calibrated (2010-2013)",
+        "Civilian killings (extortion, score-settling) per clique member per day.", ge=0.0,
+    )
+    background_rate: float = param(
+        1.5, "homicides per day", ASSUMPTION,
+        "Non-gang homicides per day nationwide.", ge=0.0,
+    )
+    concealment: float = param(
+        0.25, "0-1", ASSUMPTION,
+        "Share of its killings a clique under full restraint hides as disappearances.",
+        ge=0.0, le=1.0,
+    )
+
+    @property
+    def branching_ratio(self) -> float:
+        """Expected retaliations caused by one killing: eta / (1 - exp(-omega))."""
+        return self.eta / -math.expm1(-self.omega)
+
+    @model_validator(mode="after")
+    def _stable(self) -> ViolenceParams:
+        n = self.branching_ratio
+        if n >= 1.0:
+            raise ValueError(
+                f"branching ratio eta / (1 - exp(-omega)) = {n:.3f} >= 1: the retaliation "
+                "process is explosive (no stationary level); lower eta or raise omega"
+            )
+        return self
+
+
+class CommandParams(Frozen):
+    """Leaders' decisions and how their orders travel."""
+
+    contact_rate: float = param(
+        0.25, "1/day", ASSUMPTION,
+        "Daily chance that an order would reach a fully connected clique (channel 1, cohesion 1, "
+        "autonomy 0).", ge=0.0, le=1.0,
+    )
+    benefit_threshold: float = param(
+        0.5, "0-1", ASSUMPTION,
+        "Leaders order restraint when the regime's offered benefits reach this level.",
+        ge=0.0, le=1.0,
+    )
+    pressure_threshold: float = param(
+        0.5, "0-1", ASSUMPTION,
+        "Leaders order pressure on the state when isolation * repression reaches this level.",
+        ge=0.0, le=1.0,
+    )
+    defection_rate: float = param(
+        0.004, "1/day", ASSUMPTION,
+        "Base daily decay rate of a clique's restraint.", ge=0.0,
+    )
+    defection_per_excitation: float = param(
+        0.15, "1/day per unit excitation", ASSUMPTION,
+        "Extra decay of restraint per unit of the clique's own retaliation excitation "
+        "(an attacked clique breaks the truce).", ge=0.0,
+    )
+    pressure_decay: float = param(
+        0.02, "1/day", ASSUMPTION, "Daily decay rate of a clique's pressure state.", ge=0.0,
+    )
+    authority_gain: float = param(
+        0.004, "1/day", ASSUMPTION,
+        "Daily rise of authority (toward 1) while leaders order restraint and benefits flow.",
+        ge=0.0, le=1.0,
+    )
+    authority_loss: float = param(
+        0.003, "1/day", ASSUMPTION,
+        "Daily erosion of authority while leaders order restraint that brings no benefits.",
+        ge=0.0, le=1.0,
+    )
+
+
+class PolicingParams(Frozen):
+    """How police conduct plays out on the street (regime-independent parts)."""
+
+    hotspot_memory: float = param(
+        30.0, "days", ASSUMPTION,
+        "Time scale of the recent-violence memory used by hotspot and focused allocation.",
+        gt=0.0,
+    )
+    focus_weight: float = param(
+        0.8, "0-1", ASSUMPTION,
+        "Share of the force concentrated on the targeted cliques under focused allocation.",
+        ge=0.0, le=1.0,
+    )
+    grievance_weight: float = param(
+        0.5, "per unit grievance", ASSUMPTION,
+        "Confrontation rate multiplier per unit of a clique's grievance against police.",
+        ge=0.0,
+    )
+    grievance_decay: float = param(
+        0.01, "1/day", ASSUMPTION, "Daily decay rate of police grievance.", ge=0.0,
+    )
+    pressure_confrontations: float = param(
+        2.0, "multiplier", ASSUMPTION,
+        "Extra confrontations (relative) for a clique under a full pressure order.", ge=0.0,
+    )
+    attack_rate: float = param(
+        0.0004, "attacks per clique-day", ASSUMPTION,
+        "Direct attacks on police per clique per day under a full pressure order.", ge=0.0,
+    )
+    attack_lethality: float = param(
+        0.3, "0-1", ASSUMPTION, "Chance that a direct attack kills a police officer.",
+        ge=0.0, le=1.0,
+    )
+
+
+class DemographyParams(Frozen):
+    """Recruitment, prison release and the autonomy of cliques."""
+
+    recruitment_rate: float = param(
+        0.0015, "1/day", ASSUMPTION,
+        "Logistic growth rate of clique membership.", ge=0.0,
+    )
+    release_rate: float = param(
+        0.0009, "1/day", ASSUMPTION,
+        "Daily chance that a prisoner is released back to the clique (mean stay ~3 years).",
+        ge=0.0, le=1.0,
+    )
+    autonomy_per_loss: float = param(
+        3.0, "per fraction of members lost", ASSUMPTION,
+        "Rise of autonomy (toward 1) per fraction of members lost to arrest or death in a day.",
+        ge=0.0,
+    )
+    autonomy_relax: float = param(
+        0.003, "1/day", ASSUMPTION,
+        "Daily relaxation of autonomy back to the gang's baseline.", ge=0.0, le=1.0,
+    )
+
+
+class Stance(StrEnum):
+    """A leadership's stance toward the state, and the order it sends to its cliques."""
+
+    NONE = "none"
+    RESTRAINT = "restraint"
+    PRESSURE = "pressure"
+
+
+class Allocation(StrEnum):
+    """How police spread their force over territories."""
+
+    UNIFORM = "uniform"
+    HOTSPOT = "hotspot"
+    FOCUSED = "focused"
+
+
+class Regime(Frozen):
+    """A policy regime: police and prison parameters in force during a phase.
+
+    Presets are in :mod:`trucesim.regimes`; every field can be overridden per phase.
+    """
+
+    isolation: float = param(
+        0.6, "0-1", ASSUMPTION,
+        "Isolation of imprisoned leaders from the street; the order channel is 1 - isolation.",
+        ge=0.0, le=1.0,
+    )
+    benefits: float = param(
+        0.0, "0-1", ASSUMPTION,
+        "Benefits offered to leaders (prison access, negotiation).", ge=0.0, le=1.0,
+    )
+    repression: float = param(
+        0.3, "0-1", ASSUMPTION,
+        "Intensity of repression as perceived by leaders; with isolation drives pressure orders.",
+        ge=0.0, le=1.0,
+    )
+    conditional: bool = param(
+        False, "flag", ASSUMPTION,
+        "Benefits are paid only while recent recorded homicides stay under violence_target.",
+    )
+    violence_target: float = param(
+        8.0, "homicides per day", ASSUMPTION,
+        "Verification target of a conditional regime (mean recorded homicides per day).", gt=0.0,
+    )
+    verification_days: int = param(
+        30, "days", ASSUMPTION,
+        "Window over which a conditional regime verifies recorded violence.", ge=1, le=365,
+    )
+    police_force: float = param(
+        1.0, "heat per territory", ASSUMPTION,
+        "Mean police heat per territory.", ge=0.0,
+    )
+    allocation: Allocation = param(
+        Allocation.UNIFORM, "choice", ASSUMPTION,
+        "How the force is spread: uniform, hotspot (by recent violence) or focused.",
+    )
+    focus_share: float = param(
+        0.1, "fraction of cliques", ASSUMPTION,
+        "Share of the most violent cliques targeted under focused allocation.", gt=0.0, le=1.0,
+    )
+    pullback: float = param(
+        0.0, "0-1", ASSUMPTION,
+        "Reduction of heat on territories whose clique complies with restraint.",
+        ge=0.0, le=1.0,
+    )
+    arrest_rate: float = param(
+        0.0003, "1/(member-day) per unit heat", ASSUMPTION,
+        "Daily arrest probability per member per unit heat.", ge=0.0, le=1.0,
+    )
+    confrontation_rate: float = param(
+        0.0004, "confrontations per clique-day per unit heat", ASSUMPTION,
+        "Armed confrontations per clique of reference size per unit heat per day.", ge=0.0,
+    )
+    lethality: float = param(
+        0.3, "deaths per confrontation", "PNC via Diario1 (2013: 27 killed by police)",
+        "Chance that a confrontation kills a gang member.", ge=0.0, le=1.0,
+    )
+    police_lethality: float = param(
+        0.03, "deaths per confrontation", "El Faro via InSight Crime (6 police killed, 2012)",
+        "Chance that a confrontation kills a police officer.", ge=0.0, le=1.0,
+    )
+    deterrence: float = param(
+        0.2, "per unit heat", ASSUMPTION,
+        "delta: front killings are multiplied by exp(-deterrence * heat of the attacker).",
+        ge=0.0,
+    )
+    recruitment_factor: float = param(
+        1.0, "multiplier", ASSUMPTION,
+        "Multiplier on recruitment (exit services under focused deterrence lower it).", ge=0.0,
+    )
+
+
+PARAMETER_GROUPS: dict[str, type[Frozen]] = {
+    "world": WorldParams,
+    "gangs.<GANG>": GangParams,
+    "violence": ViolenceParams,
+    "command": CommandParams,
+    "policing": PolicingParams,
+    "demography": DemographyParams,
+    "regime (phases.<i>.overrides)": Regime,
+}
+
+
+def parameter_rows() -> list[dict[str, str]]:
+    """Every parameter as a row: group, name, meaning, unit, default and source."""
+    rows = []
+    for group, model in PARAMETER_GROUPS.items():
+        for name, field in model.model_fields.items():
+            extra = field.json_schema_extra or {}
+            default = field.default
+            if isinstance(default, StrEnum):
+                default = default.value
+            rows.append(
+                {
+                    "parameter": f"{group}.{name}",
+                    "meaning": field.description or "",
+                    "unit": str(extra.get("unit", "")),
+                    "default": str(default),
+                    "source": str(extra.get("source", ASSUMPTION)),
+                }
+            )
+    return rows
+
+
+def parameter_table_markdown() -> str:
+    """The parameter table as Markdown (used by the README and ``trucesim params``)."""
+    lines = [
+        "| parameter | meaning | unit | default | source |",
+        "|---|---|---|---|---|",
+    ]
+    for r in parameter_rows():
+        lines.append(
+            f"| `{r['parameter']}` | {r['meaning']} | {r['unit']} | {r['default']} | {r['source']} |"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""Police act (step 4 of a day): allocation, arrests, confrontations, attacks on police.
+
+The regime's force is spread over territories as a daily ``heat``: uniformly, in
+proportion to recent violence (hotspot), or concentrated on the most violent cliques
+(focused); a truce regime pulls back from complying territories. Arrests are binomial in
+members; confrontations are Poisson with a rate growing in heat, clique size, police
+grievance and pressure orders, and kill gang members with the regime's lethality and
+police with a smaller probability. Cliques under a pressure order also attack police.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .params import Allocation, PolicingParams, Regime
+from .state import CliqueState, Today
+
+
+class Policing:
+    """The policing mechanism."""
+
+    def __init__(self, params: PolicingParams):
+        self.params = params
+        self.memory_decay = float(np.exp(-1.0 / params.hotspot_memory))
+        self.grievance_decay = float(np.exp(-params.grievance_decay))
+
+    def allocate(self, cliques: CliqueState, regime: Regime) -> None:
+        """Set today's heat per territory (mean ``police_force`` before pullback)."""
+        heat = cliques.heat
+        n = len(heat)
+        if regime.allocation == Allocation.UNIFORM:
+            heat.fill(regime.police_force)
+        elif regime.allocation == Allocation.HOTSPOT:
+            v = cliques.recent_violence + 0.5
+            np.multiply(v, regime.police_force * n / v.sum(), out=heat)
+        else:
+            k = max(1, int(round(regime.focus_share * n)))
+            fw = self.params.focus_weight
+            heat.fill(regime.police_force * (1.0 - fw))
+            top = np.argpartition(cliques.recent_violence, n - k)[n - k :] if k < n else slice(None)
+            heat[top] += regime.police_force * fw * n / k
+        if regime.pullback > 0.0:
+            heat *= 1.0 - regime.pullback * cliques.restraint
+
+    def act(
+        self,
+        cliques: CliqueState,
+        size: np.ndarray,
+        regime: Regime,
+        today: Today,
+        rng: np.random.Generator,
+    ) -> None:
+        """Arrests, confrontations and attacks on police; fills ``today``'s tallies."""
+        p = self.params
+        heat = cliques.heat
+        arrest_p = np.minimum(regime.arrest_rate * heat, 1.0)
+        today.arrests[:] = rng.binomial(cliques.members, arrest_p)
+        rate = (
+            regime.confrontation_rate
+            * heat
+            * size
+            * (1.0 + p.grievance_weight * cliques.police_grievance)
+            * (1.0 + p.pressure_confrontations * cliques.pressure)
+        )
+        confrontations = rng.poisson(rate)
+        today.killed_by_police[:] = np.minimum(
+            rng.binomial(confrontations, regime.lethality), cliques.members
+        )
+        attacks_killing = p.attack_rate * p.attack_lethality * cliques.pressure.sum()
+        today.police_killed = int(
+            rng.binomial(confrontations.sum(), regime.police_lethality)
+            + rng.poisson(attacks_killing)
+        )
+        cliques.police_grievance *= self.grievance_decay
+        cliques.police_grievance += today.killed_by_police
