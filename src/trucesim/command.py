@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import CommandParams, Regime
-from .state import CliqueState, FrontState, LeaderState
+from .params import CommandParams, Regime, Stance
+from .state import CliqueState, LeaderState
 from .timeline import STANCE_CODES
-from .params import Stance
 
 NONE = STANCE_CODES[Stance.NONE]
 RESTRAINT = STANCE_CODES[Stance.RESTRAINT]
@@ -29,6 +28,7 @@ class Command:
 
     def __init__(self, params: CommandParams):
         self.params = params
+        self.pressure_decay = float(np.exp(-params.pressure_decay))
 
     def benefits_paid(self, regime: Regime, recent_recorded_per_day: float) -> float:
         """Benefits actually paid today: conditional regimes pay only under the target."""
@@ -55,7 +55,6 @@ class Command:
     def transmit(
         self,
         cliques: CliqueState,
-        fronts: FrontState,
         leaders: LeaderState,
         rng: np.random.Generator,
     ) -> None:
@@ -73,9 +72,13 @@ class Command:
             pres = obey & (order == PRESSURE)
             cliques.pressure[pres] = 1.0
             cliques.restraint[pres] = 0.0
-        own_excitation = np.bincount(fronts.src, weights=fronts.excitation, minlength=len(gang))
-        cliques.restraint *= np.exp(-(p.defection_rate + p.defection_per_excitation * own_excitation))
-        cliques.pressure *= np.exp(-p.pressure_decay)
+        cliques.restraint *= np.exp(
+            -(p.defection_rate + p.defection_per_excitation * cliques.own_excitation)
+        )
+        cliques.pressure *= self.pressure_decay
+        if not leaders.stance.any():
+            leaders.control.fill(0.0)
+            return
         following = np.where(
             leaders.stance[gang] == RESTRAINT,
             cliques.restraint >= 0.5,

@@ -23,6 +23,7 @@ from .params import (
     DemographyParams,
     Frozen,
     GangParams,
+    Mechanisms,
     PolicingParams,
     Regime,
     Stance,
@@ -137,6 +138,7 @@ class Scenario(Frozen):
     peace: list[tuple[str, str]] = Field(
         default_factory=list, description="Pairs of gangs that do not fight each other."
     )
+    mechanisms: Mechanisms = Field(default_factory=Mechanisms)
     violence: ViolenceParams = Field(default_factory=ViolenceParams)
     command: CommandParams = Field(default_factory=CommandParams)
     policing: PolicingParams = Field(default_factory=PolicingParams)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .params import DemographyParams, Regime, WorldParams
+from .sampling import binomial_counts, poisson_counts
 from .state import CliqueState, Today
 
 
@@ -31,10 +32,12 @@ class Demography:
         losses = np.minimum(today.arrests + today.killed_by_police + today.victims, members)
         members -= losses
         cliques.prisoners += today.arrests
-        releases = rng.binomial(cliques.prisoners, p.release_rate)
+        releases = binomial_counts(rng, cliques.prisoners, p.release_rate)
         cliques.prisoners -= releases
-        growth = p.recruitment_rate * regime.recruitment_factor * members
-        recruits = rng.poisson(np.maximum(growth * (1.0 - members / self.capacity), 0.0))
+        growth = (p.recruitment_rate * regime.recruitment_factor / self.capacity) * members
+        growth *= self.capacity - members
+        np.maximum(growth, 0.0, out=growth)
+        recruits = poisson_counts(rng, growth)
         members += releases + recruits
         today.releases = int(releases.sum())
         today.recruits = int(recruits.sum())

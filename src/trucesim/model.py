@@ -98,8 +98,12 @@ class TruceModel(mesa.Model):
         self.violence = Violence(cfg.violence)
         self.demography = Demography(cfg.demography, cfg.world)
         self.today = new_today(self.territory.n, self.territory.fronts)
-        self._size_reference = cfg.world.members
+        self._size_scale = 1.0 / cfg.world.members
         self._size_power = cfg.violence.size_power
+        self._restraint_efficacy = cfg.violence.restraint_efficacy
+        self._on = cfg.mechanisms
+        if not self._on.police:
+            self.policing.off(self.cliques, self.today)
 
         self.burn_in = cfg.world.burn_in_days
         self.day = -self.burn_in
@@ -183,28 +187,39 @@ class TruceModel(mesa.Model):
         regime = self.regime
 
         # 2-3. Leaders decide; orders travel.
-        paid = self.command.benefits_paid(
-            regime, self.recent_recorded_per_day(regime.verification_days)
-        )
-        today.benefits_paid = paid
-        self.command.decide(leaders, regime, paid, day)
-        self.command.transmit(cliques, fronts, leaders, rng)
+        if self._on.leaders:
+            paid = self.command.benefits_paid(
+                regime, self.recent_recorded_per_day(regime.verification_days)
+            )
+            today.benefits_paid = paid
+            self.command.decide(leaders, regime, paid, day)
+            self.command.transmit(cliques, leaders, rng)
 
         # 4. Police act.
-        size = cliques.members / self._size_reference
+        size = cliques.members * self._size_scale
         if self._size_power != 1.0:
             size **= self._size_power
-        self.policing.allocate(cliques, regime)
-        self.policing.act(cliques, size, regime, today, rng)
+        if self._on.police:
+            self.policing.allocate(cliques, regime)
+            self.policing.act(cliques, size, regime, today, rng)
+            attacker = np.exp(-regime.deterrence * cliques.heat)
+        else:
+            attacker = np.ones(len(size))
 
-        # 5-7. Violence.
-        self.violence.fronts(cliques, fronts, size, regime, today, day, rng)
-        self.violence.others(cliques, today, rng)
+        # 5-7. Violence: fronts, other killings, concealment.
+        restraint_factor = 1.0 - self._restraint_efficacy * cliques.restraint
+        attacker *= restraint_factor
+        self.violence.fronts(cliques, fronts, size, attacker, today, day, rng)
+        if self._on.other_killings:
+            self.violence.others(cliques, restraint_factor, today, rng)
+        self.violence.conceal(cliques, today, rng)
         cliques.recent_violence *= self._recent_decay
-        cliques.recent_violence += today.killings_by + today.victims
+        cliques.recent_violence += today.killings_by
+        cliques.recent_violence += today.victims
 
         # 8. Cliques change.
-        self.demography.step(cliques, regime, today, rng)
+        if self._on.demography:
+            self.demography.step(cliques, regime, today, rng)
 
         # 9. Record.
         self._record_day(day)
@@ -214,8 +229,8 @@ class TruceModel(mesa.Model):
 
     def _record_day(self, day: int) -> None:
         t = self.today
-        gang_on_gang = int(t.front_killings.sum())
-        civilians = int(t.civilians.sum())
+        gang_on_gang = t.gang_on_gang
+        civilians = t.civilians
         killed_by_police = int(t.killed_by_police.sum())
         deaths = gang_on_gang + civilians + t.police_killed + killed_by_police + t.background
         recorded = deaths - t.disappearances

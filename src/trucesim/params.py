@@ -242,6 +242,23 @@ class DemographyParams(Frozen):
     )
 
 
+class Mechanisms(Frozen):
+    """Switches for whole mechanisms (all on by default).
+
+    Turning police, leaders, demography and other killings off leaves the front process
+    alone: a linear Hawkes process whose stationary mean is known (verification).
+    """
+
+    leaders: bool = param(True, "flag", ASSUMPTION, "Leaders decide and send orders.")
+    police: bool = param(True, "flag", ASSUMPTION, "Police allocate, arrest and confront.")
+    demography: bool = param(
+        True, "flag", ASSUMPTION, "Membership changes (losses, prison, release, recruitment)."
+    )
+    other_killings: bool = param(
+        True, "flag", ASSUMPTION, "Civilian and background killings."
+    )
+
+
 class Stance(StrEnum):
     """A leadership's stance toward the state, and the order it sends to its cliques."""
 
@@ -335,6 +352,7 @@ class Regime(Frozen):
 
 
 PARAMETER_GROUPS: dict[str, type[Frozen]] = {
+    "mechanisms": Mechanisms,
     "world": WorldParams,
     "gangs.<GANG>": GangParams,
     "violence": ViolenceParams,

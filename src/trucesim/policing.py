@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .params import Allocation, PolicingParams, Regime
+from .sampling import binomial_counts, poisson_events
 from .state import CliqueState, Today
 
 
@@ -53,23 +54,32 @@ class Policing:
         """Arrests, confrontations and attacks on police; fills ``today``'s tallies."""
         p = self.params
         heat = cliques.heat
-        arrest_p = np.minimum(regime.arrest_rate * heat, 1.0)
-        today.arrests[:] = rng.binomial(cliques.members, arrest_p)
-        rate = (
-            regime.confrontation_rate
-            * heat
-            * size
-            * (1.0 + p.grievance_weight * cliques.police_grievance)
-            * (1.0 + p.pressure_confrontations * cliques.pressure)
+        today.arrests[:] = binomial_counts(
+            rng, cliques.members, np.minimum(regime.arrest_rate * heat, 1.0)
         )
-        confrontations = rng.poisson(rate)
-        today.killed_by_police[:] = np.minimum(
-            rng.binomial(confrontations, regime.lethality), cliques.members
-        )
-        attacks_killing = p.attack_rate * p.attack_lethality * cliques.pressure.sum()
-        today.police_killed = int(
-            rng.binomial(confrontations.sum(), regime.police_lethality)
-            + rng.poisson(attacks_killing)
-        )
+        rate = regime.confrontation_rate * heat * size
+        rate *= 1.0 + p.grievance_weight * cliques.police_grievance
+        rate *= 1.0 + p.pressure_confrontations * cliques.pressure
+        events = poisson_events(rng, rate)
         cliques.police_grievance *= self.grievance_decay
-        cliques.police_grievance += today.killed_by_police
+        today.killed_by_police.fill(0)
+        police_killed = 0
+        if len(events):
+            where, confrontations = np.unique(events, return_counts=True)
+            killed = np.minimum(
+                rng.binomial(confrontations, regime.lethality), cliques.members[where]
+            )
+            today.killed_by_police[where] = killed
+            cliques.police_grievance[where] += killed
+            police_killed = int(rng.binomial(len(events), regime.police_lethality))
+        attacks = p.attack_rate * p.attack_lethality * float(cliques.pressure.sum())
+        if attacks > 0.0:
+            police_killed += int(rng.poisson(attacks))
+        today.police_killed = police_killed
+
+    def off(self, cliques: CliqueState, today: Today) -> None:
+        """No police: zero heat and no police-related tallies."""
+        cliques.heat.fill(0.0)
+        today.arrests.fill(0)
+        today.killed_by_police.fill(0)
+        today.police_killed = 0

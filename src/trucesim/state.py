@@ -29,6 +29,7 @@ class CliqueState:
     pressure: np.ndarray  # float in [0, 1]
     police_grievance: np.ndarray  # float >= 0
     heat: np.ndarray  # float >= 0, police heat on the territory today
+    own_excitation: np.ndarray  # float >= 0, sum of the clique's excitation on its fronts
     recent_violence: np.ndarray  # float >= 0, exponentially weighted killings by/against
 
 
@@ -63,10 +64,11 @@ class Today:
 
     arrests: np.ndarray  # per clique
     killed_by_police: np.ndarray  # per clique
-    front_killings: np.ndarray  # per directed front
+    front_events: np.ndarray  # index of the directed front of each killing today
     victims: np.ndarray  # gang members killed by rivals, per clique
     killings_by: np.ndarray  # killings committed, per clique (rivals and civilians)
-    civilians: np.ndarray  # civilians killed, per clique
+    gang_on_gang: int = 0
+    civilians: int = 0
     police_killed: int = 0
     background: int = 0
     disappearances: int = 0
@@ -95,6 +97,7 @@ def initial_state(
         pressure=np.zeros(n),
         police_grievance=np.zeros(n),
         heat=np.zeros(n),
+        own_excitation=np.zeros(n),
         recent_violence=np.zeros(n),
     )
     f = territory.fronts
@@ -123,8 +126,7 @@ def new_today(n: int, f: int) -> Today:
     return Today(
         arrests=np.zeros(n, dtype=np.int64),
         killed_by_police=np.zeros(n, dtype=np.int64),
-        front_killings=np.zeros(f, dtype=np.int64),
+        front_events=np.zeros(0, dtype=np.int64),
         victims=np.zeros(n, dtype=np.int64),
         killings_by=np.zeros(n, dtype=np.int64),
-        civilians=np.zeros(n, dtype=np.int64),
     )

@@ -18,7 +18,8 @@ import math
 
 import numpy as np
 
-from .params import Regime, ViolenceParams
+from .params import ViolenceParams
+from .sampling import poisson_events
 from .state import CliqueState, FrontState, Today
 
 
@@ -34,42 +35,63 @@ class Violence:
         cliques: CliqueState,
         fronts: FrontState,
         size: np.ndarray,
-        regime: Regime,
+        attacker: np.ndarray,
         today: Today,
         day: int,
         rng: np.random.Generator,
     ) -> None:
-        """Killings on directed fronts, then excitation decay and retaliation."""
+        """Killings on directed fronts, then excitation decay and retaliation.
+
+        ``attacker`` is each clique's multiplier ``(1 - rho * restraint) * exp(-delta * heat)``.
+        """
         p = self.params
         src = fronts.src
-        attacker = (1.0 - p.restraint_efficacy * cliques.restraint) * np.exp(
-            -regime.deterrence * cliques.heat
-        )
-        lam = (p.mu * size[src] + p.eta * fronts.excitation) * attacker[src]
-        k = rng.poisson(lam)
-        today.front_killings[:] = k
+        lam = size[src]
+        lam *= p.mu
+        lam += p.eta * fronts.excitation
+        lam *= attacker[src]
+        events = poisson_events(rng, lam)
+        today.front_events = events
+        today.gang_on_gang = len(events)
         fronts.excitation *= self.decay
-        fronts.excitation += k[fronts.rev]
-        fronts.last_killing[k > 0] = day
+        cliques.own_excitation *= self.decay
         n = len(cliques.members)
-        today.victims[:] = np.minimum(np.bincount(fronts.dst, weights=k, minlength=n), cliques.members)
-        today.killings_by[:] = np.bincount(src, weights=k, minlength=n)
-
-    def others(self, cliques: CliqueState, today: Today, rng: np.random.Generator) -> None:
-        """Civilian killings by cliques, background homicides, and concealment."""
-        p = self.params
-        restraint = cliques.restraint
-        today.civilians[:] = rng.poisson(
-            p.civilian_rate * cliques.members * (1.0 - p.restraint_efficacy * restraint)
-        )
-        today.killings_by += today.civilians
-        today.background = int(rng.poisson(p.background_rate))
-        if p.concealment > 0.0:
-            today.disappearances = int(
-                rng.binomial(today.killings_by, p.concealment * restraint).sum()
-            )
+        if len(events):
+            np.add.at(fronts.excitation, fronts.rev[events], 1.0)
+            fronts.last_killing[events] = day
+            received = np.bincount(fronts.dst[events], minlength=n)
+            cliques.own_excitation += received
+            np.minimum(received, cliques.members, out=today.victims)
+            today.killings_by[:] = np.bincount(src[events], minlength=n)
         else:
+            today.victims.fill(0)
+            today.killings_by.fill(0)
+
+    def others(
+        self, cliques: CliqueState, restraint_factor: np.ndarray, today: Today,
+        rng: np.random.Generator,
+    ) -> None:
+        """Civilian killings by cliques (``restraint_factor`` = 1 - rho * restraint) and
+        background homicides."""
+        p = self.params
+        civ = poisson_events(rng, p.civilian_rate * cliques.members * restraint_factor)
+        today.civilians = len(civ)
+        if len(civ):
+            today.killings_by += np.bincount(civ, minlength=len(cliques.members))
+        today.background = int(rng.poisson(p.background_rate))
+
+    def conceal(self, cliques: CliqueState, today: Today, rng: np.random.Generator) -> None:
+        """A clique under restraint hides a share of its killings as disappearances."""
+        if self.params.concealment <= 0.0:
             today.disappearances = 0
+            return
+        killers = np.flatnonzero(today.killings_by)
+        today.disappearances = int(
+            rng.binomial(
+                today.killings_by[killers],
+                self.params.concealment * cliques.restraint[killers],
+            ).sum()
+        )
 
 
 def stationary_front_mean(
