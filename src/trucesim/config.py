@@ -149,6 +149,11 @@ class Scenario(Frozen):
     counterfactual: str | None = Field(
         None, description="Variant that other variants' deaths are compared against."
     )
+    calibration: str | None = Field(
+        None,
+        description="Calibrated-parameters file (relative to the scenario file) applied at "
+        "load; values set in the scenario file itself win.",
+    )
     source: str = Field("<scenario>", exclude=True, description="Where it was loaded from.")
 
     @model_validator(mode="after")
@@ -370,11 +375,53 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(str(path), "", f"not UTF-8 text: {exc}") from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, *, calibrated: bool = True) -> Scenario:
     """Load and validate a scenario file (or a bundled scenario by name).
+
+    If the file names a ``calibration`` file (and ``calibrated`` is true), that file's
+    ``[overrides]`` (dotted path -> value) are applied, except paths the scenario file
+    sets itself.
 
     Raises:
         ConfigError: with ``file: key.path: reason`` for any problem.
     """
     path = resolve_path(path)
-    return Scenario.parse(read_toml(path), str(path))
+    raw = read_toml(path)
+    scenario = Scenario.parse(raw, str(path))
+    if calibrated and scenario.calibration:
+        scenario = _calibrated(scenario, raw, path)
+    return scenario
+
+
+def _calibrated(scenario: Scenario, raw: dict[str, Any], path: Path) -> Scenario:
+    """Apply the overrides of the scenario's calibration file (not those ``raw`` sets)."""
+    cal_path = path.parent / scenario.calibration
+    cal = read_toml(cal_path)
+    source = str(cal_path)
+    unknown = sorted(set(cal) - {"description", "overrides", "fit"})
+    if unknown:
+        raise ConfigError(source, unknown[0], "unknown key (valid: description, overrides, fit)")
+    overrides = cal.get("overrides")
+    if not isinstance(overrides, dict):
+        raise ConfigError(source, "overrides", "missing table of dotted-path values")
+    data = scenario.to_data()
+    for key, value in overrides.items():
+        if not _sets(raw, key):
+            set_path(data, key, value, source)
+    try:
+        return Scenario.parse(data, str(path))
+    except ConfigError as exc:
+        raise _resourced(exc, source) from None
+
+
+def _sets(raw: Any, dotted: str) -> bool:
+    """True if the raw file data has a value at ``dotted``."""
+    node = raw
+    for key in dotted.split("."):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return False
+    return True

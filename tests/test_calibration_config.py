@@ -1,0 +1,62 @@
+"""The scenario key ``calibration``: calibrated overrides applied at load."""
+
+from __future__ import annotations
+
+import pytest
+
+from trucesim.config import load_scenario
+from trucesim.errors import ConfigError
+
+SCENARIO = """
+name = "t"
+start = 2010-01-01
+end = 2010-03-31
+calibration = "cal/fit.toml"
+{extra}
+[[phases]]
+start = 2010-01-01
+regime = "baseline"
+"""
+
+
+def _write(tmp_path, overrides: str, extra: str = ""):
+    (tmp_path / "cal").mkdir()
+    (tmp_path / "cal" / "fit.toml").write_text(f"description = 'x'\n[overrides]\n{overrides}\n")
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO.format(extra=extra))
+    return path
+
+
+def test_calibrated_overrides_are_applied_at_load(tmp_path):
+    path = _write(tmp_path, '"violence.mu" = 0.0041\n"command.contact_rate" = 0.12')
+    s = load_scenario(path)
+    assert s.violence.mu == 0.0041
+    assert s.command.contact_rate == 0.12
+    raw = load_scenario(path, calibrated=False)
+    assert raw.violence.mu != 0.0041
+
+
+def test_values_set_in_the_scenario_file_win(tmp_path):
+    path = _write(tmp_path, '"violence.mu" = 0.0041\n"violence.eta" = 0.02',
+                  extra="[violence]\nmu = 0.005")
+    s = load_scenario(path)
+    assert s.violence.mu == 0.005
+    assert s.violence.eta == 0.02
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [('"violence.muu" = 0.1', "violence.muu"), ('"violence.mu" = -1.0', "violence.mu")],
+)
+def test_bad_calibration_file_names_the_file_and_key(tmp_path, overrides, key):
+    path = _write(tmp_path, overrides)
+    with pytest.raises(ConfigError) as err:
+        load_scenario(path)
+    assert "fit.toml" in str(err.value) and key in str(err.value)
+
+
+def test_missing_calibration_file_is_a_config_error(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIO.format(extra=""))
+    with pytest.raises(ConfigError, match="no such file"):
+        load_scenario(path)
