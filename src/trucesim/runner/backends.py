@@ -1,0 +1,115 @@
+"""Executors: one ``concurrent.futures.Executor`` interface over local processes and Dask.
+
+``process`` (default) is a :class:`~concurrent.futures.ProcessPoolExecutor`; ``dask``
+is ``distributed.Client(address or LocalCluster(...)).get_executor()``. The runner only
+calls ``submit`` and waits on the futures, so any Executor (a thread pool in tests) works.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+#: How long to wait for a Dask scheduler before giving up.
+CONNECT_TIMEOUT_S = 5
+
+
+@dataclass
+class Backend:
+    """An open executor and how many runs it can do at once."""
+
+    executor: Executor
+    slots: int
+    description: str
+
+
+def default_workers() -> int:
+    """Worker processes when none are asked for: the usable CPUs."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _exit_with_parent() -> None:
+    """Worker initializer: exit when the parent dies (e.g. a sweep killed with SIGKILL)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="trucesim-parent-watch", daemon=True).start()
+
+
+@contextmanager
+def open_backend(backend: str = "process", workers: int | None = None,
+                 scheduler: str | None = None) -> Iterator[Backend]:
+    """Open an executor for ``backend`` ("process" or "dask") and close it afterwards.
+
+    Raises:
+        ConfigError: unknown backend, Dask not installed, or the scheduler unreachable
+            within :data:`CONNECT_TIMEOUT_S` seconds.
+    """
+    if backend == "process":
+        if scheduler is not None:
+            raise ConfigError("--scheduler", "", "a scheduler address needs --backend dask")
+        n = workers or default_workers()
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["trucesim.runner.tasks"])
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_exit_with_parent)
+        try:
+            yield Backend(pool, n, f"{n} local process{'es' if n > 1 else ''}")
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    elif backend == "dask":
+        with _dask_backend(workers, scheduler) as b:
+            yield b
+    else:
+        raise ConfigError("--backend", "", f"unknown backend {backend!r}; valid: process, dask")
+
+
+@contextmanager
+def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backend]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError(
+            "--backend", "dask",
+            "the Dask backend needs the optional extra: pip install 'trucesim[dask]'",
+        ) from None
+    cluster = None
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ConfigError(
+                "--scheduler", scheduler,
+                f"cannot reach the Dask scheduler within {CONNECT_TIMEOUT_S} s ({exc})",
+            ) from None
+        slots = max(1, sum(client.nthreads().values()))
+        what = f"Dask scheduler {scheduler} ({slots} threads)"
+    else:
+        n = workers or default_workers()
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster, set_as_default=False)
+        slots = n
+        what = f"Dask local cluster ({n} worker{'s' if n > 1 else ''})"
+    try:
+        yield Backend(client.get_executor(), slots, what)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

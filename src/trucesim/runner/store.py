@@ -1,0 +1,231 @@
+"""The results folder of a sweep: layout, manifest, per-run records, consolidation.
+
+Layout::
+
+    <out>/manifest.json        resolved experiment, version, seeds, design, sessions
+    <out>/runs.parquet         one row per run (consolidated from records/)
+    <out>/records/<run>.json   the record of each finished or failed run
+    <out>/daily/<run>.parquet  daily series of each run, written by the workers
+
+Every file is written atomically (temporary name, then rename). A run counts as done
+only when its record exists, and its daily part is written before its record, so a
+sweep killed at any instant leaves nothing that a resume would wrongly trust: runs
+without a record are simply run again (overwriting any daily part they left).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ConfigError
+from ..experiment import Experiment, Point
+from ..output import write_json, write_parquet
+
+#: Attempts a failed run gets in total (the first, and one retry on resume).
+MAX_ATTEMPTS = 2
+#: Columns of runs.parquet that vary between identical sweeps (timings).
+TIMING_COLUMNS = ("elapsed_s",)
+
+
+def run_id(point: int, replicate: int) -> str:
+    """Stable identifier of a run: ``p<point>-r<replicate>``."""
+    return f"p{point:05d}-r{replicate:04d}"
+
+
+class SweepStore:
+    """The results folder of one experiment."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.folder / "manifest.json"
+
+    @property
+    def records_dir(self) -> Path:
+        return self.folder / "records"
+
+    @property
+    def daily_dir(self) -> Path:
+        return self.folder / "daily"
+
+    @property
+    def runs_path(self) -> Path:
+        return self.folder / "runs.parquet"
+
+    # ------------------------------------------------------------------ opening
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None when there is none."""
+        if not self.manifest_path.exists():
+            return None
+        try:
+            return json.loads(self.manifest_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(str(self.manifest_path), "", f"unreadable manifest: {exc}") from None
+
+    def check(self, exp: Experiment, *, force: bool = False, resume: bool = False) -> bool:
+        """Decide whether to start fresh or resume; return True when resuming.
+
+        Refuses (ConfigError) a non-empty folder that is not a trucesim results folder,
+        and one holding a different experiment unless ``force``. Writes nothing.
+        """
+        folder = self.folder
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(str(folder), "", "exists and is not a folder")
+        manifest = self.read_manifest()
+        if manifest is None:
+            if folder.exists() and any(folder.iterdir()):
+                raise ConfigError(str(folder), "", "exists and is not a trucesim results "
+                                  "folder; choose another --out")
+            if resume:
+                raise ConfigError(str(folder), "", "nothing to resume: no sweep results here")
+            return False
+        same = (manifest.get("kind") == "sweep"
+                and manifest.get("fingerprint") == exp.fingerprint())
+        if same:
+            return True
+        if not force:
+            what = (f"experiment {manifest['experiment'].get('name')!r}"
+                    if manifest.get("kind") == "sweep" else f"a {manifest.get('kind')!r} result")
+            raise ConfigError(str(folder), "", f"holds {what} with different settings "
+                              f"(not {exp.name!r} as now defined); use --force to replace it, "
+                              "or another --out")
+        if resume:
+            raise ConfigError(str(folder), "", "--resume and --force: the folder holds a "
+                              "different experiment, there is nothing to resume")
+        return False
+
+    def start(self, exp: Experiment, resuming: bool) -> dict[str, Any]:
+        """Create (or clear, when replacing) the folder and write the manifest."""
+        if not resuming and self.folder.exists():
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.records_dir.mkdir(exist_ok=True)
+        if exp.daily_columns() is not None:
+            self.daily_dir.mkdir(exist_ok=True)
+        self.remove_stale_temporaries()
+        manifest = self.read_manifest() if resuming else None
+        if manifest is None:
+            manifest = new_manifest(exp)
+        write_json(self.manifest_path, manifest)
+        return manifest
+
+    def remove_stale_temporaries(self) -> int:
+        """Delete temporary files left by a killed sweep; return how many."""
+        n = 0
+        for folder in (self.folder, self.records_dir, self.daily_dir):
+            if folder.is_dir():
+                for tmp in folder.glob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)
+                    n += 1
+        return n
+
+    # ------------------------------------------------------------------ records
+    def load_records(self) -> dict[str, dict[str, Any]]:
+        """Every stored run record, by run id (unreadable ones are ignored: rerun)."""
+        records = {}
+        if self.records_dir.is_dir():
+            for path in self.records_dir.glob("p*.json"):
+                try:
+                    rec = json.loads(path.read_text())
+                except (json.JSONDecodeError, OSError):
+                    continue
+                records[rec["run_id"]] = rec
+        return records
+
+    def save_record(self, record: dict[str, Any]) -> None:
+        """Store one run's record (this marks the run done)."""
+        write_json(self.records_dir / f"{record['run_id']}.json", record)
+
+    def consolidate(self, exp: Experiment) -> pd.DataFrame:
+        """Build and atomically write runs.parquet from the records; return it."""
+        table = runs_table(exp, self.load_records())
+        write_parquet(self.runs_path, table)
+        return table
+
+    def finish(self, manifest: dict[str, Any], session: dict[str, Any],
+               counts: dict[str, int]) -> None:
+        """Append a session's timings and totals to the manifest."""
+        manifest.setdefault("sessions", []).append(session)
+        manifest["totals"] = counts
+        manifest["status"] = "complete" if counts["missing"] == 0 else "incomplete"
+        write_json(self.manifest_path, manifest)
+
+
+def new_manifest(exp: Experiment) -> dict[str, Any]:
+    """The manifest of a new sweep (sessions and totals are added as it runs)."""
+    from .. import __version__
+
+    return {
+        "kind": "sweep",
+        "trucesim_version": __version__,
+        "created": now(),
+        "experiment": exp.resolved(),
+        "fingerprint": exp.fingerprint(),
+        "root_seed": exp.seed,
+        "replicates": exp.replicates,
+        "seeding": "replicate r of every design point uses numpy "
+                   "SeedSequence(root_seed).spawn(replicates)[r] == "
+                   "SeedSequence(root_seed, spawn_key=(r,)) (common random numbers)",
+        "design": {
+            "method": exp.design.method,
+            "parameters": exp.parameter_names,
+            "problem": exp.problem() if exp.design.method in ("sobol", "morris", "lhs") else None,
+            "points": [point_entry(p) for p in exp.points],
+        },
+        "runs": exp.runs,
+        "daily_columns": exp.daily_columns(),
+        "status": "running",
+        "sessions": [],
+    }
+
+
+def point_entry(p: Point) -> dict[str, Any]:
+    entry: dict[str, Any] = {"point": p.index, **p.values}
+    if p.label is not None:
+        entry["variant"] = p.label
+    return entry
+
+
+def runs_table(exp: Experiment, records: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per recorded run in (point, replicate) order."""
+    rows = []
+    for p in exp.points:
+        for r in range(exp.replicates):
+            rec = records.get(run_id(p.index, r))
+            if rec is None:
+                continue
+            row: dict[str, Any] = {"run_id": rec["run_id"], "point": p.index, "replicate": r}
+            if exp.design.method == "variants":
+                row["variant"] = p.label
+            row.update(p.values)
+            row.update(seed=exp.seed, status=rec["status"], error=rec.get("error"),
+                       attempts=rec.get("attempts", 1), elapsed_s=rec.get("elapsed_s"))
+            for k, v in (rec.get("outcomes") or {}).items():
+                row[k] = math_nan(v)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(columns=["run_id", "point", "replicate", "seed", "status", "error"])
+    fixed = {"run_id", "point", "replicate", "variant", "seed", "status", "error", "attempts",
+             "elapsed_s", *exp.parameter_names}
+    for col in table.columns:
+        if col not in fixed:
+            table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
+    table["error"] = table["error"].astype(object)
+    return table
+
+
+def math_nan(v: Any) -> float:
+    return float("nan") if v is None else v
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,204 @@
+"""Running an experiment: plan the runs, skip finished ones, execute, record, summarise."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ..experiment import Experiment, load_experiment
+from .backends import Backend, open_backend
+from .results import SweepResults
+from .store import MAX_ATTEMPTS, SweepStore, now, run_id
+from .tasks import RunTask, execute_run
+
+
+@dataclass
+class SweepReport:
+    """What one invocation did (printed as the closing line)."""
+
+    name: str
+    total: int
+    skipped: int = 0
+    ran: int = 0
+    ok: int = 0
+    failed: int = 0
+    elapsed_s: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+    def line(self, out: Path) -> str:
+        rate = self.ran / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        return (f"{self.name}: {self.total} runs: {self.ok} ok, {self.failed} failed, "
+                f"{self.skipped} already done; ran {self.ran} in {self.elapsed_s:.1f} s "
+                f"({rate:.2f} runs/s); results in {out}")
+
+
+def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore) -> tuple[
+        list[RunTask], int]:
+    """The runs still to do (missing, or failed with attempts left) and how many are skipped."""
+    daily_cols = exp.daily_columns()
+    daily_dir = str(store.daily_dir.resolve()) if daily_cols is not None else None
+    todo, skipped = [], 0
+    for p in exp.points:
+        for r in range(exp.replicates):
+            rid = run_id(p.index, r)
+            rec = records.get(rid)
+            if rec is not None and (rec["status"] == "ok"
+                                    or rec.get("attempts", 1) >= MAX_ATTEMPTS):
+                skipped += 1
+                continue
+            todo.append(RunTask(
+                run_id=rid, point=p.index, replicate=r, base=exp.base,
+                overrides=p.overrides, variant=p.variant, root_seed=exp.seed,
+                outcomes=tuple(exp.outcomes.summary),
+                daily_columns=tuple(daily_cols) if daily_cols is not None else None,
+                daily_dir=daily_dir,
+            ))
+    return todo, skipped
+
+
+def run_experiment(
+    experiment: str | Path | Experiment,
+    executor: Executor | None = None,
+    *,
+    out: str | Path | None = None,
+    backend: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool | None = None,
+) -> SweepResults:
+    """Run (or resume) an experiment and return a handle on its results folder.
+
+    Args:
+        experiment: an experiment file, a bundled experiment name, or a loaded
+            :class:`~trucesim.experiment.Experiment`.
+        executor: any ``concurrent.futures.Executor`` to run on (left open); by
+            default one is opened from ``backend``/``workers``/``scheduler``, or the
+            experiment's ``[execution]`` settings.
+        out: results folder (default: the experiment's ``execution.out``, else
+            ``results/<name>``).
+        resume: insist on resuming an existing sweep of this experiment (re-running
+            always resumes when the folder holds the same experiment).
+        force: replace a folder holding a different experiment.
+        progress: show a progress bar (default: when writing to a terminal).
+
+    Returns:
+        :class:`SweepResults` with ``.runs`` and ``.daily(...)``.
+
+    Raises:
+        ConfigError: bad experiment, out folder refused, backend unavailable. Nothing is
+            written in these cases.
+    """
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    ex = exp.execution
+    folder = Path(out or ex.out or Path("results") / exp.name)
+    store = SweepStore(folder)
+    resuming = store.check(exp, force=force, resume=resume)
+
+    if executor is not None:
+        opened = nullcontext(Backend(executor, max(1, workers or 2), "given executor"))
+    else:
+        opened = open_backend(backend or ex.backend, workers or ex.workers,
+                              scheduler if scheduler is not None else ex.scheduler)
+    with opened as b:
+        manifest = store.start(exp, resuming)
+        report = _execute(exp, store, b, progress)
+        table = store.consolidate(exp)
+        counts = {
+            "runs": exp.runs,
+            "ok": int((table["status"] == "ok").sum()) if len(table) else 0,
+            "failed": int((table["status"] == "failed").sum()) if len(table) else 0,
+        }
+        counts["missing"] = exp.runs - counts["ok"] - counts["failed"]
+        store.finish(manifest, {
+            "started": report_started(report), "finished": now(), "backend": b.description,
+            "ran": report.ran, "ok": report.ok, "failed": report.failed,
+            "skipped": report.skipped, "elapsed_s": round(report.elapsed_s, 3),
+        }, counts)
+    results = SweepResults(folder)
+    results.report = report
+    return results
+
+
+def report_started(report: SweepReport) -> str:
+    import datetime as dt
+
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=report.elapsed_s)).isoformat(
+        timespec="seconds")
+
+
+def _execute(exp: Experiment, store: SweepStore, b: Backend,
+             progress: bool | None) -> SweepReport:
+    records = store.load_records()
+    todo, skipped = plan(exp, records, store)
+    report = SweepReport(exp.name, exp.runs, skipped=skipped)
+    started = time.perf_counter()
+    window = max(2, 4 * b.slots)
+    tasks = iter(todo)
+    inflight: dict[Future, RunTask] = {}
+    with _bar(exp, skipped, progress) as bar:
+        try:
+            _fill(b.executor, tasks, inflight, window)
+            while inflight:
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    task = inflight.pop(fut)
+                    record = _record_of(fut, task)
+                    previous = records.get(task.run_id)
+                    record["attempts"] = (previous or {}).get("attempts", 0) + 1
+                    store.save_record(record)
+                    report.ran += 1
+                    if record["status"] == "ok":
+                        report.ok += 1
+                    else:
+                        report.failed += 1
+                        report.failures.append(task.run_id)
+                    bar.update()
+                    bar.set_postfix(failed=report.failed, refresh=False)
+                _fill(b.executor, tasks, inflight, window)
+        except BaseException:
+            for fut in inflight:
+                fut.cancel()
+            raise
+        finally:
+            report.elapsed_s = time.perf_counter() - started
+    return report
+
+
+def _fill(executor: Executor, tasks: Iterator[RunTask], inflight: dict, window: int) -> None:
+    """Keep at most ``window`` runs submitted, so memory stays bounded for any sweep size."""
+    while len(inflight) < window:
+        task = next(tasks, None)
+        if task is None:
+            return
+        inflight[executor.submit(execute_run, task)] = task
+
+
+def _record_of(fut: Future, task: RunTask) -> dict[str, Any]:
+    """The run's record; an executor-level failure (a dead worker) is a failed run too."""
+    try:
+        return fut.result()
+    except Exception as exc:  # noqa: BLE001 - e.g. BrokenProcessPool, a lost Dask worker
+        import traceback
+
+        return {"run_id": task.run_id, "status": "failed", "outcomes": {}, "elapsed_s": None,
+                "error": "".join(traceback.format_exception(exc))}
+
+
+@contextmanager
+def _bar(exp: Experiment, skipped: int, progress: bool | None):
+    bar = tqdm(total=exp.runs, initial=skipped, desc=exp.name, unit="run",
+               disable=(None if progress is None else not progress), dynamic_ncols=True,
+               smoothing=0.1)
+    try:
+        yield bar
+    finally:
+        bar.close()

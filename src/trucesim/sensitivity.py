@@ -1,0 +1,89 @@
+"""Sensitivity indices of a sweep outcome with SALib (``trucesim analyze``).
+
+Works on the results folder of a ``sobol`` or ``morris`` design. The outcome of each
+design point is its mean over the successful replicates (common random numbers make
+the points comparable); the indices are computed on the stored design in design order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+from .output import write_parquet
+
+
+def point_means(results, outcome: str) -> np.ndarray:
+    """Mean of ``outcome`` over successful, finite replicates, for every design point."""
+    runs = results.runs
+    source = str(results.folder / "runs.parquet")
+    if outcome not in runs.columns:
+        valid = [c for c in runs.columns if c not in _NOT_OUTCOMES
+                 and c not in results.design["parameters"]]
+        raise ConfigError(source, "--outcome", f"no outcome {outcome!r}; valid: {', '.join(valid)}")
+    ok = runs[runs["status"] == "ok"]
+    means = ok.groupby("point")[outcome].mean()  # NaN replicates are skipped
+    n_points = len(results.design["points"])
+    means = means.reindex(range(n_points))
+    missing = np.flatnonzero(~np.isfinite(means.to_numpy()))
+    if len(missing):
+        raise ConfigError(source, "--outcome", (
+            f"{outcome!r} is missing or NaN at {len(missing)} of {n_points} design points "
+            f"(first: point {missing[0]}); every point needs a value (finish the sweep, "
+            "or pick an outcome defined for every run)"))
+    return means.to_numpy(dtype=float)
+
+
+_NOT_OUTCOMES = {"run_id", "point", "replicate", "variant", "seed", "status", "error",
+                 "attempts", "elapsed_s"}
+
+
+def sensitivity_table(results, method: str, outcome: str) -> pd.DataFrame:
+    """Sobol (S1, ST with confidence) or Morris (mu*, sigma) indices of ``outcome``."""
+    design = results.design
+    manifest = str(results.folder / "manifest.json")
+    if design["method"] != method:
+        raise ConfigError(manifest, "design.method",
+                          f"the sweep used design {design['method']!r}; "
+                          f"--method {method} needs a {method!r} design")
+    problem = dict(design["problem"])
+    y = point_means(results, outcome)
+    exp = results.manifest["experiment"]
+    seed = int(results.manifest["root_seed"]) % 2**32
+    names = problem["names"]
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        si = sobol.analyze(problem, y, calc_second_order=exp["design"]["second_order"],
+                           seed=seed, print_to_console=False)
+        cols = ["S1", "S1_conf", "ST", "ST_conf"]
+    else:
+        from SALib.analyze import morris
+
+        x = np.array([[p[n] for n in names] for p in design["points"]], dtype=float)
+        si = morris.analyze(problem, x, y, num_levels=exp["design"]["levels"], seed=seed,
+                            print_to_console=False)
+        cols = ["mu", "mu_star", "sigma", "mu_star_conf"]
+    table = pd.DataFrame({c: np.asarray(si[c], dtype=float) for c in cols},
+                         index=pd.Index(names, name="parameter"))
+    table.insert(0, "outcome", outcome)
+    return table
+
+
+def analyze(folder: str | Path, method: str, outcome: str) -> tuple[pd.DataFrame, list[Path]]:
+    """Compute the indices, write them as CSV and Parquet in the folder; return both."""
+    from .runner.results import SweepResults
+
+    results = SweepResults(folder)
+    table = sensitivity_table(results, method, outcome)
+    slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in outcome)
+    base = Path(folder) / f"sensitivity-{method}-{slug}"
+    from .output import atomic_path
+
+    with atomic_path(base.with_suffix(".csv")) as tmp:
+        table.to_csv(tmp)
+    write_parquet(base.with_suffix(".parquet"), table.reset_index())
+    return table, [base.with_suffix(".csv"), base.with_suffix(".parquet")]
