@@ -57,6 +57,27 @@ def _parser() -> argparse.ArgumentParser:
 
     reg = sub.add_parser("regimes", help="list the policy regime presets")
     reg.set_defaults(func=_cmd_regimes)
+
+    sw = sub.add_parser("sweep", help="run an experiment: a parameter sweep with replicates")
+    sw.add_argument("experiment", help="experiment file or bundled name")
+    sw.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    sw.add_argument("--backend", choices=["process", "dask"], default=None,
+                    help="local processes (default) or Dask")
+    sw.add_argument("--scheduler", default=None,
+                    help="Dask scheduler address (default: a local Dask cluster)")
+    sw.add_argument("--out", type=Path, default=None,
+                    help="results folder (default: results/<experiment name>)")
+    sw.add_argument("--resume", action="store_true",
+                    help="insist on resuming an existing sweep (re-running resumes anyway)")
+    sw.add_argument("--force", action="store_true",
+                    help="replace an output folder holding a different experiment")
+    sw.set_defaults(func=_cmd_sweep)
+
+    an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a sobol/morris sweep")
+    an.add_argument("results", type=Path, help="sweep results folder")
+    an.add_argument("--method", choices=["sobol", "morris"], required=True)
+    an.add_argument("--outcome", required=True, help="outcome column of runs.parquet")
+    an.set_defaults(func=_cmd_analyze)
     return p
 
 
@@ -109,6 +130,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out=args.out,
         variant=args.variant,
     )
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .runner import run_experiment
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
+    results = run_experiment(args.experiment, out=args.out, backend=args.backend,
+                             workers=args.workers, scheduler=args.scheduler,
+                             resume=args.resume, force=args.force)
+    print(results.report.line(results.folder))
+    for rid in results.report.failures[:5]:
+        print(f"  failed: {rid} (traceback in runs.parquet 'error' and records/{rid}.json)")
+    return 1 if results.report.failed else 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .sensitivity import analyze
+
+    table, paths = analyze(args.results, args.method, args.outcome)
+    print(table.to_string(float_format="{:.4f}".format))
+    print(f"\nwrote {', '.join(str(p) for p in paths)}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
