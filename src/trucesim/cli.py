@@ -78,6 +78,35 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--method", choices=["sobol", "morris"], required=True)
     an.add_argument("--outcome", required=True, help="outcome column of runs.parquet")
     an.set_defaults(func=_cmd_analyze)
+
+    cal = sub.add_parser("calibrate", help="fit parameters to observed data (up to 2013)")
+    cal.add_argument("calibration", help="calibration TOML file")
+    cal.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    cal.add_argument("--backend", choices=["process", "dask"], default="process",
+                     help="local processes (default) or Dask")
+    cal.add_argument("--scheduler", default=None,
+                     help="Dask scheduler address (default: a local Dask cluster)")
+    cal.add_argument("--out", type=Path, default=None,
+                     help="results folder; rerunning resumes from its checkpoint "
+                     "(default: results/calibration-<file stem>)")
+    cal.set_defaults(func=_cmd_calibrate)
+
+    val = sub.add_parser("validate", help="in- and out-of-sample report of the calibrated model")
+    val.add_argument("--scenario", default="el-salvador-2010-2016",
+                     help="calibrated scenario (default: el-salvador-2010-2016)")
+    val.add_argument("--replicates", "-n", type=int, default=40, help="runs (default: 40)")
+    val.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    val.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    val.add_argument("--out", type=Path, default=None,
+                     help="report folder (default: results/validation)")
+    val.set_defaults(func=_cmd_validate)
+    dash = sub.add_parser("dashboard", help="watch a scenario run in the browser (Mesa SolaraViz)")
+    dash.add_argument("scenario", nargs="?", default="el-salvador-2016-letter",
+                      help="scenario file or bundled name (default: el-salvador-2016-letter)")
+    dash.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default: 127.0.0.1, this machine only)")
+    dash.add_argument("--port", type=int, default=8765, help="TCP port (default: 8765)")
+    dash.set_defaults(func=_cmd_dashboard)
     return p
 
 
@@ -153,6 +182,35 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     print(table.to_string(float_format="{:.4f}".format))
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibrate import run_calibration
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
+    return run_calibration(args.calibration, workers=args.workers, backend=args.backend,
+                           out=args.out, scheduler=args.scheduler)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validation import run_validation
+
+    if args.replicates < 2:
+        raise UsageError("--replicates: must be at least 2")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
+    return run_validation(args.scenario, replicates=args.replicates, seed=args.seed,
+                          workers=args.workers, out=args.out)
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from .dashboard.server import DashboardError, serve
+
+    try:
+        return serve(args.scenario, host=args.host, port=args.port)
+    except DashboardError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,311 @@
+"""El Salvador's observed record, and the same statistics computed on simulated runs.
+
+The data file (``data/el_salvador_observed.csv``, bundled with the package) has one row
+per published figure: a period, a quantity, a value, its unit and its source. Rows are
+annual totals, monthly counts, counts over a span (the two weeks after the transfers),
+daily means over a span, missing-person reports, police killed and gang members killed
+by police. Every row becomes one comparable statistic: the **mean per day over the
+row's span**, computed the same way on a simulated daily table.
+
+Fitting window. Only rows that end on or before :data:`FIT_CUTOFF` (2013-12-31) may be
+used to fit; later rows are for display and validation. :func:`select_rows` refuses
+them unless ``allow_future_data`` is explicitly set.
+
+Disappearance reports. The police's missing-person reports include people who go
+missing for reasons unrelated to gang concealment; the model's ``disappearances`` are
+only killings hidden by cliques. A simulated report count is therefore the model's
+disappearances plus a constant baseline of non-gang reports per day (see
+:class:`Statistic`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+
+#: Last day whose data may be used for fitting (the truce and its rollback, not after).
+FIT_CUTOFF = dt.date(2013, 12, 31)
+
+#: Observed quantity -> simulated daily metric it is compared with.
+QUANTITY_METRICS: dict[str, str] = {
+    "homicides": "homicides",
+    "homicides_per_day": "homicides",
+    "disappearance_reports": "disappearances",
+    "police_killed": "police_killed",
+    "gang_members_killed_by_police": "gang_killed_by_police",
+}
+
+#: Daily-table metrics a statistic may use.
+STATISTIC_METRICS = frozenset(
+    {"homicides", "deaths_true", "gang_on_gang", "gang_on_civilian", "police_killed",
+     "gang_killed_by_police", "background", "disappearances"}
+)
+
+UNITS = frozenset({"count", "per_day"})
+
+
+def data_dir() -> Path:
+    """Folder holding the bundled observed data files."""
+    return Path(str(resources.files("trucesim") / "bundled" / "data"))
+
+
+def observed_path() -> Path:
+    """The bundled ``el_salvador_observed.csv``."""
+    return data_dir() / "el_salvador_observed.csv"
+
+
+@dataclass(frozen=True)
+class ObservedRow:
+    """One published figure: ``value`` (``unit`` count or per_day) of ``quantity``
+    over ``start``..``end`` (both included)."""
+
+    start: dt.date
+    end: dt.date
+    quantity: str
+    value: float
+    unit: str
+    source: str
+    note: str = ""
+
+    @property
+    def id(self) -> str:
+        """Stable identifier ``quantity:start:end`` used to select the row."""
+        return f"{self.quantity}:{self.start}:{self.end}"
+
+    @property
+    def days(self) -> int:
+        """Length of the span in days, both ends included."""
+        return (self.end - self.start).days + 1
+
+    @property
+    def per_day(self) -> float:
+        """The figure as a mean per day over its span."""
+        return self.value / self.days if self.unit == "count" else self.value
+
+    @property
+    def metric(self) -> str | None:
+        """The simulated metric this row measures (None: not a daily-table quantity)."""
+        return QUANTITY_METRICS.get(self.quantity)
+
+    @property
+    def future(self) -> bool:
+        """True if the row ends after :data:`FIT_CUTOFF` (validation-only data)."""
+        return self.end > FIT_CUTOFF
+
+
+def load_observed(path: str | Path | None = None) -> list[ObservedRow]:
+    """Read the observed data file (default: the bundled El Salvador record).
+
+    Raises:
+        ConfigError: ``file: row N: reason`` for a malformed row, or duplicate row ids.
+    """
+    path = Path(path) if path is not None else observed_path()
+    if not path.exists():
+        raise ConfigError(str(path), "", "no such file")
+    rows: list[ObservedRow] = []
+    seen: set[str] = set()
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        need = {"period_start", "period_end", "quantity", "value", "unit", "source"}
+        missing = need - set(reader.fieldnames or ())
+        if missing:
+            raise ConfigError(str(path), "", f"missing columns: {', '.join(sorted(missing))}")
+        for n, rec in enumerate(reader, start=2):
+            try:
+                row = ObservedRow(
+                    start=dt.date.fromisoformat(rec["period_start"]),
+                    end=dt.date.fromisoformat(rec["period_end"]),
+                    quantity=rec["quantity"].strip(),
+                    value=float(rec["value"]),
+                    unit=rec["unit"].strip(),
+                    source=rec["source"].strip(),
+                    note=(rec.get("note") or "").strip(),
+                )
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(str(path), f"line {n}", f"malformed row: {exc}") from None
+            if row.end < row.start:
+                raise ConfigError(str(path), f"line {n}", "period_end is before period_start")
+            if row.unit not in UNITS:
+                raise ConfigError(
+                    str(path), f"line {n}", f"unit {row.unit!r}; valid: {', '.join(sorted(UNITS))}"
+                )
+            if row.id in seen:
+                raise ConfigError(str(path), f"line {n}", f"duplicate row {row.id}")
+            seen.add(row.id)
+            rows.append(row)
+    return rows
+
+
+def observed_frame(rows: list[ObservedRow] | None = None) -> pd.DataFrame:
+    """The observed rows as a table with ``id``, ``days``, ``per_day`` and ``metric``."""
+    rows = load_observed() if rows is None else rows
+    return pd.DataFrame(
+        [
+            {"id": r.id, "start": pd.Timestamp(r.start), "end": pd.Timestamp(r.end),
+             "quantity": r.quantity, "value": r.value, "unit": r.unit, "days": r.days,
+             "per_day": r.per_day, "metric": r.metric, "future": r.future,
+             "source": r.source, "note": r.note}
+            for r in rows
+        ]
+    )
+
+
+def annual_homicides(rows: list[ObservedRow] | None = None) -> pd.Series:
+    """Observed annual homicide totals indexed by year (all years, fit and validation)."""
+    rows = load_observed() if rows is None else rows
+    out = {
+        r.start.year: r.value
+        for r in rows
+        if r.quantity == "homicides" and r.unit == "count"
+        and r.start == dt.date(r.start.year, 1, 1) and r.end == dt.date(r.start.year, 12, 31)
+    }
+    return pd.Series(out, name="homicides", dtype=float).sort_index()
+
+
+def select_rows(
+    rows: list[ObservedRow],
+    *,
+    ids: list[str] | None = None,
+    quantity: str | None = None,
+    window: tuple[dt.date, dt.date] | None = None,
+    min_days: int = 1,
+    max_days: int = 100_000,
+    allow_future_data: bool = False,
+    source: str = "<calibration>",
+    key: str = "targets",
+) -> list[ObservedRow]:
+    """Rows picked by explicit ``ids``, or by ``quantity`` within ``window`` and a span length.
+
+    A row is inside ``window`` when its whole span is. Errors (``ConfigError`` with
+    ``source`` and ``key``): an unknown id or quantity, a window or row reaching past
+    :data:`FIT_CUTOFF` without ``allow_future_data``, an empty selection.
+    """
+    known = {r.id: r for r in rows}
+    if window is not None and window[1] > FIT_CUTOFF and not allow_future_data:
+        raise ConfigError(
+            source, f"{key}.window",
+            f"the fitting window ends {window[1]}, after {FIT_CUTOFF}: data after "
+            f"{FIT_CUTOFF} are for validation only (set allow_future_data = true to override)",
+        )
+    if ids:
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ConfigError(
+                source, f"{key}.rows",
+                f"unknown data row {unknown[0]!r}; valid ids look like 'quantity:start:end', "
+                f"e.g. {next(iter(known), 'none')!r} (see `trucesim observed`)",
+            )
+        chosen = [known[i] for i in ids]
+    else:
+        quantities = {r.quantity for r in rows}
+        if quantity not in quantities:
+            raise ConfigError(
+                source, f"{key}.quantity",
+                f"unknown quantity {quantity!r}; valid: {', '.join(sorted(quantities))}",
+            )
+        chosen = [
+            r for r in rows
+            if r.quantity == quantity and min_days <= r.days <= max_days
+            and (window is None or (window[0] <= r.start and r.end <= window[1]))
+        ]
+        if not allow_future_data:
+            chosen = [r for r in chosen if not r.future] if window is None else chosen
+    if not chosen:
+        raise ConfigError(source, key, "selects no data row")
+    future = [r for r in chosen if r.future]
+    if future and not allow_future_data:
+        raise ConfigError(
+            source, f"{key}.rows",
+            f"row {future[0].id} ends after {FIT_CUTOFF}: data after {FIT_CUTOFF} are for "
+            "validation only (set allow_future_data = true to override)",
+        )
+    return chosen
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """An observed row paired with the simulated metric it is compared with.
+
+    The simulated statistic is ``mean per day of metric over the row's span`` plus
+    ``baseline`` (for disappearance reports: non-gang missing-person reports per day,
+    which the model does not simulate).
+    """
+
+    row: ObservedRow
+    metric: str
+    baseline: float = 0.0
+
+    @property
+    def observed(self) -> float:
+        """Observed mean per day over the span."""
+        return self.row.per_day
+
+
+def statistics_for(
+    rows: list[ObservedRow], metric: str | None = None, baseline: float = 0.0,
+    source: str = "<calibration>", key: str = "targets",
+) -> list[Statistic]:
+    """Pair rows with a simulated metric (default: the one the row's quantity measures)."""
+    out = []
+    for r in rows:
+        m = metric or r.metric
+        if m is None:
+            raise ConfigError(
+                source, f"{key}.metric",
+                f"row {r.id}: quantity {r.quantity!r} is not a daily-table statistic; "
+                f"name a metric ({', '.join(sorted(STATISTIC_METRICS))})",
+            )
+        if m not in STATISTIC_METRICS:
+            raise ConfigError(
+                source, f"{key}.metric",
+                f"unknown statistic {m!r}; valid: {', '.join(sorted(STATISTIC_METRICS))}",
+            )
+        out.append(Statistic(r, m, baseline))
+    return out
+
+
+def simulated_statistics(daily: pd.DataFrame, stats: list[Statistic]) -> np.ndarray:
+    """Each statistic's simulated mean per day over its span (plus baseline).
+
+    ``daily`` is one run's daily table, or a stack of runs with a ``replicate`` column
+    (then the result is the mean over runs). A span the table does not fully cover
+    gives NaN.
+    """
+    dates = pd.to_datetime(daily["date"]).to_numpy().astype("datetime64[D]")
+    n_runs = daily["replicate"].nunique() if "replicate" in daily else 1
+    first, last = dates.min(), dates.max()
+    out = np.full(len(stats), math.nan)
+    cache: dict[str, np.ndarray] = {}
+    for i, s in enumerate(stats):
+        start, end = np.datetime64(s.row.start, "D"), np.datetime64(s.row.end, "D")
+        if start < first or end > last:
+            continue
+        if s.metric not in cache:
+            cache[s.metric] = daily[s.metric].to_numpy(dtype=float)
+        mask = (dates >= start) & (dates <= end)
+        out[i] = cache[s.metric][mask].sum() / (s.row.days * n_runs) + s.baseline
+    return out
+
+
+def log_ratio_distance(simulated: np.ndarray, stats: list[Statistic]) -> np.ndarray:
+    """Per statistic, the squared log ratio of simulated to observed counts over the span.
+
+    ``(ln((S + 0.5) / (O + 0.5)))**2`` with ``S`` and ``O`` the simulated (mean per day
+    times days) and observed counts: scale-free, so a homicide total and a dozen police
+    killed weigh alike, and the half count keeps small counts and zeros finite.
+    NaN where the simulation gave no value.
+    """
+    days = np.array([s.row.days for s in stats], dtype=float)
+    obs = np.array([s.observed for s in stats], dtype=float) * days
+    sim = np.asarray(simulated, dtype=float) * days
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.log((sim + 0.5) / (obs + 0.5)) ** 2
