@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from ..errors import ConfigError
 
 #: How long to wait for a Dask scheduler before giving up.
-CONNECT_TIMEOUT_S = 5
+CONNECT_TIMEOUT_S = 3
 
 
 @dataclass

@@ -31,12 +31,17 @@ class SweepReport:
     failed: int = 0
     elapsed_s: float = 0.0
     failures: list[str] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=dict)
 
     def line(self, out: Path) -> str:
+        """The closing line: totals in the folder, then what this invocation did."""
         rate = self.ran / self.elapsed_s if self.elapsed_s > 0 else 0.0
-        return (f"{self.name}: {self.total} runs: {self.ok} ok, {self.failed} failed, "
-                f"{self.skipped} already done; ran {self.ran} in {self.elapsed_s:.1f} s "
-                f"({rate:.2f} runs/s); results in {out}")
+        t = self.totals
+        done = (f"{t.get('ok', self.ok)} ok, {t.get('failed', self.failed)} failed"
+                + (f", {t['missing']} not run" if t.get("missing") else ""))
+        return (f"{self.name}: {self.total} runs: {done}. This time: ran {self.ran} "
+                f"({self.failed} failed), skipped {self.skipped} already done, "
+                f"{self.elapsed_s:.1f} s ({rate:.2f} runs/s). Results in {out}")
 
 
 def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore) -> tuple[
@@ -118,6 +123,7 @@ def run_experiment(
             "failed": int((table["status"] == "failed").sum()) if len(table) else 0,
         }
         counts["missing"] = exp.runs - counts["ok"] - counts["failed"]
+        report.totals = counts
         store.finish(manifest, {
             "started": report_started(report), "finished": now(), "backend": b.description,
             "ran": report.ran, "ok": report.ok, "failed": report.failed,
