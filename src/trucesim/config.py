@@ -226,7 +226,9 @@ class Scenario(Frozen):
         import numpy as np
 
         return np.arange(
-            np.datetime64(self.start, "D"), np.datetime64(self.end, "D") + 1, dtype="datetime64[D]"
+            np.datetime64(self.start, "D"),
+            np.datetime64(self.end, "D") + np.timedelta64(1, "D"),
+            dtype="datetime64[D]",
         )
 
     # ------------------------------------------------------------------ building

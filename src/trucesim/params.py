@@ -146,7 +146,7 @@ class CommandParams(Frozen):
     """Leaders' decisions and how their orders travel."""
 
     contact_rate: float = param(
-        0.25, "1/day", ASSUMPTION,
+        0.6, "1/day", ASSUMPTION,
         "Daily chance that an order would reach a fully connected clique (channel 1, cohesion 1, "
         "autonomy 0).", ge=0.0, le=1.0,
     )

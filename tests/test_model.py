@@ -1,0 +1,201 @@
+"""TruceModel: determinism, Mesa integration, outputs, and each mechanism's effect."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+import pytest
+
+from trucesim import METRICS, TruceModel, simulate
+from trucesim.agents import Clique, Leader, PoliceForce
+from trucesim.config import Scenario
+from trucesim.params import Regime
+from trucesim.policing import Policing
+from trucesim.state import CliqueState
+
+from .conftest import simple_scenario, small
+
+
+def test_same_seed_same_table_different_seed_differs():
+    s = simple_scenario()
+    a, b, c = simulate(s, seed=1), simulate(s, seed=1), simulate(s, seed=2)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a["homicides"].equals(c["homicides"])
+
+
+def test_default_seed_comes_from_the_scenario():
+    s = simple_scenario()
+    pd.testing.assert_frame_equal(simulate(s), simulate(s, seed=s.seed))
+
+
+def test_output_columns_and_dates():
+    s = simple_scenario()
+    df = simulate(s, seed=3)
+    assert len(df) == 366  # 2020 is a leap year
+    assert df["date"].iloc[0] == pd.Timestamp("2020-01-01")
+    for col in ("date", "phase", "regime", *METRICS):
+        assert col in df
+    for g in s.gang_names:
+        assert {f"control_{g}", f"authority_{g}", f"stance_{g}"} <= set(df.columns)
+    assert list(df["phase"].cat.categories) == ["baseline", "truce"]
+    assert (df.loc[df["date"] >= "2020-07-01", "regime"] == "truce").all()
+    parts = ["gang_on_gang", "gang_on_civilian", "police_killed", "gang_killed_by_police",
+             "background"]
+    np.testing.assert_array_equal(df[parts].sum(axis=1), df["deaths_true"])
+    np.testing.assert_array_equal(df["deaths_true"] - df["disappearances"], df["homicides"])
+
+
+def test_model_is_a_mesa_model_with_agent_views():
+    s = simple_scenario()
+    model = TruceModel(s, rng=5)
+    assert isinstance(model, mesa.Model)
+    assert len(model.agents_by_type[Clique]) == s.world.cliques
+    assert len(model.agents_by_type[Leader]) == len(s.gangs)
+    assert len(model.agents_by_type[PoliceForce]) == 1
+    ms13 = model.agents_by_type[Clique].select(lambda c: c.gang == "MS13")
+    assert 0 < len(ms13) < s.world.cliques
+    for _ in range(40):
+        model.step()
+    clique = model.agents_by_type[Clique].to_list()[0]
+    assert clique.members == model.cliques.members[clique.index]
+    model.cliques.members[clique.index] = 12345  # views read the arrays, no copies
+    assert clique.members == 12345
+    leader = model.agents_by_type[Leader].to_list()[0]
+    assert leader.stance.value in {"none", "restraint", "pressure"}
+    assert model.day == 40 - s.world.burn_in_days
+
+
+def test_model_runs_to_the_end_and_stops():
+    s = simple_scenario()
+    model = TruceModel(s, rng=1, agents=False)
+    model.run()
+    assert model.finished and not model.running
+    model.step()  # a step past the end does nothing
+    assert len(model.to_frame()) == s.days
+
+
+def _truce_world(**overrides) -> Scenario:
+    return simple_scenario(
+        world={"cliques": 150, "burn_in_days": 60},
+        **overrides,
+    )
+
+
+def test_isolation_one_stops_orders():
+    s = _truce_world().with_overrides({"phases.1.overrides.isolation": 1.0})
+    df = simulate(s, seed=4)
+    truce = df[df["phase"] == "truce"]
+    assert (truce["stance_MS13"] == "restraint").all()  # leaders do order restraint
+    assert truce["restraint_share"].max() == 0.0  # ... but no clique hears it
+    assert truce[[f"control_{g}" for g in s.gang_names]].to_numpy().max() == 0.0
+
+
+def test_cohesion_zero_makes_a_truce_do_nothing():
+    s = _truce_world().with_overrides({f"gangs.{g}.cohesion": 0.0 for g in
+                                       ["MS13", "B18S", "B18R"]})
+    df = simulate(s, seed=4)
+    assert df["restraint_share"].max() == 0.0
+    assert df["disappearances"].sum() == 0
+
+
+def test_truce_with_cohesion_reaches_cliques_and_lowers_killings():
+    s = _truce_world()
+    df = simulate(s, seed=4)
+    truce = df[df["phase"] == "truce"]
+    assert truce["restraint_share"].iloc[60:].mean() > 0.5
+    pre = df[df["phase"] == "baseline"]["gang_on_gang"].mean()
+    assert truce["gang_on_gang"].iloc[30:].mean() < 0.7 * pre
+
+
+def test_restraint_lowers_front_killings():
+    """Same world and seed, restraint efficacy 0.9 vs 0: fewer killings on fronts."""
+    base = _truce_world()
+    with_rho = simulate(base.with_overrides({"violence.restraint_efficacy": 0.9}), seed=8)
+    without = simulate(base.with_overrides({"violence.restraint_efficacy": 0.0}), seed=8)
+    late = with_rho["date"] >= "2020-08-01"
+    assert with_rho.loc[late, "gang_on_gang"].sum() < 0.6 * without.loc[late, "gang_on_gang"].sum()
+
+
+def _cliques(recent: np.ndarray) -> CliqueState:
+    n = len(recent)
+    z = np.zeros(n)
+    return CliqueState(
+        gang=np.zeros(n, dtype=np.int64), members=np.full(n, 100), prisoners=np.zeros(n, int),
+        autonomy=z.copy(), baseline_autonomy=z.copy(), restraint=z.copy(), pressure=z.copy(),
+        police_grievance=z.copy(), heat=z.copy(), own_excitation=z.copy(),
+        recent_violence=recent.astype(float),
+    )
+
+
+@pytest.mark.parametrize("allocation", ["uniform", "hotspot", "focused"])
+def test_allocation_keeps_the_force_and_focused_concentrates_heat(allocation):
+    from trucesim.config import Scenario as _S  # noqa: F401  (imported for clarity)
+
+    rng = np.random.default_rng(0)
+    recent = rng.exponential(1.0, 200)
+    cliques = _cliques(recent)
+    policing = Policing(simple_scenario().policing)
+    regime = Regime(police_force=1.5, allocation=allocation, focus_share=0.1)
+    policing.allocate(cliques, regime)
+    assert cliques.heat.mean() == pytest.approx(1.5)
+    top = np.argsort(recent)[-20:]
+    share_top = cliques.heat[top].sum() / cliques.heat.sum()
+    if allocation == "uniform":
+        assert share_top == pytest.approx(0.1)
+    elif allocation == "hotspot":
+        assert 0.1 < share_top < 0.8
+    else:
+        assert share_top > 0.8  # 80% of the force on the top 10% (focus_weight 0.8)
+
+
+def test_pullback_lowers_heat_on_complying_territories():
+    cliques = _cliques(np.ones(10))
+    cliques.restraint[:5] = 1.0
+    Policing(simple_scenario().policing).allocate(cliques, Regime(police_force=1.0, pullback=0.5))
+    assert np.allclose(cliques.heat[:5], 0.5) and np.allclose(cliques.heat[5:], 1.0)
+
+
+def test_hardline_raises_police_killed_and_killed_by_police_together():
+    s = simple_scenario(world={"cliques": 300, "burn_in_days": 60}).with_overrides(
+        {"phases.1.regime": "extraordinary"})
+    df = simulate(s, seed=2)
+    pre, post = df[df["phase"] == "baseline"], df[df["phase"] == "extraordinary"]
+    assert post["gang_killed_by_police"].mean() > pre["gang_killed_by_police"].mean()
+    assert post["pressure_share"].mean() >= pre["pressure_share"].mean()
+
+
+def test_communique_forces_a_stance_for_its_days():
+    s = simple_scenario(events=[{"date": "2020-03-01", "kind": "communique",
+                                 "stance": "restraint", "days": 10, "gangs": ["MS13"]}])
+    df = simulate(s, seed=1).set_index("date")
+    assert (df.loc["2020-03-01":"2020-03-10", "stance_MS13"] == "restraint").all()
+    assert (df.loc["2020-03-11":"2020-06-30", "stance_MS13"] == "none").all()
+    assert (df.loc["2020-03-01":"2020-03-10", "stance_B18S"] == "none").all()
+
+
+def test_transfer_sets_isolation_until_next_phase():
+    s = simple_scenario(events=[{"date": "2020-03-01", "kind": "transfer", "isolation": 1.0}])
+    model = TruceModel(s, rng=1, agents=False)
+    while model.date.isoformat() < "2020-03-02":
+        model.step()
+    assert (model.leaders.isolation == 1.0).all()
+    while model.date.isoformat() < "2020-07-02":
+        model.step()
+    assert (model.leaders.isolation == s.phases[1].resolved_regime().isolation).all()
+
+
+def test_dialogue_pays_benefits_only_under_target():
+    s = simple_scenario().with_overrides({"phases.1.regime": "dialogue"})
+    low = simulate(s.with_overrides({"phases.1.overrides.violence_target": 1000.0}), seed=1)
+    high = simulate(s.with_overrides({"phases.1.overrides.violence_target": 0.01}), seed=1)
+    d = low["phase"] == "dialogue"
+    assert (low.loc[d, "benefits_paid"] > 0).all()
+    assert (high.loc[d, "benefits_paid"] == 0).all()
+    # unpaid restraint erodes leaders' authority
+    assert high.loc[d, "authority_MS13"].iloc[-1] < low.loc[d, "authority_MS13"].iloc[-1]
+
+
+def test_small_el_salvador_runs(el_salvador):
+    df = simulate(small(el_salvador), seed=1)
+    assert len(df) == el_salvador.days
