@@ -1,0 +1,27 @@
+"""The README's parameter table is the one generated from the code, and every parameter
+has a unit and a source (a reference or "assumption")."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from trucesim.params import parameter_rows
+
+from .conftest import REPO
+
+
+def test_readme_parameter_table_is_current():
+    spec = importlib.util.spec_from_file_location("upd", REPO / "tools" / "update_readme_params.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (REPO / "README.md").read_text()
+    assert module.render(text) == text, "run: python tools/update_readme_params.py"
+
+
+def test_every_parameter_has_unit_and_source():
+    rows = parameter_rows()
+    assert len(rows) > 50
+    for row in rows:
+        assert row["unit"], row
+        assert row["source"], row
+        assert row["meaning"], row
