@@ -1,0 +1,61 @@
+"""The dashboard page: Mesa's SolaraViz with the trucesim panels and controls.
+
+Run by ``trucesim dashboard`` (which passes the scenario in the environment variable
+:data:`SCENARIO_ENV`), or directly with ``solara run trucesim.dashboard.app``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import mesa.visualization.solara_viz as solara_viz
+from mesa.visualization import SolaraViz
+
+from .components import ControlPanel, HomicidePanel, StatusPanel, TerritoryMapPanel
+from .controls import model_params
+from .model import DashboardModel
+
+#: Environment variable naming the scenario file or bundled name to start with.
+SCENARIO_ENV = "TRUCESIM_DASHBOARD_SCENARIO"
+DEFAULT_SCENARIO = "el-salvador-2016-letter"
+
+#: Grid position of each panel (12 columns, rows of 40 px), in the order of ``components``.
+LAYOUT = (
+    {"x": 0, "y": 0, "w": 6, "h": 16},  # territory map
+    {"x": 6, "y": 0, "w": 6, "h": 9},  # today: date, regime, stances
+    {"x": 6, "y": 9, "w": 6, "h": 9},  # homicides
+    {"x": 0, "y": 18, "w": 12, "h": 8},  # leaders' control
+)
+
+
+def dashboard_layout(num_components: int) -> list[dict]:
+    """Initial grid layout sized for the panels (Mesa's default gives each a 6 x 10 cell,
+    which clips the map); falls back to Mesa's for any other number of components."""
+    if num_components != len(LAYOUT):
+        return _mesa_layout(num_components)
+    return [{"i": i, "moved": False, **cell} for i, cell in enumerate(LAYOUT)]
+
+
+# SolaraViz has no layout argument; its ComponentsView looks this function up at render time.
+# Keep Mesa's original even if Solara executes this module again for a new session.
+_mesa_layout = getattr(solara_viz, "_trucesim_mesa_layout", solara_viz.make_initial_grid_layout)
+solara_viz._trucesim_mesa_layout = _mesa_layout
+solara_viz.make_initial_grid_layout = dashboard_layout
+
+scenario_name = os.environ.get(SCENARIO_ENV) or DEFAULT_SCENARIO
+model = DashboardModel(scenario_name=scenario_name)
+
+page = SolaraViz(
+    model,
+    components=[
+        (TerritoryMapPanel, 0),
+        (StatusPanel, 0),
+        (HomicidePanel, 0),
+        (ControlPanel, 0),
+    ],
+    model_params=model_params(scenario_name),
+    name=f"trucesim: {model.config.name}",
+    play_interval=150,
+    render_interval=7,
+)
+page  # noqa: B018  (Solara shows the module's `page`)

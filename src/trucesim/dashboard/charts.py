@@ -1,0 +1,107 @@
+"""Live charts: daily recorded homicides by type with hidden deaths, and leaders' control.
+
+Like the map, each chart builds its figure and lines once; :meth:`update` sets the lines'
+data from the model's recorded days and rescales the axes.
+"""
+
+from __future__ import annotations
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..model import TruceModel
+from .model import day_label
+from .territory_map import gang_colour
+
+#: Days in the moving average drawn (daily counts are small integers and noisy).
+SMOOTHING = 7
+
+#: Death types drawn, with legend label, colour and line style.
+HOMICIDE_SERIES = (
+    ("homicides", "recorded homicides (all)", "black", "-", 1.8),
+    ("gang_on_gang", "gang on gang", "#c0152f", "-", 1.0),
+    ("gang_on_civilian", "gang on civilian", "#e6ab02", "-", 1.0),
+    ("gang_killed_by_police", "gang members killed by police", "#08306b", "-", 1.0),
+    ("police_killed", "police killed", "#4292c6", "-", 1.0),
+    ("background", "non-gang (background)", "#969696", "-", 1.0),
+    ("disappearances", "hidden deaths (disappearances)", "#7a0177", "--", 1.4),
+)
+
+
+def _moving_average(values: np.ndarray, window: int = SMOOTHING) -> np.ndarray:
+    """Trailing mean over up to ``window`` days (shorter at the start)."""
+    return pd.Series(values, dtype=float).rolling(window, min_periods=1).mean().to_numpy()
+
+
+class _LiveChart:
+    """A figure with one line per series; subclasses say which columns."""
+
+    def __init__(self, model: TruceModel, title: str, ylabel: str, size=(6.5, 3.4), dpi=90):
+        self.model = model
+        self.figure = Figure(figsize=size, dpi=dpi, layout="constrained")
+        self.ax = self.figure.add_subplot()
+        self.ax.set_ylabel(ylabel)
+        self.ax.grid(alpha=0.3)
+        locator = mdates.AutoDateLocator(maxticks=8)
+        self.ax.xaxis.set_major_locator(locator)
+        self.ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        self._title = title
+        self.lines: dict[str, object] = {}
+
+    def _set_x(self, dates: np.ndarray) -> None:
+        start = np.datetime64(self.model.config.start)
+        end = max(dates[-1] if len(dates) else start, start + np.timedelta64(30, "D"))
+        self.ax.set_xlim(start, end)
+        self.ax.set_title(f"{self._title}\n{day_label(self.model)}", fontsize=10, loc="left")
+
+
+class HomicideChart(_LiveChart):
+    """Daily recorded homicides by type, and the deaths hidden as disappearances."""
+
+    def __init__(self, model: TruceModel, **kwargs):
+        super().__init__(
+            model, "Daily homicides by type", f"deaths per day ({SMOOTHING}-day mean)", **kwargs
+        )
+        for col, label, colour, style, width in HOMICIDE_SERIES:
+            (self.lines[col],) = self.ax.plot([], [], color=colour, ls=style, lw=width,
+                                              label=label)
+        self.ax.legend(fontsize=7, ncol=2, loc="upper left")
+        self.update()
+
+    def update(self) -> None:
+        """Redraw the lines from the days recorded so far."""
+        daily = self.model.to_frame()
+        dates = daily["date"].to_numpy()
+        top = 1.0
+        for col, *_ in HOMICIDE_SERIES:
+            y = _moving_average(daily[col].to_numpy())
+            self.lines[col].set_data(dates, y)
+            if len(y):
+                top = max(top, float(y.max()))
+        self.ax.set_ylim(0, top * 1.35)  # room for the legend
+        self._set_x(dates)
+
+
+class ControlChart(_LiveChart):
+    """Each gang's share of cliques following its leaders' order today."""
+
+    def __init__(self, model: TruceModel, size=(11.0, 2.8), **kwargs):
+        super().__init__(
+            model, "Leaders' operational control", "share of cliques\nfollowing orders",
+            size=size, **kwargs,
+        )
+        for i, gang in enumerate(model.gang_names):
+            (self.lines[gang],) = self.ax.plot([], [], color=gang_colour(i), lw=1.4, label=gang)
+        self.ax.set_ylim(0, 1)
+        self.ax.legend(fontsize=8, loc="upper left")
+        self.update()
+
+    def update(self) -> None:
+        """Redraw the lines from the days recorded so far."""
+        daily = self.model.to_frame()
+        dates = daily["date"].to_numpy()
+        for gang in self.model.gang_names:
+            self.lines[gang].set_data(dates, daily[f"control_{gang}"].to_numpy())
+        self._set_x(dates)
