@@ -40,17 +40,34 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _exit_with_parent() -> None:
-    """Worker initializer: exit when the parent dies (e.g. a sweep killed with SIGKILL)."""
-    parent = os.getppid()
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a reused pid of another user
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: trust os.kill
+
+
+def _exit_with_sweep(sweep_pid: int) -> None:
+    """Worker initializer: exit when the sweep process dies (e.g. killed with SIGKILL).
+
+    Watches the sweep's pid rather than the worker's parent: under ``forkserver`` the
+    parent is the fork server, which itself waits for the workers to exit.
+    """
 
     def watch() -> None:
-        while True:
+        while _alive(sweep_pid):
             time.sleep(0.5)
-            if os.getppid() != parent:
-                os._exit(1)
+        os._exit(1)
 
-    threading.Thread(target=watch, name="trucesim-parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="trucesim-sweep-watch", daemon=True).start()
 
 
 @contextmanager
@@ -68,7 +85,8 @@ def open_backend(backend: str = "process", workers: int | None = None,
         n = workers or default_workers()
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["trucesim.runner.tasks"])
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_exit_with_parent)
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_exit_with_sweep,
+                                   initargs=(os.getpid(),))
         try:
             yield Backend(pool, n, f"{n} local process{'es' if n > 1 else ''}")
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ class SweepReport:
     elapsed_s: float = 0.0
     failures: list[str] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
+    aborted: str | None = None
 
     def line(self, out: Path) -> str:
         """The closing line: totals in the folder, then what this invocation did."""
@@ -152,7 +153,7 @@ def _execute(exp: Experiment, store: SweepStore, b: Backend,
     inflight: dict[Future, RunTask] = {}
     with _bar(exp, skipped, progress) as bar:
         try:
-            _fill(b.executor, tasks, inflight, window)
+            report.aborted = _fill(b.executor, tasks, inflight, window)
             while inflight:
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -169,7 +170,8 @@ def _execute(exp: Experiment, store: SweepStore, b: Backend,
                         report.failures.append(task.run_id)
                     bar.update()
                     bar.set_postfix(failed=report.failed, refresh=False)
-                _fill(b.executor, tasks, inflight, window)
+                if report.aborted is None:
+                    report.aborted = _fill(b.executor, tasks, inflight, window)
         except BaseException:
             for fut in inflight:
                 fut.cancel()
@@ -179,13 +181,21 @@ def _execute(exp: Experiment, store: SweepStore, b: Backend,
     return report
 
 
-def _fill(executor: Executor, tasks: Iterator[RunTask], inflight: dict, window: int) -> None:
-    """Keep at most ``window`` runs submitted, so memory stays bounded for any sweep size."""
+def _fill(executor: Executor, tasks: Iterator[RunTask], inflight: dict,
+          window: int) -> str | None:
+    """Keep at most ``window`` runs submitted, so memory stays bounded for any sweep size.
+
+    Returns None, or why the executor accepts no more work (its workers died).
+    """
     while len(inflight) < window:
         task = next(tasks, None)
         if task is None:
-            return
-        inflight[executor.submit(execute_run, task)] = task
+            return None
+        try:
+            inflight[executor.submit(execute_run, task)] = task
+        except (BrokenExecutor, RuntimeError) as exc:
+            return f"the executor stopped accepting runs: {exc}"
+    return None
 
 
 def _record_of(fut: Future, task: RunTask) -> dict[str, Any]:

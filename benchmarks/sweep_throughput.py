@@ -1,0 +1,158 @@
+"""Sweep throughput and memory of ``trucesim sweep``.
+
+Throughput (default): the same sweep of the default scenario (the three branches of
+el-salvador-2016-letter, with common random numbers) on 1 and then 2 local worker
+processes, measured in one invocation; prints runs/minute for each and the speed-up.
+Wall times include starting the worker pool, as a user experiences them.
+
+Memory (``--memory``): a 1,000-run sweep of the default scenario keeping every daily
+column, sampling the resident memory of the sweep process and of all its workers;
+prints the peak RSS and the wall time. The runner keeps at most a few runs per worker
+in flight and workers write the daily series to Parquet parts, so the sweep process's
+memory does not grow with the number of runs.
+
+Usage::
+
+    python benchmarks/sweep_throughput.py [--runs 30]
+    python benchmarks/sweep_throughput.py --memory [--runs 1000] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from trucesim.experiment import Experiment
+from trucesim.runner import run_experiment
+
+SCENARIO = "el-salvador-2016-letter"
+
+
+def experiment(runs: int, daily: bool) -> Experiment:
+    """The three 2016 branches with ``runs // 3`` replicates each."""
+    data = {
+        "name": "benchmark",
+        "scenario": SCENARIO,
+        "replicates": max(1, runs // 3),
+        "seed": 1,
+        "design": {"method": "variants"},
+        "variants": {v: {"variant": v} for v in ("hardline", "truce", "dialogue")},
+        "outcomes": {"daily": daily},
+    }
+    return Experiment.parse(data, "<benchmark>")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (MB) of a process and all its descendants."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 1e6
+
+
+class PeakSampler:
+    """Samples the RSS of this process (alone, and with its workers) every 0.2 s."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.me = psutil.Process()
+        self.peak_self = self.peak_all = 0.0
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        start = time.perf_counter()
+        while not self._stop.is_set():
+            own = self.me.memory_info().rss / 1e6
+            self.peak_self = max(self.peak_self, own)
+            self.peak_all = max(self.peak_all, rss_mb(os.getpid()))
+            self.samples.append((time.perf_counter() - start, own))
+            self._stop.wait(0.2)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def timed_sweep(exp: Experiment, workers: int, out: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    res = run_experiment(exp, out=out, workers=workers, progress=False)
+    elapsed = time.perf_counter() - started
+    assert res.report.failed == 0, res.report.failures
+    return elapsed, res.report.ran
+
+
+def throughput(runs: int, tmp: Path) -> None:
+    exp = experiment(runs, daily=False)
+    print(f"sweep throughput: {SCENARIO}, {exp.runs} runs "
+          f"({exp.replicates} replicates x 3 branches), {os.cpu_count()} CPUs")
+    rates = {}
+    for workers in (1, 2):
+        elapsed, ran = timed_sweep(exp, workers, tmp / f"w{workers}")
+        rates[workers] = ran / elapsed * 60
+        print(f"  {workers} worker{'s' if workers > 1 else ' '}: {ran} runs in {elapsed:6.1f} s "
+              f"= {rates[workers]:6.1f} runs/minute")
+    print(f"  speed-up 2 vs 1 workers: {rates[2] / rates[1]:.2f}x")
+
+
+def memory(runs: int, workers: int, tmp: Path) -> None:
+    exp = experiment(runs, daily=True)
+    out = tmp / "memory"
+    with PeakSampler() as sampler:
+        elapsed, ran = timed_sweep(exp, workers, out)
+    parts = list((out / "daily").glob("*.parquet"))
+    size = sum(p.stat().st_size for p in parts) / 1e6
+    early = [rss for t, rss in sampler.samples if t < elapsed * 0.2]
+    late = [rss for t, rss in sampler.samples if t > elapsed * 0.8]
+    print(f"memory: {SCENARIO}, {ran} runs on {workers} workers, every daily column kept")
+    print(f"  wall time {elapsed:.1f} s ({ran / elapsed * 60:.1f} runs/minute)")
+    print(f"  peak RSS: sweep process {sampler.peak_self:.0f} MB; "
+          f"sweep + workers {sampler.peak_all:.0f} MB")
+    if early and late:
+        print(f"  sweep process RSS: max {max(early):.0f} MB in the first fifth, "
+              f"{max(late):.0f} MB in the last fifth (bounded: no growth with runs)")
+    print(f"  daily parts on disk: {len(parts)} files, {size:.1f} MB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=None,
+                    help="runs per sweep (default: 30; with --memory: 1000)")
+    ap.add_argument("--memory", action="store_true", help="the 1,000-run memory benchmark")
+    ap.add_argument("--workers", type=int, default=2, help="--memory: worker processes")
+    ap.add_argument("--keep", type=Path, default=None, help="keep results in this folder")
+    args = ap.parse_args()
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="trucesim-bench-"))
+    try:
+        if args.memory:
+            memory(args.runs or 1000, args.workers, tmp)
+        else:
+            throughput(args.runs or 30, tmp)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
