@@ -114,9 +114,9 @@ def run_scenario(
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "elapsed_seconds": round(elapsed, 3),
         })
-        from .trajectory import trajectory_figure
+        from .plots import fan_chart
 
-        fig = trajectory_figure(daily, f"{scenario.name}: recorded homicides")
+        fig = fan_chart(daily, "homicides", scenario=scenario)
         fig.savefig(stage / "trajectory.png", dpi=110)
 
     _print_summary(scenario, replicates, by_phase, by_year, cf, out, elapsed)

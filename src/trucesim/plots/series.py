@@ -1,0 +1,164 @@
+"""Daily series of stacked runs as (replicate x day) matrices, their rolling rates and quantiles."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from ..model import METRICS
+
+#: Daily counts of events (flows): drawn as a trailing mean per day.
+FLOW_METRICS = tuple(METRICS[:11])
+
+_LABELS = {
+    "homicides": ("recorded homicides", "per day"),
+    "deaths_true": ("true deaths (recorded and hidden)", "per day"),
+    "gang_on_gang": ("gang-on-gang killings", "per day"),
+    "gang_on_civilian": ("killings of civilians by gangs", "per day"),
+    "police_killed": ("police officers killed", "per day"),
+    "gang_killed_by_police": ("gang members killed by police", "per day"),
+    "background": ("non-gang (background) homicides", "per day"),
+    "disappearances": ("hidden killings (disappearances)", "per day"),
+    "arrests": ("arrests", "per day"),
+    "releases": ("releases from prison", "per day"),
+    "recruits": ("recruits", "per day"),
+    "members": ("gang members at large", "people"),
+    "prisoners": ("gang members in prison", "people"),
+    "restraint_share": ("cliques under restraint", "share of cliques"),
+    "pressure_share": ("cliques under a pressure order", "share of cliques"),
+    "mean_autonomy": ("mean clique autonomy", "0 to 1"),
+    "mean_heat": ("mean police heat", "index, 1 = baseline"),
+    "active_fronts": ("active fronts (a killing in the last 30 days)", "fronts"),
+    "benefits_paid": ("benefits paid to leaders", "0 to 1"),
+}
+_PREFIXES = {
+    "control_": ("{}: share of cliques following orders", "share of cliques"),
+    "authority_": ("{}: leaders' authority", "0 to 1"),
+}
+
+
+def metric_label(metric: str) -> tuple[str, str]:
+    """(description, unit) of a daily metric."""
+    if metric in _LABELS:
+        return _LABELS[metric]
+    for prefix, (text, unit) in _PREFIXES.items():
+        if metric.startswith(prefix):
+            return text.format(metric[len(prefix):]), unit
+    return metric.replace("_", " "), "value"
+
+
+def axis_label(metric: str, window: int | None) -> str:
+    """Y-axis label with the unit (and the averaging window for flows)."""
+    text, unit = metric_label(metric)
+    if metric in FLOW_METRICS and window and window > 1:
+        return f"{text}\n({unit}, trailing {window}-day mean)"
+    return f"{text}\n({unit})"
+
+
+def daily_metrics(daily: pd.DataFrame) -> list[str]:
+    """Numeric daily columns that can be plotted over time."""
+    skip = {"variant", "replicate", "run_id"}
+    return [c for c in daily.columns
+            if c not in skip and pd.api.types.is_numeric_dtype(daily[c])
+            and not pd.api.types.is_bool_dtype(daily[c])]
+
+
+def check_metric(daily: pd.DataFrame, metric: str, source: str = "--metric") -> None:
+    """Raise ConfigError naming the valid metrics when ``metric`` is not a daily column."""
+    valid = daily_metrics(daily)
+    if metric not in valid:
+        raise ConfigError(source, "", f"unknown metric {metric!r}; valid: {', '.join(valid)}")
+
+
+def variants_of(daily: pd.DataFrame) -> list[str]:
+    """Variants in their stored order."""
+    if "variant" not in daily:
+        return ["base"]
+    v = daily["variant"]
+    if isinstance(v.dtype, pd.CategoricalDtype):
+        present = set(v.astype(str))
+        return [str(c) for c in v.cat.categories if str(c) in present]
+    return [str(x) for x in dict.fromkeys(v.astype(str))]
+
+
+def of_variant(daily: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """Rows of one variant (all rows if there is no variant column)."""
+    if "variant" not in daily:
+        return daily
+    return daily[daily["variant"].astype(str) == variant]
+
+
+@dataclass(frozen=True)
+class RunMatrix:
+    """One metric of one variant: ``values[r, t]`` for ``replicates[r]`` on ``dates[t]``."""
+
+    dates: pd.DatetimeIndex
+    replicates: np.ndarray
+    values: np.ndarray
+
+    def rolled(self, window: int) -> RunMatrix:
+        """Trailing ``window``-day mean (NaN for the first ``window - 1`` days)."""
+        if window <= 1:
+            return self
+        x = self.values.astype(float)
+        c = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+        out = np.full_like(x, np.nan)
+        if x.shape[1] >= window:
+            out[:, window - 1:] = (c[:, window:] - c[:, :-window]) / window
+        return RunMatrix(self.dates, self.replicates, out)
+
+    def quantiles(self, qs=(0.05, 0.25, 0.5, 0.75, 0.95)) -> dict[float, np.ndarray]:
+        """Quantiles over replicates for each day."""
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days before the window fills
+            vals = np.nanquantile(self.values, qs, axis=0)
+        return {q: vals[i] for i, q in enumerate(qs)}
+
+
+def run_matrix(daily: pd.DataFrame, metric: str, variant: str) -> RunMatrix:
+    """The (replicate x day) matrix of ``metric`` for one variant."""
+    d = of_variant(daily, variant)
+    if "replicate" not in d:
+        d = d.assign(replicate=0)
+    wide = d.pivot_table(index="replicate", columns="date", values=metric, aggfunc="first",
+                         observed=True)
+    return RunMatrix(pd.DatetimeIndex(wide.columns), wide.index.to_numpy(),
+                     wide.to_numpy(dtype=float))
+
+
+def paired_difference(daily: pd.DataFrame, metric: str, variant: str, reference: str) -> RunMatrix:
+    """``variant - reference`` replicate by replicate (common random numbers pair them)."""
+    a = run_matrix(daily, metric, variant)
+    b = run_matrix(daily, metric, reference)
+    reps = np.intersect1d(a.replicates, b.replicates)
+    dates = a.dates.intersection(b.dates)
+    ia = np.searchsorted(a.replicates, reps)
+    ib = np.searchsorted(b.replicates, reps)
+    ca, cb = a.dates.get_indexer(dates), b.dates.get_indexer(dates)
+    return RunMatrix(dates, reps, a.values[np.ix_(ia, ca)] - b.values[np.ix_(ib, cb)])
+
+
+def phase_runs(daily: pd.DataFrame, variant: str) -> tuple[np.ndarray, np.ndarray]:
+    """(dates, phase labels) of the first replicate of a variant."""
+    d = of_variant(daily, variant)
+    if "replicate" in d:
+        d = d[d["replicate"] == d["replicate"].min()]
+    return d["date"].to_numpy(), d["phase"].astype(str).to_numpy()
+
+
+def divergence_date(daily: pd.DataFrame, variants: list[str]) -> pd.Timestamp | None:
+    """First date on which the variants' phase labels differ (None if they never do)."""
+    ref_dates, ref = phase_runs(daily, variants[0])
+    first = None
+    for v in variants[1:]:
+        dates, ph = phase_runs(daily, v)
+        n = min(len(ph), len(ref))
+        diff = np.flatnonzero(ph[:n] != ref[:n])
+        if len(diff):
+            d = pd.Timestamp(ref_dates[diff[0]])
+            first = d if first is None else min(first, d)
+    return first

@@ -1,0 +1,208 @@
+"""Shared look of every trucesim figure: palette, phases, events, captions, layout.
+
+Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies). Every figure carries a title, labelled axes with units, a legend and a
+caption line naming the scenario and the number of replicates.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+#: Okabe-Ito colours, in the order series are drawn (black and yellow last: low contrast
+#: on bands and on white).
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "bluish green": "#009E73",
+    "reddish purple": "#CC79A7",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+PALETTE = list(OKABE_ITO.values())
+OBSERVED_COLOR = "#000000"
+PHASE_SHADES = ("0.92", "0.98")
+CAPTION_SIZE = 8
+PHASE_LABEL_SIZE = 8
+#: Height (axes fraction) of the first row of phase labels; event numbers sit above it.
+PHASE_LABEL_Y = 0.925
+#: Share of each time panel kept free at the top for event numbers and phase labels.
+HEADROOM = 0.24
+
+
+def color(i: int) -> str:
+    """The i-th series colour."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 11.0,
+               panel_height: float = 3.4, **kw) -> tuple[Figure, np.ndarray]:
+    """A figure with constrained layout and a grid of axes (always returned as a 2-D array)."""
+    fig = plt.figure(figsize=(width, 1.4 + panel_height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes
+
+
+def add_caption(fig: Figure, *parts: str) -> Text:
+    """Put the caption (scenario, replicates, what the bands mean...) under the figure.
+
+    The caption is the figure's ``supxlabel`` so the constrained layout makes room for
+    it; long lines are wrapped to the figure width.
+    """
+    width_chars = int(fig.get_figwidth() * 72 / (CAPTION_SIZE * 0.52))
+    lines: list[str] = []
+    for p in parts:
+        if p:
+            lines.extend(textwrap.wrap(p, width_chars) or [""])
+    return fig.supxlabel("\n".join(lines), x=0.01, ha="left", fontsize=CAPTION_SIZE,
+                         color="0.25", linespacing=1.35)
+
+
+def date_axis(ax: Axes) -> None:
+    """Concise dates on the x axis."""
+    loc = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+
+
+def phase_spans(dates: Sequence, phases: Sequence[str]
+                ) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    """(start, end, label) of each run of equal phase labels; end is the next start."""
+    dates = pd.to_datetime(pd.Series(dates)).to_numpy()
+    phases = np.asarray([str(p) for p in phases])
+    if len(phases) == 0:
+        return []
+    starts = np.flatnonzero(np.r_[True, phases[1:] != phases[:-1]])
+    out = []
+    for k, s in enumerate(starts):
+        end = dates[starts[k + 1]] if k + 1 < len(starts) else dates[-1] + np.timedelta64(1, "D")
+        out.append((pd.Timestamp(dates[s]), pd.Timestamp(end), str(phases[s])))
+    return out
+
+
+def shade_phases(ax: Axes, spans, *, labels: bool = True) -> list[Text]:
+    """Shade alternate regime phases and write each phase's name at the top of its span."""
+    texts = []
+    for k, (start, end, label) in enumerate(spans):
+        ax.axvspan(start, end, color=PHASE_SHADES[k % 2], lw=0, zorder=0,
+                   gid="phase-span")
+        if k:
+            ax.axvline(start, color="0.6", lw=0.6, zorder=0.5)
+        if labels:
+            t = ax.text(start, PHASE_LABEL_Y, " " + label, transform=ax.get_xaxis_transform(),
+                        ha="left", va="top", fontsize=PHASE_LABEL_SIZE, color="0.2",
+                        gid="phase-label", clip_on=False)
+            texts.append(t)
+    return texts
+
+
+def headroom(ax: Axes, top_share: float = HEADROOM, bottom: float | None = 0.0) -> None:
+    """Leave the top ``top_share`` of the axes free for phase labels."""
+    lo, hi = ax.get_ylim()
+    if bottom is not None:
+        lo = bottom
+    ax.set_ylim(lo, lo + (hi - lo) / (1.0 - top_share))
+
+
+def declutter(fig: Figure, texts: Sequence[Text], row_step: float = 0.075) -> None:
+    """Move phase labels that would overlap a neighbour down a row; keep them inside the axes.
+
+    Runs the layout first, so the decision is made at the final size; the labels'
+    positions are in axes units, so they stay right at any dpi.
+    """
+    if not texts:
+        return
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed: list = [_extent(t, renderer) for ax in fig.axes for t in ax.texts
+                    if t.get_gid() == "event-number"]
+    for t in texts:
+        ax = t.axes
+        box = ax.get_window_extent(renderer)
+        ext = t.get_window_extent(renderer)
+        if ext.x1 > box.x1:  # runs past the right edge: anchor it to the edge instead
+            t.set_horizontalalignment("right")
+            t.set_x(ax.get_xlim()[1])
+            t.set_text(t.get_text().strip() + " ")
+        x, y = t.get_position()
+        for _ in range(4):
+            ext = t.get_window_extent(renderer)
+            if not any(ext.overlaps(p) for p in placed if p is not None):
+                break
+            y -= row_step
+            t.set_position((x, y))
+        placed.append(t.get_window_extent(renderer))
+
+
+def _shown_texts(fig: Figure) -> list[Text]:
+    """Texts that are drawn: tick labels only for ticks inside the view limits."""
+    out: list[Text] = list(fig.texts)
+    for t in (fig._suptitle, fig._supxlabel, fig._supylabel):  # noqa: SLF001
+        if t is not None:
+            out.append(t)
+    for ax in fig.axes:
+        out += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label,  # noqa: SLF001
+                ax.yaxis.label, *ax.texts]
+        for axis, lim in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            lo, hi = min(lim), max(lim)
+            for tick in axis.get_major_ticks():
+                if lo <= tick.get_loc() <= hi:
+                    out += [tick.label1, tick.label2]
+        leg = ax.get_legend()
+        if leg is not None:
+            out += list(leg.get_texts()) + [leg.get_title()]
+    for leg in fig.legends:
+        out += list(leg.get_texts()) + [leg.get_title()]
+    unique = {id(t): t for t in out}
+    return [t for t in unique.values() if t.get_visible() and t.get_text().strip()]
+
+
+def _extent(t: Text, renderer):
+    """Window extent of a text, including its box when it has one."""
+    patch = t.get_bbox_patch()
+    if patch is not None:
+        return patch.get_window_extent(renderer)
+    return t.get_window_extent(renderer)
+
+
+def overlapping_texts(fig: Figure, tolerance: float = 1.0) -> list[tuple[str, str]]:
+    """Pairs of drawn texts whose boxes overlap by more than ``tolerance`` pixels (a check).
+
+    Titles, axis and tick labels, in-axes texts (phase labels, event numbers), legends
+    and the caption are compared with each other.
+    """
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    items = [(t.get_text(), _extent(t, r)) for t in _shown_texts(fig)]
+    bad = []
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            a, b = items[i][1], items[j][1]
+            ox = min(a.x1, b.x1) - max(a.x0, b.x0)
+            oy = min(a.y1, b.y1) - max(a.y0, b.y0)
+            if ox > tolerance and oy > tolerance:
+                bad.append((items[i][0], items[j][0]))
+    return bad
+
+
+def outside_legend(fig: Figure, ax: Axes, handles=None, labels=None, **kw):
+    """A legend to the right of the axes (never over the data)."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                     borderaxespad=0.0, fontsize=8, frameon=False, **kw)
