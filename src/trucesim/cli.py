@@ -93,20 +93,6 @@ def _parser() -> argparse.ArgumentParser:
                     help="file format (default: png)")
     pl.set_defaults(func=_cmd_plot)
 
-    pl = sub.add_parser("plot", help="draw figures of a run or sweep results folder")
-    pl.add_argument("results", type=Path, help="results folder of `trucesim run` or `trucesim sweep`")
-    pl.add_argument("--kind", default=None,
-                    help="fan, compare, annual, composition, control, response or sensitivity "
-                    "(default: every kind that fits the results)")
-    pl.add_argument("--metric", default=None,
-                    help="daily metric (default: homicides) or, for sweep kinds, a runs.parquet "
-                    "outcome (default: truce_rate_ratio or mean_homicides)")
-    pl.add_argument("--out", type=Path, default=None, help="folder for the figures "
-                    "(default: RESULTS/plots)")
-    pl.add_argument("--format", choices=["png", "svg", "pdf"], default="png", dest="fmt",
-                    help="file format (default: png)")
-    pl.set_defaults(func=_cmd_plot)
-
     cal = sub.add_parser("calibrate", help="fit parameters to observed data (up to 2013)")
     cal.add_argument("calibration", help="calibration TOML file")
     cal.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
@@ -212,15 +198,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     table, paths = analyze(args.results, args.method, args.outcome)
     print(table.to_string(float_format="{:.4f}".format))
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
-    return 0
-
-
-def _cmd_plot(args: argparse.Namespace) -> int:
-    from .plots.command import plot_results
-
-    for path in plot_results(args.results, kind=args.kind, metric=args.metric, out=args.out,
-                             fmt=args.fmt):
-        print(f"wrote {path}")
     return 0
 
 
