@@ -116,7 +116,11 @@ def run_experiment(
                               scheduler if scheduler is not None else ex.scheduler)
     with opened as b:
         manifest = store.start(exp, resuming)
-        report = _execute(exp, store, b, progress)
+        try:
+            report = _execute(exp, store, b, progress)
+        except KeyboardInterrupt:
+            store.consolidate(exp)  # what finished stays usable; rerun to resume
+            raise
         table = store.consolidate(exp)
         counts = {
             "runs": exp.runs,
