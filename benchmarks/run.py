@@ -1,0 +1,196 @@
+"""Engine benchmarks: one command, every workload measured side by side in one run.
+
+    .venv/bin/python benchmarks/run.py            # full table (a few minutes on 2 cores)
+    .venv/bin/python benchmarks/run.py --quick    # smaller worlds, for a smoke check
+
+Each workload runs in its own subprocess (so its peak RSS is its own) on one core. The
+table gives wall time, nanoseconds per clique-day (per agent-step for Mesa's
+BoltzmannWealth example), peak memory, and the ratios the project tracks:
+
+* default El Salvador 7-year run, model construction included (target <= 0.3 s);
+* full model at 10,000, 60,000 and 100,000 cliques, the daily step with recording
+  (target <= 100 ns per clique-day at 100,000; cost ratio 100k/10k per day <= 12);
+* 100,000 cliques for 7 years with daily recording: peak memory (target <= 1 GiB);
+* Mesa's BoltzmannWealth (N=10,000, 100x100 grid, 100 steps) per agent-step, and the
+  ratio of its cost to ours per clique-day (target >= 40).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def workload_default(repeats: int) -> dict:
+    from trucesim import load_scenario
+    from trucesim.model import TruceModel
+
+    scenario = load_scenario("el-salvador-2010-2016")
+    TruceModel(scenario, rng=0, agents=False).run()  # warm caches and imports
+    times = []
+    for r in range(repeats):
+        t = time.perf_counter()
+        model = TruceModel(scenario, rng=r, agents=False)
+        model.run()
+        times.append(time.perf_counter() - t)
+    wall = sorted(times)[len(times) // 2]
+    days = scenario.days + scenario.world.burn_in_days
+    return {"wall_s": wall, "units": scenario.world.cliques * days,
+            "per_unit_ns": wall / (scenario.world.cliques * days) * 1e9,
+            "note": f"median of {repeats}, construction included, {days} days"}
+
+
+def bench_scenario(cliques: int, days: int):
+    """The calibrated El Salvador world at ``cliques`` cliques, over ``days`` days: half
+    under the pre-truce regime, half under the truce (every mechanism active)."""
+    import datetime as dt
+
+    from trucesim import Scenario, load_scenario
+
+    data = load_scenario("el-salvador-2010-2016").to_data()
+    start = dt.date(2012, 1, 1)
+    data.update(
+        start=start,
+        end=start + dt.timedelta(days=days - 1),
+        events=[],
+        phases=[data["phases"][0] | {"start": start},
+                data["phases"][1] | {"start": start + dt.timedelta(days=days // 2)}],
+    )
+    data["world"] |= {"cliques": cliques, "burn_in_days": 0}
+    return Scenario.parse(data, f"benchmark-{cliques}")
+
+
+def workload_world(cliques: int, days: int, full_years: bool = False) -> dict:
+    from trucesim import load_scenario
+    from trucesim.model import TruceModel
+
+    if full_years:
+        scenario = load_scenario("el-salvador-2010-2016").with_overrides(
+            {"world.cliques": cliques, "world.burn_in_days": 0})
+    else:
+        scenario = bench_scenario(cliques, days)
+    t0 = time.perf_counter()
+    model = TruceModel(scenario, rng=1, agents=False)
+    build = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    model.run()
+    wall = time.perf_counter() - t1
+    n_days = scenario.days
+    return {"wall_s": wall, "units": cliques * n_days,
+            "per_unit_ns": wall / (cliques * n_days) * 1e9,
+            "note": f"{n_days} days, {model.territory.fronts} directed fronts; "
+                    f"construction {build:.1f} s not included"}
+
+
+def workload_boltzmann(steps: int = 100) -> dict:
+    from mesa.examples.basic.boltzmann_wealth_model.model import (
+        BoltzmannScenario,
+        BoltzmannWealth,
+    )
+
+    n = 10_000
+    model = BoltzmannWealth(BoltzmannScenario(n=n, width=100, height=100, rng=1))
+    t = time.perf_counter()
+    for _ in range(steps):
+        model.step()
+    wall = time.perf_counter() - t
+    return {"wall_s": wall, "units": n * steps, "per_unit_ns": wall / (n * steps) * 1e9,
+            "note": f"Mesa BoltzmannWealth N={n}, 100x100, {steps} steps (agent-steps)"}
+
+
+WORKLOADS = {
+    "default": lambda q: workload_default(3 if q else 5),
+    "cliques_10k": lambda q: workload_world(10_000, 60 if q else 200),
+    "cliques_60k": lambda q: workload_world(60_000, 30 if q else 200),
+    "cliques_100k": lambda q: workload_world(100_000, 30 if q else 200),
+    "cliques_100k_7y": lambda q: workload_world(100_000, 0, full_years=True),
+    "mesa_boltzmann": lambda q: workload_boltzmann(20 if q else 100),
+}
+
+
+def run_child(name: str, quick: bool) -> dict:
+    env = {**os.environ, **ONE_CORE}
+    cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if quick else [])
+    # Pin to one core where the OS allows it.
+    if hasattr(os, "sched_setaffinity"):
+        cmd = ["taskset", "-c", "0", *cmd] if _has_taskset() else cmd
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _has_taskset() -> bool:
+    from shutil import which
+
+    return which("taskset") is not None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller workloads (smoke check)")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--skip", nargs="*", default=[], help="workloads to skip")
+    args = ap.parse_args()
+    if args.child:
+        result = WORKLOADS[args.child](args.quick)
+        result["peak_rss_mib"] = _peak_rss_mib()
+        print(json.dumps(result))
+        return
+
+    import numpy
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or ''}"
+          f" python {platform.python_version()}, numpy {numpy.__version__}")
+    results = {}
+    for name in WORKLOADS:
+        if name in args.skip or (args.quick and name == "cliques_100k_7y"):
+            continue
+        results[name] = run_child(name, args.quick)
+        r = results[name]
+        print(f"  {name:18s} {r['wall_s']:9.3f} s  {r['per_unit_ns']:9.1f} ns/unit  "
+              f"{r['peak_rss_mib']:8.0f} MiB  {r['note']}", flush=True)
+
+    print("\n| workload | wall (s) | ns per clique-day | peak RSS (MiB) | note |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        unit = "agent-step" if name == "mesa_boltzmann" else ""
+        print(f"| {name} | {r['wall_s']:.3f} | {r['per_unit_ns']:.1f} {unit} | "
+              f"{r['peak_rss_mib']:.0f} | {r['note']} |")
+    print()
+    checks = []
+    if "default" in results:
+        checks.append(("default 7-year run (s), target <= 0.3", results["default"]["wall_s"],
+                       results["default"]["wall_s"] <= 0.3))
+    if "cliques_100k" in results:
+        v = results["cliques_100k"]["per_unit_ns"]
+        checks.append(("ns per clique-day at 100k, target <= 100", v, v <= 100))
+    if "cliques_100k" in results and "cliques_10k" in results:
+        ratio = (results["cliques_100k"]["per_unit_ns"] * 100_000) / (
+            results["cliques_10k"]["per_unit_ns"] * 10_000)
+        checks.append(("time per day 100k / 10k, target <= 12", ratio, ratio <= 12))
+    if "mesa_boltzmann" in results and "cliques_100k" in results:
+        ratio = results["mesa_boltzmann"]["per_unit_ns"] / results["cliques_100k"]["per_unit_ns"]
+        checks.append(("Mesa BoltzmannWealth ns per agent-step / ours at 100k, target >= 40",
+                       ratio, ratio >= 40))
+    if "cliques_100k_7y" in results:
+        v = results["cliques_100k_7y"]["peak_rss_mib"]
+        checks.append(("peak RSS 100k cliques 7 years (MiB), target <= 1024", v, v <= 1024))
+    print("| ratio | measured | meets target |")
+    print("|---|---|---|")
+    for label, value, ok in checks:
+        print(f"| {label} | {value:.2f} | {'yes' if ok else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()
