@@ -256,6 +256,12 @@ def test_charts_follow_the_recorded_days(small_file):
     assert len(y) == 12
     assert y[-1] == pytest.approx(daily["homicides"].iloc[-7:].mean())
     assert np.allclose(ctl.lines["MS13"].get_ydata(), daily["control_MS13"])
+    assert hom._phase_marks == set()  # no phase change yet
+    _steps(m, 60)  # past 2015-03-01 (day 59), the start of the second phase
+    m.switch_regime("truce")  # day 72
+    _steps(m, 1)
+    hom.update()
+    assert hom._phase_marks == {(59, "extraordinary"), (72, "truce (from 2015-03-14)")}
 
 
 def test_status_panel_text(small_file):

@@ -1,7 +1,8 @@
 """Live charts: daily recorded homicides by type with hidden deaths, and leaders' control.
 
 Like the map, each chart builds its figure and lines once; :meth:`update` sets the lines'
-data from the model's recorded days and rescales the axes.
+data from the model's recorded days and rescales the axes. A dotted line marks the
+start of each phase reached so far (including a regime switched from the dashboard).
 """
 
 from __future__ import annotations
@@ -38,10 +39,14 @@ def _moving_average(values: np.ndarray, window: int = SMOOTHING) -> np.ndarray:
 class _LiveChart:
     """A figure with one line per series; subclasses say which columns."""
 
-    def __init__(self, model: TruceModel, title: str, ylabel: str, size=(6.5, 3.4), dpi=90):
+    def __init__(self, model: TruceModel, title: str, ylabel: str, size=(6.5, 3.4), dpi=90,
+                 bottom: float = 0.6):
         self.model = model
-        self.figure = Figure(figsize=size, dpi=dpi, layout="constrained")
-        self.ax = self.figure.add_subplot()
+        # Fixed margins (no layout engine): the layout solver would run on every render.
+        self.figure = Figure(figsize=size, dpi=dpi)
+        left = 0.8 / size[0]  # inches for the y label and ticks
+        height = 1 - (bottom + 0.65) / size[1]
+        self.ax = self.figure.add_axes((left, bottom / size[1], 0.97 - left, height))
         self.ax.set_ylabel(ylabel)
         self.ax.grid(alpha=0.3)
         locator = mdates.AutoDateLocator(maxticks=8)
@@ -49,8 +54,23 @@ class _LiveChart:
         self.ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         self._title = title
         self.lines: dict[str, object] = {}
+        self._phase_marks: set[tuple[int, str]] = set()
+
+    def _mark_phases(self, days: int) -> None:
+        """A dotted line and label where each phase begun so far starts (once per phase)."""
+        tl = self.model.timeline
+        for first, name in zip(tl.phase_starts, tl.phase_names, strict=True):
+            if 0 < first < days and (int(first), name) not in self._phase_marks:
+                self._phase_marks.add((int(first), name))
+                when = np.datetime64(self.model.config.start) + np.timedelta64(int(first), "D")
+                self.ax.axvline(when, color="#444444", ls=":", lw=0.9)
+                self.ax.annotate(name, (when, 1.0), xycoords=("data", "axes fraction"),
+                                 xytext=(2, -2), textcoords="offset points", rotation=90,
+                                 va="top", fontsize=7, color="#444444",
+                                 bbox={"fc": "white", "ec": "none", "alpha": 0.7, "pad": 1})
 
     def _set_x(self, dates: np.ndarray) -> None:
+        self._mark_phases(len(dates))
         start = np.datetime64(self.model.config.start)
         end = max(dates[-1] if len(dates) else start, start + np.timedelta64(30, "D"))
         self.ax.set_xlim(start, end)
@@ -60,14 +80,16 @@ class _LiveChart:
 class HomicideChart(_LiveChart):
     """Daily recorded homicides by type, and the deaths hidden as disappearances."""
 
-    def __init__(self, model: TruceModel, **kwargs):
+    def __init__(self, model: TruceModel, size=(6.5, 4.0), **kwargs):
         super().__init__(
-            model, "Daily homicides by type", f"deaths per day ({SMOOTHING}-day mean)", **kwargs
+            model, "Daily homicides by type", f"deaths per day ({SMOOTHING}-day mean)",
+            size=size, bottom=1.2, **kwargs,
         )
         for col, label, colour, style, width in HOMICIDE_SERIES:
             (self.lines[col],) = self.ax.plot([], [], color=colour, ls=style, lw=width,
                                               label=label)
-        self.ax.legend(fontsize=7, ncol=2, loc="upper left")
+        self.ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.45, -0.12),
+                       frameon=False)
         self.update()
 
     def update(self) -> None:
@@ -80,7 +102,7 @@ class HomicideChart(_LiveChart):
             self.lines[col].set_data(dates, y)
             if len(y):
                 top = max(top, float(y.max()))
-        self.ax.set_ylim(0, top * 1.35)  # room for the legend
+        self.ax.set_ylim(0, top * 1.1)
         self._set_x(dates)
 
 

@@ -5,7 +5,7 @@ holding it, light when the clique's shading value (restraint or autonomy) is 0 a
 full when it is 1. The Delaunay adjacency graph is drawn in thin grey, the fronts
 (edges between rival gangs) on top: red when a killing happened on them in the last
 30 days, grey otherwise. Police heat is an overlay of hollow circles sized by heat
-that can be switched on and off.
+(relative to the largest heat seen so far in the run) that can be switched off.
 
 All artists are created in :class:`TerritoryMap`'s constructor; :meth:`TerritoryMap.update`
 only changes colours, line widths, marker sizes and the title, so that a world of
@@ -94,8 +94,9 @@ class TerritoryMap:
     def __init__(self, model: TruceModel, size: float = 6.0, dpi: int = 90):
         self.model = model
         terr = model.territory
-        self.figure = Figure(figsize=(size, size + 0.5), dpi=dpi, layout="constrained")
-        ax = self.figure.add_subplot()
+        # Fixed margins (no layout engine): the layout solver would run on every render.
+        self.figure = Figure(figsize=(size, size + 0.5), dpi=dpi)
+        ax = self.figure.add_axes((0.03, 0.09, 0.94, 0.82))
         self.ax = ax
         self.palette = np.array([to_rgb(gang_colour(i)) for i in range(len(model.gang_names))])
 
@@ -124,6 +125,7 @@ class TerritoryMap:
         self.title = ax.set_title("", fontsize=10, loc="left")
         self._legend(ax)
         self.builds = 1
+        self._heat_reference = 1e-9  # largest heat seen so far: circle sizes are comparable
         self.shading = SHADINGS[0]
         self.update()
 
@@ -168,8 +170,8 @@ class TerritoryMap:
         self.heat.set_visible(show_heat)
         if show_heat:
             heat = c.heat
-            top = max(float(heat.max()), 1e-9)
-            self.heat.set_sizes(60.0 * heat / top)
+            self._heat_reference = max(self._heat_reference, float(heat.max()))
+            self.heat.set_sizes(60.0 * heat / self._heat_reference)
         label = "restraint (following a restraint order)" if self.shading == "restraint" \
             else "autonomy (independence from the leaders)"
         self.title.set_text(f"Territories, {day_label(m)}\nshade = clique {label}: light 0, full 1")
