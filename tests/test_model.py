@@ -137,7 +137,7 @@ def test_allocation_keeps_the_force_and_focused_concentrates_heat(allocation):
     cliques = _cliques(recent)
     policing = Policing(simple_scenario().policing)
     regime = Regime(police_force=1.5, allocation=allocation, focus_share=0.1)
-    policing.allocate(cliques, regime)
+    policing.allocate(cliques, regime, restrained=False)
     assert cliques.heat.mean() == pytest.approx(1.5)
     top = np.argsort(recent)[-20:]
     share_top = cliques.heat[top].sum() / cliques.heat.sum()
@@ -152,7 +152,9 @@ def test_allocation_keeps_the_force_and_focused_concentrates_heat(allocation):
 def test_pullback_lowers_heat_on_complying_territories():
     cliques = _cliques(np.ones(10))
     cliques.restraint[:5] = 1.0
-    Policing(simple_scenario().policing).allocate(cliques, Regime(police_force=1.0, pullback=0.5))
+    Policing(simple_scenario().policing).allocate(
+        cliques, Regime(police_force=1.0, pullback=0.5), restrained=True
+    )
     assert np.allclose(cliques.heat[:5], 0.5) and np.allclose(cliques.heat[5:], 1.0)
 
 

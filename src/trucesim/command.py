@@ -21,6 +21,8 @@ from .timeline import STANCE_CODES
 NONE = STANCE_CODES[Stance.NONE]
 RESTRAINT = STANCE_CODES[Stance.RESTRAINT]
 PRESSURE = STANCE_CODES[Stance.PRESSURE]
+#: Restraint below this is set to 0: a clique a millionth restrained no longer restrains.
+RESTRAINT_FLOOR = 1e-6
 
 
 class Command:
@@ -57,34 +59,45 @@ class Command:
         cliques: CliqueState,
         leaders: LeaderState,
         rng: np.random.Generator,
-    ) -> None:
-        """Orders reach and are obeyed by cliques; restraint and pressure then decay."""
+    ) -> bool:
+        """Orders reach and are obeyed by cliques; restraint and pressure then decay.
+
+        Restraint that has decayed below :data:`RESTRAINT_FLOOR` is set to 0. Returns
+        whether any clique is under restraint (lets the other mechanisms skip work).
+        """
         p = self.params
         gang = cliques.gang
-        if leaders.stance.any():
+        ordering = bool(leaders.stance.any())
+        if ordering:
             channel = (1.0 - leaders.isolation) * leaders.cohesion * leaders.authority
-            obey_p = channel[gang] * (1.0 - cliques.autonomy) * p.contact_rate
-            order = leaders.stance[gang]
-            obey = (rng.random(len(gang)) < obey_p) & (order != NONE)
-            rest = obey & (order == RESTRAINT)
-            cliques.restraint[rest] = 1.0
-            cliques.pressure[rest] = 0.0
-            pres = obey & (order == PRESSURE)
-            cliques.pressure[pres] = 1.0
-            cliques.restraint[pres] = 0.0
-        cliques.restraint *= np.exp(
-            -(p.defection_rate + p.defection_per_excitation * cliques.own_excitation)
-        )
+            channel *= leaders.stance != NONE
+            obey_p = channel[gang]
+            obey_p *= 1.0 - cliques.autonomy
+            obey = rng.random(len(gang)) < p.contact_rate * obey_p
+            if obey.any():
+                order = leaders.stance[gang]
+                rest = obey & (order == RESTRAINT)
+                pres = obey & (order == PRESSURE)
+                cliques.restraint[rest] = 1.0
+                cliques.pressure[rest] = 0.0
+                cliques.pressure[pres] = 1.0
+                cliques.restraint[pres] = 0.0
+        restrained = bool(cliques.restraint.any())
+        if restrained:
+            decay = cliques.own_excitation * -p.defection_per_excitation
+            decay -= p.defection_rate
+            cliques.restraint *= np.exp(decay, out=decay)
+            cliques.restraint[cliques.restraint < RESTRAINT_FLOOR] = 0.0
         cliques.pressure *= self.pressure_decay
-        if not leaders.stance.any():
+        if not ordering:
             leaders.control.fill(0.0)
-            return
-        following = np.where(
-            leaders.stance[gang] == RESTRAINT,
-            cliques.restraint >= 0.5,
-            (leaders.stance[gang] == PRESSURE) & (cliques.pressure >= 0.5),
+            return restrained
+        state = np.where(
+            leaders.stance[gang] == RESTRAINT, cliques.restraint, cliques.pressure
         )
+        following = (state >= 0.5) & (leaders.stance[gang] != NONE)
         leaders.control[:] = (
             np.bincount(gang, weights=following, minlength=len(leaders.control))
             / np.maximum(leaders.clique_count, 1.0)
         )
+        return restrained

@@ -28,9 +28,12 @@ class Demography:
         """Apply the day's losses, releases and recruitment, and update autonomy."""
         p = self.params
         members = cliques.members
-        before = np.maximum(members, 1)
-        losses = np.minimum(today.arrests + today.killed_by_police + today.victims, members)
-        members -= losses
+        losses = today.arrests + today.killed_by_police
+        losses += today.victims
+        hit = np.flatnonzero(losses)
+        lost = np.minimum(losses[hit], members[hit])
+        share_lost = lost / np.maximum(members[hit], 1)
+        members[hit] -= lost
         cliques.prisoners += today.arrests
         releases = binomial_counts(rng, cliques.prisoners, p.release_rate)
         cliques.prisoners -= releases
@@ -42,6 +45,6 @@ class Demography:
         today.releases = int(releases.sum())
         today.recruits = int(recruits.sum())
         auto = cliques.autonomy
-        auto += p.autonomy_per_loss * (losses / before) * (1.0 - auto)
-        np.minimum(auto, 1.0, out=auto)
+        rise = auto[hit] + p.autonomy_per_loss * share_lost * (1.0 - auto[hit])
+        auto[hit] = np.minimum(rise, 1.0)
         auto += p.autonomy_relax * (cliques.baseline_autonomy - auto)

@@ -108,6 +108,7 @@ class TruceModel(mesa.Model):
         self.burn_in = cfg.world.burn_in_days
         self.day = -self.burn_in
         self._phase = -1
+        self._restrained = False
         self._recorded_window = np.zeros(365)  # ring buffer of recorded homicides per day
         self._window_pos = 0
         self._window_sum_days = 0
@@ -193,29 +194,38 @@ class TruceModel(mesa.Model):
             )
             today.benefits_paid = paid
             self.command.decide(leaders, regime, paid, day)
-            self.command.transmit(cliques, leaders, rng)
+            restrained = self.command.transmit(cliques, leaders, rng)
+        else:
+            restrained = False
 
         # 4. Police act.
         size = cliques.members * self._size_scale
         if self._size_power != 1.0:
             size **= self._size_power
         if self._on.police:
-            self.policing.allocate(cliques, regime)
-            self.policing.act(cliques, size, regime, today, rng)
-            attacker = np.exp(-regime.deterrence * cliques.heat)
+            uniform_heat = self.policing.allocate(cliques, regime, restrained)
+            self.policing.act(cliques, size, regime, uniform_heat, today, rng)
+            if uniform_heat is None:
+                attacker = np.exp(cliques.heat * -regime.deterrence)
+            else:
+                attacker = math.exp(-regime.deterrence * uniform_heat)
         else:
-            attacker = np.ones(len(size))
+            attacker = 1.0
 
         # 5-7. Violence: fronts, other killings, concealment.
-        restraint_factor = 1.0 - self._restraint_efficacy * cliques.restraint
-        attacker *= restraint_factor
+        if restrained:
+            restraint_factor = 1.0 - self._restraint_efficacy * cliques.restraint
+            attacker = attacker * restraint_factor
+        else:
+            restraint_factor = 1.0
         self.violence.fronts(cliques, fronts, size, attacker, today, day, rng)
         if self._on.other_killings:
             self.violence.others(cliques, restraint_factor, today, rng)
-        self.violence.conceal(cliques, today, rng)
+        self.violence.conceal(cliques, today, restrained, rng)
         cliques.recent_violence *= self._recent_decay
         cliques.recent_violence += today.killings_by
         cliques.recent_violence += today.victims
+        self._restrained = restrained
 
         # 8. Cliques change.
         if self._on.demography:
@@ -256,7 +266,7 @@ class TruceModel(mesa.Model):
             t.recruits,
             int(c.members.sum()),
             int(c.prisoners.sum()),
-            np.count_nonzero(c.restraint >= 0.5) / n,
+            np.count_nonzero(c.restraint >= 0.5) / n if self._restrained else 0.0,
             np.count_nonzero(c.pressure >= 0.5) / n,
             c.autonomy.mean(),
             c.heat.mean(),

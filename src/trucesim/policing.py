@@ -25,12 +25,18 @@ class Policing:
         self.memory_decay = float(np.exp(-1.0 / params.hotspot_memory))
         self.grievance_decay = float(np.exp(-params.grievance_decay))
 
-    def allocate(self, cliques: CliqueState, regime: Regime) -> None:
-        """Set today's heat per territory (mean ``police_force`` before pullback)."""
+    def allocate(self, cliques: CliqueState, regime: Regime, restrained: bool) -> float | None:
+        """Set today's heat per territory (mean ``police_force`` before pullback).
+
+        Returns the heat if it is the same on every territory (uniform allocation and no
+        pullback in effect), else None.
+        """
         heat = cliques.heat
         n = len(heat)
         if regime.allocation == Allocation.UNIFORM:
             heat.fill(regime.police_force)
+            if regime.pullback == 0.0 or not restrained:
+                return regime.police_force
         elif regime.allocation == Allocation.HOTSPOT:
             v = cliques.recent_violence + 0.5
             np.multiply(v, regime.police_force * n / v.sum(), out=heat)
@@ -40,24 +46,30 @@ class Policing:
             heat.fill(regime.police_force * (1.0 - fw))
             top = np.argpartition(cliques.recent_violence, n - k)[n - k :] if k < n else slice(None)
             heat[top] += regime.police_force * fw * n / k
-        if regime.pullback > 0.0:
+        if regime.pullback > 0.0 and restrained:
             heat *= 1.0 - regime.pullback * cliques.restraint
+        return None
 
     def act(
         self,
         cliques: CliqueState,
         size: np.ndarray,
         regime: Regime,
+        uniform_heat: float | None,
         today: Today,
         rng: np.random.Generator,
     ) -> None:
-        """Arrests, confrontations and attacks on police; fills ``today``'s tallies."""
+        """Arrests, confrontations and attacks on police; fills ``today``'s tallies.
+
+        ``uniform_heat`` is the heat on every territory when it is uniform (see
+        :meth:`allocate`), which saves per-territory work; None otherwise.
+        """
         p = self.params
-        heat = cliques.heat
+        heat = cliques.heat if uniform_heat is None else uniform_heat
         today.arrests[:] = binomial_counts(
             rng, cliques.members, np.minimum(regime.arrest_rate * heat, 1.0)
         )
-        rate = regime.confrontation_rate * heat * size
+        rate = size * (regime.confrontation_rate * heat)
         rate *= 1.0 + p.grievance_weight * cliques.police_grievance
         rate *= 1.0 + p.pressure_confrontations * cliques.pressure
         events = poisson_events(rng, rate)

@@ -35,21 +35,26 @@ class Violence:
         cliques: CliqueState,
         fronts: FrontState,
         size: np.ndarray,
-        attacker: np.ndarray,
+        attacker: np.ndarray | float,
         today: Today,
         day: int,
         rng: np.random.Generator,
     ) -> None:
         """Killings on directed fronts, then excitation decay and retaliation.
 
-        ``attacker`` is each clique's multiplier ``(1 - rho * restraint) * exp(-delta * heat)``.
+        ``attacker`` is each clique's multiplier ``(1 - rho * restraint) * exp(-delta * heat)``
+        (a scalar when it is the same for every clique).
         """
         p = self.params
         src = fronts.src
         lam = size[src]
-        lam *= p.mu
-        lam += p.eta * fronts.excitation
-        lam *= attacker[src]
+        if np.ndim(attacker) == 0:
+            lam *= p.mu * attacker
+            lam += (p.eta * attacker) * fronts.excitation
+        else:
+            lam *= p.mu
+            lam += p.eta * fronts.excitation
+            lam *= attacker[src]
         events = poisson_events(rng, lam)
         today.front_events = events
         today.gang_on_gang = len(events)
@@ -68,21 +73,28 @@ class Violence:
             today.killings_by.fill(0)
 
     def others(
-        self, cliques: CliqueState, restraint_factor: np.ndarray, today: Today,
+        self, cliques: CliqueState, restraint_factor: np.ndarray | float, today: Today,
         rng: np.random.Generator,
     ) -> None:
-        """Civilian killings by cliques (``restraint_factor`` = 1 - rho * restraint) and
-        background homicides."""
+        """Civilian killings by cliques (``restraint_factor`` = 1 - rho * restraint, a scalar
+        when no clique is restrained) and background homicides."""
         p = self.params
-        civ = poisson_events(rng, p.civilian_rate * cliques.members * restraint_factor)
+        if np.ndim(restraint_factor) == 0:
+            rate = cliques.members * (p.civilian_rate * restraint_factor)
+        else:
+            rate = cliques.members * restraint_factor
+            rate *= p.civilian_rate
+        civ = poisson_events(rng, rate)
         today.civilians = len(civ)
         if len(civ):
             today.killings_by += np.bincount(civ, minlength=len(cliques.members))
         today.background = int(rng.poisson(p.background_rate))
 
-    def conceal(self, cliques: CliqueState, today: Today, rng: np.random.Generator) -> None:
+    def conceal(
+        self, cliques: CliqueState, today: Today, restrained: bool, rng: np.random.Generator
+    ) -> None:
         """A clique under restraint hides a share of its killings as disappearances."""
-        if self.params.concealment <= 0.0:
+        if self.params.concealment <= 0.0 or not restrained:
             today.disappearances = 0
             return
         killers = np.flatnonzero(today.killings_by)
