@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 
 import pandas as pd
@@ -26,8 +27,7 @@ def annual_totals(daily: pd.DataFrame, metric: str, variant: str) -> pd.DataFram
     days = d.groupby([d["replicate"], year]).size().unstack()
     totals = d.groupby([d["replicate"], year])[metric].sum().unstack()
     full = [y for y in totals.columns
-            if (days[y] == (366 if pd.Timestamp(year=int(y), month=12, day=31).dayofyear == 366
-                            else 365)).all()]
+            if (days[y] == (366 if calendar.isleap(int(y)) else 365)).all()]
     return totals[full]
 
 
@@ -53,7 +53,7 @@ def annual_chart(
     years = sorted({int(y) for t in tables.values() for y in t.columns})
     if not years:
         raise ConfigError("--kind annual", "", "the run covers no complete calendar year")
-    show_obs = wants_observed(observed, name)
+    show_obs = wants_observed(observed, scenario.name if scenario else name)
     obs = (annual_means(metric, f"{years[0]}-01-01", f"{years[-1]}-12-31")
            if show_obs else pd.DataFrame())
     width_in = max(7.5, 2.0 + 0.6 * len(years) * (len(variants) + 1))
@@ -99,7 +99,8 @@ def annual_chart(
     missing = [y for y in years if y not in seen] if len(obs) else []
     style.add_caption(
         fig,
-        f"Scenario {name}; {reps} replicates per variant. Boxes: median and quartiles of the "
+        f"{style.subject(name, scenario.name if scenario else None)}; "
+        f"{style.plural(reps, 'replicate')} per variant. Boxes: median and quartiles of the "
         f"simulated totals over replicates; whiskers: 5% to 95%. Complete calendar years only.",
         ("Observed: El Salvador police (PNC) annual totals, data/el_salvador_observed.csv"
          + (f"; none for {', '.join(map(str, missing))}." if missing else ".")) if n_obs else "",

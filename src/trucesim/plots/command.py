@@ -152,7 +152,7 @@ def _plan(results: Results, kind: str, metric: str | None, outcome: str | None
         labels = _parameter_labels(results)
         return f"response-{outcome}", lambda: response_chart(
             results.runs, outcome, x, y, panel, name=name, replicates=results.replicates,
-            labels=labels)
+            labels=labels, grid=results.method == "grid")
     def build() -> Figure:
         idx = sensitivity_indices(results.folder, outcome, results.method)
         points = int(results.runs["point"].nunique()) if "point" in results.runs else None

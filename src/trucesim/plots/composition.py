@@ -85,7 +85,8 @@ def composition_chart(
     fig.suptitle(f"{name}: killings by type and hidden deaths", fontsize=11)
     style.add_caption(
         fig,
-        f"Scenario {name}; {reps} replicates per variant, averaged. Stacked areas sum to true "
+        f"{style.subject(name, scenario.name if scenario else None)}; "
+        f"{style.plural(reps, 'replicate')} per variant, averaged. Stacked areas sum to true "
         f"deaths; hatched: deaths concealed by cliques under restraint (counted in their type, "
         f"not recorded). {window}-day trailing means; shaded spans: regime phases.",
         events_key(events),
@@ -153,7 +154,8 @@ def control_chart(
     fig.suptitle(f"{name}: leaders' operational control by gang", fontsize=11)
     style.add_caption(
         fig,
-        f"Scenario {name}; {reps} replicates per variant. Daily share of each gang's cliques "
+        f"{style.subject(name, scenario.name if scenario else None)}; "
+        f"{style.plural(reps, 'replicate')} per variant. Daily share of each gang's cliques "
         f"that heard and follow the leaders' current order (restraint or pressure); lines: "
         f"medians, bands: 50% and 90% over replicates; shaded spans: regime phases.",
         events_key(events),

@@ -38,6 +38,10 @@ def _window(metric: str, window: int) -> int:
     return window if metric in FLOW_METRICS else 1
 
 
+def _sname(scenario: Scenario | None) -> str | None:
+    return scenario.name if scenario is not None else None
+
+
 def _name(scenario: Scenario | None, name: str | None) -> str:
     return name or (scenario.name if scenario is not None else "simulation")
 
@@ -74,7 +78,7 @@ def fan_chart(
     fig, axes = style.new_figure(len(variants), 1, sharex=True, sharey=True,
                                  panel_height=3.4 if len(variants) == 1 else 2.5)
     events = scenario_events(scenario, variants)
-    show_obs = wants_observed(observed, name)
+    show_obs = wants_observed(observed, _sname(scenario) or name)
     n_obs = 0
     labels = []
     reps = 0
@@ -104,7 +108,7 @@ def fan_chart(
                  fontsize=11)
     style.add_caption(
         fig,
-        f"Scenario {name}; {reps} replicates per variant"
+        f"{style.subject(name, _sname(scenario))}; {style.plural(reps, 'replicate')} per variant"
         + (f"; {w}-day trailing mean per day" if w > 1 else "") + "; shaded spans: regime phases.",
         events_key(events),
         OBSERVED_NOTE if n_obs else "",
@@ -174,7 +178,7 @@ def compare_chart(
         top_handles.append(draw_fan(top, m.rolled(w), style.color(i)))
         top_labels.append(v + (f" ({after})" if after and after != v else ""))
     n_obs = 0
-    if wants_observed(observed, name):
+    if wants_observed(observed, _sname(scenario) or name):
         n_obs = draw_observed(top, metric, m.dates[0], m.dates[-1])
         h, lab = top.get_legend_handles_labels()
         top_handles += h
@@ -204,9 +208,10 @@ def compare_chart(
                  fontsize=11)
     style.add_caption(
         fig,
-        f"Scenario {name}; {reps} replicates per variant, paired: replicate r of every variant "
-        f"uses the same seed (common random numbers). Lines: medians; bands: 50% and 90% over "
-        f"replicates (bottom: over replicate pairs)."
+        f"{style.subject(name, _sname(scenario))}; {style.plural(reps, 'replicate')} per "
+        f"variant, paired: replicate r of every variant uses the same seed (common random "
+        f"numbers). Lines: medians; bands: 50% and 90% over replicates (bottom: over "
+        f"replicate pairs)."
         + (f" {w}-day trailing means per day." if w > 1 else ""),
         " ".join(totals),
         events_key(events),

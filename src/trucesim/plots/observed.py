@@ -20,7 +20,7 @@ OVERLAID_METRICS = frozenset({"homicides", "police_killed", "gang_killed_by_poli
 
 
 def _is_calendar_year(df: pd.DataFrame) -> pd.Series:
-    return ((df["start"].dt.dayofyear == 1) & (df["end"].dt.month == 12)
+    return ((df["start"].dt.day_of_year == 1) & (df["end"].dt.month == 12)
             & (df["end"].dt.day == 31) & (df["start"].dt.year == df["end"].dt.year))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib import colors as mcolors
@@ -9,9 +11,12 @@ from matplotlib.figure import Figure
 
 from ..errors import ConfigError
 from . import style
+from .series import outcome_label
 
 #: Above this many distinct values a third parameter is binned into ranges.
-MAX_PANEL_VALUES = 4
+MAX_PANEL_VALUES = 6
+#: A sampled design is split by a third parameter only with this many points per panel.
+MIN_POINTS_PER_PANEL = 16
 #: Grid cells are annotated with their value when the grid is at most this many cells wide/high.
 ANNOTATE_CELLS = 8
 
@@ -26,21 +31,38 @@ def point_means(runs: pd.DataFrame, outcome: str, parameters: list[str]) -> pd.D
     return agg.reset_index()
 
 
-def _is_grid(df: pd.DataFrame, x: str, y: str) -> bool:
-    xs, ys = df[x].unique(), df[y].unique()
-    return len(df.drop_duplicates([x, y])) == len(xs) * len(ys) and len(xs) * len(ys) <= 2500
+def _is_grid(df: pd.DataFrame, cols: list[str]) -> bool:
+    """Whether the points are the full product of the values each parameter takes."""
+    sizes = [df[c].nunique() for c in cols]
+    return (len(df.drop_duplicates(cols)) == int(np.prod(sizes)) and min(sizes) > 1
+            and sizes[0] * sizes[1] <= 2500)
 
 
-def _panels(df: pd.DataFrame, panel: str | None) -> list[tuple[str, pd.DataFrame]]:
+def _panels(df: pd.DataFrame, panel: str | None, grid: bool
+            ) -> tuple[list[tuple[str, pd.DataFrame]], str]:
+    """Panels (title, rows) by the third parameter, and a note for the caption.
+
+    A grid gets one panel per value (up to :data:`MAX_PANEL_VALUES`, else value ranges).
+    A sampled design is split into three ranges of the third parameter only when each
+    holds enough points for contours; otherwise it is drawn in one panel.
+    """
     if panel is None:
-        return [("", df)]
+        return [("", df)], ""
     values = np.sort(df[panel].unique())
-    if len(values) <= MAX_PANEL_VALUES:
-        return [(f"{panel} = {v:g}" if isinstance(v, int | float | np.number) else f"{panel} = {v}",
-                 df[df[panel] == v]) for v in values]
+    if grid and len(values) <= MAX_PANEL_VALUES:
+        return [(f"{panel} = {_fmt(v)}", df[df[panel] == v]) for v in values], \
+            f" Panels: values of {panel}."
+    if len(df) < 3 * MIN_POINTS_PER_PANEL:
+        return [("", df)], (f" {panel} also varies (too few points to split by it: "
+                            f"averaged over it in each cell)" if grid else
+                            f" {panel} also varies; each dot is one design point.")
     bins = pd.qcut(df[panel], 3, duplicates="drop")
     return [(f"{panel} in [{iv.left:.3g}, {iv.right:.3g}]", df[bins == iv])
-            for iv in bins.cat.categories]
+            for iv in bins.cat.categories], f" Panels: ranges of {panel} (thirds of the points)."
+
+
+def _fmt(v) -> str:
+    return f"{v:.3g}" if isinstance(v, float | np.floating) else str(v)
 
 
 def response_chart(
@@ -53,6 +75,7 @@ def response_chart(
     name: str = "sweep",
     replicates: int | None = None,
     labels: dict[str, str] | None = None,
+    grid: bool | None = None,
 ) -> Figure:
     """Mean ``outcome`` over replicates as a function of parameters ``x`` and ``y``.
 
@@ -64,6 +87,7 @@ def response_chart(
     Args:
         runs: the sweep's runs table (``runs.parquet``).
         labels: axis label per parameter (e.g. the dotted paths it sets).
+        grid: whether the design is a full grid (default: detected from the points).
     """
     for p in (x, y, panel):
         if p is not None and p not in runs:
@@ -75,14 +99,15 @@ def response_chart(
         raise ConfigError("--metric", "", f"outcome {outcome!r} has no finite value at any "
                           "design point")
     labels = labels or {}
-    panels = _panels(df, panel)
+    if grid is None:
+        grid = _is_grid(df, params)
+    panels, panel_note = _panels(df, panel, grid)
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
     fig, axes = style.new_figure(nrows, ncols, width=3.6 * ncols + 2.2, panel_height=3.3,
                                  sharex=True, sharey=True)
     norm = mcolors.Normalize(float(df["mean"].min()), float(df["mean"].max()))
     cmap = "viridis"
-    grid = _is_grid(df, x, y)
     mappable = None
     for k, ax in enumerate(axes.flat):
         if k >= len(panels):
@@ -94,6 +119,10 @@ def response_chart(
             xs, ys = table.columns.to_numpy(dtype=float), table.index.to_numpy(dtype=float)
             mappable = ax.pcolormesh(_edges(xs), _edges(ys), table.to_numpy(), cmap=cmap,
                                      norm=norm, shading="flat", gid="heatmap")
+            if len(xs) <= 2 * ANNOTATE_CELLS:
+                ax.set_xticks(xs, [f"{v:g}" for v in xs])
+            if len(ys) <= 2 * ANNOTATE_CELLS:
+                ax.set_yticks(ys, [f"{v:g}" for v in ys])
             if len(xs) <= ANNOTATE_CELLS and len(ys) <= ANNOTATE_CELLS:
                 for i, yv in enumerate(ys):
                     for j, xv in enumerate(xs):
@@ -116,15 +145,17 @@ def response_chart(
         if k % ncols == 0:
             ax.set_ylabel(labels.get(y, y), fontsize=9)
     cbar = fig.colorbar(mappable, ax=axes.ravel().tolist(), shrink=0.9)
-    cbar.set_label(f"{outcome}\n(mean over replicates)", fontsize=9)
+    text, unit = outcome_label(outcome)
+    cbar.set_label("\n".join(textwrap.wrap(f"{text} ({unit}; mean over replicates)", 38)),
+                   fontsize=9)
     kind = "heatmap of the grid" if grid else "contours through the sampled design points (dots)"
     fig.suptitle(f"{name}: {outcome} over {x} and {y}", fontsize=11)
     n = int(df["n"].max()) if replicates is None else replicates
     style.add_caption(
         fig,
-        f"Experiment {name}; {len(df)} design points, {n} replicates each (common random "
-        f"numbers across points); colour: mean of {outcome} over replicates; {kind}."
-        + (f" Panels: values of {panel}." if panel else ""),
+        f"Experiment {name}; {len(df)} design points, {style.plural(n, 'replicate')} each "
+        f"(common random numbers across points); colour: mean of {outcome} over replicates; {kind}."
+        + panel_note,
     )
     return fig
 

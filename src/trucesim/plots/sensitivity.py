@@ -76,7 +76,8 @@ def sensitivity_chart(
     style.add_caption(
         fig,
         f"Experiment {name}; {points or '?'} design points"
-        + (f", {replicates} replicates each (outcome averaged over replicates)" if replicates
+        + (f", {style.plural(replicates, 'replicate')} each (outcome averaged over them)"
+           if replicates
            else "") + ". " + note,
     )
     return fig

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,11 +111,16 @@ class RunMatrix:
         return RunMatrix(self.dates, self.replicates, out)
 
     def quantiles(self, qs=(0.05, 0.25, 0.5, 0.75, 0.95)) -> dict[float, np.ndarray]:
-        """Quantiles over replicates for each day."""
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN days before the window fills
-            vals = np.nanquantile(self.values, qs, axis=0)
-        return {q: vals[i] for i, q in enumerate(qs)}
+        """Quantiles over replicates for each day (NaN on days without values)."""
+        x = self.values
+        out = np.full((len(qs), x.shape[1]), np.nan)
+        whole = np.isfinite(x).all(axis=0)
+        if whole.any():
+            out[:, whole] = np.quantile(x[:, whole], qs, axis=0)
+        partial = ~whole & np.isfinite(x).any(axis=0)
+        if partial.any():
+            out[:, partial] = np.nanquantile(x[:, partial], qs, axis=0)
+        return {q: out[i] for i, q in enumerate(qs)}
 
 
 def run_matrix(daily: pd.DataFrame, metric: str, variant: str) -> RunMatrix:
@@ -162,3 +166,28 @@ def divergence_date(daily: pd.DataFrame, variants: list[str]) -> pd.Timestamp | 
             d = pd.Timestamp(ref_dates[diff[0]])
             first = d if first is None else min(first, d)
     return first
+
+
+_OUTCOMES = {
+    "truce_rate_ratio": ("truce rate ratio: recorded homicides in the truce over the phase "
+                         "before", "ratio"),
+    "mean_homicides": ("mean recorded homicides", "per day"),
+    "total_homicides": ("total recorded homicides", "count"),
+    "total_deaths_true": ("total true deaths", "count"),
+    "peak_30d_homicides": ("peak 30-day rate of recorded homicides", "per day"),
+    "days_to_pre_truce_level": ("days until homicides are back at the pre-truce level", "days"),
+}
+
+
+def outcome_label(outcome: str) -> tuple[str, str]:
+    """(description, unit) of a run-summary outcome such as ``phase.truce.homicides``."""
+    if outcome in _OUTCOMES:
+        return _OUTCOMES[outcome]
+    parts = outcome.split(".")
+    if len(parts) == 3 and parts[0] in ("phase", "year"):
+        where = f"phase {parts[1]}" if parts[0] == "phase" else parts[1]
+        if parts[2] == "change":
+            return f"change of recorded homicides in {where} from the phase before", "ratio - 1"
+        text, unit = metric_label(parts[2])
+        return f"{text} in {where}", unit
+    return outcome.replace("_", " "), "value"

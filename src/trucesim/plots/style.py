@@ -45,6 +45,18 @@ PHASE_LABEL_Y = 0.925
 HEADROOM = 0.24
 
 
+def plural(n: int, word: str) -> str:
+    """``1 replicate``, ``2 replicates``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def subject(name: str, scenario_name: str | None) -> str:
+    """Caption subject: ``Scenario X``, or ``Experiment E (scenario X)`` for a sweep."""
+    if scenario_name is None or scenario_name == name:
+        return f"Scenario {name}"
+    return f"Experiment {name} (scenario {scenario_name})"
+
+
 def color(i: int) -> str:
     """The i-th series colour."""
     return PALETTE[i % len(PALETTE)]

@@ -1,0 +1,166 @@
+"""Helpers for the plot tests: a small real run folder and small real sweep folders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from trucesim import runcmd
+from trucesim.config import load_scenario
+
+REPO = Path(__file__).resolve().parents[1]
+REPLICATES = 3
+
+
+def small_letter():
+    """The 2016-letter scenario on a 60-clique world, ending 2016-12-31."""
+    return load_scenario(REPO / "scenarios" / "el-salvador-2016-letter.toml").with_overrides(
+        {"world.cliques": 60, "world.burn_in_days": 30, "end": dt.date(2016, 12, 31)})
+
+
+def make_run_folder(folder: Path) -> Path:
+    """``trucesim run`` of the small letter scenario (3 variants x 3 replicates)."""
+    scenario = small_letter()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(runcmd, "load_scenario", lambda spec: scenario)
+        assert runcmd.run_scenario("small-letter", replicates=REPLICATES, seed=11,
+                                   out=folder) == 0
+    return folder
+
+
+TINY_SCENARIO = """
+name = "tiny-plots"
+start = 2012-01-01
+end = 2012-05-31
+seed = 1
+counterfactual = "hard"
+
+[world]
+cliques = 50
+burn_in_days = 20
+
+[[phases]]
+start = 2012-01-01
+regime = "baseline"
+label = "pre"
+
+[[phases]]
+start = 2012-03-01
+regime = "truce"
+label = "truce"
+
+[[events]]
+date = 2012-03-01
+kind = "marker"
+label = "Truce begins"
+
+[variants.hard]
+[[variants.hard.phases]]
+start = 2012-03-01
+regime = "hardline"
+label = "hardline"
+
+[variants.truce]
+"""
+
+GRID3 = """
+name = "tiny-grid3"
+scenario = "tiny.toml"
+replicates = 1
+seed = 7
+
+[design]
+method = "grid"
+
+[parameters.cohesion]
+paths = ["gangs.MS13.cohesion", "gangs.B18S.cohesion", "gangs.B18R.cohesion"]
+values = [0.3, 0.9]
+
+[parameters.isolation]
+path = "phases.1.overrides.isolation"
+values = [0.0, 0.4, 0.8]
+
+[parameters.contact]
+path = "command.contact_rate"
+values = [0.3, 0.8]
+
+[outcomes]
+summary = ["truce_rate_ratio", "mean_homicides"]
+"""
+
+GRID1 = """
+name = "tiny-grid1"
+scenario = "tiny.toml"
+replicates = 1
+seed = 7
+
+[design]
+method = "grid"
+
+[parameters.cohesion]
+paths = ["gangs.MS13.cohesion", "gangs.B18S.cohesion", "gangs.B18R.cohesion"]
+values = [0.3, 0.9]
+
+[outcomes]
+summary = ["mean_homicides"]
+"""
+
+SAMPLED = """
+name = "tiny-{method}"
+scenario = "tiny.toml"
+replicates = 1
+seed = 7
+
+[design]
+method = "{method}"
+samples = {samples}
+
+[parameters.cohesion]
+paths = ["gangs.MS13.cohesion", "gangs.B18S.cohesion", "gangs.B18R.cohesion"]
+range = [0.3, 1.0]
+
+[parameters.contact]
+path = "command.contact_rate"
+range = [0.2, 0.9]
+
+[outcomes]
+summary = ["mean_homicides"]
+"""
+
+VARIANTS = """
+name = "tiny-variants"
+scenario = "tiny.toml"
+replicates = 2
+seed = 7
+
+[design]
+method = "variants"
+
+[variants.hard]
+variant = "hard"
+
+[variants.truce]
+variant = "truce"
+
+[outcomes]
+summary = ["mean_homicides"]
+daily = true
+"""
+
+
+def make_sweep(folder: Path, experiment: str) -> Path:
+    """Run a tiny experiment in-process (one thread) into ``folder / 'results'``."""
+    from trucesim.runner import run_experiment
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tiny.toml").write_text(TINY_SCENARIO)
+    path = folder / "exp.toml"
+    path.write_text(textwrap.dedent(experiment))
+    out = folder / "results"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        run_experiment(path, executor=pool, out=out, progress=False)
+    return out
