@@ -182,9 +182,8 @@ class Scenario(Frozen):
         for name, v in self.variants.items():
             yield from self._timeline_problems(v.phases, v.events, f"variants.{name}.", False)
         if self.counterfactual is not None and self.counterfactual not in self.variants:
-            yield "counterfactual", (
-                f"unknown variant {self.counterfactual!r}; valid: {', '.join(self.variants) or 'none'}"
-            )
+            valid = ", ".join(self.variants) or "none"
+            yield "counterfactual", f"unknown variant {self.counterfactual!r}; valid: {valid}"
 
     def _timeline_problems(self, phases, events, prefix, first_at_start=True):
         if first_at_start and phases and phases[0].start != self.start:

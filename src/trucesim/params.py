@@ -46,7 +46,9 @@ class WorldParams(Frozen):
         "interleave the gangs so that most cliques border a rival.", ge=1.0,
     )
     members: float = param(
-        100.0, "members per clique", "PNC anti-gang unit (2012): about 60,000 members / 600 cliques",
+        100.0,
+        "members per clique",
+        "PNC anti-gang unit (2012): about 60,000 members / 600 cliques",
         "Initial mean members per clique.", gt=0.0,
     )
     capacity: float = param(
@@ -391,7 +393,6 @@ def parameter_table_markdown() -> str:
         "|---|---|---|---|---|",
     ]
     for r in parameter_rows():
-        lines.append(
-            f"| `{r['parameter']}` | {r['meaning']} | {r['unit']} | {r['default']} | {r['source']} |"
-        )
+        cells = [f"`{r['parameter']}`", r["meaning"], r["unit"], r["default"], r["source"]]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

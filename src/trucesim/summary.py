@@ -96,7 +96,8 @@ def _truce_outcomes(df: pd.DataFrame, rate30: np.ndarray) -> dict[str, float]:
     truce_span = after_first & (
         np.arange(len(df)) < (end_candidates[0] if len(end_candidates) else len(df))
     )
-    ratio = float(df["homicides"].to_numpy()[truce_span].mean() / pre_level) if pre_level else math.nan
+    homicides = df["homicides"].to_numpy()
+    ratio = float(homicides[truce_span].mean() / pre_level) if pre_level else math.nan
     days = math.nan
     if len(end_candidates):
         end = int(end_candidates[0])
