@@ -67,11 +67,15 @@ def simulate_statistics(
 
 @contextmanager
 def executor(backend: str = "process", workers: int | None = None,
-             scheduler: str | None = None) -> Iterator[tuple[Executor, int]]:
+             scheduler: str | None = None) -> Iterator[tuple[Executor | None, int]]:
     """The sweeps' executor (:func:`trucesim.runner.backends.open_backend`) and its slots.
 
-    Falls back to a local process pool when the runner is not available.
+    One local worker means no pool at all (``None``: simulate in this process). Falls
+    back to a local process pool when the runner is not available.
     """
+    if backend == "process" and workers == 1 and scheduler is None:
+        yield None, 1
+        return
     try:
         from .runner.backends import open_backend
     except ImportError:  # pragma: no cover - runner not installed

@@ -173,8 +173,15 @@ class Calibration(Frozen):
         }
 
     def digest(self) -> str:
-        """Hash of everything that determines the evaluations (for resuming)."""
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """Hash of everything that determines the evaluations (for resuming).
+
+        The stopping rule (``maxiter``, ``tol``) and the reporting share are left out:
+        a run may be resumed with more or fewer generations.
+        """
+        data = self.model_dump(mode="json")
+        for key in ("maxiter", "tol", "accept_fraction"):
+            data["method"].pop(key)
+        text = json.dumps(data, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
