@@ -1,0 +1,104 @@
+"""Validation statistics and the stylised-fact checklist on hand-made daily tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trucesim.config import load_scenario
+from trucesim.observed import load_observed
+from trucesim.validation import (
+    KATZ_RATE_RATIO,
+    annual_table,
+    observed_rate_ratio,
+    parameter_table,
+    rate_ratio,
+    stylised_facts,
+)
+
+ROWS = load_observed()
+
+
+def _history(pre=12.0, truce=6.0, after=20.0, police=(0.01, 0.05), reps=3, shift=0.0,
+             conceal=0.0):
+    """2010-2016 daily tables: a level before and during the truce and after 2014."""
+    dates = pd.date_range("2010-01-01", "2016-12-31", freq="D")
+    t = dates >= "2012-03-08"
+    late = dates >= "2014-06-01"
+    frames = []
+    for r in range(reps):
+        hom = np.where(late, after, np.where(t, truce, pre)) + shift * r
+        frames.append(pd.DataFrame({
+            "replicate": r, "date": dates, "homicides": hom,
+            "phase": np.where(late, "hardline", np.where(t, "truce", "pre-truce")),
+            "regime": np.where(late, "hardline", np.where(t, "truce", "baseline")),
+            "police_killed": np.where(late, police[1], police[0]),
+            "gang_killed_by_police": np.where(late, 0.3, 0.05),
+            "disappearances": np.where(t & ~late, conceal, 0.0),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _honduras(ratio=0.95):
+    dates = pd.date_range("2012-01-01", "2014-12-31", freq="D")
+    truce = (dates >= "2013-05-28") & (dates < "2014-01-27")
+    return pd.DataFrame({
+        "replicate": 0, "date": dates, "homicides": np.where(truce, 10.0 * ratio, 10.0),
+        "phase": np.where(truce, "truce", np.where(dates < "2013-05-28", "pre-truce", "after")),
+        "regime": np.where(truce, "truce", "hardline"),
+    })
+
+
+def test_rate_ratio_of_a_step_history():
+    ratios = rate_ratio(_history(pre=12.0, truce=6.0))
+    # March 2012-Dec 2013 includes 7 pre-transfer days of March at the old level.
+    truce_days = (dt.date(2013, 12, 31) - dt.date(2012, 3, 1)).days + 1
+    expected = (7 * 12.0 + (truce_days - 7) * 6.0) / truce_days / 12.0
+    assert ratios == pytest.approx(np.full(3, expected))
+
+
+def test_observed_rate_ratio_is_within_katz_and_colleagues_range():
+    ratio = observed_rate_ratio(ROWS)
+    assert 0.5 < ratio < 0.65
+    assert KATZ_RATE_RATIO == (0.55, 0.61)
+
+
+def test_annual_table_splits_fit_and_validation_years():
+    table = annual_table(_history(pre=12.0, truce=6.0, after=20.0, shift=0.5), ROWS)
+    assert list(table["sample"]) == ["in (fitted)"] * 4 + ["out"] * 3
+    row_2015 = table.set_index("year").loc[2015]
+    assert row_2015["observed"] == 6657
+    assert row_2015["p05"] < row_2015["simulated"] < row_2015["p95"]
+    assert row_2015["simulated"] == pytest.approx(365 * 20.5)
+
+
+def test_stylised_facts_pass_on_a_history_with_every_fact():
+    facts = stylised_facts(_history(conceal=1.5), _honduras(0.95), ROWS, baseline=4.0)
+    assert [f.passed for f in facts] == [True] * 6
+
+
+def test_stylised_facts_fail_where_the_history_lacks_them():
+    flat = _history(pre=10.0, truce=10.0, after=9.0, police=(0.05, 0.01))
+    facts = {f.name.split(" ")[0]: f for f in stylised_facts(flat, _honduras(0.5), ROWS, 4.0)}
+    assert not facts["Drop"].passed
+    assert not facts["Truce"].passed
+    assert not facts["Surge"].passed
+    assert not facts["Police"].passed
+    assert not facts["Disappearances"].passed
+    assert not facts["A"].passed  # the Honduras-like truce halves violence here
+
+
+def test_parameter_table_marks_fitted_values_and_sources():
+    scenario = load_scenario("el-salvador-2010-2016", calibrated=False)
+    cal = {"overrides": {"violence.mu": 0.0042},
+           "fit": {"intervals": {"violence.mu": [0.004, 0.0045]}}}
+    table = parameter_table(scenario.with_overrides({"violence.mu": 0.0042}), cal).set_index(
+        "parameter")
+    assert table.loc["violence.mu", "value"] == "0.0042"
+    assert table.loc["violence.mu", "interval"] == "0.004 to 0.0045"
+    assert "fitted" in table.loc["violence.mu", "source"]
+    assert table.loc["violence.omega", "source"] == "assumption"
+    assert "EFE" in table.loc["world.cliques", "source"]
