@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--out", type=Path, default=None,
                      help="report folder (default: results/validation)")
     val.set_defaults(func=_cmd_validate)
+
+    obs = sub.add_parser("observed", help="list the observed data rows (ids for calibration)")
+    obs.set_defaults(func=_cmd_observed)
     dash = sub.add_parser("dashboard", help="watch a scenario run in the browser (Mesa SolaraViz)")
     dash.add_argument("scenario", nargs="?", default="el-salvador-2016-letter",
                       help="scenario file or bundled name (default: el-salvador-2016-letter)")
@@ -217,6 +220,16 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         raise UsageError("--workers: must be at least 1")
     return run_calibration(args.calibration, workers=args.workers, backend=args.backend,
                            out=args.out, scheduler=args.scheduler)
+
+
+def _cmd_observed(args: argparse.Namespace) -> int:
+    from .observed import FIT_CUTOFF, load_observed
+
+    for r in load_observed():
+        use = "validation only" if r.future else ("fittable" if r.metric else "context")
+        print(f"{r.id:55s} {r.per_day:9.3f}/day  {use:15s} {r.source}")
+    print(f"\nRows ending after {FIT_CUTOFF} cannot be fitted without allow_future_data = true.")
+    return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
