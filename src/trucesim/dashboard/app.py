@@ -21,10 +21,10 @@ DEFAULT_SCENARIO = "el-salvador-2016-letter"
 
 #: Grid position of each panel (12 columns, rows of 40 px), in the order of ``components``.
 LAYOUT = (
-    {"x": 0, "y": 0, "w": 6, "h": 16},  # territory map
-    {"x": 6, "y": 0, "w": 6, "h": 9},  # today: date, regime, stances
-    {"x": 6, "y": 9, "w": 6, "h": 9},  # homicides
-    {"x": 0, "y": 18, "w": 12, "h": 8},  # leaders' control
+    {"x": 0, "y": 0, "w": 7, "h": 18},  # territory map
+    {"x": 7, "y": 0, "w": 5, "h": 10},  # today: date, regime, stances
+    {"x": 0, "y": 18, "w": 12, "h": 10},  # homicides, full width
+    {"x": 7, "y": 10, "w": 5, "h": 8},  # leaders' control
 )
 
 

@@ -80,7 +80,7 @@ class _LiveChart:
 class HomicideChart(_LiveChart):
     """Daily recorded homicides by type, and the deaths hidden as disappearances."""
 
-    def __init__(self, model: TruceModel, size=(6.5, 4.0), **kwargs):
+    def __init__(self, model: TruceModel, size=(11.0, 3.4), **kwargs):
         super().__init__(
             model, "Daily homicides by type", f"deaths per day ({SMOOTHING}-day mean)",
             size=size, bottom=1.2, **kwargs,
@@ -88,7 +88,7 @@ class HomicideChart(_LiveChart):
         for col, label, colour, style, width in HOMICIDE_SERIES:
             (self.lines[col],) = self.ax.plot([], [], color=colour, ls=style, lw=width,
                                               label=label)
-        self.ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.45, -0.12),
+        self.ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.12),
                        frameon=False)
         self.update()
 
@@ -109,7 +109,7 @@ class HomicideChart(_LiveChart):
 class ControlChart(_LiveChart):
     """Each gang's share of cliques following its leaders' order today."""
 
-    def __init__(self, model: TruceModel, size=(11.0, 2.8), **kwargs):
+    def __init__(self, model: TruceModel, size=(6.0, 3.4), **kwargs):
         super().__init__(
             model, "Leaders' operational control", "share of cliques\nfollowing orders",
             size=size, **kwargs,

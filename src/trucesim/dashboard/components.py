@@ -70,7 +70,8 @@ def status_html(model: DashboardModel) -> str:
     r = model.regime
     rows = "".join(
         f"<tr><td>{gang}</td><td>{stance}</td><td>{model.leaders.authority[i]:.2f}</td>"
-        f"<td>{model.leaders.isolation[i]:.2f}</td><td>{model.leaders.control[i]:.0%}</td></tr>"
+        f"<td>{model.leaders.isolation[i]:.2f}</td>"
+        f"<td>{model.leaders.control[i]:.0%} of cliques</td></tr>"
         for i, (gang, stance) in enumerate(model.stances.items())
     )
     switched = "".join(
@@ -82,8 +83,8 @@ def status_html(model: DashboardModel) -> str:
         f"<p><b>Phase:</b> {html.escape(model.phase_name)}<br>"
         f"<b>Regime:</b> isolation {r.isolation:.2f}, benefits {r.benefits:.2f}, "
         f"repression {r.repression:.2f}, police allocation {r.allocation}</p>"
-        '<table style="width:100%;text-align:left"><tr><th>gang</th><th>leaders\' stance</th>'
-        "<th>authority</th><th>isolation</th><th>cliques following orders</th></tr>"
+        '<table style="width:100%;text-align:left"><tr><th>gang</th><th>stance</th>'
+        "<th>authority</th><th>isolation</th><th>obeyed by</th></tr>"
         f"{rows}</table>{switched}"
     )
 

@@ -94,6 +94,7 @@ def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> 
     load_scenario(scenario)
     check_dependencies()
     sock = bind_socket(host, port)
+    sock.listen(128)  # browsers that connect while Solara loads wait in the backlog
     port = sock.getsockname()[1]
 
     from .app import SCENARIO_ENV
