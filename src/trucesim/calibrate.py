@@ -154,8 +154,7 @@ class Evaluator:
         """Distance of each row of ``population`` (search coordinates)."""
         population = np.atleast_2d(np.asarray(population, dtype=np.float64))
         self.calls += 1
-        spec, problem = self.problem.spec, self.problem
-        reps = spec.replicates
+        reps = self.problem.spec.replicates
         pending: dict[str, np.ndarray] = {}
         for u in population:
             k = self.key(u)
@@ -388,8 +387,9 @@ def fit_figure(problem: CalibrationProblem, stats: pd.DataFrame, table: pd.DataF
     ax.errorbar(ratio, y, xerr=[ratio - stats["sim_min"] / stats["observed_per_day"],
                                 stats["sim_max"] / stats["observed_per_day"] - ratio],
                 fmt="o", color="#0072B2", label="simulated / observed (replicate range)")
-    ax.set_yticks(y, [f"{m} {r.split(':', 1)[1]}" for m, r in zip(stats["metric"], stats["row"])],
-                  fontsize=7)
+    names = [f"{m} {r.split(':', 1)[1]}"
+             for m, r in zip(stats["metric"], stats["row"], strict=True)]
+    ax.set_yticks(y, names, fontsize=7)
     ax.set_xscale("log")
     ax.set_xlabel("simulated / observed mean per day (log scale)")
     ax.set_title("Targets at the optimum")

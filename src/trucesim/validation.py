@@ -155,8 +155,9 @@ def phase_rate_ratio(daily: pd.DataFrame) -> np.ndarray:
     dates = one["date"].to_numpy()
     before = dates[phase == phase[first - 1]]
     during = dates[phase == phase[first]]
-    pre = span_means(daily, "homicides", pd.Timestamp(before[0]).date(), pd.Timestamp(before[-1]).date())
-    tru = span_means(daily, "homicides", pd.Timestamp(during[0]).date(), pd.Timestamp(during[-1]).date())
+    day = lambda x: pd.Timestamp(x).date()  # noqa: E731
+    pre = span_means(daily, "homicides", day(before[0]), day(before[-1]))
+    tru = span_means(daily, "homicides", day(during[0]), day(during[-1]))
     return tru / pre
 
 
@@ -391,7 +392,8 @@ def facts_figure(daily: pd.DataFrame, honduras: pd.DataFrame, rows: list[Observe
     zoom = daily[(daily["date"] >= "2011-12-01") & (daily["date"] <= "2012-06-30")]
     _band(ax, zoom, "homicides", 7, "#0072B2", "simulated 7-day mean")
     for r in rows:
-        if r.metric == "homicides" and r.start >= dt.date(2012, 1, 1) and r.end <= dt.date(2012, 6, 30):
+        if (r.metric == "homicides" and r.start >= dt.date(2012, 1, 1)
+                and r.end <= dt.date(2012, 6, 30)):
             ax.plot([r.start, r.end], [r.per_day, r.per_day], color="black", lw=2.5)
     ax.plot([], [], color="black", lw=2.5, label="observed")
     ax.axvline(TRANSFERS, color="0.4", ls="--", lw=0.8)
@@ -402,8 +404,10 @@ def facts_figure(daily: pd.DataFrame, honduras: pd.DataFrame, rows: list[Observe
 
     ax = axes[0, 1]
     years = daily["date"].dt.year.rename("year")
-    for metric, color, label in (("police_killed", "#D55E00", "police killed"),
-                                 ("gang_killed_by_police", "#009E73", "gang members killed by police")):
+    for metric, color, label in (
+        ("police_killed", "#D55E00", "police killed"),
+        ("gang_killed_by_police", "#009E73", "gang members killed by police"),
+    ):
         t = daily.groupby([years, "replicate"])[metric].sum().unstack("replicate")
         q = t.quantile([0.05, 0.5, 0.95], axis=1).T
         ax.fill_between(q.index, q[0.05], q[0.95], color=color, alpha=0.25, lw=0)
@@ -593,7 +597,8 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         "out_mae": float(annual.loc[annual["sample"] == "out", "error"].abs().mean() * 100),
         "rate_ratio": _fmt(ratios), "observed_ratio": observed_rate_ratio(rows),
         "ratio_inside": bool(KATZ_RATE_RATIO[0] <= np.median(ratios) <= KATZ_RATE_RATIO[1]),
-        "ratio_share": float(np.mean((ratios >= KATZ_RATE_RATIO[0]) & (ratios <= KATZ_RATE_RATIO[1]))),
+        "ratio_share": float(np.mean(
+            (ratios >= KATZ_RATE_RATIO[0]) & (ratios <= KATZ_RATE_RATIO[1]))),
         "facts": facts, "assessment": assessment(annual, facts),
         "parameters": parameter_table(scenario, cal),
     }
