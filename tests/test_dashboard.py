@@ -71,7 +71,13 @@ def test_invalid_scenario_prints_the_same_error_as_check(tmp_path, capsys):
     assert dash.out == ""  # nothing served
 
 
-def test_port_in_use_is_a_clear_error(capsys):
+@pytest.fixture
+def extra_installed(monkeypatch):
+    """Port and host checks do not depend on whether the dashboard extra is installed."""
+    monkeypatch.setattr(server, "missing_dependencies", lambda: [])
+
+
+def test_port_in_use_is_a_clear_error(capsys, extra_installed):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -82,7 +88,7 @@ def test_port_in_use_is_a_clear_error(capsys):
     assert "Traceback" not in err
 
 
-def test_bad_port_and_host(capsys):
+def test_bad_port_and_host(capsys, extra_installed):
     assert main(["dashboard", "--port", "70000"]) == 2
     assert "not a TCP port" in capsys.readouterr().err
     assert main(["dashboard", "--host", "no-such-host.invalid", "--port", "0"]) == 2

@@ -54,7 +54,7 @@ page = SolaraViz(
         (ControlPanel, 0),
     ],
     model_params=model_params(scenario_name),
-    name=f"trucesim: {model.config.name}",
+    name="trucesim dashboard",
     play_interval=150,
     render_interval=7,
 )
