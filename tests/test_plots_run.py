@@ -136,15 +136,17 @@ def test_fan_overlays_monthly_observed_points_where_the_dates_are_covered():
 def test_compare_pairs_replicates_and_reports_the_paired_total(run):
     fig = compare_chart(run.daily, "homicides", scenario=run.scenario)
     top, bottom = fig.axes
-    assert len(by_gid(top, "median")) == 3 and len(by_gid(bottom, "median")) == 2
-    assert len(by_gid(top, "band-90")) == 3 and len(by_gid(bottom, "band-50")) == 2
+    # one fan for the identical stretch before the branch, then one per variant
+    assert len(by_gid(top, "median")) == 4 and len(by_gid(bottom, "median")) == 2
+    assert len(by_gid(top, "band-90")) == 4 and len(by_gid(bottom, "band-50")) == 2
+    assert legend_texts(top)[0] == "all variants (identical before they diverge)"
     assert len(by_gid(top, "divergence")) == 1
     div = to_dates(by_gid(top, "divergence")[0].get_xdata())
     assert list(div) == [SPLIT, SPLIT]
     # phases are shaded up to the branch point only
     assert [t.get_text().strip() for t in by_gid(top, "phase-label")] == [
         "hardline", "extraordinary measures", "variants diverge"]
-    assert [t for t in legend_texts(top) if "(" in t] == [
+    assert [t for t in legend_texts(top) if "(" in t][1:] == [
         "hardline (hardline continues)", "truce (truce reinstated)",
         "dialogue (dialogue mechanism)"]
     assert legend_texts(bottom) == ["truce − hardline", "dialogue − hardline"]

@@ -148,7 +148,7 @@ def test_variants_sweep_with_daily_series_draws_fans_and_paired_comparison(sweep
     fig = compare_chart(daily, scenario=res.scenario, name=res.name)
     top, bottom = fig.axes
     assert [t.get_text() for t in bottom.get_legend().get_texts()] == ["truce − hard"]
-    assert len(by_gid(top, "median")) == 2
+    assert len(by_gid(top, "median")) == 3  # shared stretch + two variants
     out = tmp_path / "v"
     assert main(["plot", str(res.folder), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [

@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
                     "(default: RESULTS/plots)")
     pl.add_argument("--format", choices=["png", "svg", "pdf"], default="png", dest="fmt",
                     help="file format (default: png)")
+    pl.add_argument("--dpi", type=int, default=110, help="resolution of PNGs (default: 110)")
     pl.set_defaults(func=_cmd_plot)
 
     cal = sub.add_parser("calibrate", help="fit parameters to observed data (up to 2013)")
@@ -208,7 +209,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from .plots.command import plot_results
 
     for path in plot_results(args.results, kind=args.kind, metric=args.metric, out=args.out,
-                             fmt=args.fmt):
+                             fmt=args.fmt, dpi=args.dpi):
         print(f"wrote {path}")
     return 0
 

@@ -74,7 +74,8 @@ def annual_chart(
                    boxprops={"facecolor": c, "alpha": 0.55, "edgecolor": c},
                    medianprops={"color": "black", "lw": 1.4},
                    whiskerprops={"color": c, "lw": 1.2}, capprops={"color": c, "lw": 1.2})
-        handles.append(Patch(facecolor=c, alpha=0.55, edgecolor=c, label=f"simulated: {v}"))
+        handles.append(Patch(facecolor=c, alpha=0.55, edgecolor=c, label=f"simulated: {v}" if len(variants) > 1
+                             else "simulated"))
     n_obs = 0
     if len(obs):
         for row in obs.itertuples(index=False):
@@ -100,7 +101,7 @@ def annual_chart(
     style.add_caption(
         fig,
         f"{style.subject(name, scenario.name if scenario else None)}; "
-        f"{style.plural(reps, 'replicate')} per variant. Boxes: median and quartiles of the "
+        f"{style.replicates_text(reps, len(variants))}. Boxes: median and quartiles of the "
         f"simulated totals over replicates; whiskers: 5% to 95%. Complete calendar years only.",
         ("Observed: El Salvador police (PNC) annual totals, data/el_salvador_observed.csv"
          + (f"; none for {', '.join(map(str, missing))}." if missing else ".")) if n_obs else "",

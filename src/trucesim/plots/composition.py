@@ -86,7 +86,7 @@ def composition_chart(
     style.add_caption(
         fig,
         f"{style.subject(name, scenario.name if scenario else None)}; "
-        f"{style.plural(reps, 'replicate')} per variant, averaged. Stacked areas sum to true "
+        f"{style.replicates_text(reps, len(variants))}, averaged. Stacked areas sum to true "
         f"deaths; hatched: deaths concealed by cliques under restraint (counted in their type, "
         f"not recorded). {window}-day trailing means; shaded spans: regime phases.",
         events_key(events),
@@ -155,7 +155,7 @@ def control_chart(
     style.add_caption(
         fig,
         f"{style.subject(name, scenario.name if scenario else None)}; "
-        f"{style.plural(reps, 'replicate')} per variant. Daily share of each gang's cliques "
+        f"{style.replicates_text(reps, len(variants))}. Daily share of each gang's cliques "
         f"that heard and follow the leaders' current order (restraint or pressure); lines: "
         f"medians, bands: 50% and 90% over replicates; shaded spans: regime phases.",
         events_key(events),

@@ -108,7 +108,7 @@ def fan_chart(
                  fontsize=11)
     style.add_caption(
         fig,
-        f"{style.subject(name, _sname(scenario))}; {style.plural(reps, 'replicate')} per variant"
+        f"{style.subject(name, _sname(scenario))}; {style.replicates_text(reps, len(variants))}"
         + (f"; {w}-day trailing mean per day" if w > 1 else "") + "; shaded spans: regime phases.",
         events_key(events),
         OBSERVED_NOTE if n_obs else "",
@@ -169,13 +169,20 @@ def compare_chart(
         labels.append(top.text(split, style.PHASE_LABEL_Y, " variants diverge",
                                transform=top.get_xaxis_transform(), ha="left", va="top",
                                fontsize=style.PHASE_LABEL_SIZE, color="0.1", gid="phase-label"))
-    reps = 0
+    raw = {v: run_matrix(daily, metric, v) for v in variants}
+    reps = max(len(m.values) for m in raw.values())
+    # Paired runs of variants are identical until the timelines part: draw that stretch once.
+    shared = split is not None and _identical_before(raw, split)
+    start = split - pd.Timedelta(days=1) if shared else None
     top_handles, top_labels = [], []
+    if shared:
+        top_handles.append(draw_fan(top, raw[reference].rolled(w).between(end=start),
+                                    style.SHARED_COLOR))
+        top_labels.append("all variants (identical before they diverge)")
     for i, v in enumerate(variants):
-        m = run_matrix(daily, metric, v)
-        reps = max(reps, len(m.values))
+        m = raw[v]
         after = _phase_after(daily, v, split)
-        top_handles.append(draw_fan(top, m.rolled(w), style.color(i)))
+        top_handles.append(draw_fan(top, m.rolled(w).between(start), style.color(i)))
         top_labels.append(v + (f" ({after})" if after and after != v else ""))
     n_obs = 0
     if wants_observed(observed, _sname(scenario) or name):
@@ -190,7 +197,7 @@ def compare_chart(
     for v in others:
         i = variants.index(v)
         diff = paired_difference(daily, metric, v, reference)
-        bottom_handles.append(draw_fan(bottom, diff.rolled(w), style.color(i)))
+        bottom_handles.append(draw_fan(bottom, diff.rolled(w).between(start), style.color(i)))
         bottom_labels.append(f"{v} − {reference}")
         totals.append(_total_difference(diff, split, v, reference, metric))
     bottom.set_ylabel(f"paired difference\n({unit}" + (f", {w}-day mean)" if w > 1 else ")"),
@@ -219,6 +226,15 @@ def compare_chart(
     )
     style.declutter(fig, labels)
     return fig
+
+
+def _identical_before(raw: dict, split: pd.Timestamp) -> bool:
+    """Whether every variant's runs are equal, replicate by replicate, before ``split``."""
+    ref = next(iter(raw.values()))
+    before = ref.dates < split
+    return all(m.dates.equals(ref.dates) and np.array_equal(m.replicates, ref.replicates)
+               and np.array_equal(m.values[:, before], ref.values[:, before])
+               for m in raw.values())
 
 
 def _phase_after(daily: pd.DataFrame, variant: str, split: pd.Timestamp | None) -> str | None:

@@ -99,6 +99,15 @@ class RunMatrix:
     replicates: np.ndarray
     values: np.ndarray
 
+    def between(self, start=None, end=None) -> RunMatrix:
+        """The days from ``start`` to ``end`` (both included; None: open)."""
+        keep = np.ones(len(self.dates), dtype=bool)
+        if start is not None:
+            keep &= self.dates >= pd.Timestamp(start)
+        if end is not None:
+            keep &= self.dates <= pd.Timestamp(end)
+        return RunMatrix(self.dates[keep], self.replicates, self.values[:, keep])
+
     def rolled(self, window: int) -> RunMatrix:
         """Trailing ``window``-day mean (NaN for the first ``window - 1`` days)."""
         if window <= 1:

@@ -36,6 +36,8 @@ OKABE_ITO = {
 }
 PALETTE = list(OKABE_ITO.values())
 OBSERVED_COLOR = "#000000"
+#: Colour of what several series share (runs identical before variants diverge).
+SHARED_COLOR = "#666666"
 PHASE_SHADES = ("0.92", "0.98")
 CAPTION_SIZE = 8
 PHASE_LABEL_SIZE = 8
@@ -48,6 +50,11 @@ HEADROOM = 0.24
 def plural(n: int, word: str) -> str:
     """``1 replicate``, ``2 replicates``."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def replicates_text(reps: int, n_variants: int) -> str:
+    """``20 replicates per variant``, or ``20 replicates`` for a single variant."""
+    return plural(reps, "replicate") + (" per variant" if n_variants > 1 else "")
 
 
 def subject(name: str, scenario_name: str | None) -> str:
@@ -147,10 +154,15 @@ def declutter(fig: Figure, texts: Sequence[Text], row_step: float = 0.075) -> No
         ax = t.axes
         box = ax.get_window_extent(renderer)
         ext = t.get_window_extent(renderer)
-        if ext.x1 > box.x1:  # runs past the right edge: anchor it to the edge instead
+        if ext.x1 > box.x1 and " " in t.get_text().strip():  # past the right edge: wrap it
+            words = t.get_text().strip().split(" ")
+            half = (len(words) + 1) // 2
+            t.set_text(" " + " ".join(words[:half]) + "\n " + " ".join(words[half:]))
+            ext = t.get_window_extent(renderer)
+        if ext.x1 > box.x1:  # still past the edge: anchor it to the edge instead
             t.set_horizontalalignment("right")
             t.set_x(ax.get_xlim()[1])
-            t.set_text(t.get_text().strip() + " ")
+            t.set_text("\n".join(line.strip() + " " for line in t.get_text().split("\n")))
         x, y = t.get_position()
         for _ in range(4):
             ext = t.get_window_extent(renderer)
