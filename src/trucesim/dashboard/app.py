@@ -14,9 +14,8 @@ from mesa.visualization import SolaraViz
 from .components import ControlPanel, HomicidePanel, StatusPanel, TerritoryMapPanel
 from .controls import model_params
 from .model import DashboardModel
+from .server import SCENARIO_ENV
 
-#: Environment variable naming the scenario file or bundled name to start with.
-SCENARIO_ENV = "TRUCESIM_DASHBOARD_SCENARIO"
 DEFAULT_SCENARIO = "el-salvador-2016-letter"
 
 #: Grid position of each panel (12 columns, rows of 40 px), in the order of ``components``.

@@ -16,6 +16,8 @@ import warnings
 
 from ..config import load_scenario
 
+#: Environment variable passing the scenario (file or bundled name) to the app module.
+SCENARIO_ENV = "TRUCESIM_DASHBOARD_SCENARIO"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 #: Modules the dashboard needs beyond trucesim's own dependencies (the ``dashboard`` extra).
@@ -96,8 +98,6 @@ def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> 
     sock = bind_socket(host, port)
     sock.listen(128)  # browsers that connect while Solara loads wait in the backlog
     port = sock.getsockname()[1]
-
-    from .app import SCENARIO_ENV
 
     os.environ[SCENARIO_ENV] = scenario
     for key, value in SOLARA_ENV.items():
