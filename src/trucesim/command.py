@@ -23,6 +23,7 @@ RESTRAINT = STANCE_CODES[Stance.RESTRAINT]
 PRESSURE = STANCE_CODES[Stance.PRESSURE]
 #: Restraint below this is set to 0: a clique a millionth restrained no longer restrains.
 RESTRAINT_FLOOR = 1e-6
+STALE = -(2**62)  # a cached stance valid until this day is recomputed on any day
 
 
 class Command:
@@ -31,6 +32,14 @@ class Command:
     def __init__(self, params: CommandParams):
         self.params = params
         self.pressure_decay = float(np.exp(-params.pressure_decay))
+        self._stance_until = STALE  # day up to which the cached stance holds (exclusive)
+        self._restraining: np.ndarray | None = None
+        self._any_restraining = False
+        self._order: np.ndarray | None = None  # per clique: its leaders' current order
+
+    def invalidate(self) -> None:
+        """Forget the cached stance (the regime, an isolation or a forced stance changed)."""
+        self._stance_until = STALE
 
     def benefits_paid(self, regime: Regime, recent_recorded_per_day: float) -> float:
         """Benefits actually paid today: conditional regimes pay only under the target."""
@@ -39,16 +48,28 @@ class Command:
         return regime.benefits
 
     def decide(self, leaders: LeaderState, regime: Regime, paid: float, day: int) -> None:
-        """Set each leadership's stance for today and update its authority."""
+        """Set each leadership's stance for today and update its authority.
+
+        The stance only changes with the regime, isolation or a forced stance, so it is
+        recomputed only after :meth:`invalidate` or when a forced stance expires.
+        """
         p = self.params
-        stance = np.full(len(leaders.stance), NONE)
-        stance[leaders.isolation * regime.repression >= p.pressure_threshold] = PRESSURE
-        if regime.benefits >= p.benefit_threshold:
-            stance[:] = RESTRAINT
-        forced = day < leaders.forced_until
-        stance[forced] = leaders.forced_stance[forced]
-        leaders.stance[:] = stance
-        restraining = stance == RESTRAINT
+        if day >= self._stance_until:
+            stance = np.full(len(leaders.stance), NONE)
+            stance[leaders.isolation * regime.repression >= p.pressure_threshold] = PRESSURE
+            if regime.benefits >= p.benefit_threshold:
+                stance[:] = RESTRAINT
+            forced = day < leaders.forced_until
+            stance[forced] = leaders.forced_stance[forced]
+            leaders.stance[:] = stance
+            self._restraining = stance == RESTRAINT
+            self._any_restraining = bool(self._restraining.any())
+            self._order = None
+            later = leaders.forced_until[leaders.forced_until > day]
+            self._stance_until = int(later.min()) if len(later) else np.iinfo(np.int64).max
+        if not self._any_restraining:
+            return
+        restraining = self._restraining
         if paid > 0.0:
             leaders.authority += restraining * p.authority_gain * paid * (1.0 - leaders.authority)
         else:
@@ -69,15 +90,18 @@ class Command:
         gang = cliques.gang
         ordering = bool(leaders.stance.any())
         if ordering:
+            if self._order is None or len(self._order[0]) != len(gang):
+                order = leaders.stance[gang]
+                self._order = (order, order == RESTRAINT, order == PRESSURE, order != NONE)
+            _, order_rest, order_pres, ordered = self._order
             channel = (1.0 - leaders.isolation) * leaders.cohesion * leaders.authority
             channel *= leaders.stance != NONE
             obey_p = channel[gang]
             obey_p *= 1.0 - cliques.autonomy
             obey = rng.random(len(gang)) < p.contact_rate * obey_p
             if obey.any():
-                order = leaders.stance[gang]
-                rest = obey & (order == RESTRAINT)
-                pres = obey & (order == PRESSURE)
+                rest = obey & order_rest
+                pres = obey & order_pres
                 cliques.restraint[rest] = 1.0
                 cliques.pressure[rest] = 0.0
                 cliques.pressure[pres] = 1.0
@@ -92,10 +116,9 @@ class Command:
         if not ordering:
             leaders.control.fill(0.0)
             return restrained
-        state = np.where(
-            leaders.stance[gang] == RESTRAINT, cliques.restraint, cliques.pressure
-        )
-        following = (state >= 0.5) & (leaders.stance[gang] != NONE)
+        state = np.where(order_rest, cliques.restraint, cliques.pressure)
+        following = state >= 0.5
+        following &= ordered
         leaders.control[:] = (
             np.bincount(gang, weights=following, minlength=len(leaders.control))
             / np.maximum(leaders.clique_count, 1.0)

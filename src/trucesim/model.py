@@ -50,6 +50,7 @@ METRICS = (
 #: Metrics that are counts (stored as integers).
 COUNT_METRICS = frozenset(METRICS[:13]) | {"active_fronts"}
 ACTIVE_WINDOW = 30  # days: a front is active if it saw a killing in this window
+RECENT_MAX = 365  # days: longest window of recent_recorded_per_day
 
 
 class TruceModel(mesa.Model):
@@ -109,9 +110,9 @@ class TruceModel(mesa.Model):
         self.day = -self.burn_in
         self._phase = -1
         self._restrained = False
-        self._recorded_window = np.zeros(365)  # ring buffer of recorded homicides per day
-        self._window_pos = 0
-        self._window_sum_days = 0
+        # Prefix sums of recorded homicides per simulated day (burn-in included), so that
+        # the mean over any recent window is one subtraction.
+        self._recorded_prefix = np.zeros(self.burn_in + self.timeline.days + 1, dtype=np.int64)
         self._recent_decay = self.policing.memory_decay
 
         n_days = self.timeline.days
@@ -150,17 +151,20 @@ class TruceModel(mesa.Model):
 
     def recent_recorded_per_day(self, window: int) -> float:
         """Mean recorded homicides per day over the last ``window`` days (up to 365)."""
-        w = min(window, self._window_sum_days, len(self._recorded_window))
+        done = self.day + self.burn_in  # days simulated so far
+        w = min(window, done, RECENT_MAX)
         if w == 0:
             return 0.0
-        idx = (self._window_pos - 1 - np.arange(w)) % len(self._recorded_window)
-        return float(self._recorded_window[idx].mean())
+        prefix = self._recorded_prefix
+        return float(prefix[done] - prefix[done - w]) / w
 
     def _enter_phase(self, phase: int) -> None:
         self._phase = phase
         self.leaders.isolation[:] = self.regime.isolation
+        self.command.invalidate()
 
     def _apply_events(self, day: int) -> None:
+        self.command.invalidate()
         for ev in self.timeline.events.get(day, ()):
             if ev.kind == "transfer":
                 self.leaders.isolation[ev.gang_mask] = ev.isolation
@@ -189,9 +193,11 @@ class TruceModel(mesa.Model):
 
         # 2-3. Leaders decide; orders travel.
         if self._on.leaders:
-            paid = self.command.benefits_paid(
-                regime, self.recent_recorded_per_day(regime.verification_days)
+            recent = (
+                self.recent_recorded_per_day(regime.verification_days)
+                if regime.conditional else 0.0
             )
+            paid = self.command.benefits_paid(regime, recent)
             today.benefits_paid = paid
             self.command.decide(leaders, regime, paid, day)
             restrained = self.command.transmit(cliques, leaders, rng)
@@ -202,6 +208,7 @@ class TruceModel(mesa.Model):
         size = cliques.members * self._size_scale
         if self._size_power != 1.0:
             size **= self._size_power
+        uniform_heat = 0.0
         if self._on.police:
             uniform_heat = self.policing.allocate(cliques, regime, restrained)
             self.policing.act(cliques, size, regime, uniform_heat, today, rng)
@@ -232,44 +239,44 @@ class TruceModel(mesa.Model):
             self.demography.step(cliques, regime, today, rng)
 
         # 9. Record.
-        self._record_day(day)
+        self._record_day(day, uniform_heat)
         self.day += 1
         if self.finished:
             self.running = False
 
-    def _record_day(self, day: int) -> None:
+    def _record_day(self, day: int, uniform_heat: float | None) -> None:
         t = self.today
-        gang_on_gang = t.gang_on_gang
-        civilians = t.civilians
-        killed_by_police = int(t.killed_by_police.sum())
-        deaths = gang_on_gang + civilians + t.police_killed + killed_by_police + t.background
+        deaths = (
+            t.gang_on_gang + t.civilians + t.police_killed + t.killed_by_police_total
+            + t.background
+        )
         recorded = deaths - t.disappearances
-        self._recorded_window[self._window_pos] = recorded
-        self._window_pos = (self._window_pos + 1) % len(self._recorded_window)
-        self._window_sum_days += 1
+        done = day + self.burn_in
+        self._recorded_prefix[done + 1] = self._recorded_prefix[done] + recorded
         if day < 0:
             return
         c = self.cliques
         n = len(c.members)
+        heat = uniform_heat if uniform_heat is not None else np.add.reduce(c.heat) / n
         row = self._record[day]
         row[: len(METRICS)] = (
             recorded,
             deaths,
-            gang_on_gang,
-            civilians,
+            t.gang_on_gang,
+            t.civilians,
             t.police_killed,
-            killed_by_police,
+            t.killed_by_police_total,
             t.background,
             t.disappearances,
-            int(t.arrests.sum()),
+            t.arrests_total,
             t.releases,
             t.recruits,
-            int(c.members.sum()),
-            int(c.prisoners.sum()),
+            np.add.reduce(c.members),
+            np.add.reduce(c.prisoners),
             np.count_nonzero(c.restraint >= 0.5) / n if self._restrained else 0.0,
             np.count_nonzero(c.pressure >= 0.5) / n,
-            c.autonomy.mean(),
-            c.heat.mean(),
+            np.add.reduce(c.autonomy) / n,
+            heat,
             np.count_nonzero(self.fronts.last_killing > day - ACTIVE_WINDOW),
             t.benefits_paid,
         )
@@ -280,9 +287,16 @@ class TruceModel(mesa.Model):
 
     # ------------------------------------------------------------------ running
     def run(self) -> pd.DataFrame:
-        """Simulate burn-in and every day to the end; return the daily table."""
+        """Simulate burn-in and every day to the end; return the daily table.
+
+        Days are stepped directly (not through Mesa's event scheduler, whose per-step
+        cost is a sizeable share of a small world's day); ``steps`` is advanced to match.
+        """
+        step = type(self).step
         while not self.finished:
-            self.step()
+            step(self)
+            self.steps += 1
+        self.running = False
         return self.to_frame()
 
     def to_frame(self) -> pd.DataFrame:

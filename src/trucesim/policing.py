@@ -65,10 +65,15 @@ class Policing:
         :meth:`allocate`), which saves per-territory work; None otherwise.
         """
         p = self.params
-        heat = cliques.heat if uniform_heat is None else uniform_heat
-        today.arrests[:] = binomial_counts(
-            rng, cliques.members, np.minimum(regime.arrest_rate * heat, 1.0)
-        )
+        if uniform_heat is None:
+            heat = cliques.heat
+            arrest_p = np.minimum(regime.arrest_rate * heat, 1.0)
+        else:
+            heat = uniform_heat
+            arrest_p = min(regime.arrest_rate * heat, 1.0)
+        arrests = binomial_counts(rng, cliques.members, arrest_p)
+        today.arrests = arrests
+        today.arrests_total = int(np.add.reduce(arrests))
         rate = size * (regime.confrontation_rate * heat)
         rate *= 1.0 + p.grievance_weight * cliques.police_grievance
         rate *= 1.0 + p.pressure_confrontations * cliques.pressure
@@ -76,12 +81,15 @@ class Policing:
         cliques.police_grievance *= self.grievance_decay
         today.killed_by_police.fill(0)
         police_killed = 0
+        today.killed_by_police_total = 0
         if len(events):
-            where, confrontations = np.unique(events, return_counts=True)
+            confrontations = np.bincount(events, minlength=len(rate))
+            where = np.flatnonzero(confrontations)
             killed = np.minimum(
-                rng.binomial(confrontations, regime.lethality), cliques.members[where]
+                rng.binomial(confrontations[where], regime.lethality), cliques.members[where]
             )
             today.killed_by_police[where] = killed
+            today.killed_by_police_total = int(np.add.reduce(killed))
             cliques.police_grievance[where] += killed
             police_killed = int(rng.binomial(len(events), regime.police_lethality))
         attacks = p.attack_rate * p.attack_lethality * float(cliques.pressure.sum())
@@ -93,5 +101,7 @@ class Policing:
         """No police: zero heat and no police-related tallies."""
         cliques.heat.fill(0.0)
         today.arrests.fill(0)
+        today.arrests_total = 0
         today.killed_by_police.fill(0)
+        today.killed_by_police_total = 0
         today.police_killed = 0

@@ -52,22 +52,39 @@ def binomial_counts(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | flo
     Throw Poisson(n_i * lambda_i) darts uniformly at the n_i trials of group i, with
     ``lambda_i = -log(1 - p_i)``: each trial is hit at least once with probability
     ``1 - exp(-lambda_i) = p_i``, independently, so the number of distinct trials hit is
-    Binomial(n_i, p_i). Only the (rare) darts are handled one by one.
+    Binomial(n_i, p_i). Only the (rare) darts are handled one by one. ``p`` may be a
+    scalar (the same probability for every group), which saves the per-group logarithm.
     """
     n = np.asarray(n)
+    if np.ndim(p) == 0:
+        p = float(p)
+        if p >= 1.0:
+            return n.astype(np.int64)
+        darts = poisson_events(rng, n * -np.log1p(-p))
+        return distinct_hits(rng, darts, n)
     p = np.asarray(p, dtype=float)
     certain = p >= 1.0
+    any_certain = bool(certain.any())
     with np.errstate(divide="ignore"):
         lam = -np.log1p(-np.minimum(p, 1.0))
-    if certain.any():
+    if any_certain:
         lam = np.where(certain, 0.0, lam)
-    darts = poisson_events(rng, n * lam)
-    out = np.zeros(n.shape, dtype=np.int64)
-    if len(darts):
-        slot = (rng.random(len(darts)) * n[darts]).astype(np.int64)
-        # Distinct (group, trial) pairs: one key per trial across groups.
-        keys = np.unique(darts * (int(n.max()) + 1) + slot)
-        out += np.bincount(keys // (int(n.max()) + 1), minlength=len(n))
-    if certain.any():
+    out = distinct_hits(rng, poisson_events(rng, n * lam), n)
+    if any_certain:
         out = np.where(np.broadcast_to(certain, n.shape), n, out)
     return out
+
+
+def distinct_hits(rng: np.random.Generator, darts: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Per group, the number of distinct trials hit when each dart (a group index) lands
+    on one of its group's ``n`` trials uniformly at random."""
+    if len(darts) == 0:
+        return np.zeros(n.shape, dtype=np.int64)
+    slot = (rng.random(len(darts)) * n[darts]).astype(np.int64)
+    # Distinct (group, trial) pairs: one key per trial across groups.
+    stride = int(n.max()) + 1
+    keys = darts * stride + slot
+    keys.sort()
+    if len(keys) > 1:
+        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    return np.bincount(keys // stride, minlength=len(n))

@@ -67,6 +67,8 @@ class Today:
     front_events: np.ndarray  # index of the directed front of each killing today
     victims: np.ndarray  # gang members killed by rivals, per clique
     killings_by: np.ndarray  # killings committed, per clique (rivals and civilians)
+    arrests_total: int = 0
+    killed_by_police_total: int = 0
     gang_on_gang: int = 0
     civilians: int = 0
     police_killed: int = 0
