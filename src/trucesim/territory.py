@@ -54,9 +54,12 @@ def delaunay_edges(points: np.ndarray) -> np.ndarray:
     """Unique undirected edges (i < j) of the Delaunay triangulation of ``points``."""
     tri = Delaunay(points)
     s = tri.simplices
-    e = np.concatenate([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]])
+    e = np.concatenate([s[:, [0, 1]], s[:, [1, 2]], s[:, [0, 2]]]).astype(np.int64)
     e.sort(axis=1)
-    return np.unique(e, axis=0)
+    # One int64 key per edge (i * n + j): a 1-D unique is far cheaper than rows.
+    n = len(points)
+    keys = np.unique(e[:, 0] * n + e[:, 1])
+    return np.stack([keys // n, keys % n], axis=1)
 
 
 def grow_patches(
