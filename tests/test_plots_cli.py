@@ -46,3 +46,25 @@ def test_unknown_format_is_a_usage_error(tmp_path, capsys):
         main(["plot", str(tmp_path), "--format", "gif"])
     assert exc.value.code == 2
     assert "png, svg, pdf" in capsys.readouterr().err.replace("'", "")
+
+
+def test_kinds_follow_the_columns_the_results_hold(tmp_path, capsys):
+    # A run folder whose daily table holds recorded homicides only (as a sweep may keep).
+    import numpy as np
+    import pandas as pd
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    dates = pd.date_range("2016-01-01", "2016-06-30")
+    daily = pd.concat([pd.DataFrame({"variant": "base", "replicate": r, "date": dates,
+                                     "phase": "hardline", "homicides": np.full(len(dates), r)})
+                       for r in range(2)])
+    daily.to_parquet(folder / "daily.parquet")
+    (folder / "manifest.json").write_text(json.dumps({"kind": "run", "scenario": {"name": "x"}}))
+    out = tmp_path / "figs"
+    assert main(["plot", str(folder), "--out", str(out)]) == 0
+    assert [p.name for p in out.iterdir()] == ["fan-homicides.png"]
+    assert main(["plot", str(folder), "--kind", "composition", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "killings by type" in err and "Kinds that fit these run results: fan" in err
+    assert not (tmp_path / "c").exists()

@@ -95,7 +95,7 @@ def annual_chart(
     ax.grid(axis="y", color="0.9", lw=0.6)
     ax.set_axisbelow(True)
     style.outside_legend(fig, ax, handles, [h.get_label() for h in handles])
-    fig.suptitle(f"{name}: annual {label}", fontsize=11)
+    style.title(fig, f"{name}: annual {label}", fontsize=11)
     seen = set(obs["start"].dt.year) if len(obs) else set()
     missing = [y for y in years if y not in seen] if len(obs) else []
     style.add_caption(

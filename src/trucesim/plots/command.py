@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from ..errors import ConfigError
 from ..output import atomic_path
 from .annual import annual_chart, annual_totals
-from .composition import composition_chart, control_chart
+from .composition import KILLING_TYPES, composition_chart, control_chart, control_columns
 from .fan import compare_chart, fan_chart
 from .response import response_chart
 from .results import Results, RunResults, SweepResults, load_results
@@ -79,7 +79,10 @@ def fitting_kinds(results: Results) -> list[str]:
             kinds.append("compare")
         if any(len(annual_totals(daily, "homicides", v).columns) for v in variants_of(daily)[:1]):
             kinds.append("annual")
-        kinds += ["composition", "control"]
+        if all(c in daily for c in [*KILLING_TYPES, "homicides", "deaths_true"]):
+            kinds.append("composition")
+        if control_columns(daily):
+            kinds.append("control")
     if isinstance(results, SweepResults):
         if len(results.varied) >= 2:
             kinds.append("response")
@@ -220,6 +223,9 @@ def _why_not(results: Results, kind: str, fits: list[str]) -> str:
         reason = "'compare' needs at least two variants"
     elif kind == "annual":
         reason = "'annual' needs at least one complete calendar year"
+    elif kind in ("composition", "control") and _has_daily(results):
+        reason = (f"'{kind}' needs daily columns the results do not hold (the killings by type "
+                  f"and true deaths, or control_<gang>)")
     else:
         reason = (f"'{kind}' needs daily series of a variants design (outcomes.daily in the "
                   f"experiment)")

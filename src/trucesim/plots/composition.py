@@ -82,7 +82,7 @@ def composition_chart(
                       label="hidden deaths (disappearances)"),
                 plt_line("recorded homicides")]
     style.outside_legend(fig, axes[0, 0], handles, [h.get_label() for h in handles])
-    fig.suptitle(f"{name}: killings by type and hidden deaths", fontsize=11)
+    style.title(fig, f"{name}: killings by type and hidden deaths", fontsize=11)
     style.add_caption(
         fig,
         f"{style.subject(name, scenario.name if scenario else None)}; "
@@ -151,7 +151,7 @@ def control_chart(
 
     style.outside_legend(fig, axes[0, 0], handles, names, title="gang (median, 50%, 90%)",
                          title_fontsize=8, handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
-    fig.suptitle(f"{name}: leaders' operational control by gang", fontsize=11)
+    style.title(fig, f"{name}: leaders' operational control by gang", fontsize=11)
     style.add_caption(
         fig,
         f"{style.subject(name, scenario.name if scenario else None)}; "

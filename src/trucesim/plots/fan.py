@@ -104,7 +104,7 @@ def fan_chart(
     order = sorted(range(len(names)), key=lambda k: ("median" not in names[k],
                                                       "50%" not in names[k], k))
     style.outside_legend(fig, axes[0, 0], [handles[k] for k in order], [names[k] for k in order])
-    fig.suptitle(f"{name}: {label}, median and 50% / 90% bands over replicates",
+    style.title(fig, f"{name}: {label}, median and 50% / 90% bands over replicates",
                  fontsize=11)
     style.add_caption(
         fig,
@@ -211,7 +211,7 @@ def compare_chart(
                          title="median, 50% and 90% bands", title_fontsize=8)
     style.outside_legend(fig, bottom, bottom_handles, bottom_labels, handler_map=tuple_handler,
                          title="paired difference", title_fontsize=8)
-    fig.suptitle(f"{name}: {label} by variant, and paired difference from {reference}",
+    style.title(fig, f"{name}: {label} by variant, and paired difference from {reference}",
                  fontsize=11)
     style.add_caption(
         fig,

@@ -61,6 +61,11 @@ def _panels(df: pd.DataFrame, panel: str | None, grid: bool
             for iv in bins.cat.categories], f" Panels: ranges of {panel} (thirds of the points)."
 
 
+def _short(parameter: str) -> str:
+    """Last part of a dotted parameter name, for titles."""
+    return parameter.rsplit(".", 1)[-1]
+
+
 def _fmt(v) -> str:
     return f"{v:.3g}" if isinstance(v, float | np.floating) else str(v)
 
@@ -104,7 +109,7 @@ def response_chart(
     panels, panel_note = _panels(df, panel, grid)
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
-    fig, axes = style.new_figure(nrows, ncols, width=3.6 * ncols + 2.2, panel_height=3.3,
+    fig, axes = style.new_figure(nrows, ncols, width=max(7.0, 3.6 * ncols + 2.2), panel_height=3.3,
                                  sharex=True, sharey=True)
     norm = mcolors.Normalize(float(df["mean"].min()), float(df["mean"].max()))
     cmap = "viridis"
@@ -149,7 +154,7 @@ def response_chart(
     cbar.set_label("\n".join(textwrap.wrap(f"{text} ({unit}; mean over replicates)", 38)),
                    fontsize=9)
     kind = "heatmap of the grid" if grid else "contours through the sampled design points (dots)"
-    fig.suptitle(f"{name}: {outcome} over {x} and {y}", fontsize=11)
+    style.title(fig, f"{name}: {outcome} over {_short(x)} and {_short(y)}", fontsize=11)
     n = int(df["n"].max()) if replicates is None else replicates
     style.add_caption(
         fig,

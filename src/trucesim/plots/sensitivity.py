@@ -72,7 +72,7 @@ def sensitivity_chart(
     ax.grid(axis="y", color="0.9", lw=0.6)
     ax.set_axisbelow(True)
     style.outside_legend(fig, ax)
-    fig.suptitle(title, fontsize=11)
+    style.title(fig, title, fontsize=11)
     style.add_caption(
         fig,
         f"Experiment {name}; {points or '?'} design points"

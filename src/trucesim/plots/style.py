@@ -44,7 +44,7 @@ PHASE_LABEL_SIZE = 8
 #: Height (axes fraction) of the first row of phase labels; event numbers sit above it.
 PHASE_LABEL_Y = 0.925
 #: Share of each time panel kept free at the top for event numbers and phase labels.
-HEADROOM = 0.24
+HEADROOM = 0.27
 
 
 def plural(n: int, word: str) -> str:
@@ -75,6 +75,12 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, width: float = 11.0,
     fig = plt.figure(figsize=(width, 1.4 + panel_height * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     return fig, axes
+
+
+def title(fig: Figure, text: str, fontsize: float = 11) -> Text:
+    """The figure's title, wrapped to the figure's width."""
+    width_chars = int(fig.get_figwidth() * 72 / (fontsize * 0.55))
+    return fig.suptitle("\n".join(textwrap.wrap(text, width_chars)), fontsize=fontsize)
 
 
 def add_caption(fig: Figure, *parts: str) -> Text:
@@ -148,12 +154,18 @@ def declutter(fig: Figure, texts: Sequence[Text], row_step: float = 0.075) -> No
         return
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    placed: list = [_extent(t, renderer) for ax in fig.axes for t in ax.texts
-                    if t.get_gid() == "event-number"]
+    numbers = {id(ax): [_extent(t, renderer) for t in ax.texts if t.get_gid() == "event-number"]
+               for ax in fig.axes}
+    placed: list = [b for boxes in numbers.values() for b in boxes]
     for t in texts:
         ax = t.axes
         box = ax.get_window_extent(renderer)
         ext = t.get_window_extent(renderer)
+        for num in sorted(numbers[id(ax)], key=lambda b: b.x0):
+            # an event number where the label starts (events often open a phase): step past it
+            if ext.overlaps(num) and num.x0 <= ext.x0 + num.width:
+                t.set_x(ax.transData.inverted().transform((num.x1 + 1.0, 0.0))[0])
+                ext = t.get_window_extent(renderer)
         if ext.x1 > box.x1 and " " in t.get_text().strip():  # past the right edge: wrap it
             words = t.get_text().strip().split(" ")
             half = (len(words) + 1) // 2
