@@ -11,40 +11,78 @@ from __future__ import annotations
 import numpy as np
 
 from .params import DemographyParams, Regime, WorldParams
-from .sampling import binomial_counts, poisson_counts
+from .sampling import distinct_hits
 from .state import CliqueState, Today
 
 
 class Demography:
-    """The demography mechanism."""
+    """The demography mechanism.
+
+    A day is :meth:`losses`, then the release and recruitment rates
+    (:meth:`release_rates`, :meth:`recruit_rates`, which depend on the day's losses and
+    arrests), then :meth:`gains` with the events drawn from those rates.
+    """
 
     def __init__(self, params: DemographyParams, world: WorldParams):
         self.params = params
         self.capacity = world.capacity
+        self.release_all = params.release_rate >= 1.0
+        # Dart rate per prisoner for Binomial(prisoners, release_rate) releases.
+        self.release_darts = 0.0 if self.release_all else float(-np.log1p(-params.release_rate))
+        self._hit = np.zeros(0, dtype=np.int64)
+        self._share_lost = np.zeros(0)
 
-    def step(
-        self, cliques: CliqueState, regime: Regime, today: Today, rng: np.random.Generator
-    ) -> None:
-        """Apply the day's losses, releases and recruitment, and update autonomy."""
-        p = self.params
+    def losses(self, cliques: CliqueState, today: Today) -> None:
+        """Arrests, deaths at police hands and victims of rivals leave the street;
+        arrests go to prison."""
         members = cliques.members
         losses = today.arrests + today.killed_by_police
         losses += today.victims
         hit = np.flatnonzero(losses)
         lost = np.minimum(losses[hit], members[hit])
-        share_lost = lost / np.maximum(members[hit], 1)
+        self._share_lost = lost / np.maximum(members[hit], 1)
+        self._hit = hit
         members[hit] -= lost
         cliques.prisoners += today.arrests
-        releases = binomial_counts(rng, cliques.prisoners, p.release_rate)
+
+    def release_rates(self, cliques: CliqueState, out: np.ndarray) -> None:
+        """Fill ``out`` with each clique's release dart rate: releases are
+        Binomial(prisoners, release_rate)."""
+        np.multiply(cliques.prisoners, self.release_darts, out=out)
+
+    def recruit_rates(self, cliques: CliqueState, regime: Regime, out: np.ndarray) -> None:
+        """Fill ``out`` with each clique's logistic recruitment rate."""
+        p = self.params
+        members = cliques.members
+        np.multiply(members, p.recruitment_rate * regime.recruitment_factor / self.capacity,
+                    out=out)
+        out *= self.capacity - members
+        np.maximum(out, 0.0, out=out)
+
+    def gains(
+        self,
+        cliques: CliqueState,
+        release_darts: np.ndarray,
+        recruits: np.ndarray,
+        today: Today,
+        rng: np.random.Generator,
+    ) -> None:
+        """Apply releases and recruits (drawn from :meth:`release_rates` and
+        :meth:`recruit_rates`) and update autonomy."""
+        p = self.params
+        members = cliques.members
+        if self.release_all:
+            releases = cliques.prisoners.copy()
+        else:
+            releases = distinct_hits(rng, release_darts, cliques.prisoners)
         cliques.prisoners -= releases
-        growth = (p.recruitment_rate * regime.recruitment_factor / self.capacity) * members
-        growth *= self.capacity - members
-        np.maximum(growth, 0.0, out=growth)
-        recruits = poisson_counts(rng, growth)
-        members += releases + recruits
-        today.releases = int(releases.sum())
-        today.recruits = int(recruits.sum())
+        members += releases
+        if len(recruits):
+            np.add.at(members, recruits, 1)
+        today.releases = int(np.add.reduce(releases))
+        today.recruits = len(recruits)
+        hit = self._hit
         auto = cliques.autonomy
-        rise = auto[hit] + p.autonomy_per_loss * share_lost * (1.0 - auto[hit])
+        rise = auto[hit] + p.autonomy_per_loss * self._share_lost * (1.0 - auto[hit])
         auto[hit] = np.minimum(rise, 1.0)
         auto += p.autonomy_relax * (cliques.baseline_autonomy - auto)

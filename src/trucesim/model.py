@@ -20,6 +20,7 @@ from .config import Scenario
 from .demography import Demography
 from .params import Regime
 from .policing import Policing
+from .sampling import FusedPoisson
 from .state import initial_state, new_today
 from .territory import build_territory
 from .timeline import STANCE_NAMES, compile_timeline
@@ -105,6 +106,13 @@ class TruceModel(mesa.Model):
         self._on = cfg.mechanisms
         if not self._on.police:
             self.policing.off(self.cliques, self.today)
+        n, f = self.territory.n, self.territory.fronts
+        # The day's rare events, drawn together (see trucesim.sampling.FusedPoisson).
+        # A switched-off mechanism leaves its segment at rate 0.
+        self._morning = FusedPoisson(
+            {"arrests": n, "confrontations": n, "fronts": f, "civilians": n})
+        self._evening = FusedPoisson({"releases": n, "recruits": n})
+        self._size = np.empty(n)
 
         self.burn_in = cfg.world.burn_in_days
         self.day = -self.burn_in
@@ -204,39 +212,61 @@ class TruceModel(mesa.Model):
         else:
             restrained = False
 
-        # 4. Police act.
-        size = cliques.members * self._size_scale
+        # 4-6. Police act; killings on fronts and of civilians. Their rates all depend
+        # on the morning's state only, so the day's events are drawn in one go.
+        draws = self._morning
+        size = np.multiply(cliques.members, self._size_scale, out=self._size)
         if self._size_power != 1.0:
             size **= self._size_power
         uniform_heat = 0.0
-        if self._on.police:
+        certain = None
+        on = self._on
+        if on.police:
             uniform_heat = self.policing.allocate(cliques, regime, restrained)
-            self.policing.act(cliques, size, regime, uniform_heat, today, rng)
+            certain = self.policing.arrest_rates(
+                cliques, regime, uniform_heat, draws.segment("arrests"))
+            self.policing.confrontation_rates(
+                cliques, size, regime, uniform_heat, draws.segment("confrontations"))
             if uniform_heat is None:
                 attacker = np.exp(cliques.heat * -regime.deterrence)
             else:
                 attacker = math.exp(-regime.deterrence * uniform_heat)
         else:
             attacker = 1.0
-
-        # 5-7. Violence: fronts, other killings, concealment.
         if restrained:
             restraint_factor = 1.0 - self._restraint_efficacy * cliques.restraint
             attacker = attacker * restraint_factor
         else:
             restraint_factor = 1.0
-        self.violence.fronts(cliques, fronts, size, attacker, today, day, rng)
-        if self._on.other_killings:
-            self.violence.others(cliques, restraint_factor, today, rng)
+        self.violence.front_rates(fronts, size, attacker, draws.segment("fronts"))
+        if on.other_killings:
+            self.violence.civilian_rates(cliques, restraint_factor, draws.segment("civilians"))
+        arrest_darts, confrontations, front_events, civilians = draws.draw(rng)
+
+        if on.police:
+            self.policing.act(
+                cliques, regime, arrest_darts, certain, confrontations, today, rng)
+        self.violence.fronts(cliques, fronts, front_events, today, day)
+        if on.other_killings:
+            self.violence.others(cliques, civilians, today, rng)
+
+        # 7. Concealment.
         self.violence.conceal(cliques, today, restrained, rng)
         cliques.recent_violence *= self._recent_decay
         cliques.recent_violence += today.killings_by
         cliques.recent_violence += today.victims
         self._restrained = restrained
 
-        # 8. Cliques change.
-        if self._on.demography:
-            self.demography.step(cliques, regime, today, rng)
+        # 8. Cliques change: releases use today's prisoners (after arrests) and
+        # recruitment today's members (after losses), so they are drawn after.
+        if on.demography:
+            demography = self.demography
+            demography.losses(cliques, today)
+            evening = self._evening
+            demography.release_rates(cliques, evening.segment("releases"))
+            demography.recruit_rates(cliques, regime, evening.segment("recruits"))
+            release_darts, recruits = evening.draw(rng)
+            demography.gains(cliques, release_darts, recruits, today, rng)
 
         # 9. Record.
         self._record_day(day, uniform_heat)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .params import Allocation, PolicingParams, Regime
-from .sampling import binomial_counts, poisson_events
+from .sampling import distinct_hits
 from .state import CliqueState, Today
 
 
@@ -24,6 +24,7 @@ class Policing:
         self.params = params
         self.memory_decay = float(np.exp(-1.0 / params.hotspot_memory))
         self.grievance_decay = float(np.exp(-params.grievance_decay))
+        self.pressure_seen = False  # set once any clique is under pressure (it then decays)
 
     def allocate(self, cliques: CliqueState, regime: Regime, restrained: bool) -> float | None:
         """Set today's heat per territory (mean ``police_force`` before pullback).
@@ -50,51 +51,97 @@ class Policing:
             heat *= 1.0 - regime.pullback * cliques.restraint
         return None
 
-    def act(
+    def arrest_rates(
+        self,
+        cliques: CliqueState,
+        regime: Regime,
+        uniform_heat: float | None,
+        out: np.ndarray,
+    ) -> np.ndarray | None:
+        """Fill ``out`` with each clique's arrest dart rate (see
+        :func:`~trucesim.sampling.binomial_counts`): arrests are Binomial(members,
+        ``min(arrest_rate * heat, 1)``). Returns the mask of cliques arrested with
+        certainty (probability 1, dart rate 0), or None if there are none."""
+        if uniform_heat is not None:
+            p = min(regime.arrest_rate * uniform_heat, 1.0)
+            if p >= 1.0:
+                out.fill(0.0)
+                return np.ones(len(out), dtype=bool)
+            np.multiply(cliques.members, -np.log1p(-p), out=out)
+            return None
+        np.multiply(cliques.heat, regime.arrest_rate, out=out)
+        np.minimum(out, 1.0, out=out)
+        certain = out >= 1.0
+        any_certain = bool(certain.any())
+        np.negative(out, out=out)
+        with np.errstate(divide="ignore"):
+            np.log1p(out, out=out)
+        np.negative(out, out=out)
+        if any_certain:
+            out[certain] = 0.0
+        out *= cliques.members
+        return certain if any_certain else None
+
+    def confrontation_rates(
         self,
         cliques: CliqueState,
         size: np.ndarray,
         regime: Regime,
         uniform_heat: float | None,
+        out: np.ndarray,
+    ) -> None:
+        """Fill ``out`` with each clique's rate of confrontations with police."""
+        p = self.params
+        heat = cliques.heat if uniform_heat is None else uniform_heat
+        np.multiply(cliques.police_grievance, p.grievance_weight, out=out)
+        out += 1.0
+        out *= size
+        out *= regime.confrontation_rate * heat
+        if self.pressure_seen or cliques.pressure.any():
+            self.pressure_seen = True
+            out *= 1.0 + p.pressure_confrontations * cliques.pressure
+
+    def act(
+        self,
+        cliques: CliqueState,
+        regime: Regime,
+        arrest_darts: np.ndarray,
+        certain: np.ndarray | None,
+        confrontations: np.ndarray,
         today: Today,
         rng: np.random.Generator,
     ) -> None:
-        """Arrests, confrontations and attacks on police; fills ``today``'s tallies.
+        """Arrests, confrontations and attacks on police from the day's drawn events;
+        fills ``today``'s tallies.
 
-        ``uniform_heat`` is the heat on every territory when it is uniform (see
-        :meth:`allocate`), which saves per-territory work; None otherwise.
+        Args:
+            arrest_darts: clique index of each arrest dart (from :meth:`arrest_rates`).
+            certain: cliques arrested with certainty (or None).
+            confrontations: clique index of each confrontation (sorted).
         """
         p = self.params
-        if uniform_heat is None:
-            heat = cliques.heat
-            arrest_p = np.minimum(regime.arrest_rate * heat, 1.0)
-        else:
-            heat = uniform_heat
-            arrest_p = min(regime.arrest_rate * heat, 1.0)
-        arrests = binomial_counts(rng, cliques.members, arrest_p)
+        arrests = distinct_hits(rng, arrest_darts, cliques.members)
+        if certain is not None:
+            arrests[certain] = cliques.members[certain]
         today.arrests = arrests
         today.arrests_total = int(np.add.reduce(arrests))
-        rate = size * (regime.confrontation_rate * heat)
-        rate *= 1.0 + p.grievance_weight * cliques.police_grievance
-        rate *= 1.0 + p.pressure_confrontations * cliques.pressure
-        events = poisson_events(rng, rate)
         cliques.police_grievance *= self.grievance_decay
         today.killed_by_police.fill(0)
         police_killed = 0
         today.killed_by_police_total = 0
-        if len(events):
-            confrontations = np.bincount(events, minlength=len(rate))
-            where = np.flatnonzero(confrontations)
-            killed = np.minimum(
-                rng.binomial(confrontations[where], regime.lethality), cliques.members[where]
-            )
+        if len(confrontations):
+            new = np.concatenate(([True], confrontations[1:] != confrontations[:-1]))
+            where = confrontations[new]
+            counts = np.diff(np.append(np.flatnonzero(new), len(confrontations)))
+            killed = np.minimum(rng.binomial(counts, regime.lethality), cliques.members[where])
             today.killed_by_police[where] = killed
             today.killed_by_police_total = int(np.add.reduce(killed))
             cliques.police_grievance[where] += killed
-            police_killed = int(rng.binomial(len(events), regime.police_lethality))
-        attacks = p.attack_rate * p.attack_lethality * float(cliques.pressure.sum())
-        if attacks > 0.0:
-            police_killed += int(rng.poisson(attacks))
+            police_killed = int(rng.binomial(len(confrontations), regime.police_lethality))
+        if self.pressure_seen:
+            attacks = p.attack_rate * p.attack_lethality * float(np.add.reduce(cliques.pressure))
+            if attacks > 0.0:
+                police_killed += int(rng.poisson(attacks))
         today.police_killed = police_killed
 
     def off(self, cliques: CliqueState, today: Today) -> None:

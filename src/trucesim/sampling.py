@@ -61,6 +61,7 @@ def binomial_counts(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | flo
         if p >= 1.0:
             return n.astype(np.int64)
         darts = poisson_events(rng, n * -np.log1p(-p))
+        darts.sort()
         return distinct_hits(rng, darts, n)
     p = np.asarray(p, dtype=float)
     certain = p >= 1.0
@@ -69,22 +70,75 @@ def binomial_counts(rng: np.random.Generator, n: np.ndarray, p: np.ndarray | flo
         lam = -np.log1p(-np.minimum(p, 1.0))
     if any_certain:
         lam = np.where(certain, 0.0, lam)
-    out = distinct_hits(rng, poisson_events(rng, n * lam), n)
+    darts = poisson_events(rng, n * lam)
+    darts.sort()
+    out = distinct_hits(rng, darts, n)
     if any_certain:
         out = np.where(np.broadcast_to(certain, n.shape), n, out)
     return out
 
 
 def distinct_hits(rng: np.random.Generator, darts: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Per group, the number of distinct trials hit when each dart (a group index) lands
-    on one of its group's ``n`` trials uniformly at random."""
+    """Per group, the number of distinct trials hit when each dart (a group index, in
+    sorted order) lands on one of its group's ``n`` trials uniformly at random."""
     if len(darts) == 0:
         return np.zeros(n.shape, dtype=np.int64)
+    if not (darts[1:] == darts[:-1]).any():
+        # One dart per group: each hits one trial, wherever it lands.
+        return np.bincount(darts, minlength=len(n))
     slot = (rng.random(len(darts)) * n[darts]).astype(np.int64)
     # Distinct (group, trial) pairs: one key per trial across groups.
     stride = int(n.max()) + 1
     keys = darts * stride + slot
     keys.sort()
-    if len(keys) > 1:
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+    keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
     return np.bincount(keys // stride, minlength=len(n))
+
+
+class FusedPoisson:
+    """Independent Poisson counts for several rate arrays, drawn together.
+
+    The rates live in named segments of one preallocated buffer that the mechanisms fill
+    in place (:meth:`segment`); :meth:`draw` then places all events with one cumulative
+    sum, one Poisson total and one binary search per event, exactly as
+    :func:`poisson_events` does for a single array. By superposition the segments'
+    counts are independent Poisson with their own rates, so fusing draws changes the
+    order of random numbers but not the distribution. Segments must not depend on one
+    another's events (draw those in a separate :class:`FusedPoisson`).
+
+    Args:
+        sizes: segment name -> length, in buffer order.
+    """
+
+    def __init__(self, sizes: dict[str, int]):
+        self.names = list(sizes)
+        self.starts = np.cumsum([0, *sizes.values()]).astype(np.int64)
+        self.rates = np.zeros(int(self.starts[-1]))
+        self._cum = np.empty_like(self.rates)
+        self._empty = np.zeros(0, dtype=np.int64)
+        self._views = {
+            name: self.rates[self.starts[i] : self.starts[i + 1]]
+            for i, name in enumerate(self.names)
+        }
+
+    def segment(self, name: str) -> np.ndarray:
+        """The (writable) rate array of segment ``name``."""
+        return self._views[name]
+
+    def draw(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """Draw the events; return, per segment in order, its events' (segment-local,
+        sorted) indices, an index repeated once per event."""
+        if len(self.rates) == 0:
+            return [self._empty] * len(self.names)
+        cum = np.cumsum(self.rates, out=self._cum)
+        total_rate = float(cum[-1])
+        n = rng.poisson(total_rate) if total_rate > 0.0 else 0
+        if n == 0:
+            return [self._empty] * len(self.names)
+        idx = np.searchsorted(cum, rng.random(n) * total_rate, side="right")
+        np.minimum(idx, len(cum) - 1, out=idx)
+        idx.sort()
+        cuts = np.searchsorted(idx, self.starts)
+        return [
+            idx[cuts[i] : cuts[i + 1]] - self.starts[i] for i in range(len(self.names))
+        ]

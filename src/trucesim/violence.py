@@ -19,7 +19,6 @@ import math
 import numpy as np
 
 from .params import ViolenceParams
-from .sampling import poisson_events
 from .state import CliqueState, FrontState, Today
 
 
@@ -29,33 +28,43 @@ class Violence:
     def __init__(self, params: ViolenceParams):
         self.params = params
         self.decay = math.exp(-params.omega)
+        self._scratch: np.ndarray | None = None  # per-front work array
 
-    def fronts(
+    def front_rates(
         self,
-        cliques: CliqueState,
         fronts: FrontState,
         size: np.ndarray,
         attacker: np.ndarray | float,
-        today: Today,
-        day: int,
-        rng: np.random.Generator,
+        out: np.ndarray,
     ) -> None:
-        """Killings on directed fronts, then excitation decay and retaliation.
+        """Fill ``out`` with each directed front's killing rate ``lambda_ab``.
 
         ``attacker`` is each clique's multiplier ``(1 - rho * restraint) * exp(-delta * heat)``
         (a scalar when it is the same for every clique).
         """
         p = self.params
         src = fronts.src
-        lam = size[src]
+        if self._scratch is None or len(self._scratch) != len(src):
+            self._scratch = np.empty(len(src))
+        np.take(size, src, out=out)
         if np.ndim(attacker) == 0:
-            lam *= p.mu * attacker
-            lam += (p.eta * attacker) * fronts.excitation
+            out *= p.mu * attacker
+            out += np.multiply(fronts.excitation, p.eta * attacker, out=self._scratch)
         else:
-            lam *= p.mu
-            lam += p.eta * fronts.excitation
-            lam *= attacker[src]
-        events = poisson_events(rng, lam)
+            out *= p.mu
+            out += np.multiply(fronts.excitation, p.eta, out=self._scratch)
+            out *= np.take(attacker, src, out=self._scratch)
+
+    def fronts(
+        self,
+        cliques: CliqueState,
+        fronts: FrontState,
+        events: np.ndarray,
+        today: Today,
+        day: int,
+    ) -> None:
+        """The day's killings on directed fronts (``events``: the front of each killing),
+        then excitation decay and retaliation."""
         today.front_events = events
         today.gang_on_gang = len(events)
         fronts.excitation *= self.decay
@@ -67,28 +76,33 @@ class Violence:
             received = np.bincount(fronts.dst[events], minlength=n)
             cliques.own_excitation += received
             np.minimum(received, cliques.members, out=today.victims)
-            today.killings_by[:] = np.bincount(src[events], minlength=n)
+            today.killings_by[:] = np.bincount(fronts.src[events], minlength=n)
         else:
             today.victims.fill(0)
             today.killings_by.fill(0)
 
-    def others(
-        self, cliques: CliqueState, restraint_factor: np.ndarray | float, today: Today,
-        rng: np.random.Generator,
+    def civilian_rates(
+        self, cliques: CliqueState, restraint_factor: np.ndarray | float, out: np.ndarray
     ) -> None:
-        """Civilian killings by cliques (``restraint_factor`` = 1 - rho * restraint, a scalar
-        when no clique is restrained) and background homicides."""
+        """Fill ``out`` with each clique's rate of civilian killings
+        (``restraint_factor`` = 1 - rho * restraint, a scalar when no clique is restrained)."""
         p = self.params
         if np.ndim(restraint_factor) == 0:
-            rate = cliques.members * (p.civilian_rate * restraint_factor)
+            np.multiply(cliques.members, p.civilian_rate * restraint_factor, out=out)
         else:
-            rate = cliques.members * restraint_factor
-            rate *= p.civilian_rate
-        civ = poisson_events(rng, rate)
-        today.civilians = len(civ)
-        if len(civ):
-            today.killings_by += np.bincount(civ, minlength=len(cliques.members))
-        today.background = int(rng.poisson(p.background_rate))
+            np.multiply(cliques.members, restraint_factor, out=out)
+            out *= p.civilian_rate
+
+    def others(
+        self, cliques: CliqueState, civilians: np.ndarray, today: Today,
+        rng: np.random.Generator,
+    ) -> None:
+        """Civilian killings (``civilians``: the clique of each, sorted) and background
+        homicides."""
+        today.civilians = len(civilians)
+        if len(civilians):
+            np.add.at(today.killings_by, civilians, 1)
+        today.background = int(rng.poisson(self.params.background_rate))
 
     def conceal(
         self, cliques: CliqueState, today: Today, restrained: bool, rng: np.random.Generator
