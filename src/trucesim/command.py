@@ -96,22 +96,24 @@ class Command:
             _, order_rest, order_pres, ordered = self._order
             channel = (1.0 - leaders.isolation) * leaders.cohesion * leaders.authority
             channel *= leaders.stance != NONE
-            obey_p = channel[gang]
-            obey_p *= 1.0 - cliques.autonomy
-            obey = rng.random(len(gang)) < p.contact_rate * obey_p
-            if obey.any():
-                rest = obey & order_rest
-                pres = obey & order_pres
+            channel *= p.contact_rate
+            obey_p = 1.0 - cliques.autonomy
+            obey_p *= channel[gang]
+            obey = np.flatnonzero(rng.random(len(gang)) < obey_p)
+            if len(obey):
+                rest = obey[order_rest[obey]]
+                pres = obey[order_pres[obey]]
                 cliques.restraint[rest] = 1.0
                 cliques.pressure[rest] = 0.0
                 cliques.pressure[pres] = 1.0
                 cliques.restraint[pres] = 0.0
         restrained = bool(cliques.restraint.any())
         if restrained:
-            decay = cliques.own_excitation * -p.defection_per_excitation
+            decay = np.multiply(cliques.own_excitation, -p.defection_per_excitation)
             decay -= p.defection_rate
-            cliques.restraint *= np.exp(decay, out=decay)
-            cliques.restraint[cliques.restraint < RESTRAINT_FLOOR] = 0.0
+            restraint = cliques.restraint
+            restraint *= np.exp(decay, out=decay)
+            restraint *= restraint >= RESTRAINT_FLOOR
         cliques.pressure *= self.pressure_decay
         if not ordering:
             leaders.control.fill(0.0)

@@ -31,6 +31,7 @@ class Demography:
         self.release_darts = 0.0 if self.release_all else float(-np.log1p(-params.release_rate))
         self._hit = np.zeros(0, dtype=np.int64)
         self._share_lost = np.zeros(0)
+        self._baseline: np.ndarray | None = None
 
     def losses(self, cliques: CliqueState, today: Today) -> None:
         """Arrests, deaths at police hands and victims of rivals leave the street;
@@ -85,4 +86,12 @@ class Demography:
         auto = cliques.autonomy
         rise = auto[hit] + p.autonomy_per_loss * self._share_lost * (1.0 - auto[hit])
         auto[hit] = np.minimum(rise, 1.0)
-        auto += p.autonomy_relax * (cliques.baseline_autonomy - auto)
+        # Relax toward the baseline: a <- a + r (b - a) = (1 - r) a + r b.
+        auto *= 1.0 - p.autonomy_relax
+        auto += self._relaxed_baseline(cliques)
+
+    def _relaxed_baseline(self, cliques: CliqueState) -> np.ndarray:
+        """``autonomy_relax * baseline_autonomy`` (cached: the baseline is fixed)."""
+        if self._baseline is None or len(self._baseline) != len(cliques.baseline_autonomy):
+            self._baseline = self.params.autonomy_relax * cliques.baseline_autonomy
+        return self._baseline

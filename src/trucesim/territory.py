@@ -26,7 +26,7 @@ class Territory:
         edges: (E, 2) undirected adjacency edges, i < j.
         gang: (n,) gang index of each territory's clique.
         rivalry: (G, G) boolean, True where two gangs fight.
-        front_src: (F,) attacking clique of each directed front.
+        front_src: (F,) attacking clique of each directed front (sorted).
         front_dst: (F,) attacked clique of each directed front.
         front_rev: (F,) index of the reverse front (b -> a for a -> b).
     """
@@ -115,7 +115,13 @@ def build_territory(
     m = len(a)
     src = np.concatenate([a, b])
     dst = np.concatenate([b, a])
-    rev = np.concatenate([np.arange(m, 2 * m), np.arange(m)])
+    # Directed fronts in order of their attacker, so per-front gathers of clique arrays
+    # read memory in order.
+    order = np.lexsort((dst, src))
+    src, dst = src[order], dst[order]
+    position = np.empty(2 * m, dtype=np.int64)
+    position[order] = np.arange(2 * m)
+    rev = position[np.concatenate([np.arange(m, 2 * m), np.arange(m)])[order]]
     return Territory(
         points=points,
         edges=edges,

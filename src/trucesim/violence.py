@@ -46,14 +46,14 @@ class Violence:
         src = fronts.src
         if self._scratch is None or len(self._scratch) != len(src):
             self._scratch = np.empty(len(src))
-        np.take(size, src, out=out)
+        np.take(size, src, out=out, mode="clip")  # clip: no buffered bounds check
         if np.ndim(attacker) == 0:
             out *= p.mu * attacker
             out += np.multiply(fronts.excitation, p.eta * attacker, out=self._scratch)
         else:
             out *= p.mu
             out += np.multiply(fronts.excitation, p.eta, out=self._scratch)
-            out *= np.take(attacker, src, out=self._scratch)
+            out *= np.take(attacker, src, out=self._scratch, mode="clip")
 
     def fronts(
         self,
