@@ -95,12 +95,13 @@ class PeakSampler:
         self._thread.join()
 
 
-def timed_sweep(exp: Experiment, workers: int, out: Path) -> tuple[float, int]:
+def timed_sweep(exp: Experiment, workers: int, out: Path) -> tuple[float, int, float]:
+    """Wall time, runs done and the mean time a worker spent per run."""
     started = time.perf_counter()
     res = run_experiment(exp, out=out, workers=workers, progress=False)
     elapsed = time.perf_counter() - started
     assert res.report.failed == 0, res.report.failures
-    return elapsed, res.report.ran
+    return elapsed, res.report.ran, float(res.runs["elapsed_s"].mean())
 
 
 def throughput(runs: int, tmp: Path) -> None:
@@ -109,18 +110,20 @@ def throughput(runs: int, tmp: Path) -> None:
           f"({exp.replicates} replicates x 3 branches), {os.cpu_count()} CPUs")
     rates = {}
     for workers in (1, 2):
-        elapsed, ran = timed_sweep(exp, workers, tmp / f"w{workers}")
+        elapsed, ran, per_run = timed_sweep(exp, workers, tmp / f"w{workers}")
         rates[workers] = ran / elapsed * 60
         print(f"  {workers} worker{'s' if workers > 1 else ' '}: {ran} runs in {elapsed:6.1f} s "
-              f"= {rates[workers]:6.1f} runs/minute")
+              f"= {rates[workers]:6.1f} runs/minute (mean {per_run:.2f} s per run in a worker)")
     print(f"  speed-up 2 vs 1 workers: {rates[2] / rates[1]:.2f}x")
+    print(f"  load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          "(other jobs on the machine lower the speed-up)")
 
 
 def memory(runs: int, workers: int, tmp: Path) -> None:
     exp = experiment(runs, daily=True)
     out = tmp / "memory"
     with PeakSampler() as sampler:
-        elapsed, ran = timed_sweep(exp, workers, out)
+        elapsed, ran, _ = timed_sweep(exp, workers, out)
     parts = list((out / "daily").glob("*.parquet"))
     size = sum(p.stat().st_size for p in parts) / 1e6
     early = [rss for t, rss in sampler.samples if t < elapsed * 0.2]
