@@ -267,8 +267,13 @@ class Experiment(Frozen):
         return data
 
     def fingerprint(self) -> str:
-        """Hash of everything that determines the results (not names, docs or execution)."""
-        data = self.model_dump(mode="json", exclude={"name", "description", "execution"})
+        """Hash of everything that determines the results.
+
+        Not names, descriptions, execution settings or where the files are: the base
+        scenario enters by its full content, so moving the files keeps a sweep resumable.
+        """
+        data = self.model_dump(mode="json",
+                               exclude={"name", "description", "execution", "scenario"})
         data["base_scenario"] = self.base.model_dump(mode="json")
         blob = json.dumps(data, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
