@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from trucesim.sampling import binomial_counts, poisson_counts, poisson_events
@@ -62,3 +63,36 @@ def test_binomial_counts_scalar_probability():
     x = binomial_counts(rng, n, 0.01)
     assert abs(x.mean() - 0.2) < 0.01
     assert abs(x.var() - 20 * 0.01 * 0.99) < 0.01
+
+
+@pytest.mark.parametrize("flat_max", [0, 10**9], ids=["blocks", "flat"])
+def test_fused_poisson_segments_are_independent_poisson(flat_max, monkeypatch):
+    """Each segment's counts are Poisson with its own rates (mean = variance = rate),
+    zero rates never fire, and segments are uncorrelated; both placement methods."""
+    from trucesim.sampling import FusedPoisson
+
+    monkeypatch.setattr(FusedPoisson, "FLAT_MAX", flat_max)
+    rng = np.random.default_rng(11)
+    lam = {"a": rng.random(37) * 0.3 * (rng.random(37) < 0.6),
+           "b": np.array([0.0, 2.0, 0.0, 0.5, 0.0]), "c": np.zeros(0), "d": rng.random(50) * 0.1}
+    fused = FusedPoisson({k: len(v) for k, v in lam.items()})
+    for k, v in lam.items():
+        fused.segment(k)[:] = v
+    reps = 20000
+    counts = {k: np.zeros((reps, len(v))) for k, v in lam.items()}
+    for r in range(reps):
+        for (k, v), events in zip(lam.items(), fused.draw(rng), strict=True):
+            assert np.all(np.diff(events) >= 0)
+            counts[k][r] = np.bincount(events, minlength=len(v))
+    for k, v in lam.items():
+        c = counts[k]
+        assert np.all(c[:, v == 0] == 0)
+        pos = v > 0
+        if not pos.any():
+            continue
+        z = (c.mean(axis=0)[pos] - v[pos]) / np.sqrt(v[pos] / reps)
+        assert np.abs(z).max() < 4.5, k
+        np.testing.assert_allclose(c.var(axis=0)[pos], v[pos], rtol=0.1, atol=0.005)
+    totals = np.stack([counts[k].sum(axis=1) for k in ("a", "b", "d")])
+    corr = np.corrcoef(totals)
+    assert np.abs(corr[np.triu_indices(3, 1)]).max() < 0.04

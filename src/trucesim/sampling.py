@@ -99,22 +99,38 @@ class FusedPoisson:
     """Independent Poisson counts for several rate arrays, drawn together.
 
     The rates live in named segments of one preallocated buffer that the mechanisms fill
-    in place (:meth:`segment`); :meth:`draw` then places all events with one cumulative
-    sum, one Poisson total and one binary search per event, exactly as
-    :func:`poisson_events` does for a single array. By superposition the segments'
-    counts are independent Poisson with their own rates, so fusing draws changes the
-    order of random numbers but not the distribution. Segments must not depend on one
-    another's events (draw those in a separate :class:`FusedPoisson`).
+    in place (:meth:`segment`); :meth:`draw` then draws the Poisson total and places each
+    event with probability proportional to its rate, exactly as :func:`poisson_events`
+    does for a single array. By superposition the segments' counts are independent
+    Poisson with their own rates, so fusing draws changes the order of random numbers but
+    not the distribution. Segments must not depend on one another's events (draw those
+    in a separate :class:`FusedPoisson`).
+
+    Small buffers place events by one cumulative sum and a binary search per event.
+    Large ones (over :attr:`FLAT_MAX`) place them in two levels, which avoids the
+    cumulative sum over the whole buffer (a slow sequential pass): the buffer is viewed
+    as blocks of :attr:`BLOCK` rates, summed in one vectorised pass (``einsum``, not
+    threaded BLAS); each event picks a block by binary search in the blocks' cumulative
+    sums, then a rate within its block.
 
     Args:
         sizes: segment name -> length, in buffer order.
     """
 
+    BLOCK = 16
+    #: Buffers up to this length use one cumulative sum (fewer calls, cheaper when small).
+    FLAT_MAX = 32768
+
     def __init__(self, sizes: dict[str, int]):
         self.names = list(sizes)
         self.starts = np.cumsum([0, *sizes.values()]).astype(np.int64)
-        self.rates = np.zeros(int(self.starts[-1]))
-        self._cum = np.empty_like(self.rates)
+        size = int(self.starts[-1])
+        padded = -(-size // self.BLOCK) * self.BLOCK
+        self.rates = np.zeros(padded)  # the padding stays at rate 0
+        self._blocks = self.rates.reshape(-1, self.BLOCK)
+        self._block_sums = np.empty(len(self._blocks))
+        self._cum = np.empty(len(self._blocks))
+        self._flat_cum = np.empty(padded)
         self._empty = np.zeros(0, dtype=np.int64)
         self._views = {
             name: self.rates[self.starts[i] : self.starts[i + 1]]
@@ -125,21 +141,57 @@ class FusedPoisson:
         """The (writable) rate array of segment ``name``."""
         return self._views[name]
 
-    def draw(self, rng: np.random.Generator) -> list[np.ndarray]:
-        """Draw the events; return, per segment in order, its events' (segment-local,
-        sorted) indices, an index repeated once per event."""
-        if len(self.rates) == 0:
-            return [self._empty] * len(self.names)
-        cum = np.cumsum(self.rates, out=self._cum)
+    def _place_flat(self, rng: np.random.Generator) -> np.ndarray | None:
+        """Sorted event indices, by one cumulative sum (cheapest for small buffers)."""
+        cum = np.cumsum(self.rates, out=self._flat_cum)
         total_rate = float(cum[-1])
         n = rng.poisson(total_rate) if total_rate > 0.0 else 0
         if n == 0:
-            return [self._empty] * len(self.names)
+            return None
         u = rng.random(n)
         u.sort()  # sorted keys make the binary searches cache-friendly; idx comes sorted
         u *= total_rate
         idx = np.searchsorted(cum, u, side="right")
         np.minimum(idx, len(cum) - 1, out=idx)
+        return idx
+
+    def _place_in_blocks(self, rng: np.random.Generator) -> np.ndarray | None:
+        """Sorted event indices, by block sums then a search within each event's block."""
+        block_sums = np.einsum("ij->i", self._blocks, out=self._block_sums)
+        cum = np.cumsum(block_sums, out=self._cum)
+        total_rate = float(cum[-1])
+        n = rng.poisson(total_rate) if total_rate > 0.0 else 0
+        if n == 0:
+            return None
+        u = rng.random(n)
+        u.sort()
+        u *= total_rate
+        block = np.searchsorted(cum, u, side="right")
+        np.minimum(block, len(cum) - 1, out=block)
+        u -= cum[block]
+        u += block_sums[block]  # u is now the offset into its block's rates
+        rows = self._blocks[block]
+        within = np.cumsum(rows, axis=1) <= u[:, None]
+        offset = np.count_nonzero(within, axis=1)
+        np.minimum(offset, self.BLOCK - 1, out=offset)
+        idx = block * self.BLOCK + offset
+        zero = self.rates[idx] == 0.0
+        if zero.any():  # rounding put an event past its block's last positive rate
+            last = self.BLOCK - 1 - np.argmax(rows[zero][:, ::-1] > 0.0, axis=1)
+            idx[zero] = block[zero] * self.BLOCK + last
+        return idx
+
+    def draw(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """Draw the events; return, per segment in order, its events' (segment-local,
+        sorted) indices, an index repeated once per event."""
+        if len(self.rates) == 0:
+            return [self._empty] * len(self.names)
+        if len(self.rates) <= self.FLAT_MAX:
+            idx = self._place_flat(rng)
+        else:
+            idx = self._place_in_blocks(rng)
+        if idx is None:
+            return [self._empty] * len(self.names)
         cuts = np.searchsorted(idx, self.starts)
         return [
             idx[cuts[i] : cuts[i + 1]] - self.starts[i] for i in range(len(self.names))
