@@ -192,3 +192,21 @@ def test_results_handle_reopens_a_folder(tmp_path):
                                                             "homicides"]
     with pytest.raises(ConfigError, match="no manifest.json"):
         open_results(tmp_path)
+
+
+def test_resuming_with_changed_code_warns_and_force_starts_over(tmp_path, monkeypatch, capsys):
+    from trucesim.runner import store
+
+    path = write_tiny(tmp_path, replicates=1)
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
+    monkeypatch.setattr(store, "code_fingerprint", lambda: "0123456789abcdef")
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "warning: " in captured.err and "made by different trucesim code" in captured.err
+    assert "skipped 4 already done" in captured.out
+    assert main(["sweep", str(path), "--out", str(out), "--resume", "--force"]) == 2
+    assert main(["sweep", str(path), "--out", str(out), "--workers", "1", "--force"]) == 0
+    assert "ran 4 (0 failed), skipped 0" in capsys.readouterr().out
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["code_fingerprint"] == "0123456789abcdef" and len(manifest["sessions"]) == 1

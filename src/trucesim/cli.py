@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--resume", action="store_true",
                     help="insist on resuming an existing sweep (re-running resumes anyway)")
     sw.add_argument("--force", action="store_true",
-                    help="replace an output folder holding a different experiment")
+                    help="start over, replacing the output folder (even one holding a "
+                    "different experiment)")
     sw.set_defaults(func=_cmd_sweep)
 
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a sobol/morris sweep")
@@ -184,9 +185,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be at least 1")
-    results = run_experiment(args.experiment, out=args.out, backend=args.backend,
-                             workers=args.workers, scheduler=args.scheduler,
-                             resume=args.resume, force=args.force)
+    import warnings
+
+    with warnings.catch_warnings():  # one line per warning, as it happens
+        warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}",
+                                                               file=sys.stderr)
+        results = run_experiment(args.experiment, out=args.out, backend=args.backend,
+                                 workers=args.workers, scheduler=args.scheduler,
+                                 resume=args.resume, force=args.force)
     print(results.report.line(results.folder))
     for rid in results.report.failures[:5]:
         print(f"  failed: {rid} (traceback in runs.parquet 'error' and records/{rid}.json)")

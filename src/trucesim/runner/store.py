@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ from ..output import write_json, write_parquet
 MAX_ATTEMPTS = 2
 #: Columns of runs.parquet that vary between identical sweeps (timings).
 TIMING_COLUMNS = ("elapsed_s",)
+
+
+class CodeChangedWarning(UserWarning):
+    """A sweep is resumed with different code than the one that started it."""
 
 
 def run_id(point: int, replicate: int) -> str:
@@ -74,7 +79,8 @@ class SweepStore:
         """Decide whether to start fresh or resume; return True when resuming.
 
         Refuses (ConfigError) a non-empty folder that is not a trucesim results folder,
-        and one holding a different experiment unless ``force``. Writes nothing.
+        and one holding a different experiment unless ``force``; ``force`` starts over
+        even on the same experiment. Writes nothing.
         """
         folder = self.folder
         if folder.exists() and not folder.is_dir():
@@ -89,7 +95,10 @@ class SweepStore:
             return False
         same = (manifest.get("kind") == "sweep"
                 and manifest.get("fingerprint") == exp.fingerprint())
-        if same:
+        if resume and force:
+            raise ConfigError(str(folder), "", "--resume and --force contradict each other "
+                              "(--force starts the sweep over)")
+        if same and not force:
             return True
         if not force:
             what = (f"experiment {manifest['experiment'].get('name')!r}"
@@ -97,9 +106,6 @@ class SweepStore:
             raise ConfigError(str(folder), "", f"holds {what} with different settings "
                               f"(not {exp.name!r} as now defined); use --force to replace it, "
                               "or another --out")
-        if resume:
-            raise ConfigError(str(folder), "", "--resume and --force: the folder holds a "
-                              "different experiment, there is nothing to resume")
         return False
 
     def start(self, exp: Experiment, resuming: bool) -> dict[str, Any]:
@@ -114,6 +120,13 @@ class SweepStore:
         manifest = self.read_manifest() if resuming else None
         if manifest is None:
             manifest = new_manifest(exp)
+        elif manifest.get("code_fingerprint") != code_fingerprint():
+            warnings.warn(
+                f"{self.folder}: the finished runs were made by different trucesim code "
+                f"(version {manifest.get('trucesim_version')}, code "
+                f"{manifest.get('code_fingerprint')}; now {code_fingerprint()}); resuming "
+                "mixes the two. Use --force to start over.",
+                CodeChangedWarning, stacklevel=3)
         write_json(self.manifest_path, manifest)
         return manifest
 
@@ -159,6 +172,29 @@ class SweepStore:
         write_json(self.manifest_path, manifest)
 
 
+#: Package parts that do not affect results (left out of the code fingerprint).
+PRESENTATION = ("cli.py", "plots", "dashboard")
+
+
+def code_fingerprint() -> str:
+    """Hash of the trucesim source files that can change results.
+
+    The package version alone does not change while the code is developed; resuming a
+    sweep with different code would silently mix runs of two models.
+    """
+    import hashlib
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if rel.parts[0] in PRESENTATION:
+            continue
+        digest.update(str(rel).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def new_manifest(exp: Experiment) -> dict[str, Any]:
     """The manifest of a new sweep (sessions and totals are added as it runs)."""
     from .. import __version__
@@ -166,6 +202,7 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
     return {
         "kind": "sweep",
         "trucesim_version": __version__,
+        "code_fingerprint": code_fingerprint(),
         "created": now(),
         "experiment": exp.resolved(),
         "fingerprint": exp.fingerprint(),
