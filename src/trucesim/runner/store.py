@@ -101,10 +101,12 @@ class SweepStore:
         if same and not force:
             return True
         if not force:
-            what = (f"experiment {manifest['experiment'].get('name')!r}"
-                    if manifest.get("kind") == "sweep" else f"a {manifest.get('kind')!r} result")
-            raise ConfigError(str(folder), "", f"holds {what} with different settings "
-                              f"(not {exp.name!r} as now defined); use --force to replace it, "
+            if manifest.get("kind") == "sweep":
+                what = (f"holds experiment {manifest['experiment'].get('name')!r} with "
+                        f"different settings (not {exp.name!r} as now defined)")
+            else:
+                what = f"holds a 'trucesim {manifest.get('kind')}' result, not a sweep"
+            raise ConfigError(str(folder), "", f"{what}; use --force to replace it, "
                               "or another --out")
         return False
 
