@@ -1,9 +1,9 @@
 """Sweep throughput and memory of ``trucesim sweep``.
 
-Throughput (default): the same sweep of the default scenario (the three branches of
-el-salvador-2016-letter, with common random numbers) on 1 and then 2 local worker
-processes, measured in one invocation; prints runs/minute for each and the speed-up.
-Wall times include starting the worker pool, as a user experiences them.
+Throughput (default): the same sweep of the default scenario (the base timeline and
+the three 2016 branches of el-salvador-2016-letter, with common random numbers) on 1
+and then 2 local worker processes, measured in one invocation; prints runs/minute for
+each and the speed-up. Wall times include starting the worker pool, as a user experiences them.
 
 Memory (``--memory``): a 1,000-run sweep of the default scenario keeping every daily
 column, sampling the resident memory of the sweep process and of all its workers;
@@ -13,7 +13,7 @@ memory does not grow with the number of runs.
 
 Usage::
 
-    python benchmarks/sweep_throughput.py [--runs 30]
+    python benchmarks/sweep_throughput.py [--runs 60]
     python benchmarks/sweep_throughput.py --memory [--runs 1000] [--workers 2]
 """
 
@@ -34,14 +34,15 @@ SCENARIO = "el-salvador-2016-letter"
 
 
 def experiment(runs: int, daily: bool) -> Experiment:
-    """The three 2016 branches with ``runs // 3`` replicates each."""
+    """The scenario's base timeline and its three 2016 branches, ``runs // 4`` replicates each."""
+    variants = {"base": {}} | {v: {"variant": v} for v in ("hardline", "truce", "dialogue")}
     data = {
         "name": "benchmark",
         "scenario": SCENARIO,
-        "replicates": max(1, runs // 3),
+        "replicates": max(1, runs // len(variants)),
         "seed": 1,
         "design": {"method": "variants"},
-        "variants": {v: {"variant": v} for v in ("hardline", "truce", "dialogue")},
+        "variants": variants,
         "outcomes": {"daily": daily},
     }
     return Experiment.parse(data, "<benchmark>")
@@ -107,7 +108,7 @@ def timed_sweep(exp: Experiment, workers: int, out: Path) -> tuple[float, int, f
 def throughput(runs: int, tmp: Path) -> None:
     exp = experiment(runs, daily=False)
     print(f"sweep throughput: {SCENARIO}, {exp.runs} runs "
-          f"({exp.replicates} replicates x 3 branches), {os.cpu_count()} CPUs")
+          f"({exp.replicates} replicates x 4 timelines), {os.cpu_count()} CPUs")
     rates = {}
     for workers in (1, 2):
         elapsed, ran, per_run = timed_sweep(exp, workers, tmp / f"w{workers}")
@@ -141,7 +142,7 @@ def memory(runs: int, workers: int, tmp: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=None,
-                    help="runs per sweep (default: 30; with --memory: 1000)")
+                    help="runs per sweep (default: 60; with --memory: 1000)")
     ap.add_argument("--memory", action="store_true", help="the 1,000-run memory benchmark")
     ap.add_argument("--workers", type=int, default=2, help="--memory: worker processes")
     ap.add_argument("--keep", type=Path, default=None, help="keep results in this folder")
@@ -151,7 +152,7 @@ def main() -> None:
         if args.memory:
             memory(args.runs or 1000, args.workers, tmp)
         else:
-            throughput(args.runs or 30, tmp)
+            throughput(args.runs or 60, tmp)
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
