@@ -177,3 +177,9 @@ def test_bundled_experiments_load_by_name(name):
         assert exp.replicates == 100
     if name == "sobol-truce-effect":
         assert exp.design.method == "sobol" and exp.outcomes.summary[0] == "truce_rate_ratio"
+
+
+def test_parameter_named_like_a_runs_column_is_refused(tmp_path):
+    text = grid_text(**{"[parameters.cohesion]": "[parameters.seed]"})
+    assert "exp.toml: parameters.seed: 'seed' is a column of runs.parquet" in errors_of(
+        tmp_path, text)

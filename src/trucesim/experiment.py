@@ -59,6 +59,9 @@ from .errors import ConfigError, ConfigErrors
 from .params import Frozen
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "variants")
+#: Columns of runs.parquet that a parameter may not be named after.
+RESERVED_COLUMNS = frozenset({"run_id", "point", "replicate", "variant", "seed", "status",
+                              "error", "attempts", "elapsed_s"})
 #: Columns every stored daily part keeps, whatever ``outcomes.daily`` says.
 DAILY_KEYS = ("date", "phase", "regime")
 
@@ -212,6 +215,9 @@ class Experiment(Frozen):
                 problems.append(("parameters", f"design '{method}' needs at least one parameter"))
         for key, p in self.parameters.items():
             where = f"parameters.{key}"
+            if key in RESERVED_COLUMNS:
+                problems.append((where, f"{key!r} is a column of runs.parquet; give the "
+                                 "parameter another name and its dotted path in 'path'"))
             if method in ("lhs", "sobol", "morris") and p.range is None:
                 problems.append((f"{where}.values",
                                  f"design '{method}' needs a range [low, high], "
