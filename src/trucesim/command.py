@@ -88,7 +88,7 @@ class Command:
         """
         p = self.params
         gang = cliques.gang
-        ordering = bool(leaders.stance.any())
+        ordering = bool(np.count_nonzero(leaders.stance))
         if ordering:
             if self._order is None or len(self._order[0]) != len(gang):
                 order = leaders.stance[gang]
@@ -107,7 +107,7 @@ class Command:
                 cliques.pressure[rest] = 0.0
                 cliques.pressure[pres] = 1.0
                 cliques.restraint[pres] = 0.0
-        restrained = bool(cliques.restraint.any())
+        restrained = bool(np.count_nonzero(cliques.restraint))
         if restrained:
             decay = np.multiply(cliques.own_excitation, -p.defection_per_excitation)
             decay -= p.defection_rate

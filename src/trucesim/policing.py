@@ -97,7 +97,7 @@ class Policing:
         out += 1.0
         out *= size
         out *= regime.confrontation_rate * heat
-        if self.pressure_seen or cliques.pressure.any():
+        if self.pressure_seen or np.count_nonzero(cliques.pressure):
             self.pressure_seen = True
             out *= 1.0 + p.pressure_confrontations * cliques.pressure
 

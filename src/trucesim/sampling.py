@@ -83,7 +83,7 @@ def distinct_hits(rng: np.random.Generator, darts: np.ndarray, n: np.ndarray) ->
     sorted order) lands on one of its group's ``n`` trials uniformly at random."""
     if len(darts) == 0:
         return np.zeros(n.shape, dtype=np.int64)
-    if not (darts[1:] == darts[:-1]).any():
+    if not np.count_nonzero(darts[1:] == darts[:-1]):
         # One dart per group: each hits one trial, wherever it lands.
         return np.bincount(darts, minlength=len(n))
     slot = (rng.random(len(darts)) * n[darts]).astype(np.int64)
@@ -143,7 +143,7 @@ class FusedPoisson:
 
     def _place_flat(self, rng: np.random.Generator) -> np.ndarray | None:
         """Sorted event indices, by one cumulative sum (cheapest for small buffers)."""
-        cum = np.cumsum(self.rates, out=self._flat_cum)
+        cum = self.rates.cumsum(out=self._flat_cum)
         total_rate = float(cum[-1])
         n = rng.poisson(total_rate) if total_rate > 0.0 else 0
         if n == 0:
@@ -151,7 +151,7 @@ class FusedPoisson:
         u = rng.random(n)
         u.sort()  # sorted keys make the binary searches cache-friendly; idx comes sorted
         u *= total_rate
-        idx = np.searchsorted(cum, u, side="right")
+        idx = cum.searchsorted(u, side="right")
         np.minimum(idx, len(cum) - 1, out=idx)
         return idx
 
@@ -192,7 +192,7 @@ class FusedPoisson:
             idx = self._place_in_blocks(rng)
         if idx is None:
             return [self._empty] * len(self.names)
-        cuts = np.searchsorted(idx, self.starts)
+        cuts = idx.searchsorted(self.starts)
         return [
             idx[cuts[i] : cuts[i + 1]] - self.starts[i] for i in range(len(self.names))
         ]

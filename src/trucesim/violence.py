@@ -112,12 +112,10 @@ class Violence:
             today.disappearances = 0
             return
         killers = np.flatnonzero(today.killings_by)
-        today.disappearances = int(
-            rng.binomial(
-                today.killings_by[killers],
-                self.params.concealment * cliques.restraint[killers],
-            ).sum()
-        )
+        kills = today.killings_by[killers]
+        # Each killing is hidden independently (a Binomial per clique), one uniform each.
+        hide_p = np.repeat(cliques.restraint[killers] * self.params.concealment, kills)
+        today.disappearances = int(np.count_nonzero(rng.random(len(hide_p)) < hide_p))
 
 
 def stationary_front_mean(
