@@ -28,6 +28,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -36,11 +37,20 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def workload_default(repeats: int) -> dict:
+#: Scenario the workloads are built from (``--scenario``; passed to the subprocesses).
+SCENARIO_ENV = "TRUCESIM_BENCH_SCENARIO"
+
+
+def _base_scenario():
     from trucesim import load_scenario
+
+    return load_scenario(os.environ.get(SCENARIO_ENV, "el-salvador-2010-2016"))
+
+
+def workload_default(repeats: int) -> dict:
     from trucesim.model import TruceModel
 
-    scenario = load_scenario("el-salvador-2010-2016")
+    scenario = _base_scenario()
     TruceModel(scenario, rng=0, agents=False).run()  # warm caches and imports
     times, cpus = [], []
     for r in range(repeats):
@@ -62,9 +72,9 @@ def bench_scenario(cliques: int, days: int):
     under the pre-truce regime, half under the truce (every mechanism active)."""
     import datetime as dt
 
-    from trucesim import Scenario, load_scenario
+    from trucesim import Scenario
 
-    data = load_scenario("el-salvador-2010-2016").to_data()
+    data = _base_scenario().to_data()
     start = dt.date(2012, 1, 1)
     data.update(
         start=start,
@@ -78,11 +88,10 @@ def bench_scenario(cliques: int, days: int):
 
 
 def workload_world(cliques: int, days: int, full_years: bool = False) -> dict:
-    from trucesim import load_scenario
     from trucesim.model import TruceModel
 
     if full_years:
-        scenario = load_scenario("el-salvador-2010-2016").with_overrides(
+        scenario = _base_scenario().with_overrides(
             {"world.cliques": cliques, "world.burn_in_days": 0})
     else:
         scenario = bench_scenario(cliques, days)
@@ -160,7 +169,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller workloads (smoke check)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--skip", nargs="*", default=[], help="workloads to skip")
+    ap.add_argument("--scenario", default=None,
+                    help="scenario file or bundled name the workloads are built from "
+                         "(default: el-salvador-2010-2016); use one file to compare engines")
     args = ap.parse_args()
+    if args.scenario:
+        os.environ[SCENARIO_ENV] = str(Path(args.scenario).resolve()) if Path(
+            args.scenario).exists() else args.scenario
     if args.child:
         result = WORKLOADS[args.child](args.quick)
         result["peak_rss_mib"] = _peak_rss_mib()
@@ -174,7 +189,8 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()},"
           f" python {platform.python_version()}, numpy {numpy.__version__},"
           f" load average {os.getloadavg()[0]:.1f}")
-    print(f"engine: {os.path.dirname(trucesim.__file__)}")
+    print(f"engine: {os.path.dirname(trucesim.__file__)}; scenario: "
+          f"{os.environ.get(SCENARIO_ENV, 'el-salvador-2010-2016')}")
     results = {}
     for name in WORKLOADS:
         if name in args.skip or (args.quick and name == "cliques_100k_7y"):
