@@ -60,3 +60,19 @@ def test_missing_calibration_file_is_a_config_error(tmp_path):
     path.write_text(SCENARIO.format(extra=""))
     with pytest.raises(ConfigError, match="no such file"):
         load_scenario(path)
+
+
+def test_bundled_el_salvador_scenarios_use_the_shipped_calibration():
+    import tomllib
+
+    from trucesim.config import bundled_dir
+
+    cal = tomllib.loads((bundled_dir() / "calibrated" / "el-salvador.toml").read_text())
+    assert str(cal["fit"]["data_until"]) <= "2013-12-31"
+    assert cal["fit"]["allow_future_data"] is False
+    for name in ("el-salvador-2010-2016", "el-salvador-2016-letter"):
+        s = load_scenario(name)
+        data = s.to_data()
+        for path, value in cal["overrides"].items():
+            group, key = path.split(".")
+            assert data[group][key] == value, (name, path)
