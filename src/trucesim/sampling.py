@@ -131,6 +131,7 @@ class FusedPoisson:
         self._block_sums = np.empty(len(self._blocks))
         self._cum = np.empty(len(self._blocks))
         self._flat_cum = np.empty(padded)
+        self._lanes = np.arange(self.BLOCK)[:, None]
         self._empty = np.zeros(0, dtype=np.int64)
         self._views = {
             name: self.rates[self.starts[i] : self.starts[i + 1]]
@@ -166,18 +167,22 @@ class FusedPoisson:
         u = rng.random(n)
         u.sort()
         u *= total_rate
-        block = np.searchsorted(cum, u, side="right")
+        block = cum.searchsorted(u, side="right")
         np.minimum(block, len(cum) - 1, out=block)
         u -= cum[block]
         u += block_sums[block]  # u is now the offset into its block's rates
-        rows = self._blocks[block]
-        within = np.cumsum(rows, axis=1) <= u[:, None]
-        offset = np.count_nonzero(within, axis=1)
+        first = block * self.BLOCK
+        # (BLOCK, n): each column an event's block of rates, accumulated down the column
+        # (a long vectorised inner loop, unlike a cumsum along short rows).
+        within = self.rates[first + self._lanes]
+        np.cumsum(within, axis=0, out=within)
+        offset = np.add.reduce(within <= u, axis=0, dtype=np.int64)
         np.minimum(offset, self.BLOCK - 1, out=offset)
-        idx = block * self.BLOCK + offset
+        idx = first + offset
         zero = self.rates[idx] == 0.0
         if zero.any():  # rounding put an event past its block's last positive rate
-            last = self.BLOCK - 1 - np.argmax(rows[zero][:, ::-1] > 0.0, axis=1)
+            rows = self._blocks[block[zero]]
+            last = self.BLOCK - 1 - np.argmax(rows[:, ::-1] > 0.0, axis=1)
             idx[zero] = block[zero] * self.BLOCK + last
         return idx
 
