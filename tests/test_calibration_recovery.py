@@ -65,6 +65,7 @@ def test_differential_evolution_recovers_known_parameters(tmp_path):
     assert problem.fit_end == dt.date(2011, 12, 31)
     evaluator = Evaluator(problem)
     result = fit(problem, evaluator)
+    print(f"recovered {result['values']} (true {TRUE}), distance {result['distance']:.4f}")
     for name, true in TRUE.items():
         assert result["values"][name] == pytest.approx(true, rel=TOLERANCE), name
     # The optimum is far better than the typical initial guess.
