@@ -18,6 +18,17 @@ def test_readme_parameter_table_is_current():
     assert module.render(text) == text, "run: python tools/update_readme_params.py"
 
 
+def test_fitted_parameters_say_so_in_the_table():
+    from trucesim.config import bundled_fit
+
+    fit = bundled_fit()
+    assert "violence.mu" in fit
+    rows = {r["parameter"]: r for r in parameter_rows(fit)}
+    for key, value in fit.items():
+        assert "fitted for El Salvador 2010-2013" in rows[key]["source"], key
+    assert "fitted" not in rows["violence.omega"]["source"]
+
+
 def test_every_parameter_has_unit_and_source():
     rows = parameter_rows()
     assert len(rows) > 50

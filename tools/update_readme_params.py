@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from trucesim.config import bundled_fit
 from trucesim.params import parameter_table_markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -17,7 +18,7 @@ START, END = "<!-- parameter-table:start -->", "<!-- parameter-table:end -->"
 def render(text: str) -> str:
     """README text with the table between the markers replaced by the generated one."""
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    return pattern.sub(lambda _: f"{START}\n{parameter_table_markdown()}\n{END}", text)
+    return pattern.sub(lambda _: f"{START}\n{parameter_table_markdown(bundled_fit())}\n{END}", text)
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     an.set_defaults(func=_cmd_analyze)
 
     pl = sub.add_parser("plot", help="draw figures of a run or sweep results folder")
-    pl.add_argument("results", type=Path, help="results folder of `trucesim run` or `trucesim sweep`")
+    pl.add_argument("results", type=Path,
+                    help="results folder of `trucesim run` or `trucesim sweep`")
     pl.add_argument("--kind", default=None,
                     help="fan, compare, annual, composition, control, response or sensitivity "
                     "(default: every kind that fits the results)")
@@ -152,9 +153,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
+    from .config import bundled_fit
     from .params import parameter_table_markdown
 
-    print(parameter_table_markdown())
+    print(parameter_table_markdown(bundled_fit()))
     return 0
 
 

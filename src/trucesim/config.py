@@ -426,3 +426,13 @@ def _sets(raw: Any, dotted: str) -> bool:
         else:
             return False
     return True
+
+
+def bundled_fit() -> dict[str, dict]:
+    """Fitted values and intervals of the bundled El Salvador calibration, by dotted path."""
+    cal = read_toml(bundled_dir() / "calibrated" / "el-salvador.toml")
+    intervals = cal.get("fit", {}).get("intervals", {})
+    return {
+        key: {"value": value, "interval": intervals.get(key)}
+        for key, value in cal.get("overrides", {}).items()
+    }

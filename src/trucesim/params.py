@@ -93,7 +93,7 @@ class ViolenceParams(Frozen):
     """Killings: the Hawkes process on fronts, civilians, background, concealment."""
 
     mu: float = param(
-        0.0028, "killings per directed front-day", "calibrated (2010-2013)",
+        0.0028, "killings per directed front-day", ASSUMPTION,
         "Base rate of killings on a directed front a -> b for a clique of reference size.",
         ge=0.0,
     )
@@ -115,7 +115,7 @@ class ViolenceParams(Frozen):
         "rho: share of a clique's killings suppressed under full restraint.", ge=0.0, le=1.0,
     )
     civilian_rate: float = param(
-        0.00006, "killings per member-day", "calibrated (2010-2013)",
+        0.00006, "killings per member-day", ASSUMPTION,
         "Civilian killings (extortion, score-settling) per clique member per day.", ge=0.0,
     )
     background_rate: float = param(
@@ -365,8 +365,13 @@ PARAMETER_GROUPS: dict[str, type[Frozen]] = {
 }
 
 
-def parameter_rows() -> list[dict[str, str]]:
-    """Every parameter as a row: group, name, meaning, unit, default and source."""
+def parameter_rows(fitted: dict[str, dict] | None = None) -> list[dict[str, str]]:
+    """Every parameter as a row: group, name, meaning, unit, default and source.
+
+    ``fitted`` maps a dotted parameter path to ``{"value": v, "interval": [lo, hi]}`` for
+    parameters a calibration fitted; their source then says so, with the value.
+    """
+    fitted = fitted or {}
     rows = []
     for group, model in PARAMETER_GROUPS.items():
         for name, field in model.model_fields.items():
@@ -374,25 +379,32 @@ def parameter_rows() -> list[dict[str, str]]:
             default = field.default
             if isinstance(default, StrEnum):
                 default = default.value
+            source = str(extra.get("source", ASSUMPTION))
+            fit = fitted.get(f"{group}.{name}")
+            if fit is not None:
+                source += f"; fitted for El Salvador 2010-2013: {fit['value']:.4g}"
+                if fit.get("interval"):
+                    lo, hi = fit["interval"]
+                    source += f" (best-10% range {lo:.3g}-{hi:.3g})"
             rows.append(
                 {
                     "parameter": f"{group}.{name}",
                     "meaning": field.description or "",
                     "unit": str(extra.get("unit", "")),
                     "default": str(default),
-                    "source": str(extra.get("source", ASSUMPTION)),
+                    "source": source,
                 }
             )
     return rows
 
 
-def parameter_table_markdown() -> str:
+def parameter_table_markdown(fitted: dict[str, dict] | None = None) -> str:
     """The parameter table as Markdown (used by the README and ``trucesim params``)."""
     lines = [
         "| parameter | meaning | unit | default | source |",
         "|---|---|---|---|---|",
     ]
-    for r in parameter_rows():
+    for r in parameter_rows(fitted):
         cells = [f"`{r['parameter']}`", r["meaning"], r["unit"], r["default"], r["source"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
