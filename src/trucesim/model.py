@@ -360,9 +360,3 @@ def front_base_rates(model: TruceModel) -> np.ndarray:
     p = model.config.violence
     size = (model.cliques.members / model.config.world.members) ** p.size_power
     return p.mu * size[model.fronts.src]
-
-
-def expected_branching(model: TruceModel) -> float:
-    """The model's branching ratio eta / (1 - exp(-omega))."""
-    p = model.config.violence
-    return p.eta / -math.expm1(-p.omega)

@@ -28,10 +28,11 @@ SHOWN_TYPES = ["homicides", "gang_on_gang", "gang_on_civilian", "police_killed",
                "gang_killed_by_police", "background", "disappearances"]
 
 
-def variant_start(scenario: Scenario) -> dt.date | None:
-    """First day on which any variant's phases replace the base timeline."""
+def variant_start(scenario: Scenario) -> dt.date:
+    """First day on which any variant's phases replace the base timeline (the scenario's
+    start when no variant changes the phases, e.g. variants of overrides only)."""
     starts = [v.phases[0].start for v in scenario.variants.values() if v.phases]
-    return min(starts) if starts else None
+    return min(starts) if starts else scenario.start
 
 
 def run_scenario(

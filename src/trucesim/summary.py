@@ -125,19 +125,18 @@ def period_table(daily: pd.DataFrame, by: str = "phase") -> pd.DataFrame:
 
 
 def counterfactual_table(
-    daily: pd.DataFrame, counterfactual: str, start: pd.Timestamp | None = None
+    daily: pd.DataFrame, counterfactual: str, start: pd.Timestamp
 ) -> pd.DataFrame:
     """Deaths of each variant relative to the ``counterfactual`` variant, paired by replicate.
 
-    Only days from ``start`` (default: the first day on which any variant's phase differs
-    from the counterfactual's) are counted. Returns per variant: mean total true deaths and recorded
-    homicides, the mean paired difference in true deaths with its 5-95% range over
-    replicates, and the ratio of means.
+    Only days from ``start`` (the day the variants diverge) are counted. Returns per
+    variant: mean total true deaths and recorded homicides, the mean paired difference
+    in true deaths with its 5-95% range over replicates, and the ratio of means.
     """
     base = daily[daily["variant"] == counterfactual]
     if base.empty:
         raise KeyError(f"no runs of counterfactual variant {counterfactual!r}")
-    first = pd.Timestamp(start) if start is not None else _first_divergence(daily, counterfactual)
+    first = pd.Timestamp(start)
     span = daily[daily["date"] >= first]
     totals = span.groupby(["variant", "replicate"])[["deaths_true", "homicides"]].sum()
     ref = totals.xs(counterfactual, level="variant")
@@ -158,17 +157,3 @@ def counterfactual_table(
             }
         )
     return pd.DataFrame(rows).set_index("variant")
-
-
-def _first_divergence(daily: pd.DataFrame, counterfactual: str) -> pd.Timestamp:
-    one = daily[daily["replicate"] == daily["replicate"].min()]
-    ref = one[one["variant"] == counterfactual].set_index("date")["phase"].astype(str)
-    first = ref.index.max()
-    for variant, d in one.groupby("variant"):
-        if variant == counterfactual:
-            continue
-        ph = d.set_index("date")["phase"].astype(str).reindex(ref.index)
-        differs = ph.to_numpy() != ref.to_numpy()
-        if differs.any():
-            first = min(first, ref.index[np.argmax(differs)])
-    return first
