@@ -19,7 +19,6 @@ from trucesim.dashboard.charts import HomicideChart
 from trucesim.dashboard.model import DashboardModel
 from trucesim.dashboard.territory_map import TerritoryMap
 
-
 CPU: list[tuple[str, float]] = []
 
 

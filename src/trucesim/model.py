@@ -16,6 +16,7 @@ import pandas as pd
 
 from .agents import Clique, Leader, PoliceForce
 from .command import Command
+from .compiled import resolve_engine
 from .config import Scenario
 from .demography import Demography
 from .params import Regime
@@ -64,12 +65,16 @@ class TruceModel(mesa.Model):
         variant: name of a scenario variant to apply, or None for the base timeline.
         agents: create the Mesa agent views (turn off for the largest worlds if only
             the daily table is wanted).
+        engine: ``"numpy"``, ``"numba"`` (the compiled day, :mod:`trucesim.compiled`) or
+            ``"auto"`` (numba if installed); None reads ``TRUCESIM_ENGINE`` (default
+            auto). Both engines give the same table for a seed.
 
     Attributes:
         cliques, fronts, leaders: the state arrays (struct of arrays).
         territory: the static geography.
         timeline: the compiled phases and events.
         day: index of the next day to simulate (negative during burn-in).
+        engine: the engine in use, ``"numpy"`` or ``"numba"``.
     """
 
     def __init__(
@@ -79,6 +84,7 @@ class TruceModel(mesa.Model):
         rng: int | np.random.Generator | None = None,
         variant: str | None = None,
         agents: bool = True,
+        engine: str | None = None,
     ):
         super().__init__(rng=scenario.seed if rng is None else rng)
         self.config = scenario.variant(variant)
@@ -130,6 +136,14 @@ class TruceModel(mesa.Model):
         self._record = np.zeros((n_days, len(self._columns)))
         self._stances = np.zeros((n_days, g), dtype=np.int64)
         self._enter_phase(0)
+
+        self.engine = resolve_engine(engine)
+        if self.engine == "numba":
+            from .compiled.day import CompiledDay
+
+            self._day = CompiledDay(self).step
+        else:
+            self._day = self._numpy_day
 
         if agents:
             self.leader_agents = [Leader(self, i, name) for i, name in enumerate(self.gang_names)]
@@ -187,8 +201,7 @@ class TruceModel(mesa.Model):
             self.running = False
             return
         day = self.day
-        rng = self.rng
-        cliques, fronts, leaders, today = self.cliques, self.fronts, self.leaders, self.today
+        leaders, today = self.leaders, self.today
 
         # 1. Regime and events.
         if day >= 0:
@@ -199,7 +212,7 @@ class TruceModel(mesa.Model):
                 self._apply_events(day)
         regime = self.regime
 
-        # 2-3. Leaders decide; orders travel.
+        # 2. Leaders decide.
         if self._on.leaders:
             recent = (
                 self.recent_recorded_per_day(regime.verification_days)
@@ -208,6 +221,20 @@ class TruceModel(mesa.Model):
             paid = self.command.benefits_paid(regime, recent)
             today.benefits_paid = paid
             self.command.decide(leaders, regime, paid, day)
+
+        # 3-9. The rest of the day, on the numpy or the compiled engine.
+        self._day(day, regime)
+        self.day += 1
+        if self.finished:
+            self.running = False
+
+    def _numpy_day(self, day: int, regime: Regime) -> None:
+        """Steps 3-9 of a day with numpy (the reference engine)."""
+        rng = self.rng
+        cliques, fronts, leaders, today = self.cliques, self.fronts, self.leaders, self.today
+
+        # 3. Orders travel.
+        if self._on.leaders:
             restrained = self.command.transmit(cliques, leaders, rng)
         else:
             restrained = False
@@ -270,9 +297,6 @@ class TruceModel(mesa.Model):
 
         # 9. Record.
         self._record_day(day, uniform_heat)
-        self.day += 1
-        if self.finished:
-            self.running = False
 
     def _record_day(self, day: int, uniform_heat: float | None) -> None:
         t = self.today

@@ -17,6 +17,18 @@ from .sampling import distinct_hits
 from .state import CliqueState, Today
 
 
+def top_k(values: np.ndarray, k: int) -> np.ndarray | slice:
+    """Indices of the ``k`` largest ``values``; ties at the k-th value go to the lowest
+    indices (a rule the compiled engine reproduces). A slice of all if ``k >= len``."""
+    n = len(values)
+    if k >= n:
+        return slice(None)
+    kth = np.partition(values, n - k)[n - k]
+    above = np.flatnonzero(values > kth)
+    tied = np.flatnonzero(values == kth)[: k - len(above)]
+    return np.concatenate((above, tied))
+
+
 class Policing:
     """The policing mechanism."""
 
@@ -45,8 +57,7 @@ class Policing:
             k = max(1, int(round(regime.focus_share * n)))
             fw = self.params.focus_weight
             heat.fill(regime.police_force * (1.0 - fw))
-            top = np.argpartition(cliques.recent_violence, n - k)[n - k :] if k < n else slice(None)
-            heat[top] += regime.police_force * fw * n / k
+            heat[top_k(cliques.recent_violence, k)] += regime.police_force * fw * n / k
         if regime.pullback > 0.0 and restrained:
             heat *= 1.0 - regime.pullback * cliques.restraint
         return None

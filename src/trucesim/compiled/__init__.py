@@ -1,0 +1,54 @@
+"""The compiled engine: the daily step as one numba function (optional, ``trucesim[fast]``).
+
+At a few hundred cliques a numpy day is dominated by the fixed cost of some hundred
+small numpy calls, not by arithmetic; compiling the day removes that cost. The compiled
+day draws the same random numbers in the same order as the numpy day and computes the
+same expressions, so a seed gives the same daily table on either engine
+(``tests/test_compiled_day.py`` checks it). numba is imported only when this engine is
+used.
+
+Engines: ``"numpy"`` (always available), ``"numba"`` (needs numba), and ``"auto"``
+(numba if it can be imported, else numpy). :func:`resolve_engine` picks one; the
+``TRUCESIM_ENGINE`` environment variable sets the default for a whole process (for
+example a CLI run or a benchmark).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+ENGINES = ("auto", "numpy", "numba")
+#: Environment variable naming the engine used when none is given.
+ENGINE_ENV = "TRUCESIM_ENGINE"
+
+
+def numba_available() -> bool:
+    """True if numba can be imported (``pip install 'trucesim[fast]'``)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def resolve_engine(engine: str | None = None) -> str:
+    """The engine to use: ``"numpy"`` or ``"numba"``.
+
+    Args:
+        engine: ``"auto"``, ``"numpy"``, ``"numba"``, or None for the value of the
+            ``TRUCESIM_ENGINE`` environment variable (default ``"auto"``).
+
+    Raises:
+        ValueError: an unknown engine name, or ``"numba"`` without numba installed.
+    """
+    source = "engine"
+    if engine is None:
+        engine = os.environ.get(ENGINE_ENV, "auto").strip().lower() or "auto"
+        source = ENGINE_ENV
+    if engine not in ENGINES:
+        raise ValueError(
+            f"{source}: unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "numba" if numba_available() else "numpy"
+    if engine == "numba" and not numba_available():
+        raise ValueError(
+            f"{source}: engine 'numba' needs numba; install it with "
+            "pip install 'trucesim[fast]', or use engine 'numpy'")
+    return engine

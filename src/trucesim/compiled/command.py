@@ -1,0 +1,65 @@
+"""Compiled orders and obedience: the loop form of :meth:`trucesim.command.Command.transmit`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..command import NONE, PRESSURE, RESTRAINT, RESTRAINT_FLOOR
+
+
+@njit(cache=True)
+def transmit(rng, gang, autonomy, restraint, pressure, own_excitation,
+             stance, isolation, cohesion, authority, clique_count, control,
+             contact_rate, defection_rate, defection_per_excitation, pressure_decay):
+    """Orders reach and are obeyed by cliques; restraint and pressure then decay; each
+    leadership's control is updated. Returns whether any clique was under restraint."""
+    n, gangs = len(gang), len(stance)
+    ordering = False
+    for g in range(gangs):
+        if stance[g] != NONE:
+            ordering = True
+    if ordering:
+        channel = np.empty(gangs)
+        for g in range(gangs):
+            c = (1.0 - isolation[g]) * cohesion[g] * authority[g]
+            c *= 1.0 if stance[g] != NONE else 0.0
+            channel[g] = c * contact_rate
+        u = rng.random(n)
+        for i in range(n):
+            if u[i] < (1.0 - autonomy[i]) * channel[gang[i]]:
+                order = stance[gang[i]]
+                if order == RESTRAINT:
+                    restraint[i] = 1.0
+                    pressure[i] = 0.0
+                elif order == PRESSURE:
+                    pressure[i] = 1.0
+                    restraint[i] = 0.0
+    restrained = False
+    for i in range(n):
+        if restraint[i] != 0.0:
+            restrained = True
+            break
+    if restrained:
+        for i in range(n):
+            r = restraint[i] * math.exp(own_excitation[i] * -defection_per_excitation
+                                        - defection_rate)
+            restraint[i] = r if r >= RESTRAINT_FLOOR else 0.0
+    for i in range(n):
+        pressure[i] *= pressure_decay
+    if not ordering:
+        control[:] = 0.0
+        return restrained
+    following = np.zeros(gangs)
+    for i in range(n):
+        order = stance[gang[i]]
+        if order == NONE:
+            continue
+        state = restraint[i] if order == RESTRAINT else pressure[i]
+        if state >= 0.5:
+            following[gang[i]] += 1.0
+    for g in range(gangs):
+        control[g] = following[g] / max(clique_count[g], 1.0)
+    return restrained
