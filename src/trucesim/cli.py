@@ -8,6 +8,8 @@ Bad input stops before any simulation with ``file: key.path: reason`` and exit s
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
     p.add_argument("--version", action="version", version=f"trucesim {__version__}")
+    p.add_argument(
+        "--engine", choices=("auto", "numpy", "numba"), default=None,
+        help="daily-step engine for every simulation of this command: numba (compiled, "
+             "needs trucesim[fast]), numpy, or auto = numba if installed (default: "
+             "$TRUCESIM_ENGINE, else auto); both give the same tables for a seed",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="simulate a scenario; write tables, summary and a plot")
@@ -261,12 +269,35 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
+@contextlib.contextmanager
+def _engine(engine: str | None):
+    """Check the engine (``--engine`` or ``$TRUCESIM_ENGINE``) before any work, and pass
+    it to every simulation of the command, worker processes included."""
+    from .compiled import ENGINE_ENV, resolve_engine
+
+    try:
+        resolve_engine(engine)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    before = os.environ.get(ENGINE_ENV)
+    if engine is not None:
+        os.environ[ENGINE_ENV] = engine
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ENGINE_ENV, None)
+        else:
+            os.environ[ENGINE_ENV] = before
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``trucesim`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        with _engine(args.engine):
+            return func(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

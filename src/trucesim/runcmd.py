@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .compiled import resolve_engine
 from .config import Scenario, load_scenario
 from .errors import ConfigError
 from .model import TruceModel
@@ -110,6 +111,7 @@ def run_scenario(
             "variants": [v or "base" for v in variants],
             "replicates": replicates,
             "root_seed": root_seed,
+            "engine": resolve_engine(),
             "seeding": "numpy SeedSequence(root_seed).spawn(replicates); replicate r uses "
                        "child r in every variant (common random numbers)",
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -13,6 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..model import ACTIVE_WINDOW
 from ..params import Allocation
 from . import layout as L
 from .command import transmit
@@ -20,8 +21,6 @@ from .demography import gains, losses, rates
 from .policing import act, allocate, arrest_rates, confrontation_rates
 from .sampling import float_sum, place_events, segment
 from .violence import civilian_rates, conceal, front_rates, fronts
-
-ACTIVE_WINDOW = 30  # days (trucesim.model.ACTIVE_WINDOW)
 
 
 @njit(cache=True)
