@@ -16,6 +16,11 @@ machine inflates less than wall time. To measure another engine side by side, po
 * 100,000 cliques for 7 years with daily recording: peak memory (target <= 1 GiB);
 * Mesa's BoltzmannWealth (N=10,000, 100x100 grid, 100 steps) per agent-step, and the
   ratio of its cost to ours per clique-day (target >= 40).
+
+Every trucesim workload runs once per engine (``--engines``, default: the compiled
+``numba`` engine if installed, and ``numpy``), so the engines are compared side by side
+in the same run; ``compile_numba`` times the compiled engine's first use on a machine
+(an empty numba cache), which later runs load from the cache instead.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+ENGINE_ENV = "TRUCESIM_ENGINE"  # trucesim.compiled.ENGINE_ENV
 ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -45,6 +52,13 @@ def _base_scenario():
     from trucesim import load_scenario
 
     return load_scenario(os.environ.get(SCENARIO_ENV, "el-salvador-2010-2016"))
+
+
+def _warm_up() -> None:
+    """Import everything and load the compiled engine (from numba's cache) untimed."""
+    from trucesim.model import TruceModel
+
+    TruceModel(bench_scenario(50, 10), rng=0, agents=False).run()
 
 
 def workload_default(repeats: int) -> dict:
@@ -95,6 +109,7 @@ def workload_world(cliques: int, days: int, full_years: bool = False) -> dict:
             {"world.cliques": cliques, "world.burn_in_days": 0})
     else:
         scenario = bench_scenario(cliques, days)
+    _warm_up()
     t0 = time.perf_counter()
     model = TruceModel(scenario, rng=1, agents=False)
     build = time.perf_counter() - t0
@@ -127,7 +142,24 @@ def workload_boltzmann(steps: int = 100) -> dict:
             "note": f"Mesa BoltzmannWealth N={n}, 100x100, {steps} steps (agent-steps)"}
 
 
+def workload_compile() -> dict:
+    """First use of the compiled engine with an empty numba cache (compile, then run)."""
+    from trucesim.model import TruceModel
+
+    scenario = bench_scenario(50, 10)
+    t, c = time.perf_counter(), time.process_time()
+    TruceModel(scenario, rng=0, agents=False, engine="numba").run()
+    cpu = time.process_time() - c
+    wall = time.perf_counter() - t
+    return {"wall_s": wall, "cpu_s": cpu, "units": 0, "per_unit_ns": float("nan"),
+            "note": "numba compiles the day on first use and caches it (not per run)"}
+
+
+#: Workloads run once per engine.
+ENGINE_WORKLOADS = ("default", "cliques_10k", "cliques_60k", "cliques_100k", "cliques_100k_7y")
+
 WORKLOADS = {
+    "compile_numba": lambda q: workload_compile(),
     "default": lambda q: workload_default(3 if q else 5),
     "cliques_10k": lambda q: workload_world(10_000, 60 if q else 200),
     "cliques_60k": lambda q: workload_world(60_000, 30 if q else 200),
@@ -137,8 +169,12 @@ WORKLOADS = {
 }
 
 
-def run_child(name: str, quick: bool) -> dict:
+def run_child(name: str, quick: bool, engine: str | None = None) -> dict:
     env = {**os.environ, **ONE_CORE}
+    if engine is not None:
+        env[ENGINE_ENV] = engine
+    if name == "compile_numba":
+        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="trucesim-numba-cache-")
     cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if quick else [])
     # Pin to one core where the OS allows it.
     if hasattr(os, "sched_setaffinity"):
@@ -169,6 +205,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="smaller workloads (smoke check)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--skip", nargs="*", default=[], help="workloads to skip")
+    ap.add_argument("--engines", nargs="+", choices=("numba", "numpy"), default=None,
+                    help="engines to measure (default: numba if installed, and numpy)")
     ap.add_argument("--scenario", default=None,
                     help="scenario file or bundled name the workloads are built from "
                          "(default: el-salvador-2010-2016); use one file to compare engines")
@@ -185,21 +223,26 @@ def main() -> None:
     import numpy
 
     import trucesim
+    from trucesim.compiled import numba_available
 
+    engines = args.engines or (["numba", "numpy"] if numba_available() else ["numpy"])
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()},"
           f" python {platform.python_version()}, numpy {numpy.__version__},"
           f" load average {os.getloadavg()[0]:.1f}")
-    print(f"engine: {os.path.dirname(trucesim.__file__)}; scenario: "
-          f"{os.environ.get(SCENARIO_ENV, 'el-salvador-2010-2016')}")
-    results = {}
+    print(f"trucesim: {os.path.dirname(trucesim.__file__)}; engines: {', '.join(engines)}; "
+          f"scenario: {os.environ.get(SCENARIO_ENV, 'el-salvador-2010-2016')}")
+    results: dict[str, dict] = {}
     for name in WORKLOADS:
         if name in args.skip or (args.quick and name == "cliques_100k_7y"):
             continue
-        results[name] = run_child(name, args.quick)
-        r = results[name]
-        print(f"  {name:18s} {r['wall_s']:9.3f} s wall {r['cpu_s']:9.3f} s cpu "
-              f"{r['per_unit_ns']:9.1f} ns/unit  "
-              f"{r['peak_rss_mib']:8.0f} MiB  {r['note']}", flush=True)
+        if name == "compile_numba" and "numba" not in engines:
+            continue
+        for engine in engines if name in ENGINE_WORKLOADS else [None]:
+            key = f"{name} [{engine}]" if engine else name
+            results[key] = r = run_child(name, args.quick, engine)
+            print(f"  {key:26s} {r['wall_s']:9.3f} s wall {r['cpu_s']:9.3f} s cpu "
+                  f"{r['per_unit_ns']:9.1f} ns/unit  "
+                  f"{r['peak_rss_mib']:8.0f} MiB  {r['note']}", flush=True)
 
     print("\nns per clique-day (per agent-step for Mesa) and the ratios use CPU time "
           "(time.process_time), which a loaded machine inflates less than wall time.")
@@ -207,34 +250,57 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, r in results.items():
         unit = "agent-step" if name == "mesa_boltzmann" else ""
-        print(f"| {name} | {r['wall_s']:.3f} | {r['cpu_s']:.3f} | {r['per_unit_ns']:.1f} {unit} | "
+        per_unit = "" if r["units"] == 0 else f"{r['per_unit_ns']:.1f} {unit}"
+        print(f"| {name} | {r['wall_s']:.3f} | {r['cpu_s']:.3f} | {per_unit} | "
               f"{r['peak_rss_mib']:.0f} | {r['note']} |")
     print()
-    checks = []
-    if "default" in results:
-        checks.append(("default 7-year run (CPU s), target <= 0.3", results["default"]["cpu_s"],
-                       results["default"]["cpu_s"] <= 0.3))
-    if "cliques_100k" in results:
-        v = results["cliques_100k"]["per_unit_ns"]
-        checks.append(("ns per clique-day at 100k, target <= 100", v, v <= 100))
-    if "cliques_100k" in results and "cliques_10k" in results:
-        ratio = (results["cliques_100k"]["per_unit_ns"] * 100_000) / (
-            results["cliques_10k"]["per_unit_ns"] * 10_000)
-        checks.append(("time per day 100k / 10k, target <= 12", ratio, ratio <= 12))
-    if "mesa_boltzmann" in results and "cliques_100k" in results:
-        ratio = results["mesa_boltzmann"]["per_unit_ns"] / results["cliques_100k"]["per_unit_ns"]
-        checks.append(("Mesa BoltzmannWealth ns per agent-step / ours at 100k, target >= 40",
-                       ratio, ratio >= 40))
-    if "cliques_100k_7y" in results:
-        v = results["cliques_100k_7y"]["per_unit_ns"]
-        checks.append(("ns per clique-day at 100k, whole 7-year scenario (every regime), "
-                       "target <= 100", v, v <= 100))
-        v = results["cliques_100k_7y"]["peak_rss_mib"]
-        checks.append(("peak RSS 100k cliques 7 years (MiB), target <= 1024", v, v <= 1024))
-    print("| ratio | measured | meets target |")
-    print("|---|---|---|")
-    for label, value, ok in checks:
-        print(f"| {label} | {value:.2f} | {'yes' if ok else 'NO'} |")
+    print("| ratio | " + " | ".join(engines) + " | target |")
+    print("|---|" + "---|" * len(engines) + "---|")
+    for label, target, better, value in _checks(results):
+        cells = []
+        for engine in engines:
+            v = value(lambda name, e=engine: results.get(f"{name} [{e}]"))
+            ok = v is not None and (v <= target if better == "<=" else v >= target)
+            cells.append("n/a" if v is None else f"{v:.2f} {'(met)' if ok else '(NOT met)'}")
+        print(f"| {label} | " + " | ".join(cells) + f" | {better} {target:g} |")
+    if len(engines) == 2 and all(f"default [{e}]" in results for e in engines):
+        a, b = (results[f"default [{e}]"]["cpu_s"] for e in engines)
+        print(f"\ndefault run, {engines[1]} / {engines[0]} CPU time: {b / a:.2f}x")
+
+
+def _checks(results: dict) -> list:
+    """(label, target, direction, value(get)) for each tracked ratio; ``get(name)`` gives
+    a workload's result for one engine, or None."""
+    mesa = results.get("mesa_boltzmann")
+
+    def ns(name):
+        return lambda get: get(name)["per_unit_ns"] if get(name) else None
+
+    def scaling(get):
+        big, small = get("cliques_100k"), get("cliques_10k")
+        if not (big and small):
+            return None
+        return (big["per_unit_ns"] * 100_000) / (small["per_unit_ns"] * 10_000)
+
+    def vs_mesa(get):
+        ours = get("cliques_100k")
+        return mesa["per_unit_ns"] / ours["per_unit_ns"] if (mesa and ours) else None
+
+    def default_cpu(get):
+        return get("default")["cpu_s"] if get("default") else None
+
+    def memory(get):
+        return get("cliques_100k_7y")["peak_rss_mib"] if get("cliques_100k_7y") else None
+
+    return [
+        ("default 7-year run (CPU s, construction included)", 0.3, "<=", default_cpu),
+        ("ns per clique-day at 100k", 100, "<=", ns("cliques_100k")),
+        ("time per day 100k / 10k", 12, "<=", scaling),
+        ("Mesa BoltzmannWealth ns per agent-step / ours at 100k", 40, ">=", vs_mesa),
+        ("ns per clique-day at 100k, whole 7-year scenario (every regime)", 100, "<=",
+         ns("cliques_100k_7y")),
+        ("peak RSS 100k cliques 7 years (MiB)", 1024, "<=", memory),
+    ]
 
 
 if __name__ == "__main__":

@@ -42,24 +42,22 @@ def transmit(rng, gang, autonomy, restraint, pressure, own_excitation,
         if restraint[i] != 0.0:
             restrained = True
             break
-    if restrained:
-        for i in range(n):
-            r = restraint[i] * math.exp(own_excitation[i] * -defection_per_excitation
-                                        - defection_rate)
-            restraint[i] = r if r >= RESTRAINT_FLOOR else 0.0
+    # Restraint and pressure decay, and each leadership's followers, in one pass.
+    following = np.zeros(gangs)
     for i in range(n):
+        r = restraint[i]
+        if restrained and r != 0.0:
+            r *= math.exp(own_excitation[i] * -defection_per_excitation - defection_rate)
+            r = r if r >= RESTRAINT_FLOOR else 0.0
+            restraint[i] = r
         pressure[i] *= pressure_decay
+        if ordering:
+            order = stance[gang[i]]
+            if order != NONE and (r if order == RESTRAINT else pressure[i]) >= 0.5:
+                following[gang[i]] += 1.0
     if not ordering:
         control[:] = 0.0
         return restrained
-    following = np.zeros(gangs)
-    for i in range(n):
-        order = stance[gang[i]]
-        if order == NONE:
-            continue
-        state = restraint[i] if order == RESTRAINT else pressure[i]
-        if state >= 0.5:
-            following[gang[i]] += 1.0
     for g in range(gangs):
         control[g] = following[g] / max(clique_count[g], 1.0)
     return restrained

@@ -19,7 +19,7 @@ from . import layout as L
 from .command import transmit
 from .demography import gains, losses, rates
 from .policing import act, allocate, arrest_rates, confrontation_rates
-from .sampling import float_sum, place_events, segment
+from .sampling import BLOCK, float_sum, place_fused, segment
 from .violence import civilian_rates, conceal, front_rates, fronts
 
 
@@ -36,7 +36,7 @@ def simulate_day(
     # the day's tallies and scratch
     arrests, killed_by_police, victims, killings_by, tallies,
     size, attacker, restraint_factor, certain, share_lost, received, releases,
-    morning, morning_cum, evening, evening_cum,
+    morning, morning_cum, morning_blocks, evening, evening_cum, evening_blocks,
     # records
     record, stances, recorded_prefix,
 ):
@@ -93,7 +93,7 @@ def simulate_day(
     if others_on:
         civilian_rates(members, restraint_factor, restrained, consts[L.CIVILIAN_RATE],
                        morning[2 * n + n_fronts : 3 * n + n_fronts])
-    events = place_events(rng, morning, morning_cum)
+    events = place_fused(rng, morning, morning_cum, morning_blocks)
     arrest_darts = segment(events, 0, n)
     confrontations = segment(events, n, 2 * n)
     front_events = segment(events, 2 * n, 2 * n + n_fronts)
@@ -122,7 +122,7 @@ def simulate_day(
     if consts[L.DEMOGRAPHY_ON] != 0.0:
         losses(members, prisoners, arrests, killed_by_police, victims, share_lost)
         rates(members, prisoners, regime[L.RECRUIT_COEFFICIENT], consts, evening)
-        gained = place_events(rng, evening, evening_cum)
+        gained = place_fused(rng, evening, evening_cum, evening_blocks)
         recruits = segment(gained, n, 2 * n)
         tallies[L.RELEASES] = gains(
             rng, members, prisoners, autonomy, baseline_relaxed, share_lost,
@@ -230,12 +230,14 @@ class CompiledDay:
         self.memory = np.zeros(1, dtype=np.int64)  # [pressure seen]
         self.tallies = np.zeros(len(L.TALLIES), dtype=np.int64)
         self.baseline_relaxed = d.autonomy_relax * model.cliques.baseline_autonomy
-        block = model._morning.BLOCK
+        block = BLOCK
         padded = lambda size: -(-size // block) * block  # noqa: E731 (as FusedPoisson)
         self.morning = np.zeros(padded(3 * n + f))
         self.morning_cum = np.empty_like(self.morning)
+        self.morning_blocks = np.empty(len(self.morning) // block)
         self.evening = np.zeros(padded(2 * n))
         self.evening_cum = np.empty_like(self.evening)
+        self.evening_blocks = np.empty(len(self.evening) // block)
         self.scratch = dict(
             size=np.empty(n), attacker=np.empty(n), restraint_factor=np.ones(n),
             certain=np.zeros(n, dtype=bool), share_lost=np.empty(n),
@@ -288,7 +290,8 @@ class CompiledDay:
             t.arrests, t.killed_by_police, t.victims, t.killings_by, self.tallies,
             s["size"], s["attacker"], s["restraint_factor"], s["certain"], s["share_lost"],
             s["received"], s["releases"],
-            self.morning, self.morning_cum, self.evening, self.evening_cum,
+            self.morning, self.morning_cum, self.morning_blocks,
+            self.evening, self.evening_cum, self.evening_blocks,
             model._record, model._stances, model._recorded_prefix)
         (t.gang_on_gang, t.civilians, t.police_killed, t.killed_by_police_total,
          t.background, t.disappearances, t.arrests_total, t.releases,

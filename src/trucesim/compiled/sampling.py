@@ -9,6 +9,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..sampling import FusedPoisson
+
+BLOCK = FusedPoisson.BLOCK
+FLAT_MAX = FusedPoisson.FLAT_MAX
+
 #: numpy's block size for pairwise summation (``PW_BLOCKSIZE`` in its C source).
 PAIRWISE_BLOCK = 128
 
@@ -116,6 +121,62 @@ def place_events(rng, rates, cum):
         if idx[j] > last:
             idx[j] = last
     return idx
+
+
+@njit(cache=True)
+def place_events_in_blocks(rng, rates, block, block_sums, block_cum):
+    """Sorted event indices by the two-level method of
+    :class:`trucesim.sampling.FusedPoisson` for long rate buffers: a binary search in
+    the cumulative sums of blocks of ``block`` rates, then a walk within the block.
+    Besides the sum within each block (sequential here, numpy's ``einsum`` order there),
+    the arithmetic is the numpy engine's, so both place events alike up to rounding."""
+    n_blocks = len(block_sums)
+    total = 0.0
+    for b in range(n_blocks):
+        s = 0.0
+        for j in range(b * block, (b + 1) * block):
+            s += rates[j]
+        block_sums[b] = s
+        total += s
+        block_cum[b] = total
+    if not total > 0.0:
+        return np.empty(0, dtype=np.int64)
+    n = rng.poisson(total)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    u = rng.random(n)
+    u.sort()
+    u *= total
+    where = np.searchsorted(block_cum, u, side="right")
+    idx = np.empty(n, dtype=np.int64)
+    for e in range(n):
+        b = min(where[e], n_blocks - 1)
+        offset_in_block = u[e] - block_cum[b] + block_sums[b]
+        first = b * block
+        acc = 0.0
+        offset = 0
+        for j in range(first, first + block):
+            acc += rates[j]
+            if acc <= offset_in_block:
+                offset += 1
+        i = first + min(offset, block - 1)
+        if rates[i] == 0.0:  # rounding put the event past the block's last positive rate
+            i = first + block - 1
+            for j in range(first + block - 1, first - 1, -1):
+                if rates[j] > 0.0:
+                    i = j
+                    break
+        idx[e] = i
+    return idx
+
+
+@njit(cache=True)
+def place_fused(rng, rates, cum, block_sums):
+    """Events of one fused rate buffer (a multiple of :data:`BLOCK` long), placed by the
+    numpy engine's method for its length (:class:`trucesim.sampling.FusedPoisson`)."""
+    if len(rates) <= FLAT_MAX:
+        return place_events(rng, rates, cum)
+    return place_events_in_blocks(rng, rates, BLOCK, block_sums, cum[: len(block_sums)])
 
 
 @njit(cache=True)
