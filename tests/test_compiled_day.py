@@ -228,3 +228,14 @@ def test_cli_engine_option(tmp_path, monkeypatch, capsys):
     assert main([*args[:-1], str(bad)]) == 2
     assert "TRUCESIM_ENGINE: unknown engine 'fortran'" in capsys.readouterr().err
     assert not bad.exists()
+
+
+def test_first_use_note(tmp_path, monkeypatch):
+    """With an empty numba cache a simulating command says that it compiles first."""
+    from trucesim.compiled import first_use_note
+
+    assert first_use_note("numpy") is None
+    monkeypatch.setattr(compiled, "compiled_code_cached", lambda: False)
+    assert "compiling the numba engine on first use" in first_use_note("numba")
+    monkeypatch.setattr(compiled, "compiled_code_cached", lambda: True)
+    assert first_use_note("numba") is None

@@ -17,6 +17,8 @@ from pathlib import Path
 from .errors import ConfigError
 
 EXIT_USAGE = 2
+#: Commands that simulate (the engine is checked for every command, announced for these).
+SIMULATING = frozenset({"run", "sweep", "calibrate", "validate", "dashboard"})
 
 
 class UsageError(Exception):
@@ -270,15 +272,18 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 @contextlib.contextmanager
-def _engine(engine: str | None):
+def _engine(engine: str | None, simulates: bool):
     """Check the engine (``--engine`` or ``$TRUCESIM_ENGINE``) before any work, and pass
     it to every simulation of the command, worker processes included."""
-    from .compiled import ENGINE_ENV, resolve_engine
+    from .compiled import ENGINE_ENV, first_use_note, resolve_engine
 
     try:
         resolve_engine(engine)
+        note = first_use_note(engine) if simulates else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if note:
+        print(note, file=sys.stderr)
     before = os.environ.get(ENGINE_ENV)
     if engine is not None:
         os.environ[ENGINE_ENV] = engine
@@ -296,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        with _engine(args.engine):
+        with _engine(args.engine, args.command in SIMULATING):
             return func(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 
 ENGINES = ("auto", "numpy", "numba")
 #: Environment variable naming the engine used when none is given.
@@ -52,3 +53,22 @@ def resolve_engine(engine: str | None = None) -> str:
             f"{source}: engine 'numba' needs numba; install it with "
             "pip install 'trucesim[fast]', or use engine 'numpy'")
     return engine
+
+
+def compiled_code_cached() -> bool:
+    """True if numba's cache seems to hold the compiled day (next to these sources, or
+    in ``NUMBA_CACHE_DIR``); a heuristic, for telling users about the first compile."""
+    places = [Path(__file__).parent / "__pycache__"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        places.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    return any(next(place.rglob("day.simulate_day-*.nbi"), None) for place in places
+               if place.is_dir())
+
+
+def first_use_note(engine: str | None = None) -> str | None:
+    """A line telling the user that numba compiles the day now (once per machine), or
+    None if the engine is numpy or the compiled code is already cached."""
+    if resolve_engine(engine) != "numba" or compiled_code_cached():
+        return None
+    return ("note: compiling the numba engine on first use (about 20 s; cached for later "
+            "runs; --engine numpy skips it)")
