@@ -239,3 +239,43 @@ def test_first_use_note(tmp_path, monkeypatch):
     assert "compiling the numba engine on first use" in first_use_note("numba")
     monkeypatch.setattr(compiled, "compiled_code_cached", lambda: True)
     assert first_use_note("numba") is None
+
+
+def test_regime_switches_mid_run_identical(monkeypatch):
+    """The dashboard rebuilds the timeline on each "regime from today on" switch; the
+    compiled engine must pick up every new regime (freed regimes' ids get reused)."""
+    import gc
+
+    pytest.importorskip("solara")
+    from trucesim.dashboard.model import DashboardModel
+
+    tables = []
+    for engine in ("numpy", "numba"):
+        monkeypatch.setenv(ENGINE_ENV, engine)
+        model = DashboardModel(scenario_name="el-salvador-2016-letter", seed="5")
+        assert model.engine == engine
+        for regime in ("truce", "hardline", "truce", "extraordinary", "dialogue", "truce"):
+            model.switch_regime(regime)
+            gc.collect()
+            for _ in range(15):
+                model.step()
+        tables.append(model.to_frame())
+    assert list(tables[0]["regime"].astype(str)[-15:]) == ["truce"] * 15
+    assert_same_table(*tables)
+
+
+def test_regime_constants_follow_the_regime_object():
+    """A cached entry under a regime's id that belongs to another (freed) regime object
+    is not used: ids of freed objects are reused by Python."""
+    from trucesim.compiled import layout as L
+    from trucesim.regimes import PRESETS
+
+    model = TruceModel(simple_scenario(), engine="numba", agents=False)
+    compiled_day = model._day.__self__
+    hardline, truce = PRESETS["hardline"], PRESETS["truce"]
+    stale = compiled_day.regime_array(hardline)
+    compiled_day._regimes[id(truce)] = (hardline, stale)  # as if truce reused the id
+    packed = compiled_day.regime_array(truce)
+    assert packed[L.PULLBACK] == truce.pullback > 0.0
+    assert packed[L.POLICE_FORCE] == truce.police_force != hardline.police_force
+    assert compiled_day.regime_array(truce) is packed

@@ -226,7 +226,7 @@ class CompiledDay:
             "other_killings_on": float(on.other_killings),
         }
         self.consts = np.array([float(values[name]) for name in L.MODEL])
-        self._regimes: dict[int, np.ndarray] = {}
+        self._regimes: dict[int, tuple[object, np.ndarray]] = {}
         self.memory = np.zeros(1, dtype=np.int64)  # [pressure seen]
         self.tallies = np.zeros(len(L.TALLIES), dtype=np.int64)
         self.baseline_relaxed = d.autonomy_relax * model.cliques.baseline_autonomy
@@ -245,34 +245,37 @@ class CompiledDay:
 
     def regime_array(self, regime) -> np.ndarray:
         """The packed constants of ``regime`` (cached per regime object)."""
-        packed = self._regimes.get(id(regime))
-        if packed is None:
-            model = self.model
-            n = model.territory.n
-            arrest_p = min(regime.arrest_rate * regime.police_force, 1.0)
-            k = max(1, int(round(regime.focus_share * n)))
-            fw = model.config.policing.focus_weight
-            d = model.config.demography
-            values = {
-                "allocation": {Allocation.UNIFORM: 0, Allocation.HOTSPOT: 1,
-                               Allocation.FOCUSED: 2}[regime.allocation],
-                "police_force": regime.police_force, "pullback": regime.pullback,
-                "arrest_rate": regime.arrest_rate,
-                "confrontation_rate": regime.confrontation_rate,
-                "lethality": regime.lethality, "police_lethality": regime.police_lethality,
-                "deterrence": regime.deterrence,
-                "uniform_arrest_darts": 0.0 if arrest_p >= 1.0 else -np.log1p(-arrest_p),
-                "uniform_certain": float(arrest_p >= 1.0),
-                "uniform_attacker": math.exp(-regime.deterrence * regime.police_force),
-                "focus_count": k,
-                "focus_base": regime.police_force * (1.0 - fw),
-                "focus_extra": regime.police_force * fw * n / k,
-                "hotspot_force": regime.police_force * n,
-                "recruit_coefficient":
-                    d.recruitment_rate * regime.recruitment_factor / model.demography.capacity,
-            }
-            packed = np.array([float(values[name]) for name in L.REGIME])
-            self._regimes[id(regime)] = packed
+        cached = self._regimes.get(id(regime))
+        if cached is not None and cached[0] is regime:
+            return cached[1]
+        model = self.model
+        n = model.territory.n
+        arrest_p = min(regime.arrest_rate * regime.police_force, 1.0)
+        k = max(1, int(round(regime.focus_share * n)))
+        fw = model.config.policing.focus_weight
+        d = model.config.demography
+        values = {
+            "allocation": {Allocation.UNIFORM: 0, Allocation.HOTSPOT: 1,
+                           Allocation.FOCUSED: 2}[regime.allocation],
+            "police_force": regime.police_force, "pullback": regime.pullback,
+            "arrest_rate": regime.arrest_rate,
+            "confrontation_rate": regime.confrontation_rate,
+            "lethality": regime.lethality, "police_lethality": regime.police_lethality,
+            "deterrence": regime.deterrence,
+            "uniform_arrest_darts": 0.0 if arrest_p >= 1.0 else -np.log1p(-arrest_p),
+            "uniform_certain": float(arrest_p >= 1.0),
+            "uniform_attacker": math.exp(-regime.deterrence * regime.police_force),
+            "focus_count": k,
+            "focus_base": regime.police_force * (1.0 - fw),
+            "focus_extra": regime.police_force * fw * n / k,
+            "hotspot_force": regime.police_force * n,
+            "recruit_coefficient":
+                d.recruitment_rate * regime.recruitment_factor / model.demography.capacity,
+        }
+        packed = np.array([float(values[name]) for name in L.REGIME])
+        # Keep the regime alive with its array, so that its id is never reused for
+        # another regime (the dashboard rebuilds the timeline mid-run).
+        self._regimes[id(regime)] = (regime, packed)
         return packed
 
     def step(self, day: int, regime) -> np.ndarray:
