@@ -279,3 +279,26 @@ def test_regime_constants_follow_the_regime_object():
     assert packed[L.PULLBACK] == truce.pullback > 0.0
     assert packed[L.POLICE_FORCE] == truce.police_force != hardline.police_force
     assert compiled_day.regime_array(truce) is packed
+
+
+def test_refresh_cache_follows_every_source(tmp_path):
+    """numba checks only a cached function's own file; the package drops its whole
+    cache when any of its sources changes (the day inlines the other modules)."""
+    from trucesim.compiled import refresh_cache
+
+    (tmp_path / "day.py").write_text("x = 1\n")
+    (tmp_path / "sampling.py").write_text("y = 1\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    (cache / "day.simulate_day-1.py312.nbi").write_text("index")
+    (cache / "day.simulate_day-1.py312.1.nbc").write_text("code")
+    (cache / "day.cpython-312.pyc").write_text("bytecode")
+    assert refresh_cache(tmp_path)  # no stamp yet: drop
+    assert sorted(p.name for p in cache.iterdir()) == ["day.cpython-312.pyc",
+                                                      "trucesim-compiled.stamp"]
+    (cache / "day.simulate_day-1.py312.nbi").write_text("index")
+    assert not refresh_cache(tmp_path)  # sources unchanged: keep
+    assert (cache / "day.simulate_day-1.py312.nbi").exists()
+    (tmp_path / "sampling.py").write_text("y = 2\n")  # a callee's module changes
+    assert refresh_cache(tmp_path)
+    assert not (cache / "day.simulate_day-1.py312.nbi").exists()

@@ -15,6 +15,7 @@ example a CLI run or a benchmark).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from pathlib import Path
@@ -72,3 +73,36 @@ def first_use_note(engine: str | None = None) -> str | None:
         return None
     return ("note: compiling the numba engine on first use (about 20 s; cached for later "
             "runs; --engine numpy skips it)")
+
+
+#: Stamp of the sources the cached machine code was built from (in ``__pycache__``).
+CACHE_STAMP = "trucesim-compiled.stamp"
+
+
+def refresh_cache(folder: Path | None = None) -> bool:
+    """Drop numba's cached machine code if any source of this package changed.
+
+    numba checks only the file of a cached function, but the compiled day inlines the
+    kernels of the other modules here, so an edit to one of them would leave a stale
+    day in the cache. A digest of every source is kept beside the cache; when it no
+    longer matches, the cached kernels are deleted (they compile again on next use).
+    Returns True if the cache was dropped. Does nothing where the folder is read-only.
+    """
+    folder = Path(__file__).parent if folder is None else folder
+    sources = sorted(folder.glob("*.py"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:20]
+    cache = folder / "__pycache__"
+    stamp = cache / CACHE_STAMP
+    try:
+        if stamp.read_text() == digest:
+            return False
+    except OSError:
+        pass
+    try:
+        cache.mkdir(exist_ok=True)
+        for cached in [*cache.glob("*.nbi"), *cache.glob("*.nbc")]:
+            cached.unlink(missing_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        return False
+    return True

@@ -16,11 +16,14 @@ from numba import njit
 from ..model import ACTIVE_WINDOW
 from ..params import Allocation
 from . import layout as L
+from . import refresh_cache
 from .command import transmit
 from .demography import gains, losses, rates
 from .policing import act, allocate, arrest_rates, confrontation_rates
 from .sampling import BLOCK, float_sum, place_fused, segment
 from .violence import civilian_rates, conceal, front_rates, fronts
+
+refresh_cache()  # before any kernel is loaded from numba's cache
 
 
 @njit(cache=True)

@@ -30,7 +30,7 @@ from .layout import (
     UNIFORM_ARREST_DARTS,
     UNIFORM_CERTAIN,
 )
-from .sampling import distinct_hits, float_sum
+from .sampling import distinct_hits, float_sum, run_end
 
 
 @njit(cache=True)
@@ -151,9 +151,7 @@ def act(rng, members, pressure, police_grievance, arrest_darts, certain, any_cer
         j = 0
         while j < m:
             clique = confrontations[j]
-            k = j + 1
-            while k < m and confrontations[k] == clique:
-                k += 1
+            k = run_end(confrontations, j)
             killed = min(rng.binomial(k - j, lethality), members[clique])
             killed_by_police[clique] = killed
             killed_total += killed

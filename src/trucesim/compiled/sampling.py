@@ -96,6 +96,30 @@ def float_sum(a):
 
 
 @njit(cache=True)
+def event_positions(rng, total):
+    """A Poisson(``total``) number of events at sorted uniform positions in
+    ``[0, total)`` (none, and no draw, if ``total`` is 0)."""
+    if not total > 0.0:
+        return np.empty(0)
+    n = rng.poisson(total)
+    if n == 0:
+        return np.empty(0)
+    u = rng.random(n)
+    u.sort()
+    u *= total
+    return u
+
+
+@njit(cache=True)
+def run_end(sorted_values, start):
+    """End (exclusive) of the run of values equal to ``sorted_values[start]``."""
+    end = start + 1
+    while end < len(sorted_values) and sorted_values[end] == sorted_values[start]:
+        end += 1
+    return end
+
+
+@njit(cache=True)
 def place_events(rng, rates, cum):
     """Sorted event indices for independent Poisson counts with ``rates``.
 
@@ -107,17 +131,10 @@ def place_events(rng, rates, cum):
     for i in range(len(rates)):
         total += rates[i]
         cum[i] = total
-    if not total > 0.0:
-        return np.empty(0, dtype=np.int64)
-    n = rng.poisson(total)
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    u = rng.random(n)
-    u.sort()
-    u *= total
+    u = event_positions(rng, total)
     idx = np.searchsorted(cum, u, side="right")
     last = len(cum) - 1
-    for j in range(n):
+    for j in range(len(u)):
         if idx[j] > last:
             idx[j] = last
     return idx
@@ -139,17 +156,10 @@ def place_events_in_blocks(rng, rates, block, block_sums, block_cum):
         block_sums[b] = s
         total += s
         block_cum[b] = total
-    if not total > 0.0:
-        return np.empty(0, dtype=np.int64)
-    n = rng.poisson(total)
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    u = rng.random(n)
-    u.sort()
-    u *= total
+    u = event_positions(rng, total)
     where = np.searchsorted(block_cum, u, side="right")
-    idx = np.empty(n, dtype=np.int64)
-    for e in range(n):
+    idx = np.empty(len(u), dtype=np.int64)
+    for e in range(len(u)):
         b = min(where[e], n_blocks - 1)
         offset_in_block = u[e] - block_cum[b] + block_sums[b]
         first = b * block
@@ -209,9 +219,7 @@ def distinct_hits(rng, darts, n, out):
     j = 0
     while j < m:
         group = darts[j]
-        k = j + 1
-        while k < m and darts[k] == group:
-            k += 1
+        k = run_end(darts, j)
         if k - j == 1:
             out[group] = 1
         else:
