@@ -302,3 +302,48 @@ def test_refresh_cache_follows_every_source(tmp_path):
     (tmp_path / "sampling.py").write_text("y = 2\n")  # a callee's module changes
     assert refresh_cache(tmp_path)
     assert not (cache / "day.simulate_day-1.py312.nbi").exists()
+
+
+def test_quiet_days_run_in_one_call_and_match_stepping():
+    """run() on the compiled engine steps in Python only the days where something
+    changes (phases, events, ends of forced stances, every day of a conditional
+    regime) and runs the days between in one compiled call; the table, Mesa's step
+    count and the final state equal stepping day by day."""
+    scenario = load_scenario(SCENARIOS / "el-salvador-2010-2016.toml")
+
+    class Counting(TruceModel):
+        python_steps = 0
+
+        def step(self):
+            type(self).python_steps += 1
+            super().step()
+
+    batched = Counting(scenario, rng=12, agents=False, engine="numba")
+    table = batched.run()
+    days = scenario.days + scenario.world.burn_in_days
+    assert batched.steps == days and not batched.running
+    changes = len(batched.timeline.events) + len(scenario.phases)
+    assert Counting.python_steps <= 3 * changes + 2 < days / 20
+    stepped = TruceModel(scenario, rng=12, agents=False, engine="numba")
+    while not stepped.finished:
+        stepped.step()
+    assert_same_table(table, stepped.to_frame())
+    assert np.array_equal(batched.cliques.members, stepped.cliques.members)
+    np.testing.assert_allclose(batched.leaders.authority, stepped.leaders.authority,
+                               rtol=1e-12)
+
+
+def test_conditional_regime_is_stepped_daily():
+    """Dialogue pays benefits only while recent violence is under target, so each of
+    its days goes through Python (and the table still matches the numpy engine)."""
+    scenario = simple_scenario(phases=[
+        {"start": "2020-01-01", "regime": "baseline"},
+        {"start": "2020-06-01", "regime": "dialogue"}])
+    model = TruceModel(scenario, rng=2, agents=False, engine="numba")
+    compiled_day = model._day.__self__
+    while model.day < 200:
+        model.step()
+    assert model.regime.conditional
+    assert compiled_day.quiet_until() == model.day
+    a, b = both(scenario, 2)
+    assert_same_table(a, b)

@@ -37,6 +37,21 @@ class Command:
         self._any_restraining = False
         self._order: np.ndarray | None = None  # per clique: its leaders' current order
 
+    @property
+    def stance_until(self) -> int:
+        """Day (index) from which the cached stance must be decided again."""
+        return self._stance_until
+
+    @property
+    def restraining(self) -> np.ndarray | None:
+        """Per gang, whether its leadership orders restraint (as last decided)."""
+        return self._restraining
+
+    @property
+    def any_restraining(self) -> bool:
+        """Whether any leadership orders restraint (as last decided)."""
+        return self._any_restraining
+
     def invalidate(self) -> None:
         """Forget the cached stance (the regime, an isolation or a forced stance changed)."""
         self._stance_until = STALE

@@ -141,9 +141,12 @@ class TruceModel(mesa.Model):
         if self.engine == "numba":
             from .compiled.day import CompiledDay
 
-            self._day = CompiledDay(self).step
+            compiled = CompiledDay(self)
+            self._day = compiled.step
+            self._quiet_days = compiled.run_quiet_days
         else:
             self._day = self._numpy_day
+            self._quiet_days = None
 
         if agents:
             self.leader_agents = [Leader(self, i, name) for i, name in enumerate(self.gang_names)]
@@ -345,11 +348,16 @@ class TruceModel(mesa.Model):
 
         Days are stepped directly (not through Mesa's event scheduler, whose per-step
         cost is a sizeable share of a small world's day); ``steps`` is advanced to match.
+        On the compiled engine, the days between two changes (phase, event, end of a
+        forced stance) run in one compiled call after the first of them is stepped.
         """
         step = type(self).step
+        quiet_days = self._quiet_days
         while not self.finished:
             step(self)
             self.steps += 1
+            if quiet_days is not None and not self.finished:
+                self.steps += quiet_days()
         self.running = False
         return self.to_frame()
 

@@ -194,6 +194,31 @@ def simulate_day(
     return front_events
 
 
+@njit(cache=True)
+def simulate_quiet_days(
+    first, last, burn_in, authority, authority_gain, authority_loss, restraining,
+    any_restraining, rng, consts, regime, paid, memory, *state,
+):
+    """Days ``first`` to ``last - 1`` when nothing but the day itself happens: no phase
+    change, event or end of a forced stance, and a regime whose benefits do not depend
+    on recent violence. The leaders' stance then stays as decided, and each day is the
+    leaders' authority update (as :meth:`trucesim.command.Command.decide`) followed by
+    :func:`simulate_day`. ``state`` is :func:`simulate_day`'s arguments after
+    ``memory`` (``authority`` is the leaders' array among them). Returns the last
+    day's front events."""
+    events = np.empty(0, dtype=np.int64)
+    for day in range(first, last):
+        if consts[L.LEADERS_ON] != 0.0 and any_restraining:
+            for g in range(len(authority)):
+                r = 1.0 if restraining[g] else 0.0
+                if paid > 0.0:
+                    authority[g] += r * authority_gain * paid * (1.0 - authority[g])
+                else:
+                    authority[g] -= r * authority_loss * authority[g]
+        events = simulate_day(rng, day, day + burn_in, consts, regime, paid, memory, *state)
+    return events
+
+
 class CompiledDay:
     """Runs a :class:`~trucesim.model.TruceModel`'s days through :func:`simulate_day`.
 
@@ -230,6 +255,7 @@ class CompiledDay:
         }
         self.consts = np.array([float(values[name]) for name in L.MODEL])
         self._regimes: dict[int, tuple[object, np.ndarray]] = {}
+        self._breaks: dict[int, tuple[object, np.ndarray]] = {}  # per timeline object
         self.memory = np.zeros(1, dtype=np.int64)  # [pressure seen]
         self.tallies = np.zeros(len(L.TALLIES), dtype=np.int64)
         self.baseline_relaxed = d.autonomy_relax * model.cliques.baseline_autonomy
@@ -281,14 +307,11 @@ class CompiledDay:
         self._regimes[id(regime)] = (regime, packed)
         return packed
 
-    def step(self, day: int, regime) -> np.ndarray:
-        """Simulate the rest of ``day`` (after the leaders' decision); return its front
-        events."""
-        model = self.model
-        c, fr, ld, t, s = model.cliques, model.fronts, model.leaders, model.today, self.scratch
-        events = simulate_day(
-            model.rng, day, day + model.burn_in, self.consts, self.regime_array(regime),
-            t.benefits_paid, self.memory,
+    def _state(self) -> tuple:
+        """:func:`simulate_day`'s array arguments after ``memory``, in order."""
+        model, s, t = self.model, self.scratch, self.model.today
+        c, fr, ld = model.cliques, model.fronts, model.leaders
+        return (
             c.gang, c.members, c.prisoners, c.autonomy, self.baseline_relaxed, c.restraint,
             c.pressure, c.police_grievance, c.heat, c.own_excitation, c.recent_violence,
             fr.src, fr.dst, fr.rev, fr.excitation, fr.last_killing,
@@ -299,8 +322,61 @@ class CompiledDay:
             self.morning, self.morning_cum, self.morning_blocks,
             self.evening, self.evening_cum, self.evening_blocks,
             model._record, model._stances, model._recorded_prefix)
+
+    def _finish(self, events: np.ndarray) -> None:
+        t = self.model.today
         (t.gang_on_gang, t.civilians, t.police_killed, t.killed_by_police_total,
          t.background, t.disappearances, t.arrests_total, t.releases,
          t.recruits) = self.tallies.tolist()
         t.front_events = events
+
+    def step(self, day: int, regime) -> np.ndarray:
+        """Simulate the rest of ``day`` (after the leaders' decision); return its front
+        events."""
+        model = self.model
+        events = simulate_day(
+            model.rng, day, day + model.burn_in, self.consts, self.regime_array(regime),
+            model.today.benefits_paid, self.memory, *self._state())
+        self._finish(events)
         return events
+
+    def quiet_until(self) -> int:
+        """First day from the model's next day on at which something besides the day
+        itself happens (a phase change, an event, the end of a forced stance, the end
+        of the run); the model's next day itself if its regime is conditional."""
+        model = self.model
+        day, timeline = model.day, model.timeline
+        if model.regime.conditional:
+            return day
+        breaks = self._breaks.get(id(timeline))
+        if breaks is None or breaks[0] is not timeline:
+            changes = np.flatnonzero(np.diff(timeline.phase_of_day)) + 1
+            days = np.unique(np.concatenate(
+                (changes, np.fromiter(timeline.events, dtype=np.int64), [0, timeline.days])))
+            breaks = (timeline, days)
+            self._breaks[id(timeline)] = breaks
+        days = breaks[1]
+        end = int(days[np.searchsorted(days, day, side="left")]) if day <= days[-1] else day
+        if model.config.mechanisms.leaders:  # else the stance is never decided
+            end = min(end, model.command.stance_until)
+        return end
+
+    def run_quiet_days(self) -> int:
+        """Simulate the days up to :meth:`quiet_until` in one compiled call; return how
+        many (the model's ``day`` advances by as many)."""
+        model = self.model
+        end = self.quiet_until()
+        if end <= model.day:
+            return 0
+        first = model.day
+        command, params = model.command, model.config.command
+        restraining = command.restraining
+        events = simulate_quiet_days(
+            first, end, model.burn_in, model.leaders.authority,
+            params.authority_gain, params.authority_loss,
+            restraining if restraining is not None else np.zeros(0, dtype=bool),
+            command.any_restraining, model.rng, self.consts, self.regime_array(model.regime),
+            model.today.benefits_paid, self.memory, *self._state())
+        self._finish(events)
+        model.day = end
+        return end - first
