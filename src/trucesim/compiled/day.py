@@ -37,7 +37,7 @@ def simulate_day(
     # leaders
     stance, isolation, cohesion, authority, clique_count, control,
     # the day's tallies and scratch
-    arrests, killed_by_police, victims, killings_by, tallies,
+    arrests, killed_by_police, victims, killings_by, tallies, active_by_day,
     size, attacker, restraint_factor, certain, share_lost, received, releases,
     morning, morning_cum, morning_blocks, evening, evening_cum, evening_blocks,
     # records
@@ -107,8 +107,9 @@ def simulate_day(
         arrests_total, killed_total, police_killed = act(
             rng, members, pressure, police_grievance, arrest_darts, certain, any_certain,
             confrontations, regime, consts, memory[0] != 0, arrests, killed_by_police)
-    fronts(src, dst, rev, excitation, last_killing, own_excitation, members, front_events,
-           day, consts, received, victims, killings_by)
+    memory[1] = fronts(
+        src, dst, rev, excitation, last_killing, own_excitation, members, front_events, day,
+        consts, received, victims, killings_by, active_by_day, memory[1])
     background = 0
     if others_on:
         for i in civilians:
@@ -158,10 +159,6 @@ def simulate_day(
             restraining += 1
         if pressure[i] >= 0.5:
             pressing += 1
-    active = 0
-    for f in range(n_fronts):
-        if last_killing[f] > day - ACTIVE_WINDOW:
-            active += 1
     row[0] = recorded
     row[1] = deaths
     row[2] = len(front_events)
@@ -184,7 +181,7 @@ def simulate_day(
         row[16] = regime[L.POLICE_FORCE]
     else:
         row[16] = float_sum(heat) / n
-    row[17] = active
+    row[17] = memory[1]
     row[18] = paid
     g = len(stance)
     for j in range(g):
@@ -256,7 +253,9 @@ class CompiledDay:
         self.consts = np.array([float(values[name]) for name in L.MODEL])
         self._regimes: dict[int, tuple[object, np.ndarray]] = {}
         self._breaks: dict[int, tuple[object, np.ndarray]] = {}  # per timeline object
-        self.memory = np.zeros(1, dtype=np.int64)  # [pressure seen]
+        self.memory = np.zeros(2, dtype=np.int64)  # [pressure seen, active fronts]
+        # Fronts whose last killing was on day d, at d % ACTIVE_WINDOW.
+        self.active_by_day = np.zeros(ACTIVE_WINDOW, dtype=np.int64)
         self.tallies = np.zeros(len(L.TALLIES), dtype=np.int64)
         self.baseline_relaxed = d.autonomy_relax * model.cliques.baseline_autonomy
         block = BLOCK
@@ -317,7 +316,8 @@ class CompiledDay:
             fr.src, fr.dst, fr.rev, fr.excitation, fr.last_killing,
             ld.stance, ld.isolation, ld.cohesion, ld.authority, ld.clique_count, ld.control,
             t.arrests, t.killed_by_police, t.victims, t.killings_by, self.tallies,
-            s["size"], s["attacker"], s["restraint_factor"], s["certain"], s["share_lost"],
+            self.active_by_day, s["size"], s["attacker"], s["restraint_factor"], s["certain"],
+            s["share_lost"],
             s["received"], s["releases"],
             self.morning, self.morning_cum, self.morning_blocks,
             self.evening, self.evening_cum, self.evening_blocks,
