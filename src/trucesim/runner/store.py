@@ -200,6 +200,7 @@ def code_fingerprint() -> str:
 def new_manifest(exp: Experiment) -> dict[str, Any]:
     """The manifest of a new sweep (sessions and totals are added as it runs)."""
     from .. import __version__
+    from ..compiled import resolve_engine
 
     return {
         "kind": "sweep",
@@ -210,6 +211,7 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
         "fingerprint": exp.fingerprint(),
         "root_seed": exp.seed,
         "replicates": exp.replicates,
+        "engine": resolve_engine(),
         "seeding": "replicate r of every design point uses numpy "
                    "SeedSequence(root_seed).spawn(replicates)[r] == "
                    "SeedSequence(root_seed, spawn_key=(r,)) (common random numbers)",
