@@ -448,9 +448,11 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
     with atomic_path(out / "fit.png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     from . import __version__
+    from .compiled import resolve_engine
 
     write_json(out / "manifest.json", {
-        "kind": "calibration", "trucesim_version": __version__, "calibration_file": str(path),
+        "kind": "calibration", "trucesim_version": __version__, "engine": resolve_engine(),
+        "calibration_file": str(path),
         "calibration": spec.model_dump(mode="json"), "digest": spec.digest(),
         "fit_end": problem.fit_end, "future_data_used": problem.future_data_used,
         "result": result, "intervals": spans, "elapsed_seconds": round(elapsed, 1),

@@ -619,9 +619,11 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         annual.to_csv(stage / "annual.csv", index=False)
         ctx["in_sample"].to_csv(stage / "in_sample.csv", index=False)
         from . import __version__
+        from .compiled import resolve_engine
 
         write_json(stage / "manifest.json", {
-            "kind": "validation", "trucesim_version": __version__, "scenario": scenario.name,
+            "kind": "validation", "trucesim_version": __version__, "engine": resolve_engine(),
+            "scenario": scenario.name,
             "scenario_source": scenario.source, "calibration_file": ctx["calibration_file"],
             "replicates": replicates, "root_seed": root,
             "rate_ratio": interval(ratios), "observed_rate_ratio": ctx["observed_ratio"],
