@@ -36,7 +36,6 @@ import tempfile
 import time
 from pathlib import Path
 
-ENGINE_ENV = "TRUCESIM_ENGINE"  # trucesim.compiled.ENGINE_ENV
 ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -170,6 +169,8 @@ WORKLOADS = {
 
 
 def run_child(name: str, quick: bool, engine: str | None = None) -> dict:
+    from trucesim.compiled import ENGINE_ENV
+
     env = {**os.environ, **ONE_CORE}
     if engine is not None:
         env[ENGINE_ENV] = engine

@@ -201,3 +201,19 @@ def test_dialogue_pays_benefits_only_under_target():
 def test_small_el_salvador_runs(el_salvador):
     df = simulate(small(el_salvador), seed=1)
     assert len(df) == el_salvador.days
+
+
+def test_timeline_next_change(el_salvador):
+    """Days on which a phase starts or an event falls, then the end; burn-in leads to 0."""
+    from trucesim.timeline import compile_timeline
+
+    tl = compile_timeline(el_salvador)
+    starts = [int(s) for s in tl.phase_starts]
+    events = sorted(tl.events)
+    assert tl.next_change(-100) == 0
+    assert tl.next_change(starts[1]) == starts[1]
+    after = starts[1] + 1
+    expected = min(d for d in [*starts, *events, tl.days] if d >= after)
+    assert tl.next_change(after) == expected
+    assert tl.next_change(max([*starts, *events]) + 1) == tl.days
+    assert tl.next_change(tl.days) == tl.days

@@ -42,6 +42,8 @@ class Timeline:
         phase_names: label of each phase.
         phase_starts: day index at which each phase starts.
         events: day index -> events on that day.
+        change_days: sorted days on which a phase starts or an event falls, with 0 and
+            ``days`` (the first recorded day and the end).
     """
 
     days: int
@@ -50,10 +52,20 @@ class Timeline:
     phase_names: list[str]
     phase_starts: np.ndarray
     events: dict[int, list[DayEvent]] = field(default_factory=dict)
+    change_days: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.change_days = np.unique(np.concatenate(
+            (self.phase_starts, np.fromiter(self.events, dtype=np.int64), [0, self.days])))
 
     def phase(self, day: int) -> int:
         """Phase index in force on ``day`` (burn-in days belong to the first phase)."""
         return int(self.phase_of_day[day]) if day >= 0 else 0
+
+    def next_change(self, day: int) -> int:
+        """First day from ``day`` on (``day`` included) on which a phase starts or an
+        event falls, or the end (``days``); burn-in days lead to day 0."""
+        return int(self.change_days[np.searchsorted(self.change_days, min(day, self.days))])
 
 
 def compile_timeline(scenario: Scenario) -> Timeline:

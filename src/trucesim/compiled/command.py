@@ -11,6 +11,19 @@ from ..command import NONE, PRESSURE, RESTRAINT, RESTRAINT_FLOOR
 
 
 @njit(cache=True)
+def update_authority(authority, restraining, paid, authority_gain, authority_loss):
+    """A day's change of the authority of leaderships ordering restraint: it grows with
+    the benefits paid, and erodes when none are (as
+    :meth:`trucesim.command.Command.decide` does with a stance already decided)."""
+    for g in range(len(authority)):
+        r = 1.0 if restraining[g] else 0.0
+        if paid > 0.0:
+            authority[g] += r * authority_gain * paid * (1.0 - authority[g])
+        else:
+            authority[g] -= r * authority_loss * authority[g]
+
+
+@njit(cache=True)
 def transmit(rng, gang, autonomy, restraint, pressure, own_excitation,
              stance, isolation, cohesion, authority, clique_count, control,
              contact_rate, defection_rate, defection_per_excitation, pressure_decay):

@@ -17,7 +17,7 @@ from ..model import ACTIVE_WINDOW
 from ..params import Allocation
 from . import layout as L
 from . import refresh_cache
-from .command import transmit
+from .command import transmit, update_authority
 from .demography import gains, losses, rates
 from .policing import act, allocate, arrest_rates, confrontation_rates
 from .sampling import BLOCK, float_sum, place_fused, segment
@@ -134,7 +134,7 @@ def simulate_day(
         tallies[L.RECRUITS] = len(recruits)
 
     tallies[L.GANG_ON_GANG] = len(front_events)
-    tallies[L.CIVILIANS] = len(civilians) if others_on else 0
+    tallies[L.CIVILIANS] = len(civilians)
     tallies[L.POLICE_KILLED] = police_killed
     tallies[L.KILLED_BY_POLICE_TOTAL] = killed_total
     tallies[L.BACKGROUND] = background
@@ -206,12 +206,7 @@ def simulate_quiet_days(
     events = np.empty(0, dtype=np.int64)
     for day in range(first, last):
         if consts[L.LEADERS_ON] != 0.0 and any_restraining:
-            for g in range(len(authority)):
-                r = 1.0 if restraining[g] else 0.0
-                if paid > 0.0:
-                    authority[g] += r * authority_gain * paid * (1.0 - authority[g])
-                else:
-                    authority[g] -= r * authority_loss * authority[g]
+            update_authority(authority, restraining, paid, authority_gain, authority_loss)
         events = simulate_day(rng, day, day + burn_in, consts, regime, paid, memory, *state)
     return events
 
@@ -228,7 +223,7 @@ class CompiledDay:
         cfg = model.config
         v, c, p, d = cfg.violence, cfg.command, cfg.policing, cfg.demography
         on = cfg.mechanisms
-        n, f = model.territory.n, model.territory.fronts
+        n = model.territory.n
         values = {
             "size_scale": model._size_scale, "size_power": v.size_power,
             "restraint_efficacy": v.restraint_efficacy, "mu": v.mu, "eta": v.eta,
@@ -252,20 +247,18 @@ class CompiledDay:
         }
         self.consts = np.array([float(values[name]) for name in L.MODEL])
         self._regimes: dict[int, tuple[object, np.ndarray]] = {}
-        self._breaks: dict[int, tuple[object, np.ndarray]] = {}  # per timeline object
         self.memory = np.zeros(2, dtype=np.int64)  # [pressure seen, active fronts]
         # Fronts whose last killing was on day d, at d % ACTIVE_WINDOW.
         self.active_by_day = np.zeros(ACTIVE_WINDOW, dtype=np.int64)
         self.tallies = np.zeros(len(L.TALLIES), dtype=np.int64)
         self.baseline_relaxed = d.autonomy_relax * model.cliques.baseline_autonomy
-        block = BLOCK
-        padded = lambda size: -(-size // block) * block  # noqa: E731 (as FusedPoisson)
-        self.morning = np.zeros(padded(3 * n + f))
+        # The rate buffers of the model's fused draws (same segments, same padding).
+        self.morning = model._morning.rates
         self.morning_cum = np.empty_like(self.morning)
-        self.morning_blocks = np.empty(len(self.morning) // block)
-        self.evening = np.zeros(padded(2 * n))
+        self.morning_blocks = np.empty(len(self.morning) // BLOCK)
+        self.evening = model._evening.rates
         self.evening_cum = np.empty_like(self.evening)
-        self.evening_blocks = np.empty(len(self.evening) // block)
+        self.evening_blocks = np.empty(len(self.evening) // BLOCK)
         self.scratch = dict(
             size=np.empty(n), attacker=np.empty(n), restraint_factor=np.ones(n),
             certain=np.zeros(n, dtype=bool), share_lost=np.empty(n),
@@ -283,8 +276,8 @@ class CompiledDay:
         fw = model.config.policing.focus_weight
         d = model.config.demography
         values = {
-            "allocation": {Allocation.UNIFORM: 0, Allocation.HOTSPOT: 1,
-                           Allocation.FOCUSED: 2}[regime.allocation],
+            "allocation": {Allocation.UNIFORM: L.UNIFORM, Allocation.HOTSPOT: L.HOTSPOT,
+                           Allocation.FOCUSED: L.FOCUSED}[regime.allocation],
             "police_force": regime.police_force, "pullback": regime.pullback,
             "arrest_rate": regime.arrest_rate,
             "confrontation_rate": regime.confrontation_rate,
@@ -345,18 +338,9 @@ class CompiledDay:
         itself happens (a phase change, an event, the end of a forced stance, the end
         of the run); the model's next day itself if its regime is conditional."""
         model = self.model
-        day, timeline = model.day, model.timeline
         if model.regime.conditional:
-            return day
-        breaks = self._breaks.get(id(timeline))
-        if breaks is None or breaks[0] is not timeline:
-            changes = np.flatnonzero(np.diff(timeline.phase_of_day)) + 1
-            days = np.unique(np.concatenate(
-                (changes, np.fromiter(timeline.events, dtype=np.int64), [0, timeline.days])))
-            breaks = (timeline, days)
-            self._breaks[id(timeline)] = breaks
-        days = breaks[1]
-        end = int(days[np.searchsorted(days, day, side="left")]) if day <= days[-1] else day
+            return model.day
+        end = model.timeline.next_change(model.day)
         if model.config.mechanisms.leaders:  # else the stance is never decided
             end = min(end, model.command.stance_until)
         return end
