@@ -75,3 +75,28 @@ def test_differential_evolution_recovers_known_parameters(tmp_path):
     for name in TRUE:
         lo, hi = spans[name]
         assert lo <= result["values"][name] <= hi
+
+
+def test_resume_replays_failed_evaluations(tmp_path):
+    """A vector that makes an invalid scenario (explosive branching) has distance inf;
+    the checkpoint stores it as null, and a resumed evaluator reads it back as inf."""
+    (tmp_path / "s.toml").write_text(SCENARIO)
+    _synthetic_data(tmp_path)
+    spec = parse_calibration({
+        "scenario": str(tmp_path / "s.toml"), "data": str(tmp_path / "obs.csv"),
+        "replicates": 1, "seed": 3,
+        "parameters": {"violence.eta": {"low": 0.001, "high": 0.5}},
+        "targets": [{"name": "gang", "quantity": "gang_killings", "metric": "gang_on_gang"}],
+    }, "resume.toml")
+    problem = CalibrationProblem(spec, tmp_path)
+    checkpoint = tmp_path / "checkpoint.jsonl"
+    population = np.array([[0.01], [0.45]])  # the second: branching ratio above 1
+    first = Evaluator(problem, checkpoint=checkpoint).distances(population)
+    assert np.isfinite(first[0]) and first[1] == np.inf
+    resumed = Evaluator(problem, checkpoint=checkpoint)
+    again = resumed.distances(population)
+    assert again.dtype == np.float64 and resumed.replayed == 2
+    assert again.tolist() == first.tolist()
+    table = resumed.table()
+    assert table["distance"].tolist() == first.tolist()
+    assert "branching" in table["error"].iloc[1]

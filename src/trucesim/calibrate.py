@@ -108,8 +108,7 @@ class Evaluator:
         self.pool = pool
         self.checkpoint = checkpoint
         self.bar = bar
-        self.records: dict[str, dict[str, Any]] = {}
-        self.order: list[str] = []
+        self.records: dict[str, dict[str, Any]] = {}  # in evaluation order
         self.replayed = 0
         self.calls = 0
         if checkpoint is not None and checkpoint.exists():
@@ -136,19 +135,21 @@ class Evaluator:
                 rec = json.loads(line)
             except json.JSONDecodeError:  # a line cut by a kill: ignore it
                 continue
+            if rec["distance"] is None:  # JSON has no infinity: a failed evaluation
+                rec["distance"] = math.inf
             self.records[rec["key"]] = rec
-        self.order = list(self.records)
 
     def _append(self, rec: dict[str, Any]) -> None:
         self.records[rec["key"]] = rec
-        self.order.append(rec["key"])
         if self.checkpoint is None:
             return
         new = not self.checkpoint.exists()
+        distance = rec["distance"]
         with self.checkpoint.open("a") as fh:
             if new:
                 fh.write(json.dumps({"digest": self.problem.spec.digest()}) + "\n")
-            fh.write(json.dumps(rec) + "\n")
+            fh.write(json.dumps(
+                {**rec, "distance": distance if math.isfinite(distance) else None}) + "\n")
 
     def distances(self, population: np.ndarray) -> np.ndarray:
         """Distance of each row of ``population`` (search coordinates)."""
@@ -189,7 +190,7 @@ class Evaluator:
             if self.bar is not None:
                 self.bar.update(1)
         for k, u in pending.items():
-            if errors[k] is not None or any(s is None for s in results[k]):
+            if errors[k] is not None:
                 sims, distance = None, math.inf
             else:
                 sims = np.asarray(results[k], dtype=float)
@@ -197,21 +198,16 @@ class Evaluator:
             self._append({
                 "key": k, "u": u.tolist(), "values": values[k],
                 "replicates": None if sims is None else sims.tolist(),
-                "distance": distance if math.isfinite(distance) else None,
+                "distance": distance,
                 "error": errors[k],
             })
-            if self.records[k]["distance"] is None:
-                self.records[k]["distance"] = math.inf
 
     def table(self) -> pd.DataFrame:
         """Every evaluation: parameter values, distance and error, in order."""
-        rows = []
-        for i, k in enumerate(self.order):
-            rec = self.records[k]
-            d = rec["distance"]
-            rows.append({"evaluation": i, **rec["values"],
-                         "distance": math.inf if d is None else d, "error": rec["error"]})
-        return pd.DataFrame(rows)
+        return pd.DataFrame([
+            {"evaluation": i, **rec["values"], "distance": rec["distance"],
+             "error": rec["error"]}
+            for i, rec in enumerate(self.records.values())])
 
 
 # ---------------------------------------------------------------------- the fit
@@ -247,7 +243,8 @@ def fit(problem: CalibrationProblem, evaluator: Evaluator,
     def callback(*args, **kwargs):
         state["generation"] += 1
         if on_generation is not None:
-            on_generation(state["generation"], float(np.min(evaluator.table()["distance"])))
+            best = min(rec["distance"] for rec in evaluator.records.values())
+            on_generation(state["generation"], float(best))
         return False
 
     result = differential_evolution(
