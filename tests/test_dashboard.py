@@ -229,11 +229,17 @@ def test_map_updates_colours_without_rebuilding(small_file):
     assert np.allclose(
         tmap.cells.get_facecolor(), shade_colours(m.cliques.gang, m.cliques.autonomy, tmap.palette)
     )
-    half = m.territory.fronts // 2
-    last = np.maximum(m.fronts.last_killing[:half], m.fronts.last_killing[half:])
-    n_active = int(np.count_nonzero(last >= m.day - ACTIVE_WINDOW))
+    # One segment per undirected front, red if either direction saw a killing lately.
+    t, f = m.territory, m.fronts
+    undirected = {tuple(sorted(map(tuple, t.points[[a, b]])))
+                  for a, b in zip(t.front_src, t.front_dst, strict=True)}
+    drawn = [tuple(sorted(map(tuple, s))) for s in tmap.fronts.get_segments()]
+    assert len(drawn) == len(set(drawn)) and set(drawn) == undirected
+    active = {frozenset((a, b)) for a, b, day in zip(t.front_src, t.front_dst, f.last_killing,
+                                                      strict=True)
+              if day >= m.day - ACTIVE_WINDOW}
     red = np.all(np.isclose(tmap.fronts.get_colors()[:, :3], _rgb(FRONT_ACTIVE)), axis=1)
-    assert int(red.sum()) == n_active > 0
+    assert int(red.sum()) == len(active) > 0
     sizes = tmap.heat.get_sizes()
     assert np.argmax(sizes) == np.argmax(m.cliques.heat)
     tmap.update("restraint", show_heat=False)

@@ -13,7 +13,7 @@ by one phase under the chosen preset, the days already simulated keep their regi
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..config import Scenario, load_scenario
 from ..errors import ConfigError
@@ -42,7 +42,6 @@ class Controls:
     isolation: float | None = None
     cohesion_scale: float = 1.0
     seed: int | None = None
-    notices: tuple[str, ...] = field(default=())
 
 
 def parse_seed(text: object) -> int | None:
@@ -127,7 +126,6 @@ class DashboardModel(TruceModel):
             isolation=float(isolation) if isolation_override else None,
             cohesion_scale=float(cohesion_scale),
             seed=parsed_seed,
-            notices=tuple(notices),
         )
         cfg = configure(base, self.controls)
         super().__init__(cfg, rng=cfg.seed)
@@ -153,15 +151,14 @@ class DashboardModel(TruceModel):
             )
         if self.finished:
             return
-        today = self.config.start + dt.timedelta(days=max(self.day, 0))
+        today = self.date
         data = self.config.to_data()
         kept = [p for p in data["phases"] if p["start"] < today]
         kept.append({"start": today, "regime": regime, "label": f"{regime} (from {today})"})
         data["phases"] = kept
         self.config = Scenario.parse(data, self.config.source)
         self.timeline = compile_timeline(self.config)
-        current = self.timeline.phase(max(self.day, 0))
-        self._enter_phase(current)
+        self._enter_phase(self.timeline.phase(self.day))
         self.overrides.append((today, regime))
 
     @property

@@ -8,6 +8,7 @@ a port already in use or a host that cannot be listened on.
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import ipaddress
 import os
@@ -68,7 +69,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind(address)
     except OSError as exc:
         sock.close()
-        if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
+        if exc.errno == errno.EADDRINUSE:
             raise DashboardError(
                 f"port {port} on {host} is already in use; choose another with --port"
             ) from None
@@ -107,14 +108,11 @@ def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> 
     os.environ["SERVER_PORT"] = str(port)
 
     import uvicorn
-    from solara.server import settings
 
     # Solara warns that samesite=none cookies need https; on a local http server it
     # falls back to samesite=lax, which is what we want.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
-    settings.main.mode = "production"
-    settings.telemetry.mixpanel_enable = False
     config = uvicorn.Config(
         "solara.server.starlette:app", host=host, port=port, log_level="warning",
         access_log=False,

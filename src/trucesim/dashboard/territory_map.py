@@ -108,10 +108,11 @@ class TerritoryMap:
         self.graph = LineCollection(segments, colors="#555555", linewidths=0.25, alpha=0.35,
                                     zorder=2)
         ax.add_collection(self.graph)
-        # Undirected fronts: the first half of the directed fronts (a -> b; b -> a follows).
-        half = terr.fronts // 2
-        self._front_pairs = np.stack([terr.front_src[:half], terr.front_dst[:half]], axis=1)
-        self.fronts = LineCollection(terr.points[self._front_pairs] if half else
+        # Undirected fronts: each directed front a -> b with a < b, and its reverse.
+        self._forward = np.flatnonzero(terr.front_src < terr.front_dst)
+        self._reverse = terr.front_rev[self._forward]
+        pairs = np.stack([terr.front_src[self._forward], terr.front_dst[self._forward]], axis=1)
+        self.fronts = LineCollection(terr.points[pairs] if len(pairs) else
                                      np.zeros((0, 2, 2)), zorder=3)
         ax.add_collection(self.fronts)
         self.heat = ax.scatter(terr.points[:, 0], terr.points[:, 1], s=np.zeros(terr.n),
@@ -158,9 +159,9 @@ class TerritoryMap:
         shade = c.restraint if self.shading == "restraint" else c.autonomy
         self.cells.set_facecolor(shade_colours(c.gang, shade, self.palette))
 
-        if len(self._front_pairs):
-            half = len(self._front_pairs)
-            last = np.maximum(m.fronts.last_killing[:half], m.fronts.last_killing[half:])
+        if len(self._forward):
+            killed = m.fronts.last_killing
+            last = np.maximum(killed[self._forward], killed[self._reverse])
             active = last > m.day - 1 - ACTIVE_WINDOW
             self.fronts.set_color(np.where(active[:, None], to_rgb(FRONT_ACTIVE),
                                            to_rgb(FRONT_QUIET)))
