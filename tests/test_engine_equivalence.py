@@ -31,27 +31,22 @@ OUTCOMES = ("homicides", "gang_on_gang", "disappearances", "arrests", "members",
 class DenseDayModel(TruceModel):
     """TruceModel whose day draws every count densely (the reference implementation)."""
 
-    def step(self) -> None:
-        if self.finished:
-            return
-        day, rng = self.day, self.rng
+    def __init__(self, *args, **kwargs):
+        # The numpy engine: on the compiled one, run() would hand the quiet days between
+        # two changes to the compiled day instead of this reference.
+        super().__init__(*args, engine="numpy", **kwargs)
+        self.dense_days = 0
+
+    def _numpy_day(self, day, regime) -> None:
+        """Steps 3-9 of the day, densely; steps 1-2 (regime, events, the leaders'
+        decision) are the model's own :meth:`TruceModel.step`."""
+        self.dense_days += 1
+        rng = self.rng
         c, f, leaders, t = self.cliques, self.fronts, self.leaders, self.today
         cfg = self.config
         v, pol, dem = cfg.violence, cfg.policing, cfg.demography
         assert all(dict(cfg.mechanisms).values()), "the reference needs every mechanism on"
 
-        # 1-3. Regime, events, leaders (shared with the engine).
-        if day >= 0:
-            phase = self.timeline.phase_of_day[day]
-            if phase != self._phase:
-                self._enter_phase(phase)
-            if day in self.timeline.events:
-                self._apply_events(day)
-        regime = self.regime
-        recent = self.recent_recorded_per_day(regime.verification_days)
-        paid = self.command.benefits_paid(regime, recent)
-        t.benefits_paid = paid
-        self.command.decide(leaders, regime, paid, day)
         restrained = self.command.transmit(c, leaders, rng)
 
         # 4. Police (allocation shared; every draw dense).
@@ -120,7 +115,6 @@ class DenseDayModel(TruceModel):
         t.releases, t.recruits = int(releases.sum()), int(recruits.sum())
         self._restrained = restrained
         self._record_day(day, None)
-        self.day += 1
 
 
 def phase_means(model_class, scenario, seeds) -> dict[str, np.ndarray]:
@@ -133,6 +127,16 @@ def phase_means(model_class, scenario, seeds) -> dict[str, np.ndarray]:
             for outcome, value in row.items():
                 out.setdefault(f"{phase}.{outcome}", []).append(value)
     return {k: np.array(v) for k, v in out.items()}
+
+
+def test_dense_reference_simulates_every_day():
+    """run() must not hand any day of the reference to another engine."""
+    scenario = small(load_scenario(SCENARIOS / "el-salvador-2010-2016.toml"), cliques=40,
+                     burn_in=20)
+    model = DenseDayModel(scenario, rng=1, agents=False)
+    model.run()
+    assert model.engine == "numpy"
+    assert model.dense_days == scenario.days + scenario.world.burn_in_days
 
 
 @pytest.mark.slow
