@@ -7,19 +7,39 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pytest
 
 from trucesim import runcmd
 from trucesim.config import load_scenario
 
-REPO = Path(__file__).resolve().parents[1]
+from .conftest import SCENARIOS, small
+
 REPLICATES = 3
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every figure a test drew (import this fixture into the test module)."""
+    yield
+    plt.close("all")
+
+
+def by_gid(ax, gid, kind=None):
+    """The artists of ``ax`` with this gid (and of this type)."""
+    return [a for a in ax.get_children()
+            if a.get_gid() == gid and (kind is None or isinstance(a, kind))]
+
+
+def caption(fig) -> str:
+    """The figure's caption text."""
+    return fig._supxlabel.get_text()  # noqa: SLF001
 
 
 def small_letter():
     """The 2016-letter scenario on a 60-clique world, ending 2016-12-31."""
-    return load_scenario(REPO / "scenarios" / "el-salvador-2016-letter.toml").with_overrides(
-        {"world.cliques": 60, "world.burn_in_days": 30, "end": dt.date(2016, 12, 31)})
+    return small(load_scenario(SCENARIOS / "el-salvador-2016-letter.toml"), cliques=60,
+                 end=dt.date(2016, 12, 31))
 
 
 def make_run_folder(folder: Path) -> Path:
@@ -150,6 +170,10 @@ variant = "truce"
 summary = ["mean_homicides"]
 daily = true
 """
+
+#: A variants sweep keeping one daily column, true deaths (no recorded homicides).
+VARIANTS_DEATHS = VARIANTS.replace('name = "tiny-variants"', 'name = "tiny-deaths"').replace(
+    "daily = true", 'daily = ["deaths_true"]')
 
 
 def make_sweep(folder: Path, experiment: str) -> Path:

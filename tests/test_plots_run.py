@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,7 +25,13 @@ from trucesim.plots import (
 from trucesim.plots.style import overlapping_texts
 from trucesim.summary import rolling_rate
 
-from .plots_support import REPLICATES, make_run_folder
+from .plots_support import (  # noqa: F401 - _close_figures is an autouse fixture
+    REPLICATES,
+    _close_figures,
+    by_gid,
+    caption,
+    make_run_folder,
+)
 
 VARIANTS = ["hardline", "truce", "dialogue"]
 SPLIT = pd.Timestamp("2016-07-15")
@@ -37,27 +42,12 @@ def run(tmp_path_factory):
     return load_results(make_run_folder(tmp_path_factory.mktemp("plots") / "letter"))
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def by_gid(ax, gid, kind=None):
-    found = [a for a in ax.get_children() if a.get_gid() == gid]
-    return [a for a in found if kind is None or isinstance(a, kind)]
-
-
 def to_dates(values) -> pd.DatetimeIndex:
     """x data of a date axis as timestamps, whether stored as dates or as float days."""
     values = np.asarray(values)
     if np.issubdtype(values.dtype, np.number):
         return pd.DatetimeIndex(mdates.num2date(values)).tz_localize(None)
     return pd.DatetimeIndex(values)
-
-
-def caption(fig) -> str:
-    return fig._supxlabel.get_text()  # noqa: SLF001
 
 
 def legend_texts(ax) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,9 +19,20 @@ from trucesim.plots import (
     sensitivity_indices,
 )
 from trucesim.plots.style import overlapping_texts
+from trucesim.runner import SweepResults
 from trucesim.sensitivity import sensitivity_table
 
-from .plots_support import GRID1, GRID3, SAMPLED, VARIANTS, make_sweep
+from .plots_support import (  # noqa: F401 - _close_figures is an autouse fixture
+    GRID1,
+    GRID3,
+    SAMPLED,
+    VARIANTS,
+    VARIANTS_DEATHS,
+    _close_figures,
+    by_gid,
+    caption,
+    make_sweep,
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,22 +44,8 @@ def sweeps(tmp_path_factory):
         "sobol": make_sweep(root / "sobol", SAMPLED.format(method="sobol", samples=4)),
         "morris": make_sweep(root / "morris", SAMPLED.format(method="morris", samples=4)),
         "variants": make_sweep(root / "variants", VARIANTS),
+        "deaths": make_sweep(root / "deaths", VARIANTS_DEATHS),
     }
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def by_gid(ax, gid, kind=None):
-    return [a for a in ax.get_children()
-            if a.get_gid() == gid and (kind is None or isinstance(a, kind))]
-
-
-def caption(fig) -> str:
-    return fig._supxlabel.get_text()  # noqa: SLF001
 
 
 def test_response_heatmap_panels_hold_the_replicate_means(sweeps):
@@ -93,8 +89,7 @@ def test_cli_on_a_grid_sweep_draws_the_response_with_path_labels(sweeps, tmp_pat
 def test_sensitivity_bars_are_the_analyze_indices(sweeps, method, bars):
     res = load_results(sweeps[method])
     idx = sensitivity_indices(res.folder, "mean_homicides", method)
-    table = sensitivity_table(__import__("trucesim.runner", fromlist=["SweepResults"])
-                              .SweepResults(res.folder), method, "mean_homicides")
+    table = sensitivity_table(SweepResults(res.folder), method, "mean_homicides")
     fig = sensitivity_chart(idx, "mean_homicides", name=res.name, points=12, replicates=1)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["cohesion", "contact"]
@@ -153,6 +148,22 @@ def test_variants_sweep_with_daily_series_draws_fans_and_paired_comparison(sweep
     assert main(["plot", str(res.folder), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "compare-homicides.png", "composition.png", "control.png", "fan-homicides.png"]
+
+
+def test_sweep_without_recorded_homicides_plots_what_it_kept(sweeps, tmp_path, capsys):
+    # outcomes.daily = ["deaths_true"]: no homicides column to draw or to count years with
+    res = load_results(sweeps["deaths"])
+    assert "homicides" not in res.daily() and "deaths_true" in res.daily()
+    out = tmp_path / "d"
+    assert main(["plot", str(res.folder), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["compare-deaths_true.png",
+                                                     "fan-deaths_true.png"]
+    never = tmp_path / "never"
+    assert main(["plot", str(res.folder), "--metric", "homicides", "--out", str(never)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert "unknown metric 'homicides'" in err and "deaths_true" in err
+    assert not never.exists()
 
 
 @pytest.mark.parametrize("name, args, words", [

@@ -18,17 +18,23 @@ from .series import FLOW_METRICS, check_metric, metric_label, of_variant, varian
 from .timeaxis import wants_observed
 
 
+def complete_years(daily: pd.DataFrame, variant: str) -> list[int]:
+    """Calendar years that every replicate of ``variant`` covers day by day."""
+    d = of_variant(daily, variant)
+    if "replicate" not in d:
+        d = d.assign(replicate=0)
+    days = d.groupby([d["replicate"], d["date"].dt.year]).size().unstack()
+    return [int(y) for y in days.columns
+            if (days[y] == (366 if calendar.isleap(int(y)) else 365)).all()]
+
+
 def annual_totals(daily: pd.DataFrame, metric: str, variant: str) -> pd.DataFrame:
     """Per replicate (rows) and complete calendar year (columns): the year's total."""
     d = of_variant(daily, variant)
     if "replicate" not in d:
         d = d.assign(replicate=0)
-    year = d["date"].dt.year
-    days = d.groupby([d["replicate"], year]).size().unstack()
-    totals = d.groupby([d["replicate"], year])[metric].sum().unstack()
-    full = [y for y in totals.columns
-            if (days[y] == (366 if calendar.isleap(int(y)) else 365)).all()]
-    return totals[full]
+    totals = d.groupby([d["replicate"], d["date"].dt.year])[metric].sum().unstack()
+    return totals[complete_years(daily, variant)]
 
 
 def annual_chart(
@@ -81,7 +87,7 @@ def annual_chart(
         for row in obs.itertuples(index=False):
             y = row.start.year
             if y in years:
-                ax.plot(years.index(y) + (slots - 1 - (slots - 1) / 2) * width, row.value, "D",
+                ax.plot(years.index(y) + (slots - 1) / 2 * width, row.value, "D",
                         color=style.OBSERVED_COLOR, ms=7, zorder=5, gid="observed-annual")
                 n_obs += 1
         if n_obs:

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from ..errors import ConfigError
 from ..output import atomic_path
-from .annual import annual_chart, annual_totals
+from .annual import annual_chart, complete_years
 from .composition import KILLING_TYPES, composition_chart, control_chart, control_columns
 from .fan import compare_chart, fan_chart
 from .response import response_chart
@@ -77,7 +77,7 @@ def fitting_kinds(results: Results) -> list[str]:
         kinds += ["fan"]
         if len(variants_of(daily)) >= 2:
             kinds.append("compare")
-        if any(len(annual_totals(daily, "homicides", v).columns) for v in variants_of(daily)[:1]):
+        if complete_years(daily, variants_of(daily)[0]):
             kinds.append("annual")
         if all(c in daily for c in [*KILLING_TYPES, "homicides", "deaths_true"]):
             kinds.append("composition")
@@ -105,7 +105,7 @@ def plan_figures(results: Results, kind: str | None, metric: str | None
     if any(k in DAILY_KINDS for k in kinds):
         daily = _daily(results)
         if metric is None or kind is not None or metric in daily_metrics(daily):
-            daily_metric = metric or DEFAULT_METRIC
+            daily_metric = metric or _default_metric(daily)
             if any(k in ("fan", "compare", "annual") for k in kinds):
                 check_metric(daily, daily_metric)
     if any(k in SWEEP_KINDS for k in kinds):
@@ -163,6 +163,14 @@ def _plan(results: Results, kind: str, metric: str | None, outcome: str | None
                                  replicates=results.replicates)
 
     return f"sensitivity-{outcome}", build
+
+
+def _default_metric(daily) -> str:
+    """Recorded homicides, or else the first count of events the daily series hold."""
+    held = daily_metrics(daily)
+    if DEFAULT_METRIC in held:
+        return DEFAULT_METRIC
+    return next((m for m in FLOW_METRICS if m in held), DEFAULT_METRIC)
 
 
 def _has_daily(results: Results) -> bool:

@@ -9,6 +9,8 @@ at the period's midpoint, with the period as a horizontal bar).
 
 from __future__ import annotations
 
+from functools import cache
+
 import pandas as pd
 
 from ..observed import observed_frame
@@ -19,36 +21,42 @@ from ..observed import observed_frame
 OVERLAID_METRICS = frozenset({"homicides", "police_killed", "gang_killed_by_police"})
 
 
-def _is_calendar_year(df: pd.DataFrame) -> pd.Series:
-    return ((df["start"].dt.day_of_year == 1) & (df["end"].dt.month == 12)
-            & (df["end"].dt.day == 31) & (df["start"].dt.year == df["end"].dt.year))
+COLUMNS = ["start", "end", "mid", "per_day", "value", "unit", "days", "source", "note"]
 
 
-def _select(metric: str, start, end, annual: bool, frame: pd.DataFrame | None) -> pd.DataFrame:
-    df = observed_frame() if frame is None else frame
-    cols = ["start", "end", "mid", "per_day", "value", "unit", "days", "source", "note"]
+@cache
+def _bundled() -> pd.DataFrame:
+    """The bundled observed record (parsed once; never handed out, only filtered copies)."""
+    df = observed_frame()
+    df["calendar_year"] = ((df["start"].dt.day_of_year == 1) & (df["end"].dt.month == 12)
+                           & (df["end"].dt.day == 31)
+                           & (df["start"].dt.year == df["end"].dt.year))
+    df["mid"] = df["start"] + (df["end"] - df["start"]) / 2
+    return df
+
+
+def _select(metric: str, start, end, annual: bool) -> pd.DataFrame:
     if metric not in OVERLAID_METRICS:
-        return pd.DataFrame(columns=cols)
+        return pd.DataFrame(columns=COLUMNS)
+    df = _bundled()
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     keep = ((df["metric"] == metric) & (df["end"] >= start) & (df["start"] <= end)
-            & (_is_calendar_year(df) == annual))
-    out = df[keep].copy()
-    out["mid"] = out["start"] + (out["end"] - out["start"]) / 2
-    return out.sort_values("start").reset_index(drop=True)[cols]
+            & (df["calendar_year"] == annual))
+    return df.loc[keep, COLUMNS].sort_values("start").reset_index(drop=True)
 
 
-def period_means(metric: str, start, end, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+def period_means(metric: str, start, end) -> pd.DataFrame:
     """Observed means per day over months and other sub-annual spans overlapping ``[start, end]``.
 
     Columns: start, end, mid, per_day, value, unit, days, source, note. Empty when the
     metric has no observed counterpart.
     """
-    return _select(metric, start, end, False, frame)
+    return _select(metric, start, end, False)
 
 
-def annual_means(metric: str, start, end, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+def annual_means(metric: str, start, end) -> pd.DataFrame:
     """Observed calendar-year totals (``value``) overlapping ``[start, end]``, and per day."""
-    return _select(metric, start, end, True, frame)
+    return _select(metric, start, end, True)
 
 
 def covers_el_salvador(scenario_name: str | None) -> bool:

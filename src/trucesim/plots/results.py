@@ -19,10 +19,7 @@ import pandas as pd
 
 from ..config import Scenario
 from ..errors import ConfigError
-
-#: runs.parquet columns that are neither design parameters nor outcomes.
-RUN_COLUMNS = frozenset({"run_id", "point", "replicate", "variant", "seed", "status", "error",
-                         "attempts", "elapsed_s"})
+from ..experiment import RESERVED_COLUMNS
 
 
 @dataclass
@@ -99,7 +96,7 @@ class SweepResults:
     @property
     def outcomes(self) -> list[str]:
         """Numeric summary outcome columns of runs.parquet."""
-        skip = RUN_COLUMNS | set(self.parameters)
+        skip = RESERVED_COLUMNS | set(self.parameters)
         return [c for c in self.runs.columns
                 if c not in skip and pd.api.types.is_numeric_dtype(self.runs[c])]
 
