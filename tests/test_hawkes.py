@@ -16,11 +16,18 @@ import pytest
 
 from trucesim.config import Scenario
 from trucesim.errors import ConfigError
-from trucesim.model import TruceModel, front_base_rates
+from trucesim.model import TruceModel
 from trucesim.violence import stationary_front_mean
 
 DAYS = 8000
 BATCHES = 40
+
+
+def front_base_rates(model: TruceModel) -> np.ndarray:
+    """mu * s_a for each directed front at the model's current sizes."""
+    p = model.config.violence
+    size = (model.cliques.members / model.config.world.members) ** p.size_power
+    return p.mu * size[model.fronts.src]
 
 
 def verification_scenario(branching: float, omega: float = 0.3) -> Scenario:

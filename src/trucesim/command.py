@@ -35,7 +35,8 @@ class Command:
         self._stance_until = STALE  # day up to which the cached stance holds (exclusive)
         self._restraining: np.ndarray | None = None
         self._any_restraining = False
-        self._order: np.ndarray | None = None  # per clique: its leaders' current order
+        # Per clique, whether its leaders' current order is restraint, pressure, any.
+        self._order: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def stance_until(self) -> int:
@@ -105,10 +106,10 @@ class Command:
         gang = cliques.gang
         ordering = bool(np.count_nonzero(leaders.stance))
         if ordering:
-            if self._order is None or len(self._order[0]) != len(gang):
+            if self._order is None:
                 order = leaders.stance[gang]
-                self._order = (order, order == RESTRAINT, order == PRESSURE, order != NONE)
-            _, order_rest, order_pres, ordered = self._order
+                self._order = (order == RESTRAINT, order == PRESSURE, order != NONE)
+            order_rest, order_pres, ordered = self._order
             channel = (1.0 - leaders.isolation) * leaders.cohesion * leaders.authority
             channel *= leaders.stance != NONE
             channel *= p.contact_rate

@@ -110,8 +110,6 @@ class TruceModel(mesa.Model):
         self._size_power = cfg.violence.size_power
         self._restraint_efficacy = cfg.violence.restraint_efficacy
         self._on = cfg.mechanisms
-        if not self._on.police:
-            self.policing.off(self.cliques, self.today)
         n, f = self.territory.n, self.territory.fronts
         # The day's rare events, drawn together (see trucesim.sampling.FusedPoisson).
         # A switched-off mechanism leaves its segment at rate 0.
@@ -278,7 +276,7 @@ class TruceModel(mesa.Model):
                 cliques, regime, arrest_darts, certain, confrontations, today, rng)
         self.violence.fronts(cliques, fronts, front_events, today, day)
         if on.other_killings:
-            self.violence.others(cliques, civilians, today, rng)
+            self.violence.others(civilians, today, rng)
 
         # 7. Concealment.
         self.violence.conceal(cliques, today, restrained, rng)
@@ -386,9 +384,3 @@ class TruceModel(mesa.Model):
             )
         return pd.DataFrame(data)
 
-
-def front_base_rates(model: TruceModel) -> np.ndarray:
-    """mu * s_a for each directed front at the model's current sizes (used in verification)."""
-    p = model.config.violence
-    size = (model.cliques.members / model.config.world.members) ** p.size_power
-    return p.mu * size[model.fronts.src]

@@ -154,12 +154,3 @@ class Policing:
             if attacks > 0.0:
                 police_killed += int(rng.poisson(attacks))
         today.police_killed = police_killed
-
-    def off(self, cliques: CliqueState, today: Today) -> None:
-        """No police: zero heat and no police-related tallies."""
-        cliques.heat.fill(0.0)
-        today.arrests.fill(0)
-        today.arrests_total = 0
-        today.killed_by_police.fill(0)
-        today.killed_by_police_total = 0
-        today.police_killed = 0

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .api import simulate
 from .compiled import resolve_engine
 from .config import Scenario, load_scenario
 from .errors import ConfigError
-from .model import TruceModel
 from .output import staged_folder, write_json, write_parquet
 from .summary import counterfactual_table, period_table, run_summary
 
@@ -45,14 +45,9 @@ def run_scenario(
 ) -> int:
     """Run every variant (or one) of a scenario and write the results folder; print a summary."""
     scenario = load_scenario(spec)
-    variants: list[str | None]
-    if variant is not None:
-        scenario.variant(variant)  # validates the name before anything runs
-        variants = [variant]
-    else:
-        variants = list(scenario.variants) or [None]
-    # Validate every variant before simulating anything.
-    for v in variants:
+    variants = [variant] if variant is not None else (list(scenario.variants) or [None])
+    labels = [v or "base" for v in variants]
+    for v in variants:  # validates every name before anything runs
         scenario.variant(v)
     replicates = replicates or DEFAULT_REPLICATES
     root_seed = scenario.seed if seed is None else seed
@@ -66,9 +61,7 @@ def run_scenario(
         with tqdm(total=total, desc=f"{scenario.name}", unit="run", disable=None) as bar:
             for v in variants:
                 for r, child in enumerate(children):
-                    model = TruceModel(scenario, rng=np.random.default_rng(child), variant=v,
-                                       agents=False)
-                    df = model.run()
+                    df = simulate(scenario, seed=child, variant=v)
                     rows.append({"variant": v or "base", "replicate": r,
                                  "seed_entropy": str(child.entropy),
                                  "spawn_key": list(child.spawn_key), **run_summary(df)})
@@ -79,12 +72,11 @@ def run_scenario(
         elapsed = time.perf_counter() - started
         daily = pd.concat(frames, ignore_index=True)
         daily["variant"] = pd.Categorical(daily["variant"],
-                                          categories=[v or "base" for v in variants])
+                                          categories=labels)
         by_phase = period_table(daily, "phase")[SHOWN_TYPES]
         by_year = period_table(daily, "year")[SHOWN_TYPES]
         cf = None
-        if scenario.counterfactual and scenario.counterfactual in [v or "base" for v in variants] \
-                and len(variants) > 1:
+        if scenario.counterfactual in labels and len(variants) > 1:
             cf = counterfactual_table(daily, scenario.counterfactual,
                                       start=pd.Timestamp(variant_start(scenario)))
 
@@ -93,7 +85,7 @@ def run_scenario(
             "scenario": scenario.name,
             "replicates": replicates,
             "seed": root_seed,
-            "variants": [v or "base" for v in variants],
+            "variants": labels,
             "by_phase": _records(by_phase),
             "by_year": _records(by_year),
             "counterfactual": None if cf is None else {
@@ -108,7 +100,7 @@ def run_scenario(
             "trucesim_version": __version__,
             "scenario_source": scenario.source,
             "scenario": scenario.model_dump(mode="json"),
-            "variants": [v or "base" for v in variants],
+            "variants": labels,
             "replicates": replicates,
             "root_seed": root_seed,
             "engine": resolve_engine(),

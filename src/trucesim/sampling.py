@@ -8,12 +8,14 @@ the arithmetic around it, so the engine uses two exact constructions instead:
   in distribution as a Poisson total with rate ``sum(lam)`` whose events are placed
   independently on ``i`` with probability ``lam_i / sum(lam)``. Cost: one cumulative sum
   and one binary search per event.
-* :func:`binomial_counts`: inversion of the binomial CDF from one uniform per trial
-  group; only the rare groups with a non-zero count go through the (vectorised) CDF
-  walk.
+* :func:`binomial_counts`: Poisson darts with rate ``-log(1 - p)`` per trial, thrown
+  at each group's trials; the number of distinct trials hit is Binomial(n, p). Only the
+  rare darts are handled one by one (:func:`distinct_hits`).
 
 Both are exact (no approximation); ``tests/test_sampling.py`` checks them against the
-Poisson and binomial distributions.
+Poisson and binomial distributions. The daily step uses :class:`FusedPoisson` (several
+rate arrays in one draw) and :func:`distinct_hits`; :func:`poisson_events` and
+:func:`binomial_counts` are the single-array forms they are tested against.
 """
 
 from __future__ import annotations

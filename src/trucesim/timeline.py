@@ -28,7 +28,6 @@ class DayEvent:
     isolation: float = 0.0
     stance: int = 0
     days: int = 0
-    label: str = ""
 
 
 @dataclass(slots=True)
@@ -41,7 +40,8 @@ class Timeline:
         regimes: the resolved regime of each phase.
         phase_names: label of each phase.
         phase_starts: day index at which each phase starts.
-        events: day index -> events on that day.
+        events: day index -> the transfers and communiques on that day (markers only
+            label plots).
         change_days: sorted days on which a phase starts or an event falls, with 0 and
             ``days`` (the first recorded day and the end).
     """
@@ -76,6 +76,8 @@ def compile_timeline(scenario: Scenario) -> Timeline:
     gangs = scenario.gang_names
     events: dict[int, list[DayEvent]] = {}
     for e in scenario.events:
+        if e.kind == "marker":  # a label on the plots; nothing happens in the model
+            continue
         events.setdefault((e.date - scenario.start).days, []).append(_compile_event(e, gangs))
     return Timeline(
         days=days,
@@ -107,5 +109,4 @@ def _compile_event(e: Event, gangs: list[str]) -> DayEvent:
         isolation=e.isolation or 0.0,
         stance=STANCE_CODES[e.stance] if e.stance is not None else 0,
         days=e.days or 0,
-        label=e.label,
     )

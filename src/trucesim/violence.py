@@ -93,10 +93,7 @@ class Violence:
             np.multiply(cliques.members, restraint_factor, out=out)
             out *= p.civilian_rate
 
-    def others(
-        self, cliques: CliqueState, civilians: np.ndarray, today: Today,
-        rng: np.random.Generator,
-    ) -> None:
+    def others(self, civilians: np.ndarray, today: Today, rng: np.random.Generator) -> None:
         """Civilian killings (``civilians``: the clique of each, sorted) and background
         homicides."""
         today.civilians = len(civilians)
