@@ -106,6 +106,43 @@ def test_rows_after_the_cutoff_cannot_be_selected_by_default():
     assert allowed[0].value == 6657
 
 
+def test_future_rows_errors_name_the_row_window_and_key():
+    rows = load_observed()
+    past = "homicides:2013-01-01:2013-12-31"
+    with pytest.raises(ConfigError) as exc:
+        select_rows(rows, ids=[past, "homicides:2015-01-01:2015-12-31"], source="c.toml",
+                    key="targets[0]")
+    assert str(exc.value) == (
+        "c.toml: targets[0].rows: row homicides:2015-01-01:2015-12-31 ends after 2013-12-31: "
+        "data after 2013-12-31 are for validation only (set allow_future_data = true to "
+        "override)")
+    with pytest.raises(ConfigError) as exc:
+        select_rows(rows, ids=[past], quantity="homicides", source="c.toml",
+                    window=(dt.date(2013, 1, 1), dt.date(2014, 1, 1)))
+    assert "targets.window: the fitting window ends 2014-01-01, after 2013-12-31" in str(exc.value)
+    assert [r.id for r in select_rows(rows, ids=[past])] == [past]
+
+
+def test_quantity_selection_reaches_later_rows_only_when_allowed():
+    rows = load_observed()
+    years = [r for r in rows if r.quantity == "homicides" and r.days >= 365]
+    assert any(r.future for r in years) and not all(r.future for r in years)
+    past = select_rows(rows, quantity="homicides", min_days=365)
+    assert past == [r for r in years if not r.future]
+    assert select_rows(rows, quantity="homicides", min_days=365, allow_future_data=True) == years
+    window = (dt.date(2012, 1, 1), dt.date(2016, 12, 31))
+    inside = select_rows(rows, quantity="homicides", min_days=365, window=window,
+                         allow_future_data=True)
+    assert inside == [r for r in years if r.start.year >= 2012]
+    # Only later rows of the quantity: nothing to select.
+    with pytest.raises(ConfigError, match="selects no data row"):
+        select_rows(rows, quantity="homicides", min_days=365,
+                    window=(dt.date(2013, 6, 1), dt.date(2013, 12, 31)))
+    later = [r for r in rows if r.start.year >= 2014]
+    with pytest.raises(ConfigError, match="selects no data row"):
+        select_rows(later, quantity="homicides")
+
+
 def test_unknown_rows_quantities_and_statistics_are_errors():
     rows = load_observed()
     with pytest.raises(ConfigError, match="unknown data row"):

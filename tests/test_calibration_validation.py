@@ -102,3 +102,60 @@ def test_parameter_table_marks_fitted_values_and_sources():
     assert "fitted" in table.loc["violence.mu", "source"]
     assert table.loc["violence.omega", "source"] == "assumption"
     assert "EFE" in table.loc["world.cliques", "source"]
+
+
+def test_run_validation_writes_the_report_it_prints(tmp_path, monkeypatch, capsys):
+    """The folder from hand-made histories: one report, written and printed, no pool
+    for one worker."""
+    import json
+
+    from trucesim import validation
+
+    calls = []
+
+    def fake_replicates(scenario, replicates, root_seed, pool, bar=None):
+        calls.append((scenario.name, replicates, root_seed, pool))
+        if bar is not None:
+            bar.update(replicates)
+        history = _history(conceal=1.5, reps=replicates) if not calls[1:] else \
+            _honduras(0.95)
+        return history.assign(restraint_share=0.0)
+
+    reports = []
+
+    def counted_report(ctx):
+        reports.append(ctx)
+        return report(ctx)
+
+    report = validation.report
+    monkeypatch.setattr(validation, "simulate_replicates", fake_replicates)
+    monkeypatch.setattr(validation, "report", counted_report)
+    out = tmp_path / "validation"
+    assert validation.run_validation(replicates=3, seed=5, workers=1, out=out) == 0
+    assert [(c[1], c[2], c[3]) for c in calls] == [(3, 5, None)] * 2
+    assert calls[1][0] != calls[0][0]  # the Honduras-like scenario
+    assert len(reports) == 1
+    text = (out / "validation.md").read_text()
+    printed = capsys.readouterr().out
+    assert text.split("## Parameters")[0] in printed
+    assert "| PASS |" in text and "WARNING" not in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "validation" and manifest["root_seed"] == 5
+    assert all(f["passed"] for f in manifest["facts"])
+    for name in ("trajectory.png", "annual.png", "facts.png", "annual.csv", "in_sample.csv"):
+        assert (out / name).exists(), name
+
+
+def test_report_warns_when_the_calibration_used_later_data(tmp_path, monkeypatch):
+    from trucesim import validation
+
+    monkeypatch.setattr(validation, "simulate_replicates",
+                        lambda scenario, n, seed, pool, bar=None: (
+                            _history(conceal=1.5, reps=n) if "salvador" in scenario.name.lower()
+                            else _honduras()).assign(restraint_share=0.0))
+    monkeypatch.setattr(validation, "calibration_of",
+                        lambda scenario: (None, {"fit": {"allow_future_data": True}}))
+    assert validation.run_validation(replicates=2, workers=1, out=tmp_path / "v") == 0
+    first = (tmp_path / "v" / "validation.md").read_text().splitlines()[0]
+    assert first == ("**WARNING: the calibration used data after 2013-12-31 "
+                     "(allow_future_data = true); 2014-2016 are NOT out of sample.**")

@@ -25,7 +25,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -54,41 +54,30 @@ def simulate_statistics(
     (common random numbers). Returns ``(statistics, None)``, or ``(None, reason)`` if the
     values make an invalid scenario (e.g. an explosive branching ratio).
     """
-    from .model import TruceModel
+    from .api import simulate
 
     try:
         scenario = base.with_overrides(values)
     except ConfigError as exc:
         return None, exc.reason
-    seed = np.random.SeedSequence(root_seed, spawn_key=(replicate,))
-    daily = TruceModel(scenario, rng=np.random.default_rng(seed), agents=False).run()
+    daily = simulate(scenario, np.random.SeedSequence(root_seed, spawn_key=(replicate,)))
     return simulated_statistics(daily, stats).tolist(), None
 
 
 @contextmanager
 def executor(backend: str = "process", workers: int | None = None,
-             scheduler: str | None = None) -> Iterator[tuple[Executor | None, int]]:
-    """The sweeps' executor (:func:`trucesim.runner.backends.open_backend`) and its slots.
+             scheduler: str | None = None) -> Iterator[Executor | None]:
+    """The sweeps' executor (:func:`trucesim.runner.backends.open_backend`).
 
-    One local worker means no pool at all (``None``: simulate in this process). Falls
-    back to a local process pool when the runner is not available.
+    One local worker means no pool at all (``None``: simulate in this process).
     """
     if backend == "process" and workers == 1 and scheduler is None:
-        yield None, 1
+        yield None
         return
-    try:
-        from .runner.backends import open_backend
-    except ImportError:  # pragma: no cover - runner not installed
-        open_backend = None
-    if open_backend is not None:
-        with open_backend(backend, workers, scheduler) as b:
-            yield b.executor, b.slots
-        return
-    if backend != "process":  # pragma: no cover
-        raise ConfigError("--backend", "", f"backend {backend!r} needs trucesim.runner")
-    n = workers or 1
-    with ProcessPoolExecutor(max_workers=n) as pool:  # pragma: no cover
-        yield pool, n
+    from .runner.backends import open_backend
+
+    with open_backend(backend, workers, scheduler) as b:
+        yield b.executor
 
 
 # ---------------------------------------------------------------------- evaluations
@@ -288,7 +277,7 @@ def overrides_toml(problem: CalibrationProblem, result: dict[str, Any],
     lines = [
         f"# Calibrated parameters written by `trucesim calibrate {calibration_file}` on {today}.",
         f"# Fitted to data ending {problem.fit_end}"
-        + (" (INCLUDES DATA AFTER 2013-12-31: allow_future_data = true)." if future
+        + (f" (INCLUDES DATA AFTER {FIT_CUTOFF}: allow_future_data = true)." if future
            else f" (nothing after {FIT_CUTOFF})."),
         "# A scenario uses it with `calibration = \"<this file>\"`; values the scenario",
         "# file sets itself win.",
@@ -338,8 +327,8 @@ def fit_report(problem: CalibrationProblem, result: dict[str, Any],
     spec = problem.spec
     lines = []
     if problem.future_data_used:
-        lines.append("**WARNING: this fit uses data after 2013-12-31 (allow_future_data = true); "
-                     "it is not an out-of-sample calibration.**\n")
+        lines.append(f"**WARNING: this fit uses data after {FIT_CUTOFF} "
+                     "(allow_future_data = true); it is not an out-of-sample calibration.**\n")
     lines += [
         f"# Calibration fit: {calibration_file}", "",
         f"Scenario `{problem.scenario.name}` simulated {problem.scenario.start} to "
@@ -379,7 +368,7 @@ def fit_figure(problem: CalibrationProblem, stats: pd.DataFrame, table: pd.DataF
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained",
                                   gridspec_kw={"width_ratios": [2, 1]})
     y = np.arange(len(stats))
-    ratio = stats["simulated_per_day"] / stats["observed_per_day"]
+    ratio = stats["ratio"]
     ax.axvline(1.0, color="grey", lw=1)
     ax.errorbar(ratio, y, xerr=[ratio - stats["sim_min"] / stats["observed_per_day"],
                                 stats["sim_max"] / stats["observed_per_day"] - ratio],
@@ -418,7 +407,7 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
     d = len(spec.parameters)
     total = spec.replicates * spec.method.popsize * d * (spec.method.maxiter + 1)
     started = time.perf_counter()
-    with executor(backend, workers, scheduler) as (pool, slots), tqdm(
+    with executor(backend, workers, scheduler) as pool, tqdm(
         total=total, desc=f"calibrate {path.stem}", unit="run", disable=None
     ) as bar:
         evaluator = Evaluator(problem, pool, out / CHECKPOINT, bar)

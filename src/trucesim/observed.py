@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .summary import TYPES
 
 #: Last day whose data may be used for fitting (the truce and its rollback, not after).
 FIT_CUTOFF = dt.date(2013, 12, 31)
@@ -44,11 +45,8 @@ QUANTITY_METRICS: dict[str, str] = {
     "gang_members_killed_by_police": "gang_killed_by_police",
 }
 
-#: Daily-table metrics a statistic may use.
-STATISTIC_METRICS = frozenset(
-    {"homicides", "deaths_true", "gang_on_gang", "gang_on_civilian", "police_killed",
-     "gang_killed_by_police", "background", "disappearances"}
-)
+#: Daily-table metrics a statistic may use (the death types of the summaries).
+STATISTIC_METRICS = frozenset(TYPES)
 
 UNITS = frozenset({"count", "per_day"})
 
@@ -185,9 +183,11 @@ def select_rows(
 ) -> list[ObservedRow]:
     """Rows picked by explicit ``ids``, or by ``quantity`` within ``window`` and a span length.
 
-    A row is inside ``window`` when its whole span is. Errors (``ConfigError`` with
-    ``source`` and ``key``): an unknown id or quantity, a window or row reaching past
-    :data:`FIT_CUTOFF` without ``allow_future_data``, an empty selection.
+    A row is inside ``window`` when its whole span is. Without ``allow_future_data``, a
+    selection by quantity leaves out rows ending after :data:`FIT_CUTOFF`. Errors
+    (``ConfigError`` with ``source`` and ``key``): an unknown id or quantity, a window or
+    explicit row reaching past :data:`FIT_CUTOFF` without ``allow_future_data``, an empty
+    selection.
     """
     known = {r.id: r for r in rows}
     if window is not None and window[1] > FIT_CUTOFF and not allow_future_data:
@@ -205,6 +205,13 @@ def select_rows(
                 f"e.g. {next(iter(known), 'none')!r} (see `trucesim observed`)",
             )
         chosen = [known[i] for i in ids]
+        future = [r for r in chosen if r.future]
+        if future and not allow_future_data:
+            raise ConfigError(
+                source, f"{key}.rows",
+                f"row {future[0].id} ends after {FIT_CUTOFF}: data after {FIT_CUTOFF} are for "
+                "validation only (set allow_future_data = true to override)",
+            )
     else:
         quantities = {r.quantity for r in rows}
         if quantity not in quantities:
@@ -216,18 +223,10 @@ def select_rows(
             r for r in rows
             if r.quantity == quantity and min_days <= r.days <= max_days
             and (window is None or (window[0] <= r.start and r.end <= window[1]))
+            and (allow_future_data or not r.future)
         ]
-        if not allow_future_data:
-            chosen = [r for r in chosen if not r.future] if window is None else chosen
     if not chosen:
         raise ConfigError(source, key, "selects no data row")
-    future = [r for r in chosen if r.future]
-    if future and not allow_future_data:
-        raise ConfigError(
-            source, f"{key}.rows",
-            f"row {future[0].id} ends after {FIT_CUTOFF}: data after {FIT_CUTOFF} are for "
-            "validation only (set allow_future_data = true to override)",
-        )
     return chosen
 
 

@@ -42,10 +42,9 @@ D = dt.timedelta
 # ---------------------------------------------------------------------- simulation
 def simulate_daily(scenario: Scenario, root_seed: int, replicate: int) -> pd.DataFrame:
     """One replicate's daily table (the columns validation uses), seeded as in ``run``."""
-    from .model import TruceModel
+    from .api import simulate
 
-    seed = np.random.SeedSequence(root_seed, spawn_key=(replicate,))
-    daily = TruceModel(scenario, rng=np.random.default_rng(seed), agents=False).run()
+    daily = simulate(scenario, np.random.SeedSequence(root_seed, spawn_key=(replicate,)))
     daily = daily[list(COLUMNS)].copy()
     daily.insert(0, "replicate", replicate)
     return daily
@@ -55,18 +54,15 @@ def simulate_replicates(scenario: Scenario, replicates: int, root_seed: int, poo
                         bar: tqdm | None = None) -> pd.DataFrame:
     """``replicates`` runs of ``scenario`` stacked (in parallel when ``pool`` is given)."""
     if pool is None:
-        frames = []
-        for r in range(replicates):
-            frames.append(simulate_daily(scenario, root_seed, r))
-            if bar is not None:
-                bar.update()
+        results = (simulate_daily(scenario, root_seed, r) for r in range(replicates))
     else:
         futures = [pool.submit(simulate_daily, scenario, root_seed, r) for r in range(replicates)]
-        frames = []
-        for f in futures:
-            frames.append(f.result())
-            if bar is not None:
-                bar.update()
+        results = (f.result() for f in futures)
+    frames = []
+    for daily in results:
+        frames.append(daily)
+        if bar is not None:
+            bar.update()
     return pd.concat(frames, ignore_index=True)
 
 
@@ -193,11 +189,12 @@ def stylised_facts(daily: pd.DataFrame, honduras: pd.DataFrame, rows: list[Obser
     the fraction of replicates in which it holds.
     """
     by_id = {r.id: r for r in rows}
+    annual = annual_homicides(rows)
     pre_span = (dt.date(2010, 1, 1), TRANSFERS - D(days=1))
     pre = span_means(daily, "homicides", *pre_span)
     early_days = (pre_span[1] - dt.date(2012, 1, 1)).days + 1
     obs_pre = (
-        annual_homicides(rows)[2010] + annual_homicides(rows)[2011]
+        annual[2010] + annual[2011]
         + by_id["homicides_per_day:2012-01-01:2012-03-08"].per_day * early_days
     ) / ((pre_span[1] - pre_span[0]).days + 1)
     facts = []
@@ -228,7 +225,7 @@ def stylised_facts(daily: pd.DataFrame, honduras: pd.DataFrame, rows: list[Obser
         bool(np.median(level) <= 0.75 and np.median(peak) <= 0.9)))
 
     y2015 = span_means(daily, "homicides", dt.date(2015, 1, 1), dt.date(2015, 12, 31)) / pre
-    obs_2015 = annual_homicides(rows)[2015] / 365 / obs_pre
+    obs_2015 = annual[2015] / 365 / obs_pre
     facts.append(Fact(
         "Surge above the pre-truce level after the collapse",
         "mean 2015 / pre-truce mean > 1",
@@ -488,7 +485,7 @@ def report(ctx: dict[str, Any]) -> str:
     in_rows = annual[annual["sample"] != "out"]
     lines = []
     if ctx["future_data"]:
-        lines.append("**WARNING: the calibration used data after 2013-12-31 "
+        lines.append(f"**WARNING: the calibration used data after {FIT_CUTOFF} "
                      "(allow_future_data = true); 2014-2016 are NOT out of sample.**\n")
     lines += [
         f"# Validation of {ctx['scenario']}", "",
@@ -582,7 +579,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     rows = load_observed()
     baseline = disappearance_baseline(rows)
     started = time.perf_counter()
-    with executor("process", workers) as (pool, _), tqdm(
+    with executor("process", workers) as pool, tqdm(
         total=2 * replicates, desc="validate", unit="run", disable=None
     ) as bar:
         daily = simulate_replicates(scenario, replicates, root, pool, bar)
@@ -608,9 +605,10 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         "facts": facts, "assessment": assessment(annual, facts),
         "parameters": parameter_table(scenario, cal),
     }
+    text = report(ctx)
     with staged_folder(out) as stage:
         with atomic_path(stage / "validation.md") as tmp:
-            tmp.write_text(report(ctx))
+            tmp.write_text(text)
         title = f"{scenario.name}: calibrated to 2013, {replicates} replicates"
         for name, fig in (("trajectory.png", trajectory_figure(daily, rows, title)),
                           ("annual.png", annual_figure(annual, title)),
@@ -629,6 +627,6 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             "rate_ratio": interval(ratios), "observed_rate_ratio": ctx["observed_ratio"],
             "facts": [f.__dict__ for f in facts], "elapsed_seconds": round(elapsed, 1),
         })
-    print(report(ctx).split("## Parameters")[0])
+    print(text.split("## Parameters")[0])
     print(f"wrote {out}/validation.md, trajectory.png, annual.png, facts.png")
     return 0
