@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..config import Scenario
@@ -80,7 +82,7 @@ def composition_chart(
                for i, lab in enumerate(KILLING_TYPES.values())][::-1]
     handles += [Patch(facecolor="none", edgecolor="black", hatch="////",
                       label="hidden deaths (disappearances)"),
-                plt_line("recorded homicides")]
+                Line2D([], [], color="black", lw=1.3, label="recorded homicides")]
     style.outside_legend(fig, axes[0, 0], handles, [h.get_label() for h in handles])
     style.title(fig, f"{name}: killings by type and hidden deaths", fontsize=11)
     style.add_caption(
@@ -93,12 +95,6 @@ def composition_chart(
     )
     style.declutter(fig, labels)
     return fig
-
-
-def plt_line(label: str):
-    from matplotlib.lines import Line2D
-
-    return Line2D([], [], color="black", lw=1.3, label=label)
 
 
 def control_columns(daily: pd.DataFrame) -> list[str]:
@@ -147,8 +143,6 @@ def control_chart(
         ax.set_xlim(m.dates[0], m.dates[-1] + pd.Timedelta(days=1))
         style.date_axis(ax)
     axes[-1, 0].set_xlabel("date")
-    from matplotlib.legend_handler import HandlerTuple
-
     style.outside_legend(fig, axes[0, 0], handles, names, title="gang (median, 50%, 90%)",
                          title_fontsize=8, handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
     style.title(fig, f"{name}: leaders' operational control by gang", fontsize=11)

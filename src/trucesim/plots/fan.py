@@ -95,7 +95,6 @@ def fan_chart(
         if len(variants) > 1:
             ax.set_title(f"variant: {v}", loc="left", fontsize=9, color="0.2")
         ax.set_xlim(m.dates[0], m.dates[-1] + pd.Timedelta(days=1))
-        ax.margins(x=0)
         style.date_axis(ax)
     # y is shared by the panels; start at zero for non-negative metrics
     style.headroom(axes[0, 0], bottom=0.0 if np.nanmin(daily[metric]) >= 0 else None)
@@ -170,23 +169,23 @@ def compare_chart(
                                transform=top.get_xaxis_transform(), ha="left", va="top",
                                fontsize=style.PHASE_LABEL_SIZE, color="0.1", gid="phase-label"))
     raw = {v: run_matrix(daily, metric, v) for v in variants}
+    ref = raw[reference]
     reps = max(len(m.values) for m in raw.values())
     # Paired runs of variants are identical until the timelines part: draw that stretch once.
     shared = split is not None and _identical_before(raw, split)
     start = split - pd.Timedelta(days=1) if shared else None
     top_handles, top_labels = [], []
     if shared:
-        top_handles.append(draw_fan(top, raw[reference].rolled(w).between(end=start),
+        top_handles.append(draw_fan(top, ref.rolled(w).between(end=start),
                                     style.SHARED_COLOR))
         top_labels.append("all variants (identical before they diverge)")
     for i, v in enumerate(variants):
-        m = raw[v]
         after = _phase_after(daily, v, split)
-        top_handles.append(draw_fan(top, m.rolled(w).between(start), style.color(i)))
+        top_handles.append(draw_fan(top, raw[v].rolled(w).between(start), style.color(i)))
         top_labels.append(v + (f" ({after})" if after and after != v else ""))
     n_obs = 0
     if wants_observed(observed, _sname(scenario) or name):
-        n_obs = draw_observed(top, metric, m.dates[0], m.dates[-1])
+        n_obs = draw_observed(top, metric, ref.dates[0], ref.dates[-1])
         h, lab = top.get_legend_handles_labels()
         top_handles += h
         top_labels += lab
@@ -196,14 +195,14 @@ def compare_chart(
     totals, bottom_handles, bottom_labels = [], [], []
     for v in others:
         i = variants.index(v)
-        diff = paired_difference(daily, metric, v, reference)
+        diff = paired_difference(raw[v], ref)
         bottom_handles.append(draw_fan(bottom, diff.rolled(w).between(start), style.color(i)))
         bottom_labels.append(f"{v} − {reference}")
         totals.append(_total_difference(diff, split, v, reference, metric))
     bottom.set_ylabel(f"paired difference\n({unit}" + (f", {w}-day mean)" if w > 1 else ")"),
                       fontsize=9)
     for ax in (top, bottom):
-        ax.set_xlim(m.dates[0], m.dates[-1] + pd.Timedelta(days=1))
+        ax.set_xlim(ref.dates[0], ref.dates[-1] + pd.Timedelta(days=1))
         style.date_axis(ax)
     bottom.set_xlabel("date")
     tuple_handler = {tuple: HandlerTuple(ndivide=None, pad=0.0)}

@@ -20,6 +20,7 @@ import pandas as pd
 from ..config import Scenario
 from ..errors import ConfigError
 from ..experiment import RESERVED_COLUMNS
+from .series import variants_of
 
 
 @dataclass
@@ -39,20 +40,10 @@ class RunResults:
         return self.manifest.get("scenario", {}).get("name") or self.folder.name
 
     @property
-    def replicates(self) -> int:
-        """Replicates per variant."""
-        return int(self.daily["replicate"].nunique())
-
-    @property
-    def variants(self) -> list[str]:
-        """Variants in run order."""
-        return [str(v) for v in dict.fromkeys(self.daily["variant"])]
-
-    @property
     def counterfactual(self) -> str | None:
         """The scenario's counterfactual variant, if it was run."""
         cf = self.manifest.get("scenario", {}).get("counterfactual")
-        return cf if cf in self.variants else None
+        return cf if cf in variants_of(self.daily) else None
 
 
 @dataclass

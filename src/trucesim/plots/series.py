@@ -66,11 +66,11 @@ def daily_metrics(daily: pd.DataFrame) -> list[str]:
             and not pd.api.types.is_bool_dtype(daily[c])]
 
 
-def check_metric(daily: pd.DataFrame, metric: str, source: str = "--metric") -> None:
+def check_metric(daily: pd.DataFrame, metric: str) -> None:
     """Raise ConfigError naming the valid metrics when ``metric`` is not a daily column."""
     valid = daily_metrics(daily)
     if metric not in valid:
-        raise ConfigError(source, "", f"unknown metric {metric!r}; valid: {', '.join(valid)}")
+        raise ConfigError("--metric", "", f"unknown metric {metric!r}; valid: {', '.join(valid)}")
 
 
 def variants_of(daily: pd.DataFrame) -> list[str]:
@@ -89,6 +89,10 @@ def of_variant(daily: pd.DataFrame, variant: str) -> pd.DataFrame:
     if "variant" not in daily:
         return daily
     return daily[daily["variant"].astype(str) == variant]
+
+
+#: Quantiles over replicates a fan draws: the median and the 50% and 90% bands.
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,9 @@ class RunMatrix:
             out[:, window - 1:] = (c[:, window:] - c[:, :-window]) / window
         return RunMatrix(self.dates, self.replicates, out)
 
-    def quantiles(self, qs=(0.05, 0.25, 0.5, 0.75, 0.95)) -> dict[float, np.ndarray]:
-        """Quantiles over replicates for each day (NaN on days without values)."""
+    def quantiles(self) -> dict[float, np.ndarray]:
+        """The :data:`QUANTILES` over replicates for each day (NaN on days without values)."""
+        qs = QUANTILES
         x = self.values
         out = np.full((len(qs), x.shape[1]), np.nan)
         whole = np.isfinite(x).all(axis=0)
@@ -143,10 +148,12 @@ def run_matrix(daily: pd.DataFrame, metric: str, variant: str) -> RunMatrix:
                      wide.to_numpy(dtype=float))
 
 
-def paired_difference(daily: pd.DataFrame, metric: str, variant: str, reference: str) -> RunMatrix:
-    """``variant - reference`` replicate by replicate (common random numbers pair them)."""
-    a = run_matrix(daily, metric, variant)
-    b = run_matrix(daily, metric, reference)
+def paired_difference(a: RunMatrix, b: RunMatrix) -> RunMatrix:
+    """``a - b`` replicate by replicate, on the days both hold.
+
+    ``a`` and ``b`` are one metric of two variants: replicate r of every variant runs from
+    the same seed (common random numbers), which pairs them.
+    """
     reps = np.intersect1d(a.replicates, b.replicates)
     dates = a.dates.intersection(b.dates)
     ia = np.searchsorted(a.replicates, reps)

@@ -43,6 +43,8 @@ CAPTION_SIZE = 8
 PHASE_LABEL_SIZE = 8
 #: Height (axes fraction) of the first row of phase labels; event numbers sit above it.
 PHASE_LABEL_Y = 0.925
+#: Step (axes fraction) down to the next row of phase labels.
+PHASE_ROW_STEP = 0.075
 #: Share of each time panel kept free at the top for event numbers and phase labels.
 HEADROOM = 0.27
 
@@ -136,15 +138,15 @@ def shade_phases(ax: Axes, spans, *, labels: bool = True) -> list[Text]:
     return texts
 
 
-def headroom(ax: Axes, top_share: float = HEADROOM, bottom: float | None = 0.0) -> None:
-    """Leave the top ``top_share`` of the axes free for phase labels."""
+def headroom(ax: Axes, bottom: float | None = 0.0) -> None:
+    """Leave the top :data:`HEADROOM` of the axes free for phase labels."""
     lo, hi = ax.get_ylim()
     if bottom is not None:
         lo = bottom
-    ax.set_ylim(lo, lo + (hi - lo) / (1.0 - top_share))
+    ax.set_ylim(lo, lo + (hi - lo) / (1.0 - HEADROOM))
 
 
-def declutter(fig: Figure, texts: Sequence[Text], row_step: float = 0.075) -> None:
+def declutter(fig: Figure, texts: Sequence[Text]) -> None:
     """Move phase labels that would overlap a neighbour down a row; keep them inside the axes.
 
     Runs the layout first, so the decision is made at the final size; the labels'
@@ -180,7 +182,7 @@ def declutter(fig: Figure, texts: Sequence[Text], row_step: float = 0.075) -> No
             ext = t.get_window_extent(renderer)
             if not any(ext.overlaps(p) for p in placed if p is not None):
                 break
-            y -= row_step
+            y -= PHASE_ROW_STEP
             t.set_position((x, y))
         placed.append(t.get_window_extent(renderer))
 

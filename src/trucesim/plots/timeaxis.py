@@ -48,8 +48,7 @@ def events_key(events: Sequence[Event]) -> str:
         f"({n}) {d.date()} {label}" for n, d, label in events) + "."
 
 
-def draw_fan(ax: Axes, m: RunMatrix, color: str, label: str | None = None, *,
-             bands=(90, 50)) -> tuple:
+def draw_fan(ax: Axes, m: RunMatrix, color: str, label: str | None = None) -> tuple:
     """Median line with 90% and 50% bands over replicates; returns the drawn handles.
 
     With ``label`` the three artists get legend entries ``label: median`` etc.; without,
@@ -59,14 +58,12 @@ def draw_fan(ax: Axes, m: RunMatrix, color: str, label: str | None = None, *,
     x = m.dates
     handles = []
     if len(m.values) > 1:
-        if 90 in bands:
-            handles.append(ax.fill_between(x, q[0.05], q[0.95], color=color, alpha=0.18, lw=0,
-                                           label=f"{label}: 90% band" if label else None,
-                                           gid="band-90"))
-        if 50 in bands:
-            handles.append(ax.fill_between(x, q[0.25], q[0.75], color=color, alpha=0.38, lw=0,
-                                           label=f"{label}: 50% band" if label else None,
-                                           gid="band-50"))
+        handles.append(ax.fill_between(x, q[0.05], q[0.95], color=color, alpha=0.18, lw=0,
+                                       label=f"{label}: 90% band" if label else None,
+                                       gid="band-90"))
+        handles.append(ax.fill_between(x, q[0.25], q[0.75], color=color, alpha=0.38, lw=0,
+                                       label=f"{label}: 50% band" if label else None,
+                                       gid="band-50"))
     (line,) = ax.plot(x, q[0.5], color=color, lw=1.6, label=f"{label}: median" if label else None,
                       gid="median", zorder=4)
     handles.append(line)
