@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from . import style
 from .observed import annual_means
 from .series import FLOW_METRICS, check_metric, metric_label, of_variant, variants_of
-from .timeaxis import wants_observed
+from .timeaxis import display_name, scenario_name, wants_observed
 
 
 def complete_years(daily: pd.DataFrame, variant: str) -> list[int]:
@@ -53,13 +53,13 @@ def annual_chart(
         raise ConfigError("--metric", "", f"annual totals need a count of events; "
                           f"{metric!r} is a level. Valid: {', '.join(FLOW_METRICS)}")
     variants = list(variants or variants_of(daily))
-    name = name or (scenario.name if scenario is not None else "simulation")
+    name = display_name(scenario, name)
     label, _ = metric_label(metric)
     tables = {v: annual_totals(daily, metric, v) for v in variants}
     years = sorted({int(y) for t in tables.values() for y in t.columns})
     if not years:
         raise ConfigError("--kind annual", "", "the run covers no complete calendar year")
-    show_obs = wants_observed(observed, scenario.name if scenario else name)
+    show_obs = wants_observed(observed, scenario_name(scenario) or name)
     obs = (annual_means(metric, f"{years[0]}-01-01", f"{years[-1]}-12-31")
            if show_obs else pd.DataFrame())
     width_in = max(7.5, 2.0 + 0.6 * len(years) * (len(variants) + 1))
@@ -106,7 +106,7 @@ def annual_chart(
     missing = [y for y in years if y not in seen] if len(obs) else []
     style.add_caption(
         fig,
-        f"{style.subject(name, scenario.name if scenario else None)}; "
+        f"{style.subject(name, scenario_name(scenario))}; "
         f"{style.replicates_text(reps, len(variants))}. Boxes: median and quartiles of the "
         f"simulated totals over replicates; whiskers: 5% to 95%. Complete calendar years only.",
         ("Observed: El Salvador police (PNC) annual totals, data/el_salvador_observed.csv"

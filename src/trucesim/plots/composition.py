@@ -14,8 +14,15 @@ from matplotlib.patches import Patch
 from ..config import Scenario
 from ..errors import ConfigError
 from . import style
-from .series import phase_runs, run_matrix, variants_of
-from .timeaxis import draw_events, draw_fan, events_key, scenario_events
+from .series import run_matrix
+from .timeaxis import (
+    display_name,
+    draw_fan,
+    events_key,
+    scenario_name,
+    start_panel,
+    variant_panels,
+)
 
 #: Types of killing stacked in the composition chart (they sum to true deaths).
 KILLING_TYPES = {
@@ -49,16 +56,12 @@ def composition_chart(
     missing = [c for c in [*KILLING_TYPES, "homicides", "deaths_true"] if c not in daily]
     if missing:
         raise ConfigError("--kind composition", "", f"the daily series lack {', '.join(missing)}")
-    variants = list(variants or variants_of(daily))
-    name = name or (scenario.name if scenario is not None else "simulation")
-    events = scenario_events(scenario, variants)
-    fig, axes = style.new_figure(len(variants), 1, sharex=True, sharey=True,
-                                 panel_height=3.2 if len(variants) == 1 else 2.4)
+    name = display_name(scenario, name)
+    variants, events, fig, axes = variant_panels(daily, variants, scenario,
+                                                 panel_height=(3.2, 2.4))
     labels, reps = [], 0
     for v, ax in zip(variants, axes[:, 0], strict=True):
-        dates, phases = phase_runs(daily, v)
-        labels += style.shade_phases(ax, style.phase_spans(dates, phases))
-        draw_events(ax, events)
+        labels += start_panel(ax, daily, v, events, titled=len(variants) > 1)
         layers = []
         for metric in KILLING_TYPES:
             x, y, reps = _mean_rate(daily, metric, v, window)
@@ -72,10 +75,6 @@ def composition_chart(
                         lw=0, zorder=3, gid="hidden")
         ax.plot(x, recorded, color="black", lw=1.3, zorder=4, gid="recorded")
         ax.set_ylabel(f"killings per day\n(mean of runs, {window}-day mean)", fontsize=9)
-        if len(variants) > 1:
-            ax.set_title(f"variant: {v}", loc="left", fontsize=9, color="0.2")
-        ax.set_xlim(x[0], x[-1] + pd.Timedelta(days=1))
-        style.date_axis(ax)
     style.headroom(axes[0, 0])  # y is shared by the panels
     axes[-1, 0].set_xlabel("date")
     handles = [Patch(color=style.color(i), alpha=0.85, label=lab)
@@ -87,7 +86,7 @@ def composition_chart(
     style.title(fig, f"{name}: killings by type and hidden deaths", fontsize=11)
     style.add_caption(
         fig,
-        f"{style.subject(name, scenario.name if scenario else None)}; "
+        f"{style.subject(name, scenario_name(scenario))}; "
         f"{style.replicates_text(reps, len(variants))}, averaged. Stacked areas sum to true "
         f"deaths; hatched: deaths concealed by cliques under restraint (counted in their type, "
         f"not recorded). {window}-day trailing means; shaded spans: regime phases.",
@@ -117,17 +116,13 @@ def control_chart(
     cols = control_columns(daily)
     if not cols:
         raise ConfigError("--kind control", "", "the daily series have no control_<gang> columns")
-    variants = list(variants or variants_of(daily))
-    name = name or (scenario.name if scenario is not None else "simulation")
-    events = scenario_events(scenario, variants)
-    fig, axes = style.new_figure(len(variants), 1, sharex=True, sharey=True,
-                                 panel_height=3.2 if len(variants) == 1 else 2.4)
+    name = display_name(scenario, name)
+    variants, events, fig, axes = variant_panels(daily, variants, scenario,
+                                                 panel_height=(3.2, 2.4))
     labels, reps = [], 0
     handles, names = [], []
     for v, ax in zip(variants, axes[:, 0], strict=True):
-        dates, phases = phase_runs(daily, v)
-        labels += style.shade_phases(ax, style.phase_spans(dates, phases))
-        draw_events(ax, events)
+        labels += start_panel(ax, daily, v, events, titled=len(variants) > 1)
         for i, col in enumerate(cols):
             m = run_matrix(daily, col, v)
             reps = max(reps, len(m.values))
@@ -138,17 +133,13 @@ def control_chart(
         ax.set_ylim(0, 1.0 / (1 - style.HEADROOM))
         ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
         ax.set_ylabel("share of the gang's cliques\nfollowing orders", fontsize=9)
-        if len(variants) > 1:
-            ax.set_title(f"variant: {v}", loc="left", fontsize=9, color="0.2")
-        ax.set_xlim(m.dates[0], m.dates[-1] + pd.Timedelta(days=1))
-        style.date_axis(ax)
     axes[-1, 0].set_xlabel("date")
     style.outside_legend(fig, axes[0, 0], handles, names, title="gang (median, 50%, 90%)",
                          title_fontsize=8, handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
     style.title(fig, f"{name}: leaders' operational control by gang", fontsize=11)
     style.add_caption(
         fig,
-        f"{style.subject(name, scenario.name if scenario else None)}; "
+        f"{style.subject(name, scenario_name(scenario))}; "
         f"{style.replicates_text(reps, len(variants))}. Daily share of each gang's cliques "
         f"that heard and follow the leaders' current order (restraint or pressure); lines: "
         f"medians, bands: 50% and 90% over replicates; shaded spans: regime phases.",

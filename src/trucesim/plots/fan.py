@@ -25,25 +25,21 @@ from .series import (
 )
 from .timeaxis import (
     OBSERVED_NOTE,
+    display_name,
     draw_events,
     draw_fan,
     draw_observed,
     events_key,
     scenario_events,
+    scenario_name,
+    start_panel,
+    variant_panels,
     wants_observed,
 )
 
 
 def _window(metric: str, window: int) -> int:
     return window if metric in FLOW_METRICS else 1
-
-
-def _sname(scenario: Scenario | None) -> str | None:
-    return scenario.name if scenario is not None else None
-
-
-def _name(scenario: Scenario | None, name: str | None) -> str:
-    return name or (scenario.name if scenario is not None else "simulation")
 
 
 def fan_chart(
@@ -71,31 +67,23 @@ def fan_chart(
     the caption), observed monthly or span means and annual means are drawn in black.
     """
     check_metric(daily, metric)
-    variants = list(variants or variants_of(daily))
     label, _ = metric_label(metric)
-    name = _name(scenario, name)
+    name = display_name(scenario, name)
     w = _window(metric, window)
-    fig, axes = style.new_figure(len(variants), 1, sharex=True, sharey=True,
-                                 panel_height=3.4 if len(variants) == 1 else 2.5)
-    events = scenario_events(scenario, variants)
-    show_obs = wants_observed(observed, _sname(scenario) or name)
+    variants, events, fig, axes = variant_panels(daily, variants, scenario,
+                                                 panel_height=(3.4, 2.5))
+    show_obs = wants_observed(observed, scenario_name(scenario) or name)
     n_obs = 0
     labels = []
     reps = 0
     for v, ax in zip(variants, axes[:, 0], strict=True):
+        labels += start_panel(ax, daily, v, events, titled=len(variants) > 1)
         m = run_matrix(daily, metric, v)
         reps = max(reps, len(m.values))
-        dates, phases = phase_runs(daily, v)
-        labels += style.shade_phases(ax, style.phase_spans(dates, phases))
-        draw_events(ax, events)
         draw_fan(ax, m.rolled(w), style.color(0), "simulated")
         if show_obs:
             n_obs += draw_observed(ax, metric, m.dates[0], m.dates[-1])
         ax.set_ylabel(axis_label(metric, w), fontsize=9)
-        if len(variants) > 1:
-            ax.set_title(f"variant: {v}", loc="left", fontsize=9, color="0.2")
-        ax.set_xlim(m.dates[0], m.dates[-1] + pd.Timedelta(days=1))
-        style.date_axis(ax)
     # y is shared by the panels; start at zero for non-negative metrics
     style.headroom(axes[0, 0], bottom=0.0 if np.nanmin(daily[metric]) >= 0 else None)
     axes[-1, 0].set_xlabel("date")
@@ -107,7 +95,8 @@ def fan_chart(
                  fontsize=11)
     style.add_caption(
         fig,
-        f"{style.subject(name, _sname(scenario))}; {style.replicates_text(reps, len(variants))}"
+        f"{style.subject(name, scenario_name(scenario))}; "
+        f"{style.replicates_text(reps, len(variants))}"
         + (f"; {w}-day trailing mean per day" if w > 1 else "") + "; shaded spans: regime phases.",
         events_key(events),
         OBSERVED_NOTE if n_obs else "",
@@ -148,7 +137,7 @@ def compare_chart(
         reference = cf if cf in variants else variants[0]
     others = [v for v in variants if v != reference]
     label, unit = metric_label(metric)
-    name = _name(scenario, name)
+    name = display_name(scenario, name)
     w = _window(metric, window)
     fig, axes = style.new_figure(2, 1, sharex=True, panel_height=2.9,
                                  gridspec_kw={"height_ratios": [3, 2]})
@@ -184,7 +173,7 @@ def compare_chart(
         top_handles.append(draw_fan(top, raw[v].rolled(w).between(start), style.color(i)))
         top_labels.append(v + (f" ({after})" if after and after != v else ""))
     n_obs = 0
-    if wants_observed(observed, _sname(scenario) or name):
+    if wants_observed(observed, scenario_name(scenario) or name):
         n_obs = draw_observed(top, metric, ref.dates[0], ref.dates[-1])
         h, lab = top.get_legend_handles_labels()
         top_handles += h
@@ -214,7 +203,7 @@ def compare_chart(
                  fontsize=11)
     style.add_caption(
         fig,
-        f"{style.subject(name, _sname(scenario))}; {style.plural(reps, 'replicate')} per "
+        f"{style.subject(name, scenario_name(scenario))}; {style.plural(reps, 'replicate')} per "
         f"variant, paired: replicate r of every variant uses the same seed (common random "
         f"numbers). Lines: medians; bands: 50% and 90% over replicates (bottom: over "
         f"replicate pairs)."

@@ -7,13 +7,62 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from ..config import Scenario
 from . import style
 from .observed import annual_means, covers_el_salvador, period_means
-from .series import RunMatrix
+from .series import RunMatrix, phase_runs, variants_of
 
 Event = tuple[int, pd.Timestamp, str]
+
+
+def scenario_name(scenario: Scenario | None) -> str | None:
+    """The scenario's name (None without a scenario)."""
+    return scenario.name if scenario is not None else None
+
+
+def display_name(scenario: Scenario | None, name: str | None) -> str:
+    """The name a figure is titled with: ``name``, else the scenario's, else "simulation"."""
+    return name or scenario_name(scenario) or "simulation"
+
+
+def variant_panels(
+    daily: pd.DataFrame,
+    variants: Sequence[str] | None,
+    scenario: Scenario | None,
+    *,
+    panel_height: tuple[float, float],
+) -> tuple[list[str], list[Event], Figure, np.ndarray]:
+    """(variants, events, figure, axes) of a figure with one time panel per variant.
+
+    ``variants`` defaults to all, in run order; the panels share both axes and are
+    ``panel_height[0]`` high when there is one, ``panel_height[1]`` each when several.
+    """
+    variants = list(variants or variants_of(daily))
+    events = scenario_events(scenario, variants)
+    one, many = panel_height
+    fig, axes = style.new_figure(len(variants), 1, sharex=True, sharey=True,
+                                 panel_height=one if len(variants) == 1 else many)
+    return variants, events, fig, axes
+
+
+def start_panel(ax: Axes, daily: pd.DataFrame, variant: str, events: Sequence[Event],
+                *, titled: bool) -> list[Text]:
+    """A variant's time panel before its data: shaded phases, events, title, dated x axis.
+
+    The x axis spans the variant's days; ``titled`` names the variant above the panel.
+    Returns the phase labels (for :func:`style.declutter`).
+    """
+    dates, phases = phase_runs(daily, variant)
+    labels = style.shade_phases(ax, style.phase_spans(dates, phases))
+    draw_events(ax, events)
+    if titled:
+        ax.set_title(f"variant: {variant}", loc="left", fontsize=9, color="0.2")
+    ax.set_xlim(pd.Timestamp(dates[0]), pd.Timestamp(dates[-1]) + pd.Timedelta(days=1))
+    style.date_axis(ax)
+    return labels
 
 
 def scenario_events(scenario: Scenario | None, variants: Sequence[str]) -> list[Event]:
