@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from trucesim.cli import main
-from trucesim.config import bundled_scenarios, load_scenario
+from trucesim.config import bundled_scenarios, load_scenario, resolve_path
 from trucesim.errors import ConfigError
 
 from .conftest import SCENARIOS
@@ -133,6 +133,18 @@ def test_every_bundled_scenario_is_valid():
         s = load_scenario(path)
         for v in s.variants:
             s.variant(v)
+
+
+def test_bundled_files_resolve_by_kind(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    experiments = bundled_scenarios("experiments")
+    assert {"leader-control", "sobol-truce-effect"} <= set(experiments)
+    assert not set(experiments) & set(bundled_scenarios())
+    assert resolve_path("leader-control.toml", "experiments") == experiments["leader-control"]
+    assert resolve_path("honduras-2013") == bundled_scenarios()["honduras-2013"]
+    assert resolve_path("leader-control") == Path("leader-control")  # not a scenario
+    (tmp_path / "leader-control.toml").write_text("")
+    assert resolve_path("leader-control.toml", "experiments") == Path("leader-control.toml")
 
 
 def test_overrides_by_dotted_path(el_salvador):

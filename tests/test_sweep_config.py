@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from trucesim.cli import main
+from trucesim.config import bundled_scenarios
 from trucesim.errors import ConfigError
-from trucesim.experiment import bundled_experiments, load_experiment
+from trucesim.experiment import load_experiment
 
 from .sweep_support import GRID_EXPERIMENT, write_tiny
 
@@ -169,7 +170,7 @@ def test_variants_design_points_and_unquoted_dotted_keys(tmp_path):
 
 @pytest.mark.parametrize("name", ["letter-2016-branches", "leader-control", "sobol-truce-effect"])
 def test_bundled_experiments_load_by_name(name):
-    assert name in bundled_experiments()
+    assert name in bundled_scenarios("experiments")
     exp = load_experiment(name)
     assert exp.runs >= 300
     if name == "letter-2016-branches":
@@ -177,6 +178,20 @@ def test_bundled_experiments_load_by_name(name):
         assert exp.replicates == 100
     if name == "sobol-truce-effect":
         assert exp.design.method == "sobol" and exp.outcomes.summary[0] == "truce_rate_ratio"
+
+
+def test_bundled_base_scenario_wins_over_a_same_named_file_in_the_cwd(tmp_path, monkeypatch):
+    (tmp_path / "honduras-2013.toml").write_text("this is not [valid toml")
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    (folder / "exp.toml").write_text(
+        'name = "cwd"\nscenario = "honduras-2013.toml"\nreplicates = 1\nseed = 1\n'
+        '[design]\nmethod = "grid"\n[parameters.cliques]\npath = "world.cliques"\n'
+        "values = [40]\n")
+    monkeypatch.chdir(tmp_path)
+    exp = load_experiment("experiments/exp.toml")
+    assert exp.base.name == "honduras-2013"
+    assert exp.base.source == str(bundled_scenarios()["honduras-2013"])
 
 
 def test_parameter_named_like_a_runs_column_is_refused(tmp_path):

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from trucesim.runner import run_experiment
+from trucesim.runner.store import TIMING_COLUMNS
 
 from .sweep_support import write_tiny
 
@@ -72,8 +73,8 @@ def test_sigkill_then_resume_runs_everything_exactly_once(tmp_path):
     with ThreadPoolExecutor(2) as pool:
         run_experiment(path, pool, out=tmp_path / "clean", progress=False)
     clean = pd.read_parquet(tmp_path / "clean" / "runs.parquet")
-    pd.testing.assert_frame_equal(runs.drop(columns="elapsed_s"),
-                                  clean.drop(columns="elapsed_s"))
+    pd.testing.assert_frame_equal(runs.drop(columns=list(TIMING_COLUMNS)),
+                                  clean.drop(columns=list(TIMING_COLUMNS)))
     for rid in ("p00000-r0000", runs["run_id"].iloc[-1]):
         pd.testing.assert_frame_equal(pd.read_parquet(out / "daily" / f"{rid}.parquet"),
                                       pd.read_parquet(tmp_path / "clean" / "daily" /

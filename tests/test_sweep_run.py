@@ -14,13 +14,14 @@ from trucesim.cli import main
 from trucesim.errors import ConfigError
 from trucesim.experiment import load_experiment
 from trucesim.runner import open_results, run_experiment, tasks
+from trucesim.runner.store import TIMING_COLUMNS
 from trucesim.summary import run_summary
 
 from .sweep_support import write_tiny
 
 
 def timing_free(folder) -> pd.DataFrame:
-    return pd.read_parquet(folder / "runs.parquet").drop(columns=["elapsed_s"])
+    return pd.read_parquet(folder / "runs.parquet").drop(columns=list(TIMING_COLUMNS))
 
 
 def test_runs_are_stored_with_common_random_numbers(tmp_path):
@@ -193,6 +194,37 @@ def test_results_handle_reopens_a_folder(tmp_path):
                                                             "homicides"]
     with pytest.raises(ConfigError, match="no manifest.json"):
         open_results(tmp_path)
+
+
+def test_a_session_reads_the_records_once_and_records_its_start(tmp_path, monkeypatch):
+    from trucesim.runner.store import SweepStore
+
+    loads = []
+    real = SweepStore.load_records
+    monkeypatch.setattr(SweepStore, "load_records", lambda self: loads.append(1) or real(self))
+    path = write_tiny(tmp_path, replicates=1)
+    out = tmp_path / "out"
+    with ThreadPoolExecutor(2) as pool:
+        res = run_experiment(path, pool, out=out, progress=False)
+    assert len(loads) == 1 and len(res.runs) == 4 and (res.runs["status"] == "ok").all()
+    (session,) = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert session["started"] <= session["finished"]
+    assert session["started"] >= json.loads((out / "manifest.json").read_text())["created"]
+
+
+def test_corrupt_manifest_is_a_config_error_not_a_traceback(tmp_path, capsys):
+    path = write_tiny(tmp_path, replicates=1)
+    out = tmp_path / "out"
+    with ThreadPoolExecutor(1) as pool:
+        run_experiment(path, pool, out=out, progress=False)
+    (out / "manifest.json").write_text('{"kind": "sweep", ')
+    with pytest.raises(ConfigError, match="manifest.json: unreadable manifest"):
+        open_results(out)
+    capsys.readouterr()
+    assert main(["analyze", str(out), "--method", "sobol",
+                 "--outcome", "mean_homicides"]) == 2
+    err = capsys.readouterr().err
+    assert "unreadable manifest" in err and "Traceback" not in err
 
 
 def test_resuming_with_changed_code_warns_and_force_starts_over(tmp_path, monkeypatch, capsys):

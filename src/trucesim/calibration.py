@@ -41,15 +41,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from .config import (
     Scenario,
-    _from_validation_error,
     load_scenario,
     read_toml,
     resolve_path,
     set_path,
+    validate,
 )
 from .errors import ConfigError
 from .observed import (
@@ -283,12 +283,7 @@ def _scenario_path(spec: str, base_dir: Path | None) -> Path:
 
 def parse_calibration(data: dict[str, Any], source: str = "<calibration>") -> Calibration:
     """Validate a calibration mapping; errors are ConfigError with ``source``."""
-    data = dict(data)
-    data["source"] = source
-    try:
-        return Calibration.model_validate(data)
-    except ValidationError as exc:
-        raise _from_validation_error(exc, source) from None
+    return validate(Calibration, data, source)
 
 
 def load_calibration(path: str | Path) -> CalibrationProblem:

@@ -234,14 +234,7 @@ class Scenario(Frozen):
     @classmethod
     def parse(cls, data: dict[str, Any], source: str = "<scenario>") -> Scenario:
         """Validate a scenario from a mapping; errors are :class:`ConfigError` with ``source``."""
-        data = dict(data)
-        data["source"] = source
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise _from_validation_error(exc, source) from None
-        except ConfigError as exc:
-            raise _resourced(exc, source) from None
+        return validate(cls, data, source)
 
     def to_data(self) -> dict[str, Any]:
         """The scenario as a plain mapping that :meth:`parse` accepts."""
@@ -337,23 +330,39 @@ def _resourced(exc: ConfigError, source: str) -> ConfigError:
     return ConfigErrors([ConfigError(source, e.key, e.reason) for e in inner])
 
 
+def validate[M: Frozen](cls: type[M], data: dict[str, Any], source: str) -> M:
+    """``cls.model_validate(data)`` with ``source`` set; every problem a ConfigError.
+
+    Pydantic errors become ``source: key.path: reason``; ConfigErrors raised by
+    validators are re-sourced to ``source``.
+    """
+    data = dict(data)
+    data["source"] = source
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise _from_validation_error(exc, source) from None
+    except ConfigError as exc:
+        raise _resourced(exc, source) from None
+
+
 # ---------------------------------------------------------------------- files
-def bundled_dir() -> Path:
-    """Folder holding the bundled scenario files."""
-    return Path(str(resources.files("trucesim") / "bundled" / "scenarios"))
+def bundled_dir(kind: str = "scenarios") -> Path:
+    """Folder holding the bundled files of ``kind`` ("scenarios" or "experiments")."""
+    return Path(str(resources.files("trucesim") / "bundled" / kind))
 
 
-def bundled_scenarios() -> dict[str, Path]:
-    """Bundled scenarios by name (file stem)."""
-    return {p.stem: p for p in sorted(bundled_dir().glob("*.toml"))}
+def bundled_scenarios(kind: str = "scenarios") -> dict[str, Path]:
+    """Bundled files of ``kind`` (default: scenarios) by name (file stem)."""
+    return {p.stem: p for p in sorted(bundled_dir(kind).glob("*.toml"))}
 
 
-def resolve_path(spec: str | Path) -> Path:
-    """A path on disk, or the name of a bundled scenario (with or without ``.toml``)."""
+def resolve_path(spec: str | Path, kind: str = "scenarios") -> Path:
+    """A path on disk, or the name of a bundled file of ``kind`` (with or without ``.toml``)."""
     path = Path(spec)
     if path.exists():
         return path
-    bundled = bundled_scenarios()
+    bundled = bundled_scenarios(kind)
     stem = path.stem if path.suffix == ".toml" else path.name
     if stem in bundled and len(path.parts) <= 2:
         return bundled[stem]

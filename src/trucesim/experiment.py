@@ -46,14 +46,15 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from .config import (
     Scenario,
-    _from_validation_error,
     bundled_scenarios,
     load_scenario,
     read_toml,
+    resolve_path,
+    validate,
 )
 from .errors import ConfigError, ConfigErrors
 from .params import Frozen
@@ -299,14 +300,7 @@ class Experiment(Frozen):
     def parse(cls, data: dict[str, Any], source: str = "<experiment>",
               base_dir: Path | None = None) -> Experiment:
         """Validate an experiment mapping, load its base scenario and check every point."""
-        data = dict(data)
-        data["source"] = source
-        try:
-            exp = cls.model_validate(data)
-        except ValidationError as exc:
-            raise _from_validation_error(exc, source) from None
-        except ConfigError as exc:
-            raise ConfigErrors([ConfigError(source, e.key, e.reason) for e in _flat(exc)]) from None
+        exp = validate(cls, data, source)
         exp._bind(base_dir if base_dir is not None else Path.cwd())
         return exp
 
@@ -324,9 +318,10 @@ class Experiment(Frozen):
         for name, v in self.variants.items():
             if v.variant is not None:
                 _checked_variant(scenario, v.variant, src, f"variants.{name}.variant")
+        data = scenario.to_data()
         for key, p in self.parameters.items():
             for path in p.targets(key):
-                _check_path(scenario, path, src, f"parameters.{key}")
+                _check_path(data, path, src, f"parameters.{key}")
         self._points = design_points(self)
         check_points(self)
         _check_outcomes(self)
@@ -403,22 +398,24 @@ def _typed(value: Any, paths: list[str], base_data: dict[str, Any]) -> Any:
     """Round sampled values for integer parameters; numpy scalars become Python scalars."""
     if isinstance(value, np.generic):
         value = value.item()
-    current = _get_path(base_data, paths[0])
+    current, _ = _walk(base_data, paths[0])
     if isinstance(current, int) and not isinstance(current, bool) and isinstance(value, float):
         return int(round(value))
     return value
 
 
-def _get_path(data: Any, path: str) -> Any:
+def _walk(data: Any, path: str) -> tuple[Any, str | None]:
+    """``(value, None)`` at a dotted path, or ``(None, first prefix not found)``."""
     node = data
-    for key in path.split("."):
-        if isinstance(node, dict):
-            node = node.get(key)
+    keys = path.split(".")
+    for depth, key in enumerate(keys):
+        if isinstance(node, dict) and key in node:
+            node = node[key]
         elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
             node = node[int(key)]
         else:
-            return None
-    return node
+            return None, ".".join(keys[: depth + 1])
+    return node, None
 
 
 # ---------------------------------------------------------------------- checks
@@ -441,19 +438,12 @@ def check_points(exp: Experiment, limit: int = 5) -> None:
         raise ConfigErrors(errors)
 
 
-def _check_path(scenario: Scenario, path: str, source: str, where: str) -> None:
-    data = scenario.to_data()
-    node: Any = data
-    keys = path.split(".")
-    for depth, key in enumerate(keys):
-        here = ".".join(keys[: depth + 1])
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            raise ConfigError(source, where,
-                              f"{path!r} names no scenario parameter ({here!r} not found)")
+def _check_path(data: dict[str, Any], path: str, source: str, where: str) -> None:
+    """Refuse a dotted path that names nothing, or a table, in scenario ``data``."""
+    node, missing = _walk(data, path)
+    if missing is not None:
+        raise ConfigError(source, where,
+                          f"{path!r} names no scenario parameter ({missing!r} not found)")
     if isinstance(node, dict | list):
         raise ConfigError(source, where, f"{path!r} names a table, not a parameter")
 
@@ -519,40 +509,18 @@ def keep_outcomes(summary: dict[str, float], patterns: list[str]) -> dict[str, f
 def _load_base(spec: str, base_dir: Path, source: str) -> Scenario:
     path = Path(spec)
     candidate = path if path.is_absolute() else base_dir / path
+    bundled = bundled_scenarios()
+    stem = path.stem if path.suffix == ".toml" else path.name
     if candidate.exists():
-        target: str | Path = candidate
-    elif (path.stem if path.suffix == ".toml" else path.name) in bundled_scenarios() \
-            and len(path.parts) == 1:
-        target = spec
+        target = candidate
+    elif stem in bundled and len(path.parts) == 1:
+        # The bundled file itself: the bare name could match a file in the CWD.
+        target = bundled[stem]
     else:
         raise ConfigError(source, "scenario",
                           f"no scenario file {str(candidate)!r} and no bundled scenario {spec!r}; "
-                          f"bundled: {', '.join(bundled_scenarios())}")
+                          f"bundled: {', '.join(bundled)}")
     return load_scenario(target)
-
-
-def bundled_experiments_dir() -> Path:
-    """Folder holding the bundled experiment files."""
-    from importlib import resources
-
-    return Path(str(resources.files("trucesim") / "bundled" / "experiments"))
-
-
-def bundled_experiments() -> dict[str, Path]:
-    """Bundled experiments by name (file stem)."""
-    return {p.stem: p for p in sorted(bundled_experiments_dir().glob("*.toml"))}
-
-
-def resolve_experiment_path(spec: str | Path) -> Path:
-    """A path on disk, or the name of a bundled experiment (with or without ``.toml``)."""
-    path = Path(spec)
-    if path.exists():
-        return path
-    stem = path.stem if path.suffix == ".toml" else path.name
-    bundled = bundled_experiments()
-    if stem in bundled and len(path.parts) <= 2:
-        return bundled[stem]
-    return path
 
 
 def load_experiment(spec: str | Path) -> Experiment:
@@ -562,7 +530,7 @@ def load_experiment(spec: str | Path) -> Experiment:
         ConfigError: ``file: key.path: reason`` for any problem in the file, its base
             scenario or any design point.
     """
-    path = resolve_experiment_path(spec)
+    path = resolve_path(spec, "experiments")
     return Experiment.parse(read_toml(path), str(path), base_dir=path.parent)
 
 

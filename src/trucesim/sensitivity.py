@@ -13,15 +13,16 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .experiment import RESERVED_COLUMNS
 from .output import write_parquet
 
 
 def point_means(results, outcome: str) -> np.ndarray:
     """Mean of ``outcome`` over successful, finite replicates, for every design point."""
     runs = results.runs
-    source = str(results.folder / "runs.parquet")
+    source = str(results.store.runs_path)
     if outcome not in runs.columns:
-        valid = [c for c in runs.columns if c not in _NOT_OUTCOMES
+        valid = [c for c in runs.columns if c not in RESERVED_COLUMNS
                  and c not in results.design["parameters"]]
         raise ConfigError(source, "--outcome", f"no outcome {outcome!r}; valid: {', '.join(valid)}")
     ok = runs[runs["status"] == "ok"]
@@ -37,14 +38,10 @@ def point_means(results, outcome: str) -> np.ndarray:
     return means.to_numpy(dtype=float)
 
 
-_NOT_OUTCOMES = {"run_id", "point", "replicate", "variant", "seed", "status", "error",
-                 "attempts", "elapsed_s"}
-
-
 def sensitivity_table(results, method: str, outcome: str) -> pd.DataFrame:
     """Sobol (S1, ST with confidence) or Morris (mu*, sigma) indices of ``outcome``."""
     design = results.design
-    manifest = str(results.folder / "manifest.json")
+    manifest = str(results.store.manifest_path)
     if design["method"] != method:
         raise ConfigError(manifest, "design.method",
                           f"the sweep used design {design['method']!r}; "

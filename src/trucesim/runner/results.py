@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError
+from .store import SweepStore
 
 
 class SweepResults:
@@ -24,14 +24,15 @@ class SweepResults:
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        path = self.folder / "manifest.json"
-        if not path.exists():
+        self.store = SweepStore(self.folder)
+        manifest = self.store.read_manifest()
+        if manifest is None:
             raise ConfigError(str(self.folder), "", "not a sweep results folder (no manifest.json)")
-        self.manifest: dict[str, Any] = json.loads(path.read_text())
-        if self.manifest.get("kind") != "sweep":
-            raise ConfigError(str(path), "kind", f"a {self.manifest.get('kind')!r} result, "
-                              "not a sweep")
-        if not (self.folder / "runs.parquet").exists():
+        self.manifest: dict[str, Any] = manifest
+        if manifest.get("kind") != "sweep":
+            raise ConfigError(str(self.store.manifest_path), "kind",
+                              f"a {manifest.get('kind')!r} result, not a sweep")
+        if not self.store.runs_path.exists():
             raise ConfigError(str(self.folder), "", "no runs.parquet: the sweep never finished "
                               "a session; run the same sweep command again to resume it")
         self.report = None
@@ -42,7 +43,7 @@ class SweepResults:
     @cached_property
     def runs(self) -> pd.DataFrame:
         """One row per run: run_id, point, replicate, design values, seed, status, outcomes."""
-        return pd.read_parquet(self.folder / "runs.parquet")
+        return pd.read_parquet(self.store.runs_path)
 
     @property
     def design(self) -> dict[str, Any]:
@@ -68,7 +69,7 @@ class SweepResults:
                               "this sweep kept no daily series (set outcomes.daily)")
         keys = [c for c in ("point", "replicate", "variant") if c in self.runs.columns]
         for row in self._selected(run_ids, where).itertuples(index=False):
-            part = pd.read_parquet(self.folder / "daily" / f"{row.run_id}.parquet",
+            part = pd.read_parquet(self.store.daily_dir / f"{row.run_id}.parquet",
                                    columns=None if columns is None else ["run_id", *columns])
             for i, key in enumerate(keys):
                 part.insert(1 + i, key, getattr(row, key))

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError
-from ..experiment import Experiment, Point
+from ..experiment import RESERVED_COLUMNS, Experiment, Point
 from ..output import write_json, write_parquet
 
 #: Attempts a failed run gets in total (the first, and one retry on resume).
@@ -159,9 +159,13 @@ class SweepStore:
         """Store one run's record (this marks the run done)."""
         write_json(self.records_dir / f"{record['run_id']}.json", record)
 
-    def consolidate(self, exp: Experiment) -> pd.DataFrame:
-        """Build and atomically write runs.parquet from the records; return it."""
-        table = runs_table(exp, self.load_records())
+    def consolidate(self, exp: Experiment,
+                    records: dict[str, dict[str, Any]] | None = None) -> pd.DataFrame:
+        """Build and atomically write runs.parquet from the records; return it.
+
+        ``records`` are the run records by run id (default: read from records/).
+        """
+        table = runs_table(exp, self.load_records() if records is None else records)
         write_parquet(self.runs_path, table)
         return table
 
@@ -250,22 +254,17 @@ def runs_table(exp: Experiment, records: dict[str, dict[str, Any]]) -> pd.DataFr
             row.update(seed=exp.seed, status=rec["status"], error=rec.get("error"),
                        attempts=rec.get("attempts", 1), elapsed_s=rec.get("elapsed_s"))
             for k, v in (rec.get("outcomes") or {}).items():
-                row[k] = math_nan(v)
+                row[k] = v
             rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=["run_id", "point", "replicate", "seed", "status", "error"])
-    fixed = {"run_id", "point", "replicate", "variant", "seed", "status", "error", "attempts",
-             "elapsed_s", *exp.parameter_names}
+    fixed = {*RESERVED_COLUMNS, *exp.parameter_names}
     for col in table.columns:
         if col not in fixed:
             table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
     table["error"] = table["error"].astype(object)
     return table
-
-
-def math_nan(v: Any) -> float:
-    return float("nan") if v is None else v
 
 
 def now() -> str:

@@ -60,8 +60,7 @@ def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore)
                 skipped += 1
                 continue
             todo.append(RunTask(
-                run_id=rid, point=p.index, replicate=r, base=exp.base,
-                overrides=p.overrides, variant=p.variant, root_seed=exp.seed,
+                run_id=rid, point=p, replicate=r, base=exp.base, root_seed=exp.seed,
                 outcomes=tuple(exp.outcomes.summary),
                 daily_columns=tuple(daily_cols) if daily_cols is not None else None,
                 daily_dir=daily_dir,
@@ -116,21 +115,23 @@ def run_experiment(
                               scheduler if scheduler is not None else ex.scheduler)
     with opened as b:
         manifest = store.start(exp, resuming)
+        started = now()
+        records = store.load_records()  # kept up to date as runs are recorded
         try:
-            report = _execute(exp, store, b, progress)
+            report = _execute(exp, store, records, b, progress)
         except KeyboardInterrupt:
-            store.consolidate(exp)  # what finished stays usable; rerun to resume
+            store.consolidate(exp, records)  # what finished stays usable; rerun to resume
             raise
-        table = store.consolidate(exp)
+        table = store.consolidate(exp, records)
         counts = {
             "runs": exp.runs,
-            "ok": int((table["status"] == "ok").sum()) if len(table) else 0,
-            "failed": int((table["status"] == "failed").sum()) if len(table) else 0,
+            "ok": int((table["status"] == "ok").sum()),
+            "failed": int((table["status"] == "failed").sum()),
         }
         counts["missing"] = exp.runs - counts["ok"] - counts["failed"]
         report.totals = counts
         store.finish(manifest, {
-            "started": report_started(report), "finished": now(), "backend": b.description,
+            "started": started, "finished": now(), "backend": b.description,
             "ran": report.ran, "ok": report.ok, "failed": report.failed,
             "skipped": report.skipped, "elapsed_s": round(report.elapsed_s, 3),
         }, counts)
@@ -139,16 +140,9 @@ def run_experiment(
     return results
 
 
-def report_started(report: SweepReport) -> str:
-    import datetime as dt
-
-    return (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=report.elapsed_s)).isoformat(
-        timespec="seconds")
-
-
-def _execute(exp: Experiment, store: SweepStore, b: Backend,
-             progress: bool | None) -> SweepReport:
-    records = store.load_records()
+def _execute(exp: Experiment, store: SweepStore, records: dict[str, dict[str, Any]],
+             b: Backend, progress: bool | None) -> SweepReport:
+    """Run the planned runs; every saved record is also put into ``records``."""
     todo, skipped = plan(exp, records, store)
     report = SweepReport(exp.name, exp.runs, skipped=skipped)
     started = time.perf_counter()
@@ -166,6 +160,7 @@ def _execute(exp: Experiment, store: SweepStore, b: Backend,
                     previous = records.get(task.run_id)
                     record["attempts"] = (previous or {}).get("attempts", 0) + 1
                     store.save_record(record)
+                    records[task.run_id] = record
                     report.ran += 1
                     if record["status"] == "ok":
                         report.ok += 1

@@ -1,7 +1,7 @@
 """One run of an experiment, as executed on a worker.
 
-A :class:`RunTask` carries everything a run needs (the base scenario, the point's
-overrides, the seed), so that a worker process, local or on a Dask cluster, needs no
+A :class:`RunTask` carries everything a run needs (the base scenario, the design
+point, the seed), so that a worker process, local or on a Dask cluster, needs no
 shared state. :func:`execute_run` never raises: a run that fails returns a record with
 status ``failed`` and the traceback, so the sweep goes on.
 """
@@ -12,15 +12,18 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..config import Scenario
-from ..model import TruceModel
+from ..api import simulate
 from ..output import write_parquet
 from ..summary import run_summary
+
+if TYPE_CHECKING:
+    from ..config import Scenario
+    from ..experiment import Point
 
 
 @dataclass(frozen=True)
@@ -28,11 +31,9 @@ class RunTask:
     """A (design point, replicate) pair and how to store its results."""
 
     run_id: str
-    point: int
+    point: Point
     replicate: int
     base: Scenario
-    overrides: dict[str, Any]
-    variant: str | None
     root_seed: int
     outcomes: tuple[str, ...]
     daily_columns: tuple[str, ...] | None = None
@@ -44,15 +45,13 @@ class RunTask:
         return np.random.SeedSequence(self.root_seed, spawn_key=(self.replicate,))
 
     def scenario(self) -> Scenario:
-        """The scenario of this run: base, then overrides, then the scenario variant."""
-        s = self.base.with_overrides(self.overrides) if self.overrides else self.base
-        return s.variant(self.variant)
+        """The scenario of this run: base, then the point's overrides, then its variant."""
+        return self.point.scenario(self.base)
 
 
 def simulate_run(task: RunTask) -> pd.DataFrame:
     """Simulate the run and return its daily table (deterministic in the task)."""
-    rng = np.random.default_rng(task.seed_sequence)
-    return TruceModel(task.scenario(), rng=rng, agents=False).run()
+    return simulate(task.scenario(), seed=task.seed_sequence)
 
 
 def execute_run(task: RunTask) -> dict[str, Any]:
