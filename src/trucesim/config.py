@@ -416,7 +416,7 @@ def _calibrated(scenario: Scenario, raw: dict[str, Any], path: Path) -> Scenario
         raise ConfigError(source, "overrides", "missing table of dotted-path values")
     data = scenario.to_data()
     for key, value in overrides.items():
-        if not _sets(raw, key):
+        if walk_path(raw, key)[1] is not None:
             set_path(data, key, value, source)
     try:
         return Scenario.parse(data, str(path))
@@ -424,17 +424,19 @@ def _calibrated(scenario: Scenario, raw: dict[str, Any], path: Path) -> Scenario
         raise _resourced(exc, source) from None
 
 
-def _sets(raw: Any, dotted: str) -> bool:
-    """True if the raw file data has a value at ``dotted``."""
-    node = raw
-    for key in dotted.split("."):
+def walk_path(data: Any, dotted: str) -> tuple[Any, str | None]:
+    """``(value, None)`` at a dotted path in nested dicts and lists (list items by
+    index), or ``(None, the first prefix not found)``."""
+    node = data
+    keys = dotted.split(".")
+    for depth, key in enumerate(keys):
         if isinstance(node, dict) and key in node:
             node = node[key]
         elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
             node = node[int(key)]
         else:
-            return False
-    return True
+            return None, ".".join(keys[: depth + 1])
+    return node, None
 
 
 def bundled_fit() -> dict[str, dict]:

@@ -55,6 +55,7 @@ from .config import (
     read_toml,
     resolve_path,
     validate,
+    walk_path,
 )
 from .errors import ConfigError, ConfigErrors
 from .params import Frozen
@@ -398,24 +399,10 @@ def _typed(value: Any, paths: list[str], base_data: dict[str, Any]) -> Any:
     """Round sampled values for integer parameters; numpy scalars become Python scalars."""
     if isinstance(value, np.generic):
         value = value.item()
-    current, _ = _walk(base_data, paths[0])
+    current, _ = walk_path(base_data, paths[0])
     if isinstance(current, int) and not isinstance(current, bool) and isinstance(value, float):
         return int(round(value))
     return value
-
-
-def _walk(data: Any, path: str) -> tuple[Any, str | None]:
-    """``(value, None)`` at a dotted path, or ``(None, first prefix not found)``."""
-    node = data
-    keys = path.split(".")
-    for depth, key in enumerate(keys):
-        if isinstance(node, dict) and key in node:
-            node = node[key]
-        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            node = node[int(key)]
-        else:
-            return None, ".".join(keys[: depth + 1])
-    return node, None
 
 
 # ---------------------------------------------------------------------- checks
@@ -440,7 +427,7 @@ def check_points(exp: Experiment, limit: int = 5) -> None:
 
 def _check_path(data: dict[str, Any], path: str, source: str, where: str) -> None:
     """Refuse a dotted path that names nothing, or a table, in scenario ``data``."""
-    node, missing = _walk(data, path)
+    node, missing = walk_path(data, path)
     if missing is not None:
         raise ConfigError(source, where,
                           f"{path!r} names no scenario parameter ({missing!r} not found)")
