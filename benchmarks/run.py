@@ -55,13 +55,13 @@ def _base_scenario():
 
 def _warm_up() -> None:
     """Import everything and load the compiled engine (from numba's cache) untimed."""
-    from trucesim.model import TruceModel
+    from trucesim.core.model import TruceModel
 
     TruceModel(bench_scenario(50, 10), rng=0, agents=False).run()
 
 
 def workload_default(repeats: int) -> dict:
-    from trucesim.model import TruceModel
+    from trucesim.core.model import TruceModel
 
     scenario = _base_scenario()
     TruceModel(scenario, rng=0, agents=False).run()  # warm caches and imports
@@ -101,7 +101,7 @@ def bench_scenario(cliques: int, days: int):
 
 
 def workload_world(cliques: int, days: int, full_years: bool = False) -> dict:
-    from trucesim.model import TruceModel
+    from trucesim.core.model import TruceModel
 
     if full_years:
         scenario = _base_scenario().with_overrides(
@@ -143,7 +143,7 @@ def workload_boltzmann(steps: int = 100) -> dict:
 
 def workload_compile() -> dict:
     """First use of the compiled engine with an empty numba cache (compile, then run)."""
-    from trucesim.model import TruceModel
+    from trucesim.core.model import TruceModel
 
     scenario = bench_scenario(50, 10)
     t, c = time.perf_counter(), time.process_time()

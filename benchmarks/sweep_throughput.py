@@ -27,8 +27,8 @@ import threading
 import time
 from pathlib import Path
 
-from trucesim.experiment import Experiment
 from trucesim.runner import run_experiment
+from trucesim.runner.experiment import Experiment
 
 SCENARIO = "el-salvador-2016-letter"
 

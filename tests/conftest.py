@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trucesim.config import Scenario, load_scenario
+from trucesim.scenario.schema import Scenario, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"

@@ -10,8 +10,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytest
 
-from trucesim import runcmd
-from trucesim.config import load_scenario
+from trucesim.cli import run as runcmd
+from trucesim.scenario.schema import load_scenario
 
 from .conftest import SCENARIOS, small
 

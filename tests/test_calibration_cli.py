@@ -7,7 +7,7 @@ import textwrap
 import pandas as pd
 import pytest
 
-from trucesim.cli import main
+from trucesim.cli.main import main
 
 GOOD_TARGET = """
 [[targets]]

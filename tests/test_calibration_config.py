@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from trucesim.config import load_scenario
-from trucesim.errors import ConfigError
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import load_scenario
 
 SCENARIO = """
 name = "t"
@@ -65,7 +65,7 @@ def test_missing_calibration_file_is_a_config_error(tmp_path):
 def test_bundled_el_salvador_scenarios_use_the_shipped_calibration():
     import tomllib
 
-    from trucesim.config import bundled_dir
+    from trucesim.scenario.schema import bundled_dir
 
     cal = tomllib.loads((bundled_dir() / "calibrated" / "el-salvador.toml").read_text())
     assert str(cal["fit"]["data_until"]) <= "2013-12-31"

@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trucesim.errors import ConfigError
-from trucesim.observed import (
+from trucesim.calibration.observed import (
     FIT_CUTOFF,
     ObservedRow,
     Statistic,
@@ -20,6 +19,7 @@ from trucesim.observed import (
     simulated_statistics,
     statistics_for,
 )
+from trucesim.scenario.errors import ConfigError
 
 
 def _row(start, end, quantity="homicides", value=10.0, unit="count"):

@@ -7,9 +7,9 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from trucesim.calibrate import Evaluator, fit, intervals
-from trucesim.calibration import CalibrationProblem, parse_calibration
-from trucesim.model import TruceModel
+from trucesim.calibration.fit import Evaluator, fit, intervals
+from trucesim.calibration.problem import CalibrationProblem, parse_calibration
+from trucesim.core.model import TruceModel
 
 TRUE = {"violence.mu": 0.005, "violence.background_rate": 2.0}
 TOLERANCE = 0.15  # relative error allowed on each recovered parameter
@@ -30,7 +30,7 @@ QUARTERS = [("2011-01-01", "2011-03-31"), ("2011-04-01", "2011-06-30"),
 def _synthetic_data(tmp_path) -> None:
     """Quarterly gang-on-gang and background counts, mean of 2 runs with the true values
     and seeds different from the calibration's."""
-    from trucesim.config import load_scenario
+    from trucesim.scenario.schema import load_scenario
 
     scenario = load_scenario(tmp_path / "s.toml").with_overrides(TRUE)
     runs = [TruceModel(scenario, rng=np.random.default_rng(1000 + r), agents=False).run()

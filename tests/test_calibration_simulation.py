@@ -9,13 +9,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trucesim.calibrate import executor, fit_figure, fit_report, overrides_toml, simulate_statistics
-from trucesim.config import Scenario
-from trucesim.errors import ConfigError
-from trucesim.model import TruceModel
-from trucesim.observed import STATISTIC_METRICS, ObservedRow, Statistic, simulated_statistics
-from trucesim.summary import TYPES
-from trucesim.validation import COLUMNS, simulate_daily, simulate_replicates
+from trucesim.calibration.fit import (
+    executor,
+    fit_figure,
+    fit_report,
+    overrides_toml,
+    simulate_statistics,
+)
+from trucesim.calibration.observed import (
+    STATISTIC_METRICS,
+    ObservedRow,
+    Statistic,
+    simulated_statistics,
+)
+from trucesim.calibration.validation import COLUMNS, simulate_daily, simulate_replicates
+from trucesim.core.model import TruceModel
+from trucesim.outcomes import TYPES
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario
 
 TINY = {
     "name": "tiny", "start": dt.date(2013, 12, 1), "end": dt.date(2014, 1, 31),

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trucesim.config import load_scenario
-from trucesim.observed import load_observed
-from trucesim.validation import (
+from trucesim.calibration.observed import load_observed
+from trucesim.calibration.validation import (
     KATZ_RATE_RATIO,
     annual_table,
     observed_rate_ratio,
@@ -18,6 +17,7 @@ from trucesim.validation import (
     rate_ratio,
     stylised_facts,
 )
+from trucesim.scenario.schema import load_scenario
 
 ROWS = load_observed()
 
@@ -109,7 +109,7 @@ def test_run_validation_writes_the_report_it_prints(tmp_path, monkeypatch, capsy
     for one worker."""
     import json
 
-    from trucesim import validation
+    from trucesim.calibration import validation
 
     calls = []
 
@@ -147,7 +147,7 @@ def test_run_validation_writes_the_report_it_prints(tmp_path, monkeypatch, capsy
 
 
 def test_report_warns_when_the_calibration_used_later_data(tmp_path, monkeypatch):
-    from trucesim import validation
+    from trucesim.calibration import validation
 
     monkeypatch.setattr(validation, "simulate_replicates",
                         lambda scenario, n, seed, pool, bar=None: (

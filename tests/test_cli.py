@@ -9,9 +9,9 @@ import sys
 import pandas as pd
 import pytest
 
-from trucesim.cli import main
-from trucesim.config import bundled_scenarios
-from trucesim.params import parameter_rows
+from trucesim.cli.main import main
+from trucesim.scenario.params import parameter_rows
+from trucesim.scenario.schema import bundled_scenarios
 
 
 def test_scenarios_lists_every_bundled_one(capsys):
@@ -84,7 +84,7 @@ def test_rerun_replaces_its_own_results_folder(tmp_path):
 @pytest.mark.slow
 def test_installed_console_script_runs(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "trucesim.cli", "run", "el-salvador-2010-2016", "-n", "1",
+        [sys.executable, "-m", "trucesim.cli.main", "run", "el-salvador-2010-2016", "-n", "1",
          "--out", str(tmp_path / "es")],
         capture_output=True, text=True, timeout=300,
     )

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 
 from trucesim import compiled
 from trucesim.api import simulate
-from trucesim.cli import main
+from trucesim.cli.main import main
 from trucesim.compiled import ENGINE_ENV, resolve_engine
-from trucesim.config import load_scenario
-from trucesim.model import TruceModel
-from trucesim.sampling import FusedPoisson
+from trucesim.core.model import TruceModel
+from trucesim.mechanisms.sampling import FusedPoisson
+from trucesim.scenario.schema import load_scenario
 
 from .conftest import SCENARIOS, simple_scenario, small
 
@@ -268,7 +268,7 @@ def test_regime_constants_follow_the_regime_object():
     """A cached entry under a regime's id that belongs to another (freed) regime object
     is not used: ids of freed objects are reused by Python."""
     from trucesim.compiled import layout as L
-    from trucesim.regimes import PRESETS
+    from trucesim.scenario.regimes import PRESETS
 
     model = TruceModel(simple_scenario(), engine="numba", agents=False)
     compiled_day = model._day.__self__

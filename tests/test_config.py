@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from trucesim.cli import main
-from trucesim.config import bundled_scenarios, load_scenario, resolve_path
-from trucesim.errors import ConfigError
+from trucesim.cli.main import main
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import bundled_scenarios, load_scenario, resolve_path
 
 from .conftest import SCENARIOS
 
@@ -117,7 +117,7 @@ def test_cli_exit_code_from_a_real_process(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(GOOD.replace("cliques = 600", "cliques = -5"))
     proc = subprocess.run(
-        [sys.executable, "-m", "trucesim.cli", "check", str(path)],
+        [sys.executable, "-m", "trucesim.cli.main", "check", str(path)],
         capture_output=True, text=True,
     )
     assert proc.returncode == 2

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.path import Path as MplPath
 
-from trucesim.cli import main
+from trucesim.cli.main import main
+from trucesim.core.model import ACTIVE_WINDOW
 from trucesim.dashboard import server
 from trucesim.dashboard.charts import ControlChart, HomicideChart
 from trucesim.dashboard.controls import model_params
@@ -20,9 +21,8 @@ from trucesim.dashboard.territory_map import (
     shade_colours,
     voronoi_cells,
 )
-from trucesim.errors import ConfigError
-from trucesim.model import ACTIVE_WINDOW
-from trucesim.regimes import PRESETS
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.regimes import PRESETS
 
 SMALL = """\
 name = "small"

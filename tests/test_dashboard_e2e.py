@@ -55,7 +55,7 @@ def dashboard_url(tmp_path):
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trucesim.cli", "dashboard", "--port", str(port)],
+        [sys.executable, "-m", "trucesim.cli.main", "dashboard", "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
     )
     url = f"http://127.0.0.1:{port}/"

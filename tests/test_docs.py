@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from trucesim.params import parameter_rows
+from trucesim.scenario.params import parameter_rows
 
 from .conftest import REPO
 
@@ -19,7 +19,7 @@ def test_readme_parameter_table_is_current():
 
 
 def test_fitted_parameters_say_so_in_the_table():
-    from trucesim.config import bundled_fit
+    from trucesim.scenario.schema import bundled_fit
 
     fit = bundled_fit()
     assert "violence.mu" in fit

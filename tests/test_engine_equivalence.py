@@ -1,7 +1,7 @@
 """The optimised daily step against a plain dense implementation of the same day.
 
 The engine draws the day's rare events with fused sparse samplers
-(:class:`trucesim.sampling.FusedPoisson`, dart binomials), which changes the order of
+(:class:`trucesim.mechanisms.sampling.FusedPoisson`, dart binomials), which changes the order of
 random numbers but must not change the distribution of outcomes. Here
 :class:`DenseDayModel` re-implements the stochastic part of one day (steps 4-8 of
 docs/model.md) the straightforward way, with one ``rng.poisson`` / ``rng.binomial``
@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trucesim.config import load_scenario
-from trucesim.model import TruceModel
+from trucesim.core.model import TruceModel
+from trucesim.scenario.schema import load_scenario
 
 from .conftest import SCENARIOS, small
 

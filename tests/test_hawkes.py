@@ -2,7 +2,7 @@
 
 With police, leaders, demography and other killings switched off, killings on directed
 fronts form a linear discrete-time Hawkes process whose stationary mean per front-day is
-``(I - K)^-1 mu`` (:func:`trucesim.violence.stationary_front_mean`). The simulator must
+``(I - K)^-1 mu`` (:func:`trucesim.mechanisms.violence.stationary_front_mean`). The simulator must
 match it within sampling error, front by front, on a heterogeneous world.
 """
 
@@ -14,10 +14,10 @@ import math
 import numpy as np
 import pytest
 
-from trucesim.config import Scenario
-from trucesim.errors import ConfigError
-from trucesim.model import TruceModel
-from trucesim.violence import stationary_front_mean
+from trucesim.core.model import TruceModel
+from trucesim.mechanisms.violence import stationary_front_mean
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario
 
 DAYS = 8000
 BATCHES = 40

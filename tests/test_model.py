@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from trucesim import METRICS, TruceModel, simulate
-from trucesim.agents import Clique, Leader, PoliceForce
-from trucesim.config import Scenario
-from trucesim.params import Regime
-from trucesim.policing import Policing
-from trucesim.state import CliqueState
+from trucesim.core.agents import Clique, Leader, PoliceForce
+from trucesim.core.state import CliqueState
+from trucesim.mechanisms.policing import Policing
+from trucesim.scenario.params import Regime
+from trucesim.scenario.schema import Scenario
 
 from .conftest import simple_scenario, small
 
@@ -130,7 +130,7 @@ def _cliques(recent: np.ndarray) -> CliqueState:
 
 @pytest.mark.parametrize("allocation", ["uniform", "hotspot", "focused"])
 def test_allocation_keeps_the_force_and_focused_concentrates_heat(allocation):
-    from trucesim.config import Scenario as _S  # noqa: F401  (imported for clarity)
+    from trucesim.scenario.schema import Scenario as _S  # noqa: F401  (imported for clarity)
 
     rng = np.random.default_rng(0)
     recent = rng.exponential(1.0, 200)
@@ -205,7 +205,7 @@ def test_small_el_salvador_runs(el_salvador):
 
 def test_timeline_next_change(el_salvador):
     """Days on which a phase starts or an event falls, then the end; burn-in leads to 0."""
-    from trucesim.timeline import compile_timeline
+    from trucesim.core.timeline import compile_timeline
 
     tl = compile_timeline(el_salvador)
     starts = [int(s) for s in tl.phase_starts]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from trucesim.cli import main
+from trucesim.cli.main import main
 
 
 @pytest.mark.parametrize("make, words", [

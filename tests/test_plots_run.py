@@ -12,8 +12,9 @@ from matplotlib.collections import PolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch
 
-from trucesim.cli import main
-from trucesim.observed import observed_frame
+from trucesim.calibration.observed import observed_frame
+from trucesim.cli.main import main
+from trucesim.outcomes import rolling_rate
 from trucesim.plots import (
     annual_chart,
     compare_chart,
@@ -23,7 +24,6 @@ from trucesim.plots import (
     load_results,
 )
 from trucesim.plots.style import overlapping_texts
-from trucesim.summary import rolling_rate
 
 from .plots_support import (  # noqa: F401 - _close_figures is an autouse fixture
     REPLICATES,

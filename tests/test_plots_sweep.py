@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection, QuadMesh
 
-from trucesim.cli import main
+from trucesim.cli.main import main
 from trucesim.plots import (
     compare_chart,
     fan_chart,
@@ -20,7 +20,7 @@ from trucesim.plots import (
 )
 from trucesim.plots.style import overlapping_texts
 from trucesim.runner import SweepResults
-from trucesim.sensitivity import sensitivity_table
+from trucesim.runner.sensitivity import sensitivity_table
 
 from .plots_support import (  # noqa: F401 - _close_figures is an autouse fixture
     GRID1,

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trucesim import TruceModel
-from trucesim.regimes import PRESETS
+from trucesim.scenario.regimes import PRESETS
 
 from .conftest import simple_scenario
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trucesim.sampling import binomial_counts, poisson_counts, poisson_events
+from trucesim.mechanisms.sampling import binomial_counts, poisson_counts, poisson_events
 
 
 def _chi2_pvalue(counts: np.ndarray, pmf: np.ndarray) -> float:
@@ -69,7 +69,7 @@ def test_binomial_counts_scalar_probability():
 def test_fused_poisson_segments_are_independent_poisson(flat_max, monkeypatch):
     """Each segment's counts are Poisson with its own rates (mean = variance = rate),
     zero rates never fire, and segments are uncorrelated; both placement methods."""
-    from trucesim.sampling import FusedPoisson
+    from trucesim.mechanisms.sampling import FusedPoisson
 
     monkeypatch.setattr(FusedPoisson, "FLAT_MAX", flat_max)
     rng = np.random.default_rng(11)

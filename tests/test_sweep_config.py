@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from trucesim.cli import main
-from trucesim.config import bundled_scenarios
-from trucesim.errors import ConfigError
-from trucesim.experiment import load_experiment
+from trucesim.cli.main import main
+from trucesim.runner.experiment import load_experiment
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import bundled_scenarios
 
 from .sweep_support import GRID_EXPERIMENT, write_tiny
 

@@ -33,7 +33,7 @@ def _group_alive(pgid: int) -> bool:
 def test_sigkill_then_resume_runs_everything_exactly_once(tmp_path):
     path = write_tiny(tmp_path, replicates=REPLICATES)
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "trucesim.cli", "sweep", str(path), "--workers", "2",
+    cmd = [sys.executable, "-m", "trucesim.cli.main", "sweep", str(path), "--workers", "2",
            "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)

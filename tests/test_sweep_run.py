@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from trucesim.api import simulate
-from trucesim.cli import main
-from trucesim.errors import ConfigError
-from trucesim.experiment import load_experiment
+from trucesim.cli.main import main
+from trucesim.outcomes import run_summary
 from trucesim.runner import open_results, run_experiment, tasks
+from trucesim.runner.experiment import load_experiment
 from trucesim.runner.store import TIMING_COLUMNS
-from trucesim.summary import run_summary
+from trucesim.scenario.errors import ConfigError
 
 from .sweep_support import write_tiny
 

@@ -33,7 +33,7 @@ def main() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
-    server = subprocess.Popen([sys.executable, "-m", "trucesim.cli", "dashboard",
+    server = subprocess.Popen([sys.executable, "-m", "trucesim.cli.main", "dashboard",
                                "--port", str(port)])
     try:
         for _ in range(120):

@@ -13,10 +13,10 @@ Quick start::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .api import simulate, simulate_variants
-from .config import Scenario, load_scenario
-from .errors import ConfigError
-from .model import METRICS, TruceModel
+from trucesim.api import simulate, simulate_variants
+from trucesim.core.model import METRICS, TruceModel
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario, load_scenario
 
 try:
     __version__ = version("trucesim")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import Scenario, load_scenario
-from .model import TruceModel
+from trucesim.core.model import TruceModel
+from trucesim.scenario.schema import Scenario, load_scenario
 
 __all__ = ["load_scenario", "simulate", "simulate_variants"]
 
@@ -32,7 +32,7 @@ def simulate(
 
     Returns:
         One row per day with the columns of DESIGN section 2 "Outputs"
-        (see :data:`trucesim.model.METRICS`).
+        (see :data:`trucesim.core.model.METRICS`).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

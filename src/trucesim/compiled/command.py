@@ -1,4 +1,4 @@
-"""Compiled orders and obedience: the loop form of :meth:`trucesim.command.Command.transmit`."""
+"""Compiled orders and obedience: the loop form of :meth:`trucesim.mechanisms.command.Command.transmit`."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import math
 import numpy as np
 from numba import njit
 
-from ..command import NONE, PRESSURE, RESTRAINT, RESTRAINT_FLOOR
+from trucesim.mechanisms.command import NONE, PRESSURE, RESTRAINT, RESTRAINT_FLOOR
 
 
 @njit(cache=True)
 def update_authority(authority, restraining, paid, authority_gain, authority_loss):
     """A day's change of the authority of leaderships ordering restraint: it grows with
     the benefits paid, and erodes when none are (as
-    :meth:`trucesim.command.Command.decide` does with a stance already decided)."""
+    :meth:`trucesim.mechanisms.command.Command.decide` does with a stance already decided)."""
     for g in range(len(authority)):
         r = 1.0 if restraining[g] else 0.0
         if paid > 0.0:

@@ -1,4 +1,4 @@
-"""The compiled day: every mechanism of :meth:`trucesim.model.TruceModel.step` after
+"""The compiled day: every mechanism of :meth:`trucesim.core.model.TruceModel.step` after
 the leaders' decision, in one numba function.
 
 It calls the generator in exactly the order, and for exactly the amounts, of the numpy
@@ -13,15 +13,15 @@ import math
 import numpy as np
 from numba import njit
 
-from ..model import ACTIVE_WINDOW
-from ..params import Allocation
-from . import layout as L
-from . import refresh_cache
-from .command import transmit, update_authority
-from .demography import gains, losses, rates
-from .policing import act, allocate, arrest_rates, confrontation_rates
-from .sampling import BLOCK, float_sum, place_fused, segment
-from .violence import civilian_rates, conceal, front_rates, fronts
+from trucesim.compiled import layout as L
+from trucesim.compiled import refresh_cache
+from trucesim.compiled.command import transmit, update_authority
+from trucesim.compiled.demography import gains, losses, rates
+from trucesim.compiled.policing import act, allocate, arrest_rates, confrontation_rates
+from trucesim.compiled.sampling import BLOCK, float_sum, place_fused, segment
+from trucesim.compiled.violence import civilian_rates, conceal, front_rates, fronts
+from trucesim.core.model import ACTIVE_WINDOW
+from trucesim.scenario.params import Allocation
 
 refresh_cache()  # before any kernel is loaded from numba's cache
 
@@ -199,7 +199,7 @@ def simulate_quiet_days(
     """Days ``first`` to ``last - 1`` when nothing but the day itself happens: no phase
     change, event or end of a forced stance, and a regime whose benefits do not depend
     on recent violence. The leaders' stance then stays as decided, and each day is the
-    leaders' authority update (as :meth:`trucesim.command.Command.decide`) followed by
+    leaders' authority update (as :meth:`trucesim.mechanisms.command.Command.decide`) followed by
     :func:`simulate_day`. ``state`` is :func:`simulate_day`'s arguments after
     ``memory`` (``authority`` is the leaders' array among them). Returns the last
     day's front events."""
@@ -212,7 +212,7 @@ def simulate_quiet_days(
 
 
 class CompiledDay:
-    """Runs a :class:`~trucesim.model.TruceModel`'s days through :func:`simulate_day`.
+    """Runs a :class:`~trucesim.core.model.TruceModel`'s days through :func:`simulate_day`.
 
     Holds the packed constants (:mod:`trucesim.compiled.layout`), one regime array per
     phase, and the scratch arrays; the state stays in the model's arrays.

@@ -1,11 +1,17 @@
-"""Compiled demography: the loop form of :class:`trucesim.demography.Demography`."""
+"""Compiled demography: the loop form of :class:`trucesim.mechanisms.demography.Demography`."""
 
 from __future__ import annotations
 
 from numba import njit
 
-from .layout import AUTONOMY_PER_LOSS, AUTONOMY_RELAX, CAPACITY, RELEASE_ALL, RELEASE_DARTS
-from .sampling import distinct_hits
+from trucesim.compiled.layout import (
+    AUTONOMY_PER_LOSS,
+    AUTONOMY_RELAX,
+    CAPACITY,
+    RELEASE_ALL,
+    RELEASE_DARTS,
+)
+from trucesim.compiled.sampling import distinct_hits
 
 
 @njit(cache=True)

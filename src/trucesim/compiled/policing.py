@@ -1,4 +1,4 @@
-"""Compiled policing: the loop form of :class:`trucesim.policing.Policing`."""
+"""Compiled policing: the loop form of :class:`trucesim.mechanisms.policing.Policing`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .layout import (
+from trucesim.compiled.layout import (
     ALLOCATION,
     ARREST_RATE,
     ATTACK_LETHALITY,
@@ -30,14 +30,14 @@ from .layout import (
     UNIFORM_ARREST_DARTS,
     UNIFORM_CERTAIN,
 )
-from .sampling import distinct_hits, float_sum, run_end
+from trucesim.compiled.sampling import distinct_hits, float_sum, run_end
 
 
 @njit(cache=True)
 def allocate(heat, recent_violence, restraint, restrained, regime):
     """Set today's heat per territory; return True if it is the same everywhere
-    (see :meth:`trucesim.policing.Policing.allocate`; ties at the edge of the focused
-    top share go to the lowest clique indices, as in :func:`trucesim.policing.top_k`)."""
+    (see :meth:`trucesim.mechanisms.policing.Policing.allocate`; ties at the edge of the focused
+    top share go to the lowest clique indices, as in :func:`trucesim.mechanisms.policing.top_k`)."""
     n = len(heat)
     allocation = int(regime[ALLOCATION])
     if allocation == UNIFORM:

@@ -1,4 +1,4 @@
-"""Compiled samplers and sums: the loops behind :mod:`trucesim.sampling`.
+"""Compiled samplers and sums: the loops behind :mod:`trucesim.mechanisms.sampling`.
 
 Each function draws from the generator in exactly the order and amounts of its numpy
 counterpart, so the compiled day and the numpy day consume the same random numbers.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..sampling import FusedPoisson
+from trucesim.mechanisms.sampling import FusedPoisson
 
 BLOCK = FusedPoisson.BLOCK
 FLAT_MAX = FusedPoisson.FLAT_MAX
@@ -123,7 +123,7 @@ def run_end(sorted_values, start):
 def place_events(rng, rates, cum):
     """Sorted event indices for independent Poisson counts with ``rates``.
 
-    The flat method of :class:`trucesim.sampling.FusedPoisson`: a Poisson total, then
+    The flat method of :class:`trucesim.mechanisms.sampling.FusedPoisson`: a Poisson total, then
     each event placed by a binary search of a sorted uniform in the cumulative rates.
     ``cum`` is a scratch array as long as ``rates``.
     """
@@ -143,7 +143,7 @@ def place_events(rng, rates, cum):
 @njit(cache=True)
 def place_events_in_blocks(rng, rates, block, block_sums, block_cum):
     """Sorted event indices by the two-level method of
-    :class:`trucesim.sampling.FusedPoisson` for long rate buffers: a binary search in
+    :class:`trucesim.mechanisms.sampling.FusedPoisson` for long rate buffers: a binary search in
     the cumulative sums of blocks of ``block`` rates, then a walk within the block.
     Besides the sum within each block (sequential here, numpy's ``einsum`` order there),
     the arithmetic is the numpy engine's, so both place events alike up to rounding."""
@@ -183,7 +183,7 @@ def place_events_in_blocks(rng, rates, block, block_sums, block_cum):
 @njit(cache=True)
 def place_fused(rng, rates, cum, block_sums):
     """Events of one fused rate buffer (a multiple of :data:`BLOCK` long), placed by the
-    numpy engine's method for its length (:class:`trucesim.sampling.FusedPoisson`)."""
+    numpy engine's method for its length (:class:`trucesim.mechanisms.sampling.FusedPoisson`)."""
     if len(rates) <= FLAT_MAX:
         return place_events(rng, rates, cum)
     return place_events_in_blocks(rng, rates, BLOCK, block_sums, cum[: len(block_sums)])
@@ -201,7 +201,7 @@ def segment(events, lo, hi):
 def distinct_hits(rng, darts, n, out):
     """Write to ``out`` the distinct trials hit per group when each dart (a group index,
     sorted) lands on one of its group's ``n`` trials (see
-    :func:`trucesim.sampling.distinct_hits`)."""
+    :func:`trucesim.mechanisms.sampling.distinct_hits`)."""
     out[:] = 0
     m = len(darts)
     if m == 0:

@@ -1,10 +1,10 @@
-"""Compiled killings: the loop form of :class:`trucesim.violence.Violence`."""
+"""Compiled killings: the loop form of :class:`trucesim.mechanisms.violence.Violence`."""
 
 from __future__ import annotations
 
 from numba import njit
 
-from .layout import CONCEALMENT, ETA, EXCITATION_DECAY, MU
+from trucesim.compiled.layout import CONCEALMENT, ETA, EXCITATION_DECAY, MU
 
 
 @njit(cache=True)

@@ -11,10 +11,15 @@ import os
 import mesa.visualization.solara_viz as solara_viz
 from mesa.visualization import SolaraViz
 
-from .components import ControlPanel, HomicidePanel, StatusPanel, TerritoryMapPanel
-from .controls import model_params
-from .model import DashboardModel
-from .server import SCENARIO_ENV
+from trucesim.dashboard.components import (
+    ControlPanel,
+    HomicidePanel,
+    StatusPanel,
+    TerritoryMapPanel,
+)
+from trucesim.dashboard.controls import model_params
+from trucesim.dashboard.model import DashboardModel
+from trucesim.dashboard.server import SCENARIO_ENV
 
 DEFAULT_SCENARIO = "el-salvador-2016-letter"
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..model import TruceModel
-from .model import day_label
-from .territory_map import gang_colour
+from trucesim.core.model import TruceModel
+from trucesim.dashboard.model import day_label
+from trucesim.dashboard.territory_map import gang_colour
 
 #: Days in the moving average drawn (daily counts are small integers and noisy).
 SMOOTHING = 7

@@ -12,10 +12,10 @@ import html
 import solara
 from mesa.visualization.utils import force_update, update_counter
 
-from ..regimes import PRESETS
-from .charts import ControlChart, HomicideChart
-from .model import DashboardModel, day_label
-from .territory_map import SHADINGS, TerritoryMap
+from trucesim.dashboard.charts import ControlChart, HomicideChart
+from trucesim.dashboard.model import DashboardModel, day_label
+from trucesim.dashboard.territory_map import SHADINGS, TerritoryMap
+from trucesim.scenario.regimes import PRESETS
 
 IMAGE_FORMAT = "png"
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..config import bundled_scenarios, load_scenario
-from ..errors import ConfigError
-from ..regimes import PRESETS
-from .model import BASE_TIMELINE
+from trucesim.dashboard.model import BASE_TIMELINE
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.regimes import PRESETS
+from trucesim.scenario.schema import bundled_scenarios, load_scenario
 
 
 def scenario_choices(default: str) -> list[str]:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..config import Scenario, load_scenario
-from ..errors import ConfigError
-from ..model import TruceModel
-from ..regimes import PRESETS
-from ..timeline import STANCE_NAMES, compile_timeline
+from trucesim.core.model import TruceModel
+from trucesim.core.timeline import STANCE_NAMES, compile_timeline
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.regimes import PRESETS
+from trucesim.scenario.schema import Scenario, load_scenario
 
 #: Select value meaning "the scenario's own timeline" (no variant / no override).
 BASE_TIMELINE = "(base timeline)"

@@ -15,7 +15,7 @@ import os
 import socket
 import warnings
 
-from ..config import load_scenario
+from trucesim.scenario.schema import load_scenario
 
 #: Environment variable passing the scenario (file or bundled name) to the app module.
 SCENARIO_ENV = "TRUCESIM_DASHBOARD_SCENARIO"

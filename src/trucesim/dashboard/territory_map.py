@@ -22,8 +22,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy.spatial import Voronoi
 
-from ..model import ACTIVE_WINDOW, TruceModel
-from .model import day_label
+from trucesim.core.model import ACTIVE_WINDOW, TruceModel
+from trucesim.dashboard.model import day_label
 
 #: Gang colours (a colour-blind-safe qualitative palette without red, kept for fronts).
 GANG_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e6ab02", "#66a61e", "#a6761d", "#666666")

@@ -15,13 +15,13 @@ Sweep figures take the runs table (``runs.parquet``) of ``trucesim sweep``. Or o
 results folder with :func:`load_results`. The Agg backend is used: no display needed.
 """
 
-from .annual import annual_chart
-from .command import FORMATS, KINDS, fitting_kinds, plot_results
-from .composition import composition_chart, control_chart
-from .fan import compare_chart, fan_chart
-from .response import response_chart
-from .results import RunResults, SweepResults, load_results
-from .sensitivity import sensitivity_chart, sensitivity_indices
+from trucesim.plots.annual import annual_chart
+from trucesim.plots.composition import composition_chart, control_chart
+from trucesim.plots.fan import compare_chart, fan_chart
+from trucesim.plots.render import FORMATS, KINDS, fitting_kinds, plot_results
+from trucesim.plots.response import response_chart
+from trucesim.plots.results import RunResults, SweepResults, load_results
+from trucesim.plots.sensitivity import sensitivity_chart, sensitivity_indices
 
 __all__ = [
     "FORMATS",

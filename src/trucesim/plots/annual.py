@@ -10,12 +10,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..config import Scenario
-from ..errors import ConfigError
-from . import style
-from .observed import annual_means
-from .series import FLOW_METRICS, check_metric, metric_label, of_variant, variants_of
-from .timeaxis import display_name, scenario_name, wants_observed
+from trucesim.plots import style
+from trucesim.plots.observed import annual_means
+from trucesim.plots.series import FLOW_METRICS, check_metric, metric_label, of_variant, variants_of
+from trucesim.plots.timeaxis import display_name, scenario_name, wants_observed
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario
 
 
 def complete_years(daily: pd.DataFrame, variant: str) -> list[int]:

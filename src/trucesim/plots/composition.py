@@ -11,11 +11,9 @@ from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from ..config import Scenario
-from ..errors import ConfigError
-from . import style
-from .series import run_matrix
-from .timeaxis import (
+from trucesim.plots import style
+from trucesim.plots.series import run_matrix
+from trucesim.plots.timeaxis import (
     display_name,
     draw_fan,
     events_key,
@@ -23,6 +21,8 @@ from .timeaxis import (
     start_panel,
     variant_panels,
 )
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario
 
 #: Types of killing stacked in the composition chart (they sum to true deaths).
 KILLING_TYPES = {

@@ -9,10 +9,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
 
-from ..config import Scenario
-from ..errors import ConfigError
-from . import style
-from .series import (
+from trucesim.plots import style
+from trucesim.plots.series import (
     FLOW_METRICS,
     axis_label,
     check_metric,
@@ -23,7 +21,7 @@ from .series import (
     run_matrix,
     variants_of,
 )
-from .timeaxis import (
+from trucesim.plots.timeaxis import (
     OBSERVED_NOTE,
     display_name,
     draw_events,
@@ -36,6 +34,8 @@ from .timeaxis import (
     variant_panels,
     wants_observed,
 )
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario
 
 
 def _window(metric: str, window: int) -> int:

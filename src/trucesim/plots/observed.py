@@ -1,6 +1,6 @@
 """Observed El Salvador data, shaped for overlay on simulated trajectories.
 
-A thin view on :mod:`trucesim.observed` (the loader calibration uses): every row is a
+A thin view on :mod:`trucesim.calibration.observed` (the loader calibration uses): every row is a
 mean per day over its period, so that a monthly count, a count over a few weeks and an
 annual total are comparable with a simulated daily rate. Rows are split into
 calendar-year totals (drawn as annual means) and shorter or odd spans (drawn as points
@@ -13,7 +13,7 @@ from functools import cache
 
 import pandas as pd
 
-from ..observed import observed_frame
+from trucesim.calibration.observed import observed_frame
 
 #: Simulated daily metrics that have an observed counterpart worth overlaying.
 #: (Disappearance reports are left out: they count every missing person, not only the

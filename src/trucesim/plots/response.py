@@ -9,9 +9,9 @@ import pandas as pd
 from matplotlib import colors as mcolors
 from matplotlib.figure import Figure
 
-from ..errors import ConfigError
-from . import style
-from .series import outcome_label
+from trucesim.plots import style
+from trucesim.plots.series import outcome_label
+from trucesim.scenario.errors import ConfigError
 
 #: Above this many distinct values a third parameter is binned into ranges.
 MAX_PANEL_VALUES = 6

@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import Scenario
-from ..errors import ConfigError
-from ..experiment import RESERVED_COLUMNS
-from .series import variants_of
+from trucesim.plots.series import variants_of
+from trucesim.runner.experiment import RESERVED_COLUMNS
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario
 
 
 @dataclass
@@ -118,7 +118,7 @@ class SweepResults:
             raise ConfigError(str(self.folder), "design.method",
                               f"daily-series plots of a sweep need a 'variants' design, not "
                               f"{self.method!r}")
-        from ..runner.results import SweepResults as SweepStore
+        from trucesim.runner.results import SweepResults as SweepStore
 
         ok = self.ok_runs
         daily = SweepStore(self.folder).daily()

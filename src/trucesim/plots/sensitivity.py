@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..errors import ConfigError
-from . import style
+from trucesim.plots import style
+from trucesim.scenario.errors import ConfigError
 
 METHODS = ("sobol", "morris")
 
@@ -17,12 +17,12 @@ METHODS = ("sobol", "morris")
 def sensitivity_indices(folder: str | Path, outcome: str, method: str) -> pd.DataFrame:
     """Indices of ``outcome`` for a sobol or morris sweep folder.
 
-    Computed by :func:`trucesim.sensitivity.sensitivity_table` (the same numbers
+    Computed by :func:`trucesim.runner.sensitivity.sensitivity_table` (the same numbers
     ``trucesim analyze`` prints): ``S1, S1_conf, ST, ST_conf`` for sobol, ``mu, mu_star,
     sigma, mu_star_conf`` for morris, indexed by parameter.
     """
-    from ..runner.results import SweepResults as SweepStore
-    from ..sensitivity import sensitivity_table
+    from trucesim.runner.results import SweepResults as SweepStore
+    from trucesim.runner.sensitivity import sensitivity_table
 
     if method not in METHODS:
         raise ConfigError(str(folder), "design.method", f"sensitivity indices need a sobol or "

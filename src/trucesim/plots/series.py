@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
-from ..model import METRICS
+from trucesim.core.model import METRICS
+from trucesim.scenario.errors import ConfigError
 
 #: Daily counts of events (flows): drawn as a trailing mean per day.
 FLOW_METRICS = tuple(METRICS[:11])

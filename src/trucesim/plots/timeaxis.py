@@ -10,10 +10,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from ..config import Scenario
-from . import style
-from .observed import annual_means, covers_el_salvador, period_means
-from .series import RunMatrix, phase_runs, variants_of
+from trucesim.plots import style
+from trucesim.plots.observed import annual_means, covers_el_salvador, period_means
+from trucesim.plots.series import RunMatrix, phase_runs, variants_of
+from trucesim.scenario.schema import Scenario
 
 Event = tuple[int, pd.Timestamp, str]
 

@@ -17,7 +17,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from trucesim.scenario.errors import ConfigError
 
 #: How long to wait for a Dask scheduler before giving up.
 CONNECT_TIMEOUT_S = 3

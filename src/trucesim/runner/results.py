@@ -9,8 +9,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ConfigError
-from .store import SweepStore
+from trucesim.runner.store import SweepStore
+from trucesim.scenario.errors import ConfigError
 
 
 class SweepResults:

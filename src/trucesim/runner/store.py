@@ -24,9 +24,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import ConfigError
-from ..experiment import RESERVED_COLUMNS, Experiment, Point
-from ..output import write_json, write_parquet
+from trucesim.atomic import write_json, write_parquet
+from trucesim.runner.experiment import RESERVED_COLUMNS, Experiment, Point
+from trucesim.scenario.errors import ConfigError
 
 #: Attempts a failed run gets in total (the first, and one retry on resume).
 MAX_ATTEMPTS = 2
@@ -203,8 +203,8 @@ def code_fingerprint() -> str:
 
 def new_manifest(exp: Experiment) -> dict[str, Any]:
     """The manifest of a new sweep (sessions and totals are added as it runs)."""
-    from .. import __version__
-    from ..compiled import resolve_engine
+    from trucesim import __version__
+    from trucesim.compiled import resolve_engine
 
     return {
         "kind": "sweep",

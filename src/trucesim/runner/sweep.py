@@ -12,11 +12,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..experiment import Experiment, load_experiment
-from .backends import Backend, open_backend
-from .results import SweepResults
-from .store import MAX_ATTEMPTS, SweepStore, now, run_id
-from .tasks import RunTask, execute_run
+from trucesim.runner.backends import Backend, open_backend
+from trucesim.runner.experiment import Experiment, load_experiment
+from trucesim.runner.results import SweepResults
+from trucesim.runner.store import MAX_ATTEMPTS, SweepStore, now, run_id
+from trucesim.runner.tasks import RunTask, execute_run
 
 
 @dataclass
@@ -84,7 +84,7 @@ def run_experiment(
 
     Args:
         experiment: an experiment file, a bundled experiment name, or a loaded
-            :class:`~trucesim.experiment.Experiment`.
+            :class:`~trucesim.runner.experiment.Experiment`.
         executor: any ``concurrent.futures.Executor`` to run on (left open); by
             default one is opened from ``backend``/``workers``/``scheduler``, or the
             experiment's ``[execution]`` settings.

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..api import simulate
-from ..output import write_parquet
-from ..summary import run_summary
+from trucesim.api import simulate
+from trucesim.atomic import write_parquet
+from trucesim.outcomes import run_summary
 
 if TYPE_CHECKING:
-    from ..config import Scenario
-    from ..experiment import Point
+    from trucesim.runner.experiment import Point
+    from trucesim.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def execute_run(task: RunTask) -> dict[str, Any]:
     The daily part, if asked for, is written atomically before the record is returned,
     so a run recorded as finished always has its daily part on disk.
     """
-    from ..experiment import keep_outcomes
+    from trucesim.runner.experiment import keep_outcomes
 
     started = time.perf_counter()
     record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}

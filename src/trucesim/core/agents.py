@@ -1,6 +1,6 @@
 """Mesa agents: leaders, cliques and the police force, as thin views on model arrays.
 
-The model keeps all state in numpy arrays (see :mod:`trucesim.state`) and updates them
+The model keeps all state in numpy arrays (see :mod:`trucesim.core.state`) and updates them
 in bulk; these agents let Mesa users inspect and select the population as usual
 (``model.agents_by_type[Clique].select(lambda c: c.gang == "MS13")``). Reading an
 attribute reads the array; nothing is copied.
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from .params import Stance
-from .timeline import STANCE_NAMES
+from trucesim.core.timeline import STANCE_NAMES
+from trucesim.scenario.params import Stance
 
 if TYPE_CHECKING:
-    from .model import TruceModel
+    from trucesim.core.model import TruceModel
 
 
 class Leader(mesa.Agent):

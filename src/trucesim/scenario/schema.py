@@ -1,7 +1,7 @@
 """Scenario files: schema, loading, validation, variants and dotted-path overrides.
 
 A scenario is a TOML file validated with pydantic (unknown keys are errors). Every
-problem is reported as a :class:`~trucesim.errors.ConfigError` carrying
+problem is reported as a :class:`~trucesim.scenario.errors.ConfigError` carrying
 ``file: key.path: reason``; the CLI prints it and exits with status 2.
 """
 
@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
-from .errors import ConfigError, ConfigErrors
-from .params import (
+from trucesim.scenario.errors import ConfigError, ConfigErrors
+from trucesim.scenario.params import (
     CommandParams,
     DemographyParams,
     Frozen,
@@ -30,7 +30,7 @@ from .params import (
     ViolenceParams,
     WorldParams,
 )
-from .regimes import PRESETS
+from trucesim.scenario.regimes import PRESETS
 
 GANG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

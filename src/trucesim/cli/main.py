@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import ConfigError
+from trucesim.scenario.errors import ConfigError
 
 EXIT_USAGE = 2
 #: Commands that simulate (the engine is checked for every command, announced for these).
@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="trucesim",
         description="Agent-based simulation of gang truces: leaders, cliques and police.",
     )
-    from . import __version__
+    from trucesim import __version__
 
     p.add_argument("--version", action="version", version=f"trucesim {__version__}")
     p.add_argument(
@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    from .config import bundled_scenarios, load_scenario
+    from trucesim.scenario.schema import bundled_scenarios, load_scenario
 
     for name, path in bundled_scenarios().items():
         s = load_scenario(path)
@@ -152,7 +152,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .config import load_scenario
+    from trucesim.scenario.schema import load_scenario
 
     s = load_scenario(args.file)
     print(
@@ -163,15 +163,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    from .config import bundled_fit
-    from .params import parameter_table_markdown
+    from trucesim.scenario.params import parameter_table_markdown
+    from trucesim.scenario.schema import bundled_fit
 
     print(parameter_table_markdown(bundled_fit()))
     return 0
 
 
 def _cmd_regimes(args: argparse.Namespace) -> int:
-    from .regimes import PRESET_DESCRIPTIONS
+    from trucesim.scenario.regimes import PRESET_DESCRIPTIONS
 
     for name, text in PRESET_DESCRIPTIONS.items():
         print(f"{name:20s} {text}")
@@ -179,7 +179,7 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .runcmd import run_scenario
+    from trucesim.cli.run import run_scenario
 
     if args.replicates is not None and args.replicates < 1:
         raise UsageError("--replicates: must be at least 1")
@@ -193,7 +193,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .runner import run_experiment
+    from trucesim.runner import run_experiment
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be at least 1")
@@ -215,7 +215,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from .sensitivity import analyze
+    from trucesim.runner.sensitivity import analyze
 
     table, paths = analyze(args.results, args.method, args.outcome)
     print(table.to_string(float_format="{:.4f}".format))
@@ -224,7 +224,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .plots.command import plot_results
+    from trucesim.plots.render import plot_results
 
     for path in plot_results(args.results, kind=args.kind, metric=args.metric, out=args.out,
                              fmt=args.fmt, dpi=args.dpi):
@@ -233,7 +233,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibrate import run_calibration
+    from trucesim.calibration.fit import run_calibration
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be at least 1")
@@ -242,7 +242,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_observed(args: argparse.Namespace) -> int:
-    from .observed import FIT_CUTOFF, load_observed
+    from trucesim.calibration.observed import FIT_CUTOFF, load_observed
 
     for r in load_observed():
         use = "validation only" if r.future else ("fittable" if r.metric else "context")
@@ -252,7 +252,7 @@ def _cmd_observed(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .validation import run_validation
+    from trucesim.calibration.validation import run_validation
 
     if args.replicates < 2:
         raise UsageError("--replicates: must be at least 2")
@@ -263,7 +263,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
-    from .dashboard.server import DashboardError, serve
+    from trucesim.dashboard.server import DashboardError, serve
 
     try:
         return serve(args.scenario, host=args.host, port=args.port)
@@ -275,7 +275,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 def _engine(engine: str | None, simulates: bool):
     """Check the engine (``--engine`` or ``$TRUCESIM_ENGINE``) before any work, and pass
     it to every simulation of the command, worker processes included."""
-    from .compiled import ENGINE_ENV, first_use_note, resolve_engine
+    from trucesim.compiled import ENGINE_ENV, first_use_note, resolve_engine
 
     try:
         resolve_engine(engine)

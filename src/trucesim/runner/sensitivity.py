@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
-from .experiment import RESERVED_COLUMNS
-from .output import write_parquet
+from trucesim.atomic import write_parquet
+from trucesim.runner.experiment import RESERVED_COLUMNS
+from trucesim.scenario.errors import ConfigError
 
 
 def point_means(results, outcome: str) -> np.ndarray:
@@ -72,13 +72,13 @@ def sensitivity_table(results, method: str, outcome: str) -> pd.DataFrame:
 
 def analyze(folder: str | Path, method: str, outcome: str) -> tuple[pd.DataFrame, list[Path]]:
     """Compute the indices, write them as CSV and Parquet in the folder; return both."""
-    from .runner.results import SweepResults
+    from trucesim.runner.results import SweepResults
 
     results = SweepResults(folder)
     table = sensitivity_table(results, method, outcome)
     slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in outcome)
     base = Path(folder) / f"sensitivity-{method}-{slug}"
-    from .output import atomic_path
+    from trucesim.atomic import atomic_path
 
     with atomic_path(base.with_suffix(".csv")) as tmp:
         table.to_csv(tmp)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import DemographyParams, Regime, WorldParams
-from .sampling import distinct_hits
-from .state import CliqueState, Today
+from trucesim.core.state import CliqueState, Today
+from trucesim.mechanisms.sampling import distinct_hits
+from trucesim.scenario.params import DemographyParams, Regime, WorldParams
 
 
 class Demography:

@@ -2,7 +2,7 @@
 
 Clique state is indexed by clique (= territory), front state by directed front and
 leader state by gang. Mechanisms read and update these arrays in bulk; Mesa agents are
-thin views onto them (:mod:`trucesim.agents`). ``Today`` holds the day's tallies that
+thin views onto them (:mod:`trucesim.core.agents`). ``Today`` holds the day's tallies that
 several mechanisms share before they are recorded.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import Scenario
-from .territory import Territory
+from trucesim.core.world import Territory
+from trucesim.scenario.schema import Scenario
 
 
 @dataclass(slots=True)

@@ -1,6 +1,6 @@
 """Policy regime presets.
 
-A regime is a named bundle of police and prison parameters (:class:`trucesim.params.Regime`).
+A regime is a named bundle of police and prison parameters (:class:`trucesim.scenario.params.Regime`).
 The presets below are starting points; any field can be overridden per phase in a scenario
 file. All preset values are assumptions unless the parameter table says otherwise; they
 are chosen to express the contrasts the record shows, not fitted one by one.
@@ -8,7 +8,7 @@ are chosen to express the contrasts the record shows, not fitted one by one.
 
 from __future__ import annotations
 
-from .params import Allocation, Regime
+from trucesim.scenario.params import Allocation, Regime
 
 #: What each preset stands for (shown by ``trucesim regimes`` and in the README).
 PRESET_DESCRIPTIONS: dict[str, str] = {

@@ -280,7 +280,7 @@ class Allocation(StrEnum):
 class Regime(Frozen):
     """A policy regime: police and prison parameters in force during a phase.
 
-    Presets are in :mod:`trucesim.regimes`; every field can be overridden per phase.
+    Presets are in :mod:`trucesim.scenario.regimes`; every field can be overridden per phase.
     """
 
     isolation: float = param(

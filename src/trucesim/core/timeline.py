@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import Event, Scenario
-from .params import Regime, Stance
+from trucesim.scenario.params import Regime, Stance
+from trucesim.scenario.schema import Event, Scenario
 
 STANCE_CODES = {Stance.NONE: 0, Stance.RESTRAINT: 1, Stance.PRESSURE: 2}
 STANCE_NAMES = np.array([s.value for s in STANCE_CODES])

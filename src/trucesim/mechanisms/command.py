@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import CommandParams, Regime, Stance
-from .state import CliqueState, LeaderState
-from .timeline import STANCE_CODES
+from trucesim.core.state import CliqueState, LeaderState
+from trucesim.core.timeline import STANCE_CODES
+from trucesim.scenario.params import CommandParams, Regime, Stance
 
 NONE = STANCE_CODES[Stance.NONE]
 RESTRAINT = STANCE_CODES[Stance.RESTRAINT]

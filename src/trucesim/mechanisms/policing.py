@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import Allocation, PolicingParams, Regime
-from .sampling import distinct_hits
-from .state import CliqueState, Today
+from trucesim.core.state import CliqueState, Today
+from trucesim.mechanisms.sampling import distinct_hits
+from trucesim.scenario.params import Allocation, PolicingParams, Regime
 
 
 def top_k(values: np.ndarray, k: int) -> np.ndarray | slice:
@@ -70,7 +70,7 @@ class Policing:
         out: np.ndarray,
     ) -> np.ndarray | None:
         """Fill ``out`` with each clique's arrest dart rate (see
-        :func:`~trucesim.sampling.binomial_counts`): arrests are Binomial(members,
+        :func:`~trucesim.mechanisms.sampling.binomial_counts`): arrests are Binomial(members,
         ``min(arrest_rate * heat, 1)``). Returns the mask of cliques arrested with
         certainty (probability 1, dart rate 0), or None if there are none."""
         if uniform_heat is not None:

@@ -26,7 +26,7 @@ A calibration file is TOML (unknown keys are errors)::
 
 The distance of a parameter vector is ``sum over targets of weight * mean over the
 target's rows of (ln((S + 0.5) / (O + 0.5)))**2`` where S and O are the simulated and
-observed counts over each row's span (:func:`trucesim.observed.log_ratio_distance`), S
+observed counts over each row's span (:func:`trucesim.calibration.observed.log_ratio_distance`), S
 being the mean over ``replicates`` runs that use the same seeds for every parameter
 vector, so that the distance is a smooth function of the parameters.
 """
@@ -43,16 +43,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from .config import (
-    Scenario,
-    load_scenario,
-    read_toml,
-    resolve_path,
-    set_path,
-    validate,
-)
-from .errors import ConfigError
-from .observed import (
+from trucesim.calibration.observed import (
     FIT_CUTOFF,
     STATISTIC_METRICS,
     Statistic,
@@ -61,7 +52,16 @@ from .observed import (
     select_rows,
     statistics_for,
 )
-from .params import Frozen
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.params import Frozen
+from trucesim.scenario.schema import (
+    Scenario,
+    load_scenario,
+    read_toml,
+    resolve_path,
+    set_path,
+    validate,
+)
 
 
 class FittedParameter(Frozen):
@@ -291,7 +291,7 @@ def load_calibration(path: str | Path) -> CalibrationProblem:
 
     Raises:
         ConfigError: ``file: key.path: reason`` for any problem (unknown statistic or
-        data row, a window past :data:`~trucesim.observed.FIT_CUTOFF` without
+        data row, a window past :data:`~trucesim.calibration.observed.FIT_CUTOFF` without
         ``allow_future_data``, bounds with low >= high, an unknown parameter path ...).
     """
     path = Path(path)

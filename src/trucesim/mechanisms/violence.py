@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-from .params import ViolenceParams
-from .state import CliqueState, FrontState, Today
+from trucesim.core.state import CliqueState, FrontState, Today
+from trucesim.scenario.params import ViolenceParams
 
 
 class Violence:

@@ -14,15 +14,20 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..errors import ConfigError
-from ..output import atomic_path
-from .annual import annual_chart, complete_years
-from .composition import KILLING_TYPES, composition_chart, control_chart, control_columns
-from .fan import compare_chart, fan_chart
-from .response import response_chart
-from .results import Results, RunResults, SweepResults, load_results
-from .sensitivity import METHODS, sensitivity_chart, sensitivity_indices
-from .series import FLOW_METRICS, check_metric, daily_metrics, variants_of
+from trucesim.atomic import atomic_path
+from trucesim.plots.annual import annual_chart, complete_years
+from trucesim.plots.composition import (
+    KILLING_TYPES,
+    composition_chart,
+    control_chart,
+    control_columns,
+)
+from trucesim.plots.fan import compare_chart, fan_chart
+from trucesim.plots.response import response_chart
+from trucesim.plots.results import Results, RunResults, SweepResults, load_results
+from trucesim.plots.sensitivity import METHODS, sensitivity_chart, sensitivity_indices
+from trucesim.plots.series import FLOW_METRICS, check_metric, daily_metrics, variants_of
+from trucesim.scenario.errors import ConfigError
 
 KINDS = ("fan", "compare", "annual", "composition", "control", "response", "sensitivity")
 DAILY_KINDS = ("fan", "compare", "annual", "composition", "control")

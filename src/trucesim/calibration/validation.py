@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .config import Scenario, load_scenario, read_toml
-from .observed import FIT_CUTOFF, ObservedRow, annual_homicides, load_observed
-from .output import atomic_path, staged_folder, write_json
+from trucesim.atomic import atomic_path, staged_folder, write_json
+from trucesim.calibration.observed import FIT_CUTOFF, ObservedRow, annual_homicides, load_observed
+from trucesim.scenario.schema import Scenario, load_scenario, read_toml
 
 COLUMNS = ("date", "phase", "regime", "homicides", "police_killed", "gang_killed_by_police",
            "disappearances", "restraint_share")
@@ -42,7 +42,7 @@ D = dt.timedelta
 # ---------------------------------------------------------------------- simulation
 def simulate_daily(scenario: Scenario, root_seed: int, replicate: int) -> pd.DataFrame:
     """One replicate's daily table (the columns validation uses), seeded as in ``run``."""
-    from .api import simulate
+    from trucesim.api import simulate
 
     daily = simulate(scenario, np.random.SeedSequence(root_seed, spawn_key=(replicate,)))
     daily = daily[list(COLUMNS)].copy()
@@ -283,7 +283,7 @@ def calibration_of(scenario: Scenario) -> tuple[Path | None, dict[str, Any]]:
 
 def parameter_table(scenario: Scenario, calibration: dict[str, Any]) -> pd.DataFrame:
     """Every parameter: its value in this scenario, and fitted interval or source."""
-    from .params import parameter_rows
+    from trucesim.scenario.params import parameter_rows
 
     fitted = calibration.get("overrides", {})
     spans = calibration.get("fit", {}).get("intervals", {})
@@ -567,7 +567,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
                    seed: int | None = None, workers: int | None = None,
                    out: Path | None = None) -> int:
     """``trucesim validate``: simulate, compare, and write the report folder."""
-    from .calibrate import executor
+    from trucesim.calibration.fit import executor
 
     scenario = load_scenario(scenario_spec)
     cal_path, cal = calibration_of(scenario)
@@ -616,8 +616,8 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             fig.savefig(stage / name, dpi=110)
         annual.to_csv(stage / "annual.csv", index=False)
         ctx["in_sample"].to_csv(stage / "in_sample.csv", index=False)
-        from . import __version__
-        from .compiled import resolve_engine
+        from trucesim import __version__
+        from trucesim.compiled import resolve_engine
 
         write_json(stage / "manifest.json", {
             "kind": "validation", "trucesim_version": __version__, "engine": resolve_engine(),

@@ -3,7 +3,7 @@
 An experiment is a TOML file validated with pydantic (unknown keys are errors) and then
 checked against its base scenario: every dotted path must name a scenario parameter and
 every design point must give a valid scenario, so a bad file stops before any
-simulation with ``file: key.path: reason`` (a :class:`~trucesim.errors.ConfigError`).
+simulation with ``file: key.path: reason`` (a :class:`~trucesim.scenario.errors.ConfigError`).
 
 Example::
 
@@ -48,7 +48,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
 
-from .config import (
+from trucesim.scenario.errors import ConfigError, ConfigErrors
+from trucesim.scenario.params import Frozen
+from trucesim.scenario.schema import (
     Scenario,
     bundled_scenarios,
     load_scenario,
@@ -57,8 +59,6 @@ from .config import (
     validate,
     walk_path,
 )
-from .errors import ConfigError, ConfigErrors
-from .params import Frozen
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "variants")
 #: Columns of runs.parquet that a parameter may not be named after.
@@ -442,9 +442,9 @@ def _checked_variant(scenario: Scenario, name: str, source: str, where: str) -> 
 
 
 def expected_outcomes(scenario: Scenario) -> list[str]:
-    """The names :func:`~trucesim.summary.run_summary` gives for runs of ``scenario``."""
-    from .summary import TYPES, run_summary
-    from .timeline import compile_timeline
+    """The names :func:`~trucesim.outcomes.run_summary` gives for runs of ``scenario``."""
+    from trucesim.core.timeline import compile_timeline
+    from trucesim.outcomes import TYPES, run_summary
 
     tl = compile_timeline(scenario)
     regimes = [p.regime for p in scenario.phases]
@@ -459,7 +459,7 @@ def expected_outcomes(scenario: Scenario) -> list[str]:
 
 def daily_column_names(scenario: Scenario) -> list[str]:
     """Every column of a run's daily table."""
-    from .model import METRICS
+    from trucesim.core.model import METRICS
 
     gangs = scenario.gang_names
     return (list(DAILY_KEYS) + list(METRICS) + [f"control_{g}" for g in gangs]

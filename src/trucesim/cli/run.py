@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .api import simulate
-from .compiled import resolve_engine
-from .config import Scenario, load_scenario
-from .errors import ConfigError
-from .output import staged_folder, write_json, write_parquet
-from .summary import counterfactual_table, period_table, run_summary
+from trucesim.api import simulate
+from trucesim.atomic import staged_folder, write_json, write_parquet
+from trucesim.compiled import resolve_engine
+from trucesim.outcomes import counterfactual_table, period_table, run_summary
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario, load_scenario
 
 DEFAULT_REPLICATES = 20
 SHOWN_TYPES = ["homicides", "gang_on_gang", "gang_on_civilian", "police_killed",
@@ -93,7 +93,7 @@ def run_scenario(
             "runs": rows,
         }
         write_json(stage / "summary.json", summary)
-        from . import __version__
+        from trucesim import __version__
 
         write_json(stage / "manifest.json", {
             "kind": "run",
@@ -109,7 +109,7 @@ def run_scenario(
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "elapsed_seconds": round(elapsed, 3),
         })
-        from .plots import fan_chart
+        from trucesim.plots import fan_chart
 
         fig = fan_chart(daily, "homicides", scenario=scenario)
         fig.savefig(stage / "trajectory.png", dpi=110)

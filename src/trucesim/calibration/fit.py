@@ -2,7 +2,7 @@
 
 The method is likelihood-free: a global optimiser
 (:func:`scipy.optimize.differential_evolution`) minimises the weighted distance between
-simulated and observed summary statistics (:class:`~trucesim.calibration.CalibrationProblem`).
+simulated and observed summary statistics (:class:`~trucesim.calibration.problem.CalibrationProblem`).
 Every parameter vector is simulated with the same ``replicates`` seeds (common random
 numbers), so the distance changes smoothly with the parameters instead of jumping with
 sampling noise. Each generation's simulations run in parallel through the sweeps'
@@ -34,11 +34,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .calibration import CalibrationProblem, load_calibration
-from .config import Scenario
-from .errors import ConfigError
-from .observed import FIT_CUTOFF, Statistic, simulated_statistics
-from .output import atomic_path, write_json, write_parquet
+from trucesim.atomic import atomic_path, write_json, write_parquet
+from trucesim.calibration.observed import FIT_CUTOFF, Statistic, simulated_statistics
+from trucesim.calibration.problem import CalibrationProblem, load_calibration
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.schema import Scenario
 
 CHECKPOINT = "checkpoint.jsonl"
 
@@ -54,7 +54,7 @@ def simulate_statistics(
     (common random numbers). Returns ``(statistics, None)``, or ``(None, reason)`` if the
     values make an invalid scenario (e.g. an explosive branching ratio).
     """
-    from .api import simulate
+    from trucesim.api import simulate
 
     try:
         scenario = base.with_overrides(values)
@@ -74,7 +74,7 @@ def executor(backend: str = "process", workers: int | None = None,
     if backend == "process" and workers == 1 and scheduler is None:
         yield None
         return
-    from .runner.backends import open_backend
+    from trucesim.runner.backends import open_backend
 
     with open_backend(backend, workers, scheduler) as b:
         yield b.executor
@@ -433,8 +433,8 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
     fig = fit_figure(problem, stats, table)
     with atomic_path(out / "fit.png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
-    from . import __version__
-    from .compiled import resolve_engine
+    from trucesim import __version__
+    from trucesim.compiled import resolve_engine
 
     write_json(out / "manifest.json", {
         "kind": "calibration", "trucesim_version": __version__, "engine": resolve_engine(),

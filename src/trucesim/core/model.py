@@ -14,18 +14,18 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from .agents import Clique, Leader, PoliceForce
-from .command import Command
-from .compiled import resolve_engine
-from .config import Scenario
-from .demography import Demography
-from .params import Regime
-from .policing import Policing
-from .sampling import FusedPoisson
-from .state import initial_state, new_today
-from .territory import build_territory
-from .timeline import STANCE_NAMES, compile_timeline
-from .violence import Violence
+from trucesim.compiled import resolve_engine
+from trucesim.core.agents import Clique, Leader, PoliceForce
+from trucesim.core.state import initial_state, new_today
+from trucesim.core.timeline import STANCE_NAMES, compile_timeline
+from trucesim.core.world import build_territory
+from trucesim.mechanisms.command import Command
+from trucesim.mechanisms.demography import Demography
+from trucesim.mechanisms.policing import Policing
+from trucesim.mechanisms.sampling import FusedPoisson
+from trucesim.mechanisms.violence import Violence
+from trucesim.scenario.params import Regime
+from trucesim.scenario.schema import Scenario
 
 #: Daily metrics recorded for every run, in column order (per-gang columns follow).
 METRICS = (
@@ -59,7 +59,7 @@ class TruceModel(mesa.Model):
     """Imprisoned leaders, street cliques and police under policy regimes, day by day.
 
     Args:
-        scenario: a validated :class:`~trucesim.config.Scenario`.
+        scenario: a validated :class:`~trucesim.scenario.schema.Scenario`.
         rng: seed or generator for all randomness (Mesa's ``rng=``); defaults to the
             scenario's seed.
         variant: name of a scenario variant to apply, or None for the base timeline.
@@ -111,7 +111,7 @@ class TruceModel(mesa.Model):
         self._restraint_efficacy = cfg.violence.restraint_efficacy
         self._on = cfg.mechanisms
         n, f = self.territory.n, self.territory.fronts
-        # The day's rare events, drawn together (see trucesim.sampling.FusedPoisson).
+        # The day's rare events, drawn together (see trucesim.mechanisms.sampling.FusedPoisson).
         # A switched-off mechanism leaves its segment at rate 0.
         self._morning = FusedPoisson(
             {"arrests": n, "confrontations": n, "fronts": f, "civilians": n})
@@ -137,7 +137,7 @@ class TruceModel(mesa.Model):
 
         self.engine = resolve_engine(engine)
         if self.engine == "numba":
-            from .compiled.day import CompiledDay
+            from trucesim.compiled.day import CompiledDay
 
             compiled = CompiledDay(self)
             self._day = compiled.step

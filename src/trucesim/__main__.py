@@ -1,0 +1,5 @@
+import sys
+
+from trucesim.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``trucesim`` command line: one command with subcommands."""
