@@ -14,7 +14,8 @@ Quick start::
 from importlib.metadata import PackageNotFoundError, version
 
 from trucesim.api import simulate, simulate_variants
-from trucesim.core.model import METRICS, TruceModel
+from trucesim.core.metrics import METRIC_NAMES
+from trucesim.core.model import TruceModel
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario, load_scenario
 
@@ -24,7 +25,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
-    "METRICS",
+    "METRIC_NAMES",
     "ConfigError",
     "Scenario",
     "TruceModel",

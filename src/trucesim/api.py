@@ -17,7 +17,6 @@ def simulate(
     variant: str | None = None,
     *,
     agents: bool = False,
-    engine: str | None = None,
 ) -> pd.DataFrame:
     """Simulate one run of a scenario and return its daily table.
 
@@ -27,17 +26,15 @@ def simulate(
             scenario, variant and seed always give the identical table.
         variant: a named variant of the scenario, or None for the base timeline.
         agents: also build the Mesa agent views (not needed for the table).
-        engine: ``"auto"``, ``"numpy"`` or ``"numba"`` (see :class:`TruceModel`); both
-            engines give the same table.
 
     Returns:
         One row per day with the columns of DESIGN section 2 "Outputs"
-        (see :data:`trucesim.core.model.METRICS`).
+        (see :mod:`trucesim.core.metrics`).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     rng = np.random.default_rng(scenario.seed if seed is None else seed)
-    return TruceModel(scenario, rng=rng, variant=variant, agents=agents, engine=engine).run()
+    return TruceModel(scenario, rng=rng, variant=variant, agents=agents).run()
 
 
 def simulate_variants(

@@ -434,10 +434,10 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
     with atomic_path(out / "fit.png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     from trucesim import __version__
-    from trucesim.compiled import resolve_engine
+    from trucesim.core.jit import compiler
 
     write_json(out / "manifest.json", {
-        "kind": "calibration", "trucesim_version": __version__, "engine": resolve_engine(),
+        "kind": "calibration", "trucesim_version": __version__, "compiler": compiler(),
         "calibration_file": str(path),
         "calibration": spec.model_dump(mode="json"), "digest": spec.digest(),
         "fit_end": problem.fit_end, "future_data_used": problem.future_data_used,

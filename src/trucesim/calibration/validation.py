@@ -617,10 +617,10 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         annual.to_csv(stage / "annual.csv", index=False)
         ctx["in_sample"].to_csv(stage / "in_sample.csv", index=False)
         from trucesim import __version__
-        from trucesim.compiled import resolve_engine
+        from trucesim.core.jit import compiler
 
         write_json(stage / "manifest.json", {
-            "kind": "validation", "trucesim_version": __version__, "engine": resolve_engine(),
+            "kind": "validation", "trucesim_version": __version__, "compiler": compiler(),
             "scenario": scenario.name,
             "scenario_source": scenario.source, "calibration_file": ctx["calibration_file"],
             "replicates": replicates, "root_seed": root,

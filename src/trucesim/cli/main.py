@@ -17,7 +17,7 @@ from pathlib import Path
 from trucesim.scenario.errors import ConfigError
 
 EXIT_USAGE = 2
-#: Commands that simulate (the engine is checked for every command, announced for these).
+#: Commands that simulate (they announce the model's first-use compilation).
 SIMULATING = frozenset({"run", "sweep", "calibrate", "validate", "dashboard"})
 
 
@@ -33,12 +33,6 @@ def _parser() -> argparse.ArgumentParser:
     from trucesim import __version__
 
     p.add_argument("--version", action="version", version=f"trucesim {__version__}")
-    p.add_argument(
-        "--engine", choices=("auto", "numpy", "numba"), default=None,
-        help="daily-step engine for every simulation of this command: numba (compiled, "
-             "needs trucesim[fast]), numpy, or auto = numba if installed (default: "
-             "$TRUCESIM_ENGINE, else auto); both give the same tables for a seed",
-    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="simulate a scenario; write tables, summary and a plot")
@@ -271,29 +265,14 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
-@contextlib.contextmanager
-def _engine(engine: str | None, simulates: bool):
-    """Check the engine (``--engine`` or ``$TRUCESIM_ENGINE``) before any work, and pass
-    it to every simulation of the command, worker processes included."""
-    from trucesim.compiled import ENGINE_ENV, first_use_note, resolve_engine
+def _announce_compilation(command: str) -> None:
+    """Tell the user, before a simulating command's first run on a machine, that the
+    model compiles now (once; later runs load it from the cache)."""
+    from trucesim.core.jit import first_use_note
 
-    try:
-        resolve_engine(engine)
-        note = first_use_note(engine) if simulates else None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    note = first_use_note() if command in SIMULATING else None
     if note:
         print(note, file=sys.stderr)
-    before = os.environ.get(ENGINE_ENV)
-    if engine is not None:
-        os.environ[ENGINE_ENV] = engine
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(ENGINE_ENV, None)
-        else:
-            os.environ[ENGINE_ENV] = before
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        with _engine(args.engine, args.command in SIMULATING):
-            return func(args)
+        _announce_compilation(args.command)
+        return func(args)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

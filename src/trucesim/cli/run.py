@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from trucesim.api import simulate
 from trucesim.atomic import staged_folder, write_json, write_parquet
-from trucesim.compiled import resolve_engine
+from trucesim.core.jit import compiler
 from trucesim.outcomes import counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario, load_scenario
@@ -103,7 +103,7 @@ def run_scenario(
             "variants": labels,
             "replicates": replicates,
             "root_seed": root_seed,
-            "engine": resolve_engine(),
+            "compiler": compiler(),
             "seeding": "numpy SeedSequence(root_seed).spawn(replicates); replicate r uses "
                        "child r in every variant (common random numbers)",
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

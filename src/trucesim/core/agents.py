@@ -1,29 +1,24 @@
 """Mesa agents: leaders, cliques and the police force, as thin views on model arrays.
 
-The model keeps all state in numpy arrays (see :mod:`trucesim.core.state`) and updates them
-in bulk; these agents let Mesa users inspect and select the population as usual
+The model keeps all state in arrays (see :mod:`trucesim.core.state`) and updates them
+in compiled kernels; these agents let Mesa users inspect and select the population as usual
 (``model.agents_by_type[Clique].select(lambda c: c.gang == "MS13")``). Reading an
 attribute reads the array; nothing is copied.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 
-from trucesim.core.timeline import STANCE_NAMES
+from trucesim.core.constants import STANCE_NAMES
 from trucesim.scenario.params import Stance
-
-if TYPE_CHECKING:
-    from trucesim.core.model import TruceModel
 
 
 class Leader(mesa.Agent):
     """The imprisoned leadership of one gang."""
 
-    def __init__(self, model: TruceModel, index: int, gang: str):
+    def __init__(self, model: mesa.Model, index: int, gang: str):
         super().__init__(model)
         self.index = index
         self.gang = gang
@@ -31,33 +26,38 @@ class Leader(mesa.Agent):
     @property
     def stance(self) -> Stance:
         """Today's stance: none, restraint or pressure."""
-        return Stance(STANCE_NAMES[self.model.leaders.stance[self.index]])
+        return Stance(STANCE_NAMES[self.model.gangs.stance[self.index]])
 
     @property
     def authority(self) -> float:
         """Legitimacy with the cliques: chance an order that arrives is obeyed."""
-        return float(self.model.leaders.authority[self.index])
+        return float(self.model.gangs.authority[self.index])
 
     @property
     def cohesion(self) -> float:
         """How hierarchical the gang is."""
-        return float(self.model.leaders.cohesion[self.index])
+        return float(self.model.gangs.cohesion[self.index])
 
     @property
     def isolation(self) -> float:
         """Isolation from the street; the order channel is 1 - isolation."""
-        return float(self.model.leaders.isolation[self.index])
+        return float(self.model.gangs.isolation[self.index])
+
+    @property
+    def exists(self) -> bool:
+        """Whether the gang exists today (a faction exists from its split on)."""
+        return bool(self.model.gangs.exists[self.index])
 
     @property
     def control(self) -> float:
         """Share of the gang's cliques following today's order."""
-        return float(self.model.leaders.control[self.index])
+        return float(self.model.gangs.control[self.index])
 
 
 class Clique(mesa.Agent):
     """A street clique (clica) holding one territory."""
 
-    def __init__(self, model: TruceModel, index: int):
+    def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)
         self.index = index
 
@@ -109,9 +109,10 @@ class Clique(mesa.Agent):
     @property
     def excitation(self) -> dict[int, float]:
         """Retaliation excitation against each rival clique it borders."""
-        f = self.model.fronts
-        mask = f.src == self.index
-        return dict(zip(f.dst[mask].tolist(), f.excitation[mask].tolist(), strict=True))
+        e = self.model.edges
+        fronts = self.model.front_edges()
+        mine = fronts[e.src[fronts] == self.index]
+        return dict(zip(e.dst[mine].tolist(), e.excitation[mine].tolist(), strict=True))
 
 
 class PoliceForce(mesa.Agent):

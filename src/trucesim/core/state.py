@@ -1,134 +1,116 @@
-"""Model state as arrays (struct of arrays), owned by the model.
+"""Model state: named containers of arrays, owned by the model.
 
-Clique state is indexed by clique (= territory), front state by directed front and
-leader state by gang. Mechanisms read and update these arrays in bulk; Mesa agents are
-thin views onto them (:mod:`trucesim.core.agents`). ``Today`` holds the day's tallies that
-several mechanisms share before they are recorded.
+Every per-clique, per-edge, per-front and per-gang array lives in one container below,
+declared once with its type (the annotation) and meaning (the comment); :func:`allocate`
+builds a container from those declarations. The kernels of the mechanisms read and
+update the arrays in place; Mesa agents are views onto them (:mod:`trucesim.core.agents`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, NamedTuple, get_type_hints
 
 import numpy as np
 
-from trucesim.core.world import Territory
-from trucesim.scenario.schema import Scenario
+Float = Annotated[np.ndarray, np.float64]
+Int = Annotated[np.ndarray, np.int64]
+Bool = Annotated[np.ndarray, np.bool_]
 
 
-@dataclass(slots=True)
-class CliqueState:
-    """Per-clique arrays (length n)."""
+class Cliques(NamedTuple):
+    """Per clique (one per territory), length n."""
 
-    gang: np.ndarray  # int, gang index
-    members: np.ndarray  # int, members on the street
-    prisoners: np.ndarray  # int, members in prison
-    autonomy: np.ndarray  # float in [0, 1]
-    baseline_autonomy: np.ndarray  # float in [0, 1]
-    restraint: np.ndarray  # float in [0, 1]
-    pressure: np.ndarray  # float in [0, 1]
-    police_grievance: np.ndarray  # float >= 0
-    heat: np.ndarray  # float >= 0, police heat on the territory today
-    own_excitation: np.ndarray  # float >= 0, sum of the clique's excitation on its fronts
-    recent_violence: np.ndarray  # float >= 0, exponentially weighted killings by/against
-
-
-@dataclass(slots=True)
-class FrontState:
-    """Per-directed-front arrays (length F)."""
-
-    src: np.ndarray
-    dst: np.ndarray
-    rev: np.ndarray
-    excitation: np.ndarray  # float >= 0, e_ab: a's drive to retaliate against b
-    last_killing: np.ndarray  # int, day of the last killing on the front
+    gang: Int  # index of the clique's gang (changes with splits and takeovers)
+    x: Float  # west-east position of the territory's centre (splits choose by it)
+    members: Int  # members on the street
+    prisoners: Int  # members in prison
+    autonomy: Float  # independence from the leadership, in [0, 1]
+    baseline_autonomy: Float  # the gang's baseline autonomy, to which autonomy relaxes
+    restraint: Float  # how far the clique follows a restraint order, in [0, 1]
+    pressure: Float  # how far it follows an order to attack police, in [0, 1]
+    police_grievance: Float  # grievance against police (members they killed; decays)
+    heat: Float  # police heat on the territory today
+    size: Float  # size factor s_a = (members / initial mean) ** size_power, this morning
+    own_excitation: Float  # sum of the excitation of others against this clique
+    recent_violence: Float  # exponentially weighted killings by and against the clique
+    arrests: Int  # today: members arrested
+    killed_by_police: Int  # today: members killed by police
+    victims: Int  # today: members killed by rivals
+    killings_by: Int  # today: killings committed (rivals and civilians)
+    share_lost: Float  # today: share of members lost (raises autonomy)
 
 
-@dataclass(slots=True)
-class LeaderState:
-    """Per-gang arrays (length G): the imprisoned leadership."""
+class Edges(NamedTuple):
+    """Per directed adjacency edge a -> b (both directions of every edge, sorted by a),
+    length 2E. The edges are fixed; which of them are fronts follows the gangs."""
 
-    cohesion: np.ndarray
-    authority: np.ndarray
-    isolation: np.ndarray
-    stance: np.ndarray  # int code, see timeline.STANCE_CODES
-    forced_stance: np.ndarray
-    forced_until: np.ndarray  # day index until which the forced stance holds (exclusive)
-    control: np.ndarray  # share of cliques following today's order
-    clique_count: np.ndarray  # cliques per gang
+    src: Int  # attacking territory a
+    dst: Int  # attacked territory b
+    rev: Int  # index of the reverse edge b -> a
+    excitation: Float  # e_ab: a's drive to retaliate against b
+    last_killing: Int  # day of the last killing on a -> b
 
 
-@dataclass(slots=True)
-class Today:
-    """Tallies of the current day, filled in by the mechanisms in order."""
+class Fronts(NamedTuple):
+    """The fronts: directed edges between territories of hostile gangs. Rebuilt when the
+    world changes; the first ``count[0]`` entries of ``edge`` are the fronts."""
 
-    arrests: np.ndarray  # per clique
-    killed_by_police: np.ndarray  # per clique
-    front_events: np.ndarray  # index of the directed front of each killing today
-    victims: np.ndarray  # gang members killed by rivals, per clique
-    killings_by: np.ndarray  # killings committed, per clique (rivals and civilians)
-    arrests_total: int = 0
-    killed_by_police_total: int = 0
-    gang_on_gang: int = 0
-    civilians: int = 0
-    police_killed: int = 0
-    background: int = 0
-    disappearances: int = 0
-    releases: int = 0
-    recruits: int = 0
-    benefits_paid: float = 0.0
+    edge: Int  # index into Edges of each front (capacity 2E)
+    count: Int  # (1,) number of fronts
+    rate: Float  # today's killing rate on each front
+    killings: Int  # today's killings on each front
 
 
-def initial_state(
-    scenario: Scenario, territory: Territory, rng: np.random.Generator
-) -> tuple[CliqueState, FrontState, LeaderState]:
-    """Draw the initial clique, front and leader state for ``scenario`` on ``territory``."""
-    gangs = list(scenario.gangs.values())
-    n, g = territory.n, len(gangs)
-    w = scenario.world
-    gang = territory.gang
-    baseline = np.array([p.autonomy for p in gangs])[gang]
-    members = rng.poisson(w.members, size=n).astype(np.int64)
-    cliques = CliqueState(
-        gang=gang,
-        members=members,
-        prisoners=rng.poisson(w.prisoners, size=n).astype(np.int64),
-        autonomy=baseline.astype(float).copy(),
-        baseline_autonomy=baseline.astype(float),
-        restraint=np.zeros(n),
-        pressure=np.zeros(n),
-        police_grievance=np.zeros(n),
-        heat=np.zeros(n),
-        own_excitation=np.zeros(n),
-        recent_violence=np.zeros(n),
-    )
-    f = territory.fronts
-    fronts = FrontState(
-        src=territory.front_src,
-        dst=territory.front_dst,
-        rev=territory.front_rev,
-        excitation=np.zeros(f),
-        last_killing=np.full(f, -(10**9), dtype=np.int64),
-    )
-    leaders = LeaderState(
-        cohesion=np.array([p.cohesion for p in gangs], dtype=float),
-        authority=np.array([p.authority for p in gangs], dtype=float),
-        isolation=np.zeros(g),
-        stance=np.zeros(g, dtype=np.int64),
-        forced_stance=np.zeros(g, dtype=np.int64),
-        forced_until=np.full(g, -(10**9), dtype=np.int64),
-        control=np.zeros(g),
-        clique_count=np.bincount(gang, minlength=g).astype(float),
-    )
-    return cliques, fronts, leaders
+class Gangs(NamedTuple):
+    """Per gang, length G: every gang that exists at some time in the run (factions
+    created by splits included, not existing before their split)."""
+
+    exists: Bool  # the gang exists today
+    hostile: Bool  # (G, G): True where two gangs fight
+    cohesion: Float  # how hierarchical the gang is
+    authority: Float  # the leaders' legitimacy with the cliques
+    isolation: Float  # isolation of the imprisoned leaders from the street
+    baseline_autonomy: Float  # baseline autonomy of the gang's cliques
+    stance: Int  # today's stance code (constants.STANCE_NAMES)
+    forced_stance: Int  # stance forced by a communique
+    forced_until: Int  # day until which the forced stance holds (exclusive)
+    control: Float  # share of the gang's cliques following today's order
+    clique_count: Int  # cliques held
 
 
-def new_today(n: int, f: int) -> Today:
-    """Zeroed tallies for a world of ``n`` cliques and ``f`` directed fronts."""
-    return Today(
-        arrests=np.zeros(n, dtype=np.int64),
-        killed_by_police=np.zeros(n, dtype=np.int64),
-        front_events=np.zeros(0, dtype=np.int64),
-        victims=np.zeros(n, dtype=np.int64),
-        killings_by=np.zeros(n, dtype=np.int64),
-    )
+class Clock(NamedTuple):
+    """Where the run is."""
+
+    phase: Int  # (1,) phase in force (-1 before the first day)
+    next_event: Int  # (1,) index of the next event to apply
+
+
+class Scratch(NamedTuple):
+    """Work arrays of the samplers (contents meaningless between kernels)."""
+
+    rate: Float  # (n,) a per-clique rate
+    cum: Float  # (max(n, 2E),) cumulative sums of rates
+    count: Int  # (n,) per-clique event counts
+
+
+class State(NamedTuple):
+    """The whole model state."""
+
+    cliques: Cliques
+    edges: Edges
+    fronts: Fronts
+    gangs: Gangs
+    clock: Clock
+    scratch: Scratch
+
+
+def allocate[C: NamedTuple](container: type[C], size: int | tuple, **given: np.ndarray) -> C:
+    """A ``container`` whose arrays are ``given`` or zeros of ``size`` and their type."""
+    hints = get_type_hints(container, include_extras=True)
+    arrays = {}
+    for name in container._fields:
+        if name in given:
+            arrays[name] = np.ascontiguousarray(given[name], dtype=hints[name].__metadata__[0])
+        else:
+            arrays[name] = np.zeros(size, dtype=hints[name].__metadata__[0])
+    return container(**arrays)

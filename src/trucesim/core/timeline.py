@@ -1,71 +1,72 @@
 """The timeline: which regime is in force on each day, and which events fall on it.
 
-A scenario's phases and events are compiled once into day-indexed lookups, so that the
-daily step only reads an integer and, on the rare days something happens, a short list.
+A scenario's phases and events are compiled once into arrays the day reads: the phase
+of each day, each phase's regime as a record (fields generated from
+:class:`~trucesim.scenario.params.Regime`), and the events as records sorted by day.
 Day 0 is the scenario's start; burn-in days are negative and run under the first
 phase's regime with no events.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from trucesim.scenario.params import Regime, Stance
-from trucesim.scenario.schema import Event, Scenario
+from trucesim.core.constants import code, record_dtype, records
+from trucesim.scenario.params import Regime
+from trucesim.scenario.schema import Scenario
 
-STANCE_CODES = {Stance.NONE: 0, Stance.RESTRAINT: 1, Stance.PRESSURE: 2}
-STANCE_NAMES = np.array([s.value for s in STANCE_CODES])
+#: Event kinds the model acts on (markers only label plots); a kind's code is its position.
+EVENT_KINDS = ("transfer", "communique", "split", "takeover")
+TRANSFER, COMMUNIQUE, SPLIT, TAKEOVER = range(len(EVENT_KINDS))
+
+REGIME = record_dtype(Regime)
+EVENT = np.dtype([
+    ("day", np.int64),  # day index
+    ("kind", np.int64),  # code in EVENT_KINDS
+    ("gang", np.int64),  # the gang concerned
+    ("other", np.int64),  # split: the faction; takeover: the winner; communique: the stance
+    ("value", np.float64),  # transfer: isolation; split, takeover: the share
+    ("days", np.int64),  # communique: its span
+])
 
 
-@dataclass(frozen=True, slots=True)
-class DayEvent:
-    """An event compiled for the engine: which gangs, what it does."""
+class Schedule(NamedTuple):
+    """The timeline as the kernels read it."""
 
-    kind: str
-    gang_mask: np.ndarray
-    isolation: float = 0.0
-    stance: int = 0
-    days: int = 0
+    phase_of_day: np.ndarray  # (days,) phase index of each recorded day
+    regimes: np.ndarray  # (phases,) REGIME records
+    events: np.ndarray  # EVENT records sorted by day
 
 
 @dataclass(slots=True)
 class Timeline:
-    """Day-indexed schedule of regimes and events.
+    """The compiled timeline of a (variant-resolved) scenario.
 
     Attributes:
         days: number of recorded days.
-        phase_of_day: (days,) index into ``phases`` for each recorded day.
+        schedule: the arrays the kernels read.
         regimes: the resolved regime of each phase.
-        phase_names: label of each phase.
+        phase_names: label of each phase (repeats numbered).
         phase_starts: day index at which each phase starts.
-        events: day index -> the transfers and communiques on that day (markers only
-            label plots).
-        change_days: sorted days on which a phase starts or an event falls, with 0 and
-            ``days`` (the first recorded day and the end).
     """
 
     days: int
-    phase_of_day: np.ndarray
+    schedule: Schedule
     regimes: list[Regime]
     phase_names: list[str]
     phase_starts: np.ndarray
-    events: dict[int, list[DayEvent]] = field(default_factory=dict)
-    change_days: np.ndarray = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.change_days = np.unique(np.concatenate(
-            (self.phase_starts, np.fromiter(self.events, dtype=np.int64), [0, self.days])))
+    @property
+    def phase_of_day(self) -> np.ndarray:
+        """(days,) phase index of each recorded day."""
+        return self.schedule.phase_of_day
 
     def phase(self, day: int) -> int:
         """Phase index in force on ``day`` (burn-in days belong to the first phase)."""
-        return int(self.phase_of_day[day]) if day >= 0 else 0
-
-    def next_change(self, day: int) -> int:
-        """First day from ``day`` on (``day`` included) on which a phase starts or an
-        event falls, or the end (``days``); burn-in days lead to day 0."""
-        return int(self.change_days[np.searchsorted(self.change_days, min(day, self.days))])
+        return int(self.phase_of_day[min(day, self.days - 1)]) if day >= 0 else 0
 
 
 def compile_timeline(scenario: Scenario) -> Timeline:
@@ -73,19 +74,33 @@ def compile_timeline(scenario: Scenario) -> Timeline:
     days = scenario.days
     starts = np.array([(p.start - scenario.start).days for p in scenario.phases], dtype=np.int64)
     phase_of_day = np.searchsorted(starts, np.arange(days), side="right") - 1
+    regimes = [p.resolved_regime() for p in scenario.phases]
     gangs = scenario.gang_names
-    events: dict[int, list[DayEvent]] = {}
-    for e in scenario.events:
-        if e.kind == "marker":  # a label on the plots; nothing happens in the model
+    rows = []
+    for e in sorted(scenario.events, key=lambda e: e.date):  # stable: file order on a day
+        if e.kind == "marker":
             continue
-        events.setdefault((e.date - scenario.start).days, []).append(_compile_event(e, gangs))
+        day = (e.date - scenario.start).days
+        kind = EVENT_KINDS.index(e.kind)
+        if e.kind in ("split", "takeover"):
+            other = e.faction if e.kind == "split" else e.to
+            rows.append((day, kind, gangs.index(e.gang), gangs.index(other), e.share, 0))
+            continue
+        for g in e.gangs if e.gangs is not None else gangs:
+            if e.kind == "transfer":
+                rows.append((day, kind, gangs.index(g), 0, e.isolation, 0))
+            else:
+                rows.append((day, kind, gangs.index(g), code(e.stance), 0.0, e.days))
     return Timeline(
         days=days,
-        phase_of_day=phase_of_day,
-        regimes=[p.resolved_regime() for p in scenario.phases],
+        schedule=Schedule(
+            phase_of_day=phase_of_day.astype(np.int64),
+            regimes=records(regimes, REGIME),
+            events=np.array(rows, dtype=EVENT),
+        ),
+        regimes=regimes,
         phase_names=unique_labels([p.name for p in scenario.phases]),
         phase_starts=starts,
-        events=events,
     )
 
 
@@ -97,16 +112,3 @@ def unique_labels(labels: list[str]) -> list[str]:
         seen[label] = seen.get(label, 0) + 1
         out.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
     return out
-
-
-def _compile_event(e: Event, gangs: list[str]) -> DayEvent:
-    mask = np.ones(len(gangs), dtype=bool)
-    if e.gangs is not None:
-        mask = np.isin(np.array(gangs), e.gangs)
-    return DayEvent(
-        kind=e.kind,
-        gang_mask=mask,
-        isolation=e.isolation or 0.0,
-        stance=STANCE_CODES[e.stance] if e.stance is not None else 0,
-        days=e.days or 0,
-    )

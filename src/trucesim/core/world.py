@@ -1,10 +1,15 @@
-"""Territory: a planar adjacency graph of territories, gang patches and directed fronts.
+"""The world: territories, gangs, and the fronts between hostile gangs, which can change.
 
 Territories are the nodes of the Delaunay triangulation of random points in the unit
 square, one clique per territory. Gangs hold contiguous patches grown from many seeds
 (a graph Voronoi partition with random edge lengths, so patches are irregular), which
-interleaves the gangs so that most cliques border a rival. A front is an edge between
-territories of rival gangs; each front is two directed fronts (a -> b and b -> a).
+interleaves the gangs so that most cliques border a rival.
+
+The adjacency is fixed; who holds a territory and which gangs are hostile are not. A
+front is a directed adjacency edge a -> b between cliques of hostile gangs, so the
+fronts follow the world: :func:`split_gang` divides a gang into two hostile factions,
+:func:`take_territory` passes territories to a rival, and :func:`refresh_fronts`
+derives the fronts again.
 """
 
 from __future__ import annotations
@@ -16,38 +21,27 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import Delaunay
 
+from trucesim.core.jit import kernel
+
 
 @dataclass(frozen=True, slots=True)
 class Territory:
-    """The static geography of a world.
+    """The fixed geography of a world and its initial holders.
 
     Attributes:
         points: (n, 2) territory centres in the unit square.
         edges: (E, 2) undirected adjacency edges, i < j.
-        gang: (n,) gang index of each territory's clique.
-        rivalry: (G, G) boolean, True where two gangs fight.
-        front_src: (F,) attacking clique of each directed front (sorted).
-        front_dst: (F,) attacked clique of each directed front.
-        front_rev: (F,) index of the reverse front (b -> a for a -> b).
+        gang: (n,) gang index of each territory's clique at the start.
     """
 
     points: np.ndarray
     edges: np.ndarray
     gang: np.ndarray
-    rivalry: np.ndarray
-    front_src: np.ndarray
-    front_dst: np.ndarray
-    front_rev: np.ndarray
 
     @property
     def n(self) -> int:
         """Number of territories (and cliques)."""
         return len(self.gang)
-
-    @property
-    def fronts(self) -> int:
-        """Number of directed fronts."""
-        return len(self.front_src)
 
 
 def delaunay_edges(points: np.ndarray) -> np.ndarray:
@@ -85,7 +79,6 @@ def build_territory(
     cliques: int,
     patch_size: float,
     shares: np.ndarray,
-    rivalry: np.ndarray,
     rng: np.random.Generator,
 ) -> Territory:
     """Build a world of ``cliques`` territories held by gangs in expected ``shares``.
@@ -94,40 +87,88 @@ def build_territory(
         cliques: number of territories.
         patch_size: mean number of territories per contiguous patch.
         shares: (G,) expected share of territories of each gang (sums to 1).
-        rivalry: (G, G) boolean matrix, True where two gangs fight.
         rng: the model's random generator.
     """
+    points = rng.random((cliques, 2))
     if cliques < 3:
         # Delaunay needs three points; two territories are simply adjacent.
-        points = rng.random((cliques, 2))
         edges = np.array([[0, 1]], dtype=np.int64) if cliques == 2 else np.zeros((0, 2), int)
     else:
-        points = rng.random((cliques, 2))
         edges = delaunay_edges(points).astype(np.int64)
     n_seeds = int(np.clip(round(cliques / patch_size), 1, cliques))
     patch = grow_patches(cliques, edges, n_seeds, rng)
     patch_gang = rng.choice(len(shares), size=n_seeds, p=shares)
-    gang = patch_gang[patch].astype(np.int64)
+    return Territory(points=points, edges=edges, gang=patch_gang[patch].astype(np.int64))
 
-    a, b = edges[:, 0], edges[:, 1]
-    rival = rivalry[gang[a], gang[b]]
-    a, b = a[rival], b[rival]
-    m = len(a)
-    src = np.concatenate([a, b])
-    dst = np.concatenate([b, a])
-    # Directed fronts in order of their attacker, so per-front gathers of clique arrays
-    # read memory in order.
+
+def directed_edges(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both directions of every edge, sorted by attacker (so that per-edge gathers of
+    clique arrays read memory in order): (src, dst, rev), rev the reverse edge's index."""
+    m = len(edges)
+    src = np.concatenate([edges[:, 0], edges[:, 1]])
+    dst = np.concatenate([edges[:, 1], edges[:, 0]])
     order = np.lexsort((dst, src))
-    src, dst = src[order], dst[order]
     position = np.empty(2 * m, dtype=np.int64)
     position[order] = np.arange(2 * m)
     rev = position[np.concatenate([np.arange(m, 2 * m), np.arange(m)])[order]]
-    return Territory(
-        points=points,
-        edges=edges,
-        gang=gang,
-        rivalry=rivalry,
-        front_src=src,
-        front_dst=dst,
-        front_rev=rev,
-    )
+    return src[order], dst[order], rev
+
+
+@kernel
+def refresh_fronts(cliques, edges, fronts, gangs):
+    """Derive the fronts (edges between hostile gangs) and the gangs' clique counts from
+    today's holders. An edge that stops being a front forgets its excitation."""
+    gang = cliques.gang
+    count = 0
+    for e in range(len(edges.src)):
+        if gangs.hostile[gang[edges.src[e]], gang[edges.dst[e]]]:
+            fronts.edge[count] = e
+            count += 1
+        else:
+            edges.excitation[e] = 0.0
+    fronts.count[0] = count
+    gangs.clique_count[:] = 0
+    for i in range(len(gang)):
+        gangs.clique_count[gang[i]] += 1
+
+
+@kernel
+def split_gang(cliques, gangs, parent, faction, share):
+    """A share of ``parent``'s cliques, the westmost, break away as gang ``faction``,
+    hostile to its parent and to every gang the parent fights. The faction's leaders
+    start with the parent's authority and isolation."""
+    members = np.flatnonzero(cliques.gang == parent)
+    order = np.argsort(cliques.x[members], kind="mergesort")
+    leaving = int(round(share * len(members)))
+    for j in range(leaving):
+        i = members[order[j]]
+        cliques.gang[i] = faction
+        cliques.restraint[i] = 0.0
+        cliques.pressure[i] = 0.0
+    gangs.exists[faction] = True
+    gangs.hostile[faction, :] = gangs.hostile[parent, :]
+    gangs.hostile[:, faction] = gangs.hostile[:, parent]
+    gangs.hostile[faction, parent] = True
+    gangs.hostile[parent, faction] = True
+    gangs.hostile[faction, faction] = False
+    gangs.authority[faction] = gangs.authority[parent]
+    gangs.isolation[faction] = gangs.isolation[parent]
+
+
+@kernel
+def take_territory(cliques, edges, gangs, loser, winner, share):
+    """A share of ``loser``'s territories that border ``winner``, the westmost, pass to
+    ``winner``: the clique there now belongs to the winner (with its baseline autonomy)."""
+    gang = cliques.gang
+    border = np.zeros(len(gang), dtype=np.bool_)
+    for e in range(len(edges.src)):
+        if gang[edges.src[e]] == loser and gang[edges.dst[e]] == winner:
+            border[edges.src[e]] = True
+    candidates = np.flatnonzero(border)
+    order = np.argsort(cliques.x[candidates], kind="mergesort")
+    for j in range(int(round(share * len(candidates)))):
+        i = candidates[order[j]]
+        gang[i] = winner
+        cliques.baseline_autonomy[i] = gangs.baseline_autonomy[winner]
+        cliques.restraint[i] = 0.0
+        cliques.pressure[i] = 0.0

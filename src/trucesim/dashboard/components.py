@@ -69,9 +69,9 @@ def status_html(model: DashboardModel) -> str:
     """
     r = model.regime
     rows = "".join(
-        f"<tr><td>{gang}</td><td>{stance}</td><td>{model.leaders.authority[i]:.2f}</td>"
-        f"<td>{model.leaders.isolation[i]:.2f}</td>"
-        f"<td>{model.leaders.control[i]:.0%} of cliques</td></tr>"
+        f"<tr><td>{gang}</td><td>{stance}</td><td>{model.gangs.authority[i]:.2f}</td>"
+        f"<td>{model.gangs.isolation[i]:.2f}</td>"
+        f"<td>{model.gangs.control[i]:.0%} of cliques</td></tr>"
         for i, (gang, stance) in enumerate(model.stances.items())
     )
     switched = "".join(

@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from trucesim.core.model import TruceModel
-from trucesim.core.timeline import STANCE_NAMES, compile_timeline
+from trucesim.core.constants import STANCE_NAMES
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.regimes import PRESETS
 from trucesim.scenario.schema import Scenario, load_scenario
@@ -131,8 +131,6 @@ class DashboardModel(TruceModel):
         super().__init__(cfg, rng=cfg.seed)
         self.notices = list(notices)
         self.overrides: list[tuple[dt.date, str]] = []
-        while self.day < 0:  # burn-in, outside Mesa's step counter
-            TruceModel.step(self)
         if regime_override not in (None, "", BASE_TIMELINE):
             self.switch_regime(regime_override)
 
@@ -156,16 +154,15 @@ class DashboardModel(TruceModel):
         kept = [p for p in data["phases"] if p["start"] < today]
         kept.append({"start": today, "regime": regime, "label": f"{regime} (from {today})"})
         data["phases"] = kept
-        self.config = Scenario.parse(data, self.config.source)
-        self.timeline = compile_timeline(self.config)
-        self._enter_phase(self.timeline.phase(self.day))
+        self.replace_timeline(Scenario.parse(data, self.config.source))
         self.overrides.append((today, regime))
 
     @property
     def stances(self) -> dict[str, str]:
         """Each gang leadership's current stance."""
-        stances = self.leaders.stance
-        return {g: str(STANCE_NAMES[s]) for g, s in zip(self.gang_names, stances, strict=True)}
+        gangs = self.gangs
+        return {g: str(STANCE_NAMES[s]) if alive else "not formed yet"
+                for g, s, alive in zip(self.gang_names, gangs.stance, gangs.exists, strict=True)}
 
 
 def last_simulated(model: TruceModel) -> dt.date | None:

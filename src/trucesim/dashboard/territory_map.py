@@ -22,7 +22,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy.spatial import Voronoi
 
-from trucesim.core.model import ACTIVE_WINDOW, TruceModel
+from trucesim.core.metrics import ACTIVE_WINDOW
+from trucesim.core.model import TruceModel
 from trucesim.dashboard.model import day_label
 
 #: Gang colours (a colour-blind-safe qualitative palette without red, kept for fronts).
@@ -81,7 +82,7 @@ class TerritoryMap:
     """A matplotlib figure of one model's territory, updated in place each step.
 
     Args:
-        model: the model to draw (its territory is static for the run).
+        model: the model to draw (its geography is fixed; holders and fronts change).
         size: figure size in inches.
         dpi: resolution of the rendered image.
 
@@ -108,10 +109,12 @@ class TerritoryMap:
         self.graph = LineCollection(segments, colors="#555555", linewidths=0.25, alpha=0.35,
                                     zorder=2)
         ax.add_collection(self.graph)
-        # Undirected fronts: each directed front a -> b with a < b, and its reverse.
-        self._forward = np.flatnonzero(terr.front_src < terr.front_dst)
-        self._reverse = terr.front_rev[self._forward]
-        pairs = np.stack([terr.front_src[self._forward], terr.front_dst[self._forward]], axis=1)
+        # Every undirected edge (a -> b with a < b, and its reverse) is drawn; those that
+        # are not fronts today are drawn with no width.
+        edges = model.edges
+        self._forward = np.flatnonzero(edges.src < edges.dst)
+        self._reverse = edges.rev[self._forward]
+        pairs = np.stack([edges.src[self._forward], edges.dst[self._forward]], axis=1)
         self.fronts = LineCollection(terr.points[pairs] if len(pairs) else
                                      np.zeros((0, 2, 2)), zorder=3)
         ax.add_collection(self.fronts)
@@ -160,12 +163,15 @@ class TerritoryMap:
         self.cells.set_facecolor(shade_colours(c.gang, shade, self.palette))
 
         if len(self._forward):
-            killed = m.fronts.last_killing
+            e = m.edges
+            killed = e.last_killing
             last = np.maximum(killed[self._forward], killed[self._reverse])
             active = last > m.day - 1 - ACTIVE_WINDOW
+            gang = c.gang
+            front = m.gangs.hostile[gang[e.src[self._forward]], gang[e.dst[self._forward]]]
             self.fronts.set_color(np.where(active[:, None], to_rgb(FRONT_ACTIVE),
                                            to_rgb(FRONT_QUIET)))
-            self.fronts.set_linewidth(np.where(active, 1.6, 0.6))
+            self.fronts.set_linewidth(np.where(front, np.where(active, 1.6, 0.6), 0.0))
             self.fronts.set_alpha(None)
 
         self.heat.set_visible(show_heat)

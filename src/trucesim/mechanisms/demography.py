@@ -8,90 +8,63 @@ back to the gang's baseline.
 
 from __future__ import annotations
 
-import numpy as np
-
-from trucesim.core.state import CliqueState, Today
-from trucesim.mechanisms.sampling import distinct_hits
-from trucesim.scenario.params import DemographyParams, Regime, WorldParams
+from trucesim.core.jit import kernel
+from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_counts
 
 
-class Demography:
-    """The demography mechanism.
+@kernel
+def losses(cliques):
+    """Arrests, deaths at police hands and victims of rivals leave the street; arrests
+    go to prison. Records the share of members each clique lost."""
+    members = cliques.members
+    for i in range(len(members)):
+        lost = min(cliques.arrests[i] + cliques.killed_by_police[i] + cliques.victims[i],
+                   members[i])
+        cliques.share_lost[i] = lost / max(members[i], 1)
+        members[i] -= lost
+        cliques.prisoners[i] += cliques.arrests[i]
 
-    A day is :meth:`losses`, then the release and recruitment rates
-    (:meth:`release_rates`, :meth:`recruit_rates`, which depend on the day's losses and
-    arrests), then :meth:`gains` with the events drawn from those rates.
-    """
 
-    def __init__(self, params: DemographyParams, world: WorldParams):
-        self.params = params
-        self.capacity = world.capacity
-        self.release_all = params.release_rate >= 1.0
-        # Dart rate per prisoner for Binomial(prisoners, release_rate) releases.
-        self.release_darts = 0.0 if self.release_all else float(-np.log1p(-params.release_rate))
-        self._hit = np.zeros(0, dtype=np.int64)
-        self._share_lost = np.zeros(0)
-        self._baseline: np.ndarray | None = None
+@kernel
+def gains(rng, cliques, regime, p, capacity, scratch):
+    """Logistic recruitment and releases (Binomial(prisoners, release_rate)), drawn from
+    the state after the day's losses; then autonomy rises with the share lost and
+    relaxes toward the baseline. Returns (releases, recruits)."""
+    members, prisoners = cliques.members, cliques.prisoners
+    rate, count = scratch.rate, scratch.count
+    n = len(members)
 
-    def losses(self, cliques: CliqueState, today: Today) -> None:
-        """Arrests, deaths at police hands and victims of rivals leave the street;
-        arrests go to prison."""
-        members = cliques.members
-        losses = today.arrests + today.killed_by_police
-        losses += today.victims
-        hit = np.flatnonzero(losses)
-        lost = np.minimum(losses[hit], members[hit])
-        self._share_lost = lost / np.maximum(members[hit], 1)
-        self._hit = hit
-        members[hit] -= lost
-        cliques.prisoners += today.arrests
+    # Recruitment from the members left after the day's losses.
+    growth = p.recruitment_rate * regime.recruitment_factor / capacity
+    for i in range(n):
+        rate[i] = max(growth * members[i] * (capacity - members[i]), 0.0)
+    recruits = poisson_counts(rng, rate, scratch.cum, count)
+    for i in range(n):
+        members[i] += count[i]
 
-    def release_rates(self, cliques: CliqueState, out: np.ndarray) -> None:
-        """Fill ``out`` with each clique's release dart rate: releases are
-        Binomial(prisoners, release_rate)."""
-        np.multiply(cliques.prisoners, self.release_darts, out=out)
+    # Releases from the prisoners after the day's arrests.
+    released = 0
+    if p.release_rate >= 1.0:
+        for i in range(n):
+            released += prisoners[i]
+            members[i] += prisoners[i]
+            prisoners[i] = 0
+    else:
+        per_prisoner = dart_rate(p.release_rate)
+        for i in range(n):
+            rate[i] = prisoners[i] * per_prisoner
+        if poisson_counts(rng, rate, scratch.cum, count):
+            for i in range(n):
+                if count[i]:
+                    r = distinct_hits(rng, count[i], prisoners[i])
+                    prisoners[i] -= r
+                    members[i] += r
+                    released += r
 
-    def recruit_rates(self, cliques: CliqueState, regime: Regime, out: np.ndarray) -> None:
-        """Fill ``out`` with each clique's logistic recruitment rate."""
-        p = self.params
-        members = cliques.members
-        np.multiply(members, p.recruitment_rate * regime.recruitment_factor / self.capacity,
-                    out=out)
-        out *= self.capacity - members
-        np.maximum(out, 0.0, out=out)
-
-    def gains(
-        self,
-        cliques: CliqueState,
-        release_darts: np.ndarray,
-        recruits: np.ndarray,
-        today: Today,
-        rng: np.random.Generator,
-    ) -> None:
-        """Apply releases and recruits (drawn from :meth:`release_rates` and
-        :meth:`recruit_rates`) and update autonomy."""
-        p = self.params
-        members = cliques.members
-        if self.release_all:
-            releases = cliques.prisoners.copy()
-        else:
-            releases = distinct_hits(rng, release_darts, cliques.prisoners)
-        cliques.prisoners -= releases
-        members += releases
-        if len(recruits):
-            np.add.at(members, recruits, 1)
-        today.releases = int(np.add.reduce(releases))
-        today.recruits = len(recruits)
-        hit = self._hit
-        auto = cliques.autonomy
-        rise = auto[hit] + p.autonomy_per_loss * self._share_lost * (1.0 - auto[hit])
-        auto[hit] = np.minimum(rise, 1.0)
-        # Relax toward the baseline: a <- a + r (b - a) = (1 - r) a + r b.
-        auto *= 1.0 - p.autonomy_relax
-        auto += self._relaxed_baseline(cliques)
-
-    def _relaxed_baseline(self, cliques: CliqueState) -> np.ndarray:
-        """``autonomy_relax * baseline_autonomy`` (cached: the baseline is fixed)."""
-        if self._baseline is None or len(self._baseline) != len(cliques.baseline_autonomy):
-            self._baseline = self.params.autonomy_relax * cliques.baseline_autonomy
-        return self._baseline
+    auto, relax = cliques.autonomy, p.autonomy_relax
+    for i in range(n):
+        a = auto[i]
+        if cliques.share_lost[i] > 0.0:
+            a = min(a + p.autonomy_per_loss * cliques.share_lost[i] * (1.0 - a), 1.0)
+        auto[i] = (1.0 - relax) * a + relax * cliques.baseline_autonomy[i]
+    return released, recruits

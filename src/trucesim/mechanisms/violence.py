@@ -18,101 +18,99 @@ import math
 
 import numpy as np
 
-from trucesim.core.state import CliqueState, FrontState, Today
-from trucesim.scenario.params import ViolenceParams
+from trucesim.core.jit import kernel
+from trucesim.mechanisms.sampling import poisson_counts
 
 
-class Violence:
-    """The violence mechanism."""
+@kernel
+def size_factors(cliques, reference_members, power):
+    """Set each clique's size factor ``(members / reference_members) ** power``."""
+    for i in range(len(cliques.members)):
+        s = cliques.members[i] / reference_members
+        if power == 2.0:
+            s = s * s
+        elif power == 0.5:
+            s = math.sqrt(s)
+        elif power != 1.0:
+            s = s**power
+        cliques.size[i] = s
 
-    def __init__(self, params: ViolenceParams):
-        self.params = params
-        self.decay = math.exp(-params.omega)
-        self._scratch: np.ndarray | None = None  # per-front work array
 
-    def front_rates(
-        self,
-        fronts: FrontState,
-        size: np.ndarray,
-        attacker: np.ndarray | float,
-        out: np.ndarray,
-    ) -> None:
-        """Fill ``out`` with each directed front's killing rate ``lambda_ab``.
+@kernel
+def attacker_factor(cliques, i, rho, deterrence):
+    """Clique i's multiplier on its killings: ``(1 - rho restraint) exp(-delta heat)``."""
+    return (1.0 - rho * cliques.restraint[i]) * math.exp(-deterrence * cliques.heat[i])
 
-        ``attacker`` is each clique's multiplier ``(1 - rho * restraint) * exp(-delta * heat)``
-        (a scalar when it is the same for every clique).
-        """
-        p = self.params
-        src = fronts.src
-        if self._scratch is None or len(self._scratch) != len(src):
-            self._scratch = np.empty(len(src))
-        np.take(size, src, out=out, mode="clip")  # clip: no buffered bounds check
-        if np.ndim(attacker) == 0:
-            out *= p.mu * attacker
-            out += np.multiply(fronts.excitation, p.eta * attacker, out=self._scratch)
-        else:
-            out *= p.mu
-            out += np.multiply(fronts.excitation, p.eta, out=self._scratch)
-            out *= np.take(attacker, src, out=self._scratch, mode="clip")
 
-    def fronts(
-        self,
-        cliques: CliqueState,
-        fronts: FrontState,
-        events: np.ndarray,
-        today: Today,
-        day: int,
-    ) -> None:
-        """The day's killings on directed fronts (``events``: the front of each killing),
-        then excitation decay and retaliation."""
-        today.front_events = events
-        today.gang_on_gang = len(events)
-        fronts.excitation *= self.decay
-        cliques.own_excitation *= self.decay
-        n = len(cliques.members)
-        if len(events):
-            np.add.at(fronts.excitation, fronts.rev[events], 1.0)
-            fronts.last_killing[events] = day
-            received = np.bincount(fronts.dst[events], minlength=n)
-            cliques.own_excitation += received
-            np.minimum(received, cliques.members, out=today.victims)
-            today.killings_by[:] = np.bincount(fronts.src[events], minlength=n)
-        else:
-            today.victims.fill(0)
-            today.killings_by.fill(0)
+@kernel
+def front_killings(rng, cliques, edges, fronts, day, deterrence, p, scratch):
+    """The day's killings on the fronts, then excitation decay and retaliation.
 
-    def civilian_rates(
-        self, cliques: CliqueState, restraint_factor: np.ndarray | float, out: np.ndarray
-    ) -> None:
-        """Fill ``out`` with each clique's rate of civilian killings
-        (``restraint_factor`` = 1 - rho * restraint, a scalar when no clique is restrained)."""
-        p = self.params
-        if np.ndim(restraint_factor) == 0:
-            np.multiply(cliques.members, p.civilian_rate * restraint_factor, out=out)
-        else:
-            np.multiply(cliques.members, restraint_factor, out=out)
-            out *= p.civilian_rate
+    Adds to the cliques' ``victims`` and ``killings_by``; returns the number of killings.
+    """
+    count = fronts.count[0]
+    rate, killings = fronts.rate, fronts.killings
+    last_src, factor = -1, 0.0
+    for f in range(count):
+        e = fronts.edge[f]
+        a = edges.src[e]
+        if a != last_src:  # fronts are sorted by attacker
+            last_src = a
+            factor = attacker_factor(cliques, a, p.restraint_efficacy, deterrence)
+        rate[f] = (p.mu * cliques.size[a] + p.eta * edges.excitation[e]) * factor
+    total = poisson_counts(rng, rate[:count], scratch.cum, killings)
 
-    def others(self, civilians: np.ndarray, today: Today, rng: np.random.Generator) -> None:
-        """Civilian killings (``civilians``: the clique of each, sorted) and background
-        homicides."""
-        today.civilians = len(civilians)
-        if len(civilians):
-            np.add.at(today.killings_by, civilians, 1)
-        today.background = int(rng.poisson(self.params.background_rate))
+    keep = math.exp(-p.omega)
+    for i in range(len(cliques.own_excitation)):
+        cliques.own_excitation[i] *= keep
+    for f in range(count):
+        edges.excitation[fronts.edge[f]] *= keep
+    if total:
+        for f in range(count):
+            k = killings[f]
+            if k:
+                e = fronts.edge[f]
+                edges.excitation[edges.rev[e]] += k
+                edges.last_killing[e] = day
+                cliques.own_excitation[edges.dst[e]] += k
+                cliques.victims[edges.dst[e]] += k
+                cliques.killings_by[edges.src[e]] += k
+    return total
 
-    def conceal(
-        self, cliques: CliqueState, today: Today, restrained: bool, rng: np.random.Generator
-    ) -> None:
-        """A clique under restraint hides a share of its killings as disappearances."""
-        if self.params.concealment <= 0.0 or not restrained:
-            today.disappearances = 0
-            return
-        killers = np.flatnonzero(today.killings_by)
-        kills = today.killings_by[killers]
-        # Each killing is hidden independently (a Binomial per clique), one uniform each.
-        hide_p = np.repeat(cliques.restraint[killers] * self.params.concealment, kills)
-        today.disappearances = int(np.count_nonzero(rng.random(len(hide_p)) < hide_p))
+
+@kernel
+def civilians(rng, cliques, p, scratch):
+    """Civilian killings by clique members (reduced by restraint); adds to the cliques'
+    ``killings_by`` and returns their number."""
+    rate, count = scratch.rate, scratch.count
+    for i in range(len(rate)):
+        rate[i] = (cliques.members[i] * p.civilian_rate
+                   * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
+    total = poisson_counts(rng, rate, scratch.cum, count)
+    if total:
+        for i in range(len(count)):
+            cliques.killings_by[i] += count[i]
+    return total
+
+
+@kernel
+def background(rng, p):
+    """Non-gang homicides today."""
+    return rng.poisson(p.background_rate)
+
+
+@kernel
+def conceal(rng, cliques, p):
+    """A clique under restraint hides a share of its killings as disappearances; returns
+    how many were hidden."""
+    hidden = 0
+    if p.concealment <= 0.0:
+        return 0
+    for i in range(len(cliques.killings_by)):
+        k = cliques.killings_by[i]
+        if k and cliques.restraint[i] > 0.0:
+            hidden += rng.binomial(k, cliques.restraint[i] * p.concealment)
+    return hidden
 
 
 def stationary_front_mean(

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trucesim.core.model import METRICS
+from trucesim.core.metrics import FLOW_METRICS
 from trucesim.scenario.errors import ConfigError
 
 #: Daily counts of events (flows): drawn as a trailing mean per day.
-FLOW_METRICS = tuple(METRICS[:11])
 
 _LABELS = {
     "homicides": ("recorded homicides", "per day"),

@@ -459,11 +459,9 @@ def expected_outcomes(scenario: Scenario) -> list[str]:
 
 def daily_column_names(scenario: Scenario) -> list[str]:
     """Every column of a run's daily table."""
-    from trucesim.core.model import METRICS
+    from trucesim.core.metrics import column_names
 
-    gangs = scenario.gang_names
-    return (list(DAILY_KEYS) + list(METRICS) + [f"control_{g}" for g in gangs]
-            + [f"authority_{g}" for g in gangs] + [f"stance_{g}" for g in gangs])
+    return list(DAILY_KEYS) + column_names(scenario.gang_names)
 
 
 def _check_outcomes(exp: Experiment) -> None:

@@ -204,7 +204,7 @@ def code_fingerprint() -> str:
 def new_manifest(exp: Experiment) -> dict[str, Any]:
     """The manifest of a new sweep (sessions and totals are added as it runs)."""
     from trucesim import __version__
-    from trucesim.compiled import resolve_engine
+    from trucesim.core.jit import compiler
 
     return {
         "kind": "sweep",
@@ -215,7 +215,7 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
         "fingerprint": exp.fingerprint(),
         "root_seed": exp.seed,
         "replicates": exp.replicates,
-        "engine": resolve_engine(),
+        "compiler": compiler(),
         "seeding": "replicate r of every design point uses numpy "
                    "SeedSequence(root_seed).spawn(replicates)[r] == "
                    "SeedSequence(root_seed, spawn_key=(r,)) (common random numbers)",

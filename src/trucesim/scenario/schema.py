@@ -13,7 +13,7 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
@@ -79,13 +79,14 @@ class Phase(Frozen):
 
 
 class Event(Frozen):
-    """A dated event: leaders transferred, a communique forcing a stance, or a marker."""
+    """A dated event: leaders transferred, a communique forcing a stance, a gang splitting
+    into two hostile factions, territory taken by a rival, or a marker (a plot label)."""
 
     date: dt.date
-    kind: Literal["transfer", "communique", "marker"]
+    kind: Literal["transfer", "communique", "split", "takeover", "marker"]
     label: str = ""
     gangs: list[str] | None = Field(
-        None, description="Gangs concerned (all when omitted)."
+        None, description="transfer, communique: gangs concerned (all when omitted)."
     )
     isolation: float | None = Field(
         None, ge=0.0, le=1.0,
@@ -93,17 +94,41 @@ class Event(Frozen):
     )
     stance: Stance | None = Field(None, description="communique: the stance forced.")
     days: int | None = Field(None, ge=1, le=3650, description="communique: for how many days.")
+    gang: str | None = Field(
+        None, description="split: the gang that splits; takeover: the gang losing territory."
+    )
+    faction: str | None = Field(
+        None, description="split: name of the new faction (a new gang, hostile to its parent)."
+    )
+    to: str | None = Field(None, description="takeover: the gang taking the territory.")
+    share: float | None = Field(
+        None, gt=0.0, le=1.0,
+        description="split: share of the gang's cliques (the westmost) that leave; takeover: "
+        "share of the loser's territories bordering the winner (the westmost) that pass.",
+    )
+
+    #: The fields each kind needs (the others must be absent).
+    NEEDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "transfer": ("isolation",),
+        "communique": ("stance", "days"),
+        "split": ("gang", "faction", "share"),
+        "takeover": ("gang", "to", "share"),
+        "marker": (),
+    }
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Event:
-        if self.kind == "transfer" and self.isolation is None:
-            raise ValueError("a transfer event needs 'isolation' (the leaders' new isolation)")
-        if self.kind == "communique" and (self.stance is None or self.days is None):
-            raise ValueError("a communique event needs 'stance' and 'days'")
-        if self.kind != "transfer" and self.isolation is not None:
-            raise ValueError("'isolation' is only for transfer events")
-        if self.kind != "communique" and (self.stance is not None or self.days is not None):
-            raise ValueError("'stance' and 'days' are only for communique events")
+        needs = self.NEEDS[self.kind]
+        missing = [f for f in needs if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} event needs {', '.join(map(repr, missing))}")
+        for other, fields in self.NEEDS.items():
+            for f in fields:
+                if f not in needs and getattr(self, f) is not None:
+                    kinds = [k for k, fs in self.NEEDS.items() if f in fs]
+                    raise ValueError(f"{f!r} is only for {' and '.join(kinds)} events")
+        if self.gangs is not None and self.kind in ("split", "takeover"):
+            raise ValueError(f"a {self.kind} event names one 'gang', not 'gangs'")
         return self
 
 
@@ -202,17 +227,51 @@ class Scenario(Frozen):
                 yield f"{prefix}events.{i}.date", (
                     f"{e.date} is outside the scenario ({self.start} to {self.end})"
                 )
+        yield from self._world_problems(events, prefix)
+
+    def _world_problems(self, events, prefix):
+        """Gangs named by events exist (factions from their split on); factions are new."""
+        known = list(self.gangs) + [e.faction for e in self.events if e.kind == "split"]
+        if prefix:  # a variant's events may name the base timeline's factions and its own
+            known += [e.faction for e in events if e.kind == "split"]
+        order = sorted(range(len(events)), key=lambda i: events[i].date)
+        alive = set(self.gangs)
+        for i in order:
+            e = events[i]
             for g in e.gangs or ():
-                if g not in self.gangs:
+                if g not in known:
                     yield f"{prefix}events.{i}.gangs", (
-                        f"unknown gang {g!r}; valid: {', '.join(self.gangs)}"
+                        f"unknown gang {g!r}; valid: {', '.join(dict.fromkeys(known))}"
                     )
+            for key in ("gang", "to"):
+                g = getattr(e, key)
+                if g is not None and g not in alive and g not in known:
+                    yield f"{prefix}events.{i}.{key}", (
+                        f"unknown gang {g!r}; valid: {', '.join(dict.fromkeys(known))}"
+                    )
+            if e.kind == "takeover" and e.gang == e.to:
+                yield f"{prefix}events.{i}.to", "a gang cannot take territory from itself"
+            if e.kind == "split":
+                if not GANG_NAME.match(e.faction):
+                    yield f"{prefix}events.{i}.faction", (
+                        "gang names are letters, digits and _ (starting with a letter)")
+                elif e.faction in alive or e.faction in self.gangs:
+                    yield f"{prefix}events.{i}.faction", (
+                        f"{e.faction!r} already exists; a faction needs a new name")
+                alive.add(e.faction)
 
     # ------------------------------------------------------------------ derived
     @property
     def gang_names(self) -> list[str]:
-        """Gang names in file order (the order of per-gang columns)."""
-        return list(self.gangs)
+        """Every gang of the run in column order: the gangs in file order, then the
+        factions that splits create, in date order."""
+        splits = sorted((e for e in self.events if e.kind == "split"), key=lambda e: e.date)
+        return list(self.gangs) + [e.faction for e in splits]
+
+    @property
+    def factions(self) -> dict[str, str]:
+        """Each faction created by a split, with its parent gang."""
+        return {e.faction: e.gang for e in self.events if e.kind == "split"}
 
     @property
     def days(self) -> int:

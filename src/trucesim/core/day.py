@@ -1,0 +1,188 @@
+"""One day of the model, steps 1 to 9 in order (DESIGN section 2), as one kernel.
+
+:func:`day` is the day; :func:`simulate_days` runs a span of days. Both
+:meth:`TruceModel.step <trucesim.core.model.TruceModel.step>` (one day) and
+:meth:`TruceModel.run <trucesim.core.model.TruceModel.run>` (every day to the end) call
+:func:`simulate_days`, so there is one day, whatever the caller. Each step calls the
+mechanism that owns it (:mod:`trucesim.mechanisms`); the day's tallies go straight into
+its row of the record, by metric name (:mod:`trucesim.core.metrics`).
+
+Arguments: ``state`` (:class:`~trucesim.core.state.State`), ``params`` (:class:`Params`),
+``schedule`` (:class:`~trucesim.core.timeline.Schedule`), ``daily`` and ``gang_daily``
+(the records, zeros until their day: one row per day, burn-in days first).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from trucesim.core.jit import kernel
+from trucesim.core.metrics import ACTIVE_WINDOW
+from trucesim.core.timeline import COMMUNIQUE, SPLIT, TAKEOVER, TRANSFER
+from trucesim.core.world import refresh_fronts, split_gang, take_territory
+from trucesim.mechanisms import command, demography, policing, violence
+
+
+class Params(NamedTuple):
+    """Every parameter block as kernel constants (:func:`trucesim.core.constants.constants`)."""
+
+    world: tuple
+    violence: tuple
+    command: tuple
+    policing: tuple
+    demography: tuple
+    mechanisms: tuple
+
+
+@kernel
+def simulate_days(rng, first, last, state, params, schedule, daily, gang_daily):
+    """Simulate days ``first`` to ``last - 1`` (negative days are burn-in)."""
+    for d in range(first, last):
+        day(rng, d, state, params, schedule, daily, gang_daily)
+
+
+@kernel
+def day(rng, d, state, params, schedule, daily, gang_daily):
+    """Simulate day ``d``."""
+    cliques, edges, fronts, gangs, clock, scratch = state
+    on = params.mechanisms
+    burn_in = params.world.burn_in_days
+    row = daily[d + burn_in]  # zeros until today
+    cliques.arrests[:] = 0
+    cliques.killed_by_police[:] = 0
+    cliques.victims[:] = 0
+    cliques.killings_by[:] = 0
+
+    # 1. Regime and events.
+    phase = schedule.phase_of_day[d] if d >= 0 else 0
+    regime = schedule.regimes[phase]
+    if phase != clock.phase[0]:
+        clock.phase[0] = phase
+        gangs.isolation[:] = regime.isolation
+    if d >= 0:
+        apply_events(state, schedule.events, d)
+
+    # 2. Leaders decide.
+    if on.leaders:
+        recent = 0.0
+        if regime.conditional:
+            recent = recent_recorded_per_day(daily, d + burn_in, regime.verification_days)
+        row.benefits_paid = command.benefits_paid(regime, recent)
+        command.decide(gangs, regime, row.benefits_paid, d, params.command)
+
+    # 3. Orders travel.
+    restrained = False
+    if on.leaders:
+        restrained = command.transmit(rng, cliques, gangs, params.command)
+
+    # 4. Police act (on this morning's sizes).
+    violence.size_factors(cliques, params.world.members, params.violence.size_power)
+    deterrence = 0.0
+    if on.police:
+        policing.allocate(cliques, regime, restrained, params.policing)
+        row.arrests, row.gang_killed_by_police, row.police_killed = policing.act(
+            rng, cliques, regime, params.policing, scratch)
+        deterrence = regime.deterrence
+    else:
+        cliques.heat[:] = 0.0
+
+    # 5. Inter-gang violence on the fronts.
+    row.gang_on_gang = violence.front_killings(
+        rng, cliques, edges, fronts, d, deterrence, params.violence, scratch)
+
+    # 6. Other killings.
+    if on.other_killings:
+        row.gang_on_civilian = violence.civilians(rng, cliques, params.violence, scratch)
+        row.background = violence.background(rng, params.violence)
+
+    # 7. Hidden violence.
+    if restrained:
+        row.disappearances = violence.conceal(rng, cliques, params.violence)
+    keep = math.exp(-1.0 / params.policing.hotspot_memory)
+    for i in range(len(cliques.recent_violence)):
+        cliques.recent_violence[i] = (keep * cliques.recent_violence[i]
+                                      + cliques.killings_by[i] + cliques.victims[i])
+
+    # 8. Cliques change.
+    if on.demography:
+        demography.losses(cliques)
+        row.releases, row.recruits = demography.gains(
+            rng, cliques, regime, params.demography, params.world.capacity, scratch)
+
+    # 9. Record.
+    record(row, gang_daily[d + burn_in], d, state, restrained)
+
+
+@kernel
+def apply_events(state, events, d):
+    """Apply the events of day ``d`` (the next ones in the day-sorted ``events``)."""
+    cliques, edges, fronts, gangs, clock, _ = state
+    i = clock.next_event[0]
+    changed = False
+    while i < len(events) and events[i].day <= d:
+        ev = events[i]
+        if ev.kind == TRANSFER:
+            gangs.isolation[ev.gang] = ev.value
+        elif ev.kind == COMMUNIQUE:
+            gangs.forced_stance[ev.gang] = ev.other
+            gangs.forced_until[ev.gang] = d + ev.days
+        elif ev.kind == SPLIT:
+            split_gang(cliques, gangs, ev.gang, ev.other, ev.value)
+            changed = True
+        elif ev.kind == TAKEOVER:
+            take_territory(cliques, edges, gangs, ev.gang, ev.other, ev.value)
+            changed = True
+        i += 1
+    clock.next_event[0] = i
+    if changed:
+        refresh_fronts(cliques, edges, fronts, gangs)
+
+
+@kernel
+def recent_recorded_per_day(daily, done, window):
+    """Mean recorded homicides per day over the last ``window`` days before row ``done``."""
+    w = min(window, done)
+    if w <= 0:
+        return 0.0
+    total = 0
+    for r in range(done - w, done):
+        total += daily[r].homicides
+    return total / w
+
+
+@kernel
+def record(row, gang_row, d, state, restrained):
+    """Step 9: complete the day's row and the gangs' row."""
+    cliques, edges, fronts, gangs, _, _ = state
+    row.deaths_true = (row.gang_on_gang + row.gang_on_civilian + row.police_killed
+                       + row.gang_killed_by_police + row.background)
+    row.homicides = row.deaths_true - row.disappearances
+    n = len(cliques.members)
+    members, prisoners, restraining, pressing = 0, 0, 0, 0
+    autonomy, heat = 0.0, 0.0
+    for i in range(n):
+        members += cliques.members[i]
+        prisoners += cliques.prisoners[i]
+        restraining += cliques.restraint[i] >= 0.5
+        pressing += cliques.pressure[i] >= 0.5
+        autonomy += cliques.autonomy[i]
+        heat += cliques.heat[i]
+    row.members = members
+    row.prisoners = prisoners
+    row.restraint_share = restraining / n if restrained else 0.0
+    row.pressure_share = pressing / n
+    row.mean_autonomy = autonomy / n
+    row.mean_heat = heat / n
+    active = 0
+    for f in range(fronts.count[0]):
+        active += edges.last_killing[fronts.edge[f]] > d - ACTIVE_WINDOW
+    row.active_fronts = active
+    for g in range(len(gang_row)):
+        if gangs.exists[g]:
+            gang_row[g].control = gangs.control[g]
+            gang_row[g].authority = gangs.authority[g]
+        else:
+            gang_row[g].control = math.nan
+            gang_row[g].authority = math.nan
+        gang_row[g].stance = gangs.stance[g] if gangs.exists[g] else -1
