@@ -28,13 +28,13 @@ QUARTERS = [("2011-01-01", "2011-03-31"), ("2011-04-01", "2011-06-30"),
 
 
 def _synthetic_data(tmp_path) -> None:
-    """Quarterly gang-on-gang and background counts, mean of 2 runs with the true values
+    """Quarterly gang-on-gang and background counts, mean of 4 runs with the true values
     and seeds different from the calibration's."""
     from trucesim.scenario.schema import load_scenario
 
     scenario = load_scenario(tmp_path / "s.toml").with_overrides(TRUE)
     runs = [TruceModel(scenario, rng=np.random.default_rng(1000 + r), agents=False).run()
-            for r in range(2)]
+            for r in range(4)]
     lines = ["period_start,period_end,quantity,value,unit,source,note"]
     for quantity, metric in (("gang_killings", "gang_on_gang"), ("background", "background")):
         for a, b in QUARTERS:
@@ -50,7 +50,7 @@ def test_differential_evolution_recovers_known_parameters(tmp_path):
     _synthetic_data(tmp_path)
     spec = parse_calibration({
         "scenario": str(tmp_path / "s.toml"), "data": str(tmp_path / "obs.csv"),
-        "replicates": 1, "seed": 3,
+        "replicates": 2, "seed": 3,
         "method": {"popsize": 4, "maxiter": 6, "seed": 2, "tol": 0.0},
         "parameters": {
             "violence.mu": {"low": 0.001, "high": 0.02, "scale": "log"},

@@ -10,7 +10,7 @@ import pytest
 from matplotlib.path import Path as MplPath
 
 from trucesim.cli.main import main
-from trucesim.core.model import ACTIVE_WINDOW
+from trucesim.core.metrics import ACTIVE_WINDOW
 from trucesim.dashboard import server
 from trucesim.dashboard.charts import ControlChart, HomicideChart
 from trucesim.dashboard.controls import model_params
@@ -134,8 +134,8 @@ def test_controls_change_the_scenario(small_file):
     assert [r.isolation for r in m.timeline.regimes] == [0.35] * 3
     assert m.timeline.phase_names[-1] == "truce"
     base = DashboardModel(scenario_name=small_file)
-    expected = np.minimum(base.leaders.cohesion * 1.5, 1.0)
-    assert np.allclose(m.leaders.cohesion, expected)
+    expected = np.minimum(base.gangs.cohesion * 1.5, 1.0)
+    assert np.allclose(m.gangs.cohesion, expected)
     assert m.config.seed == 11
 
 
@@ -161,8 +161,9 @@ def test_switch_regime_from_today_keeps_the_past(small_file):
     m.switch_regime("truce")
     assert m.overrides == [(dt.date(2015, 2, 10), "truce")]
     assert m.regime == PRESETS["truce"]
-    assert m.leaders.isolation == pytest.approx(PRESETS["truce"].isolation)
-    _steps(m, 60)  # past the scheduled 2015-03-01 switch to extraordinary
+    _steps(m, 1)  # the next day is under the new regime
+    assert m.gangs.isolation == pytest.approx(PRESETS["truce"].isolation)
+    _steps(m, 59)  # past the scheduled 2015-03-01 switch to extraordinary
     daily = m.to_frame()
     assert daily.iloc[:40].drop(columns=["phase", "regime"]).equals(
         before.drop(columns=["phase", "regime"])
@@ -229,17 +230,22 @@ def test_map_updates_colours_without_rebuilding(small_file):
     assert np.allclose(
         tmap.cells.get_facecolor(), shade_colours(m.cliques.gang, m.cliques.autonomy, tmap.palette)
     )
-    # One segment per undirected front, red if either direction saw a killing lately.
-    t, f = m.territory, m.fronts
-    undirected = {tuple(sorted(map(tuple, t.points[[a, b]])))
-                  for a, b in zip(t.front_src, t.front_dst, strict=True)}
+    # One segment per undirected edge; fronts (edges between hostile gangs) drawn with a
+    # width, red if either direction saw a killing lately, other edges with none.
+    e, gang = m.edges, m.cliques.gang
+    pairs = [(a, b) for a, b in zip(e.src, e.dst, strict=True) if a < b]
     drawn = [tuple(sorted(map(tuple, s))) for s in tmap.fronts.get_segments()]
-    assert len(drawn) == len(set(drawn)) and set(drawn) == undirected
-    active = {frozenset((a, b)) for a, b, day in zip(t.front_src, t.front_dst, f.last_killing,
-                                                      strict=True)
-              if day >= m.day - ACTIVE_WINDOW}
+    assert len(drawn) == len(set(drawn)) == len(pairs)
+    fronts = {frozenset((a, b)) for a, b in pairs if gang[a] != gang[b]}
+    widths = np.asarray(tmap.fronts.get_linewidths())
+    assert int((widths > 0).sum()) == len(fronts) > 0
+    last = {}
+    for a, b, day in zip(e.src, e.dst, e.last_killing, strict=True):
+        key = frozenset((a, b))
+        last[key] = max(last.get(key, -(10**9)), day)
+    active = {k for k in fronts if last[k] >= m.day - ACTIVE_WINDOW}
     red = np.all(np.isclose(tmap.fronts.get_colors()[:, :3], _rgb(FRONT_ACTIVE)), axis=1)
-    assert int(red.sum()) == len(active) > 0
+    assert int((red & (widths > 0)).sum()) == len(active) > 0
     sizes = tmap.heat.get_sizes()
     assert np.argmax(sizes) == np.argmax(m.cliques.heat)
     tmap.update("restraint", show_heat=False)

@@ -27,7 +27,15 @@ def front_base_rates(model: TruceModel) -> np.ndarray:
     """mu * s_a for each directed front at the model's current sizes."""
     p = model.config.violence
     size = (model.cliques.members / model.config.world.members) ** p.size_power
-    return p.mu * size[model.fronts.src]
+    return p.mu * size[model.edges.src[model.front_edges()]]
+
+
+def front_reverse(model: TruceModel) -> np.ndarray:
+    """For each front (by position in the front list), the position of its reverse."""
+    fronts = model.front_edges()
+    position = np.full(len(model.edges.src), -1)
+    position[fronts] = np.arange(len(fronts))
+    return position[model.edges.rev[fronts]]
 
 
 def verification_scenario(branching: float, omega: float = 0.3) -> Scenario:
@@ -51,18 +59,17 @@ def verification_scenario(branching: float, omega: float = 0.3) -> Scenario:
 def per_front_batch_means(
     scenario: Scenario, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    model = TruceModel(scenario, rng=seed, agents=False)
-    f = model.territory.fronts
+    model = TruceModel(scenario, rng=seed, agents=False)  # burn-in done
+    f = len(model.front_edges())
     batches = np.zeros((BATCHES, f))
     size = DAYS // BATCHES
-    while model.day < 0:
-        model.step()
     mu = front_base_rates(model)
     while not model.finished:
         b = model.day // size
         model.step()
-        batches[b] += np.bincount(model.today.front_events, minlength=f)
-    return batches / size, mu, model.fronts.rev
+        batches[b] += model.fronts.killings[:f]
+    assert batches.sum() == model.to_frame()["gang_on_gang"].sum()
+    return batches / size, mu, front_reverse(model)
 
 
 @pytest.mark.slow

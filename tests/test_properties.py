@@ -1,6 +1,7 @@
-"""Invariants under random parameters (hypothesis): no negative members or prisoners,
-finite rates, shares in [0, 1], recorded homicides never above true deaths, and
-determinism from a seed."""
+"""Invariants under random parameters and world changes (hypothesis): no negative
+members or prisoners, finite rates, shares in [0, 1], recorded homicides never above
+true deaths, the fronts exactly the edges between hostile gangs, per-gang outputs NaN
+exactly while a gang does not exist, and determinism from a seed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trucesim import TruceModel
+from trucesim.core.metrics import METRIC_NAMES
 from trucesim.scenario.regimes import PRESETS
 
 from .conftest import simple_scenario
@@ -47,10 +49,18 @@ def scenarios(draw):
         "phases.1.overrides.police_force": draw(st.floats(0.0, 20.0)),
         "phases.1.overrides.pullback": draw(unit),
     }
+    events = []
+    if draw(st.booleans()):
+        events.append({"date": f"2020-01-{draw(st.integers(1, 31)):02d}", "kind": "split",
+                       "gang": "MS13", "faction": "MS503", "share": draw(st.floats(0.01, 1.0))})
+    if draw(st.booleans()):
+        events.append({"date": f"2020-02-{draw(st.integers(1, 29)):02d}", "kind": "takeover",
+                       "gang": draw(st.sampled_from(["B18S", "MS503"] if events else ["B18S"])),
+                       "to": "B18R", "share": draw(st.floats(0.01, 1.0))})
     base = simple_scenario(end="2020-03-31", phases=[
         {"start": "2020-01-01", "regime": "baseline"},
         {"start": "2020-02-15", "regime": "truce"},
-    ])
+    ], events=events)
     return base.with_overrides(overrides)
 
 
@@ -64,16 +74,28 @@ def test_invariants_hold_every_day(scenario, seed):
         assert (c.members >= 0).all() and (c.prisoners >= 0).all()
         for arr in (c.autonomy, c.restraint, c.pressure):
             assert np.isfinite(arr).all() and (arr >= 0).all() and (arr <= 1 + 1e-12).all()
-        assert np.isfinite(model.fronts.excitation).all() and (model.fronts.excitation >= 0).all()
+        excitation = model.edges.excitation
+        assert np.isfinite(excitation).all() and (excitation >= 0).all()
         assert np.isfinite(c.heat).all() and (c.heat >= 0).all()
-        assert ((model.leaders.authority >= 0) & (model.leaders.authority <= 1)).all()
+        g = model.gangs
+        assert ((g.authority >= 0) & (g.authority <= 1)).all()
+        e = model.edges
+        hostile = g.hostile[c.gang[e.src], c.gang[e.dst]]
+        assert set(model.front_edges()) == set(np.flatnonzero(hostile))
+        assert not excitation[~hostile].any()
+        assert (np.bincount(c.gang, minlength=len(g.exists)) == g.clique_count).all()
+        assert g.exists[c.gang].all()
     df = model.to_frame()
+    born = {e.faction: pd.Timestamp(e.date) for e in scenario.events if e.kind == "split"}
+    for gang in model.gang_names:
+        before = df["date"] < born.get(gang, df["date"].iloc[0])
+        for col in (f"control_{gang}", f"authority_{gang}", f"stance_{gang}"):
+            assert (df[col].isna() == before).all(), col
     assert (df["homicides"] <= df["deaths_true"]).all()
     assert (df["homicides"] >= 0).all()
     shares = df.filter(regex="^(control_|restraint_share|pressure_share|mean_autonomy)")
-    assert ((shares >= 0) & (shares <= 1)).all().all()
-    numeric = df.select_dtypes("number")
-    assert np.isfinite(numeric.to_numpy(dtype=float)).all()
+    assert (shares.isna() | ((shares >= 0) & (shares <= 1))).all().all()
+    assert np.isfinite(df[list(METRIC_NAMES)].to_numpy(dtype=float)).all()
 
 
 @settings(max_examples=10, deadline=None)

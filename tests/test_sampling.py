@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from scipy import stats
 
-from trucesim.mechanisms.sampling import binomial_counts, poisson_counts, poisson_events
+from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_counts
 
 
 def _chi2_pvalue(counts: np.ndarray, pmf: np.ndarray) -> float:
@@ -23,76 +22,57 @@ def _chi2_pvalue(counts: np.ndarray, pmf: np.ndarray) -> float:
     return stats.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue
 
 
+def _poisson_draws(rates: np.ndarray, repeats: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    cum = np.empty(len(rates))
+    counts = np.empty(len(rates), dtype=np.int64)
+    out = np.empty((repeats, len(rates)), dtype=np.int64)
+    for r in range(repeats):
+        total = poisson_counts(rng, rates, cum, counts)
+        assert total == counts.sum()
+        out[r] = counts
+    return out
+
+
 def test_poisson_counts_match_poisson_distribution():
-    rng = np.random.default_rng(11)
-    lam = np.array([0.01, 0.3, 2.0, 0.0])
-    draws = np.stack([poisson_counts(rng, lam) for _ in range(20000)])
-    assert draws[:, 3].max() == 0  # a zero rate never fires
-    for j, rate in enumerate(lam[:3]):
-        p = _chi2_pvalue(draws[:, j], stats.poisson.pmf(np.arange(8), rate))
-        assert p > 1e-3, (rate, p)
-    # independence between entries: correlation near zero
-    assert abs(np.corrcoef(draws[:, 1], draws[:, 2])[0, 1]) < 0.03
+    rates = np.array([0.0, 0.02, 0.5, 1.7, 0.0, 3.0])
+    draws = _poisson_draws(rates, 20_000, seed=1)
+    assert (draws[:, [0, 4]] == 0).all()  # a zero rate never gets an event
+    for i in (1, 2, 3, 5):
+        pmf = stats.poisson.pmf(np.arange(15), rates[i])
+        assert _chi2_pvalue(draws[:, i], pmf) > 1e-3, i
+    # Independent across indices (superposition): covariances near zero.
+    corr = np.corrcoef(draws[:, [2, 3, 5]].T)
+    assert np.abs(corr[np.triu_indices(3, 1)]).max() < 0.03
 
 
-def test_poisson_events_edge_cases():
+def test_poisson_counts_edge_cases():
     rng = np.random.default_rng(0)
-    assert len(poisson_events(rng, np.zeros(0))) == 0
-    assert len(poisson_events(rng, np.zeros(5))) == 0
-    idx = poisson_events(rng, np.array([0.0, 50.0, 0.0]))
-    assert set(idx.tolist()) == {1}
+    cum, counts = np.empty(3), np.full(3, 7, dtype=np.int64)
+    assert poisson_counts(rng, np.zeros(3), cum, counts) == 0 and not counts.any()
+    assert poisson_counts(rng, np.zeros(0), cum, counts[:0]) == 0
+    # The last rate positive only: every event lands on it, however the rounding falls.
+    rates = np.array([0.0, 0.0, 5.0])
+    for _ in range(50):
+        poisson_counts(rng, rates, cum, counts)
+        assert counts[0] == counts[1] == 0
 
 
-def test_binomial_counts_match_binomial_distribution():
-    rng = np.random.default_rng(12)
-    n = np.array([7, 100, 0, 3, 40])
-    p = np.array([0.3, 0.002, 0.5, 1.0, 0.05])
-    draws = np.stack([binomial_counts(rng, n, p) for _ in range(20000)])
-    assert (draws[:, 2] == 0).all()
-    assert (draws[:, 3] == 3).all()
-    for j in (0, 1, 4):
-        pmf = stats.binom.pmf(np.arange(n[j] + 1), n[j], p[j])[:12]
-        pval = _chi2_pvalue(draws[:, j], pmf)
-        assert pval > 1e-3, (j, pval)
-    assert (draws <= n).all()
-
-
-def test_binomial_counts_scalar_probability():
+def test_darts_give_binomial_counts():
+    """Poisson(n * -log(1 - p)) darts on n trials hit Binomial(n, p) distinct trials."""
     rng = np.random.default_rng(3)
-    n = np.full(50000, 20)
-    x = binomial_counts(rng, n, 0.01)
-    assert abs(x.mean() - 0.2) < 0.01
-    assert abs(x.var() - 20 * 0.01 * 0.99) < 0.01
+    for n, p in ((5, 0.3), (40, 0.05), (1, 0.6), (12, 0.9)):
+        lam = n * dart_rate(p)
+        hits = np.array([distinct_hits(rng, rng.poisson(lam), n) for _ in range(20_000)])
+        assert hits.max() <= n
+        pmf = stats.binom.pmf(np.arange(n + 1), n, p)
+        assert _chi2_pvalue(hits, pmf) > 1e-3, (n, p)
 
 
-@pytest.mark.parametrize("flat_max", [0, 10**9], ids=["blocks", "flat"])
-def test_fused_poisson_segments_are_independent_poisson(flat_max, monkeypatch):
-    """Each segment's counts are Poisson with its own rates (mean = variance = rate),
-    zero rates never fire, and segments are uncorrelated; both placement methods."""
-    from trucesim.mechanisms.sampling import FusedPoisson
-
-    monkeypatch.setattr(FusedPoisson, "FLAT_MAX", flat_max)
-    rng = np.random.default_rng(11)
-    lam = {"a": rng.random(37) * 0.3 * (rng.random(37) < 0.6),
-           "b": np.array([0.0, 2.0, 0.0, 0.5, 0.0]), "c": np.zeros(0), "d": rng.random(50) * 0.1}
-    fused = FusedPoisson({k: len(v) for k, v in lam.items()})
-    for k, v in lam.items():
-        fused.segment(k)[:] = v
-    reps = 20000
-    counts = {k: np.zeros((reps, len(v))) for k, v in lam.items()}
-    for r in range(reps):
-        for (k, v), events in zip(lam.items(), fused.draw(rng), strict=True):
-            assert np.all(np.diff(events) >= 0)
-            counts[k][r] = np.bincount(events, minlength=len(v))
-    for k, v in lam.items():
-        c = counts[k]
-        assert np.all(c[:, v == 0] == 0)
-        pos = v > 0
-        if not pos.any():
-            continue
-        z = (c.mean(axis=0)[pos] - v[pos]) / np.sqrt(v[pos] / reps)
-        assert np.abs(z).max() < 4.5, k
-        np.testing.assert_allclose(c.var(axis=0)[pos], v[pos], rtol=0.1, atol=0.005)
-    totals = np.stack([counts[k].sum(axis=1) for k in ("a", "b", "d")])
-    corr = np.corrcoef(totals)
-    assert np.abs(corr[np.triu_indices(3, 1)]).max() < 0.04
+def test_distinct_hits_bounds():
+    rng = np.random.default_rng(0)
+    assert distinct_hits(rng, 0, 10) == 0
+    assert distinct_hits(rng, 1, 10) == 1
+    assert distinct_hits(rng, 5, 0) == 0
+    assert distinct_hits(rng, 50, 1) == 1
+    assert all(1 <= distinct_hits(rng, 3, 4) <= 3 for _ in range(100))
