@@ -72,7 +72,7 @@ def record_dtype(model: type[BaseModel]) -> np.dtype:
     return np.dtype(fields)
 
 
-def records(items: list[BaseModel], dtype: np.dtype) -> np.ndarray:
-    """A structured array with one record per item."""
+def records(items: list[BaseModel], dtype: np.dtype) -> np.recarray:
+    """A record array with one record per item (fields readable as attributes)."""
     return np.array([tuple(_plain(getattr(it, f)) for f in dtype.names) for it in items],
-                    dtype=dtype)
+                    dtype=dtype).view(np.recarray)

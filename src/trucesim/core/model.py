@@ -82,8 +82,10 @@ class TruceModel(mesa.Model):
         )
         self.burn_in = cfg.world.burn_in_days
         rows = self.burn_in + self.timeline.days
-        self.daily = np.zeros(rows, dtype=DAILY)
-        self.gang_daily = np.zeros((rows, len(self.gang_names)), dtype=GANG_DAILY)
+        # Record arrays: fields read and written by name, compiled or not.
+        self.daily = np.zeros(rows, dtype=DAILY).view(np.recarray)
+        self.gang_daily = np.zeros((rows, len(self.gang_names)), dtype=GANG_DAILY).view(
+            np.recarray)
         self.day = -self.burn_in
         self._simulate(0)  # burn-in
         if agents:

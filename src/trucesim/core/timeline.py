@@ -96,7 +96,7 @@ def compile_timeline(scenario: Scenario) -> Timeline:
         schedule=Schedule(
             phase_of_day=phase_of_day.astype(np.int64),
             regimes=records(regimes, REGIME),
-            events=np.array(rows, dtype=EVENT),
+            events=np.array(rows, dtype=EVENT).view(np.recarray),
         ),
         regimes=regimes,
         phase_names=unique_labels([p.name for p in scenario.phases]),

@@ -1,0 +1,84 @@
+"""The kernels run compiled by numba or, with NUMBA_DISABLE_JIT=1, as plain Python (the
+same code); the cache of compiled kernels follows every source of the package."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trucesim.core import jit
+
+PACKAGE = Path(jit.__file__).resolve().parent.parent
+RUN_SMALL = """
+import sys
+from trucesim import simulate
+from trucesim.scenario.schema import Scenario
+s = Scenario.parse({"name": "t", "start": "2020-01-01", "end": "2020-03-31",
+    "world": {"cliques": 40, "burn_in_days": 10},
+    "events": [{"date": "2020-02-01", "kind": "split", "gang": "MS13", "faction": "F",
+                "share": 0.5}],
+    "phases": [{"start": "2020-01-01", "regime": "baseline"},
+               {"start": "2020-02-15", "regime": "truce"}]}, "t")
+simulate(s, seed=5).to_parquet(sys.argv[1])
+"""
+
+
+def _run(code: str, *args: str, env: dict | None = None, path: Path | None = None):
+    environment = {**os.environ, **(env or {})}
+    if path is not None:
+        environment["PYTHONPATH"] = str(path)
+    return subprocess.run([sys.executable, "-c", code, *args], env=environment,
+                          capture_output=True, text=True, check=True)
+
+
+def test_pure_python_path_gives_the_compiled_table(tmp_path):
+    """The same kernels as plain Python: the same table for a seed (numba's generator
+    draws the same numbers as numpy's)."""
+    _run(RUN_SMALL, str(tmp_path / "python.parquet"), env={"NUMBA_DISABLE_JIT": "1"})
+    _run(RUN_SMALL, str(tmp_path / "numba.parquet"))
+    python = pd.read_parquet(tmp_path / "python.parquet")
+    compiled = pd.read_parquet(tmp_path / "numba.parquet")
+    assert python["homicides"].sum() > 0
+    pd.testing.assert_frame_equal(python, compiled)
+
+
+def test_refresh_cache_follows_every_source(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub" / "__pycache__").mkdir(parents=True)
+    (package / "sub" / "a.py").write_text("X = 1\n")
+    (package / "b.py").write_text("Y = 2\n")
+    cached = [package / "sub" / "__pycache__" / f"a.k-1.py312.{s}" for s in ("nbi", "nbc")]
+    for f in cached:
+        f.write_text("machine code")
+    assert jit.refresh_cache(package)  # no stamp yet: the cache is dropped
+    assert not any(f.exists() for f in cached)
+    for f in cached:
+        f.write_text("machine code")
+    assert not jit.refresh_cache(package)  # sources unchanged: kept
+    assert all(f.exists() for f in cached)
+    (package / "b.py").write_text("Y = 3\n")  # another module than the kernel's
+    assert jit.refresh_cache(package)
+    assert not any(f.exists() for f in cached)
+
+
+@pytest.mark.slow
+def test_a_changed_constant_is_applied_by_the_cached_kernels(tmp_path):
+    """Change a constant that a kernel imports from another module: the next run
+    recompiles and applies it (numba alone would load the stale kernel)."""
+    copy = tmp_path / "src"
+    shutil.copytree(PACKAGE, copy / "trucesim",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    window = "active_fronts"
+    _run(RUN_SMALL, str(tmp_path / "a.parquet"), path=copy)
+    metrics = copy / "trucesim" / "core" / "metrics.py"
+    metrics.write_text(metrics.read_text().replace("ACTIVE_WINDOW = 30", "ACTIVE_WINDOW = 1"))
+    _run(RUN_SMALL, str(tmp_path / "b.parquet"), path=copy)
+    a, b = pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet")
+    assert (b[window] <= a[window]).all() and b[window].sum() < 0.2 * a[window].sum()
+    pd.testing.assert_series_equal(a["homicides"], b["homicides"])

@@ -1,0 +1,119 @@
+"""The world can change during a run: a gang splits into hostile factions, territory
+passes to a rival, and the fronts follow. Hand-checked on small worlds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trucesim import ConfigError, TruceModel, simulate
+from trucesim.core.state import Cliques, Edges, Fronts, Gangs, allocate
+from trucesim.core.world import directed_edges, refresh_fronts, split_gang, take_territory
+
+from .conftest import simple_scenario
+
+
+def _world(gang, x, edges, hostile):
+    """Containers for a hand-made world: cliques with ``gang`` and west-east ``x``,
+    undirected ``edges``, and a gang hostility matrix."""
+    n, g = len(gang), len(hostile)
+    src, dst, rev = directed_edges(np.array(edges))
+    cliques = allocate(Cliques, n, gang=gang, x=x, restraint=np.ones(n))
+    edge_state = allocate(Edges, len(src), src=src, dst=dst, rev=rev, excitation=np.ones(len(src)))
+    fronts = allocate(Fronts, len(src), count=[0])
+    gangs = allocate(Gangs, g, exists=[True] * (g - 1) + [False], hostile=hostile,
+                     authority=np.arange(g) / 10, baseline_autonomy=[0.1, 0.2, 0.3][:g])
+    refresh_fronts(cliques, edge_state, fronts, gangs)
+    return cliques, edge_state, fronts, gangs
+
+
+def _front_pairs(edges, fronts):
+    f = fronts.edge[: fronts.count[0]]
+    return sorted(zip(edges.src[f].tolist(), edges.dst[f].tolist(), strict=True))
+
+
+def test_split_takes_the_westmost_share_and_makes_new_fronts():
+    # A path 0 - 1 - 2 - 3 - 4; gang 0 holds 0-3, gang 1 holds 4; gang 2 is the faction.
+    hostile = ~np.eye(3, dtype=bool)
+    hostile[0, 1] = hostile[1, 0] = False  # gang 0 and gang 1 at peace
+    cliques, edges, fronts, gangs = _world(
+        gang=[0, 0, 0, 0, 1], x=[0.9, 0.1, 0.5, 0.3, 0.7],
+        edges=[[0, 1], [1, 2], [2, 3], [3, 4]], hostile=hostile)
+    assert _front_pairs(edges, fronts) == [] and list(gangs.clique_count) == [4, 1, 0]
+
+    split_gang(cliques, gangs, 0, 2, 0.5)  # half of 4 cliques: x = 0.1 (1) and 0.3 (3)
+    refresh_fronts(cliques, edges, fronts, gangs)
+    assert cliques.gang.tolist() == [0, 2, 0, 2, 1]
+    assert cliques.restraint.tolist() == [1, 0, 1, 0, 1]  # the faction's cliques start afresh
+    assert gangs.exists[2] and gangs.authority[2] == gangs.authority[0]
+    # The faction fights its parent, and keeps the parent's peace with gang 1.
+    assert gangs.hostile[2, 0] and gangs.hostile[0, 2] and not gangs.hostile[2, 1]
+    assert _front_pairs(edges, fronts) == [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)]
+    assert list(gangs.clique_count) == [2, 1, 2]
+    # Edges that are not fronts keep no excitation.
+    assert edges.excitation[(edges.src == 3) & (edges.dst == 4)] == 0.0
+
+
+def test_takeover_passes_the_westmost_bordering_share_to_the_winner():
+    # A star: 0 (gang 1) in the middle, bordering 1, 2, 3 (gang 0); 4 (gang 0) borders 3.
+    hostile = ~np.eye(3, dtype=bool)
+    cliques, edges, fronts, gangs = _world(
+        gang=[1, 0, 0, 0, 0], x=[0.5, 0.8, 0.2, 0.4, 0.0],
+        edges=[[0, 1], [0, 2], [0, 3], [3, 4]], hostile=hostile)
+    assert len(_front_pairs(edges, fronts)) == 6
+    # Of gang 0's three bordering territories, two thirds (rounded): x = 0.2 (2), 0.4 (3).
+    take_territory(cliques, edges, gangs, 0, 1, 2 / 3)
+    refresh_fronts(cliques, edges, fronts, gangs)
+    assert cliques.gang.tolist() == [1, 0, 1, 1, 0]
+    assert cliques.baseline_autonomy.tolist() == [0, 0, 0.2, 0.2, 0]
+    assert _front_pairs(edges, fronts) == [(0, 1), (1, 0), (3, 4), (4, 3)]
+    assert list(gangs.clique_count) == [2, 3, 0]
+
+
+SPLIT = {"date": "2020-04-01", "kind": "split", "gang": "MS13", "faction": "MS503",
+         "share": 0.4}
+
+
+def test_a_split_in_a_run_adds_a_faction_with_columns_from_its_split():
+    s = simple_scenario(events=[SPLIT])
+    assert s.gang_names == ["MS13", "B18S", "B18R", "MS503"]
+    model = TruceModel(s, rng=3, agents=True)
+    fronts_before = len(model.front_edges())
+    ms13_before = int((model.cliques.gang == 0).sum())
+    df = model.run()
+    before = df["date"] < "2020-04-01"
+    assert df.loc[before, "control_MS503"].isna().all()
+    assert df.loc[before, "stance_MS503"].isna().all()
+    assert df.loc[~before, "authority_MS503"].notna().all()
+    assert int((model.cliques.gang == 3).sum()) == round(0.4 * ms13_before)
+    assert len(model.front_edges()) > fronts_before
+    leader = model.agents_by_type[type(model.leader_agents[0])].to_list()[3]
+    assert leader.gang == "MS503" and leader.exists
+
+
+def test_a_takeover_in_a_run_moves_cliques_to_the_winner():
+    s = simple_scenario(events=[{"date": "2020-02-01", "kind": "takeover", "gang": "B18S",
+                                 "to": "MS13", "share": 1.0}])
+    a = TruceModel(s, rng=3, agents=False)
+    b18s = int((a.cliques.gang == 1).sum())
+    a.run()
+    assert 0 < int((a.cliques.gang == 1).sum()) < b18s  # the bordering ones only
+    assert simulate(s, seed=3).equals(simulate(s, seed=3))
+
+
+@pytest.mark.parametrize(("event", "key", "reason"), [
+    ({**SPLIT, "gang": "XX"}, "events.0.gang", "unknown gang 'XX'"),
+    ({**SPLIT, "share": 1.5}, "events.0.share", "less than or equal to 1"),
+    ({**SPLIT, "share": 0.0}, "events.0.share", "greater than 0"),
+    ({**SPLIT, "date": "2021-01-05"}, "events.0.date", "outside the scenario"),
+    ({**SPLIT, "faction": "B18S"}, "events.0.faction", "already exists"),
+    ({**SPLIT, "faction": "1bad"}, "events.0.faction", "gang names are letters"),
+    ({k: v for k, v in SPLIT.items() if k != "faction"}, "events.0", "needs 'faction'"),
+    ({**SPLIT, "isolation": 0.5}, "events.0", "'isolation' is only for transfer"),
+    ({"date": "2020-02-01", "kind": "takeover", "gang": "B18S", "to": "B18S", "share": 0.5},
+     "events.0.to", "from itself"),
+])
+def test_bad_world_events_are_refused_with_their_key(event, key, reason):
+    with pytest.raises(ConfigError) as info:
+        simple_scenario(events=[event])
+    assert key in str(info.value) and reason in str(info.value)
