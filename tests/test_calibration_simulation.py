@@ -22,7 +22,7 @@ from trucesim.calibration.observed import (
     Statistic,
     simulated_statistics,
 )
-from trucesim.calibration.validation import COLUMNS, simulate_daily, simulate_replicates
+from trucesim.calibration.validation.simulate import COLUMNS, simulate_daily, simulate_replicates
 from trucesim.core.model import TruceModel
 from trucesim.outcomes import TYPES
 from trucesim.scenario.errors import ConfigError
