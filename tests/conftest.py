@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import matplotlib
 import pytest
+
+# Figures render to files only: the package itself leaves the backend alone (a notebook
+# keeps its own), so the tests choose the non-interactive one, as the CLI does.
+matplotlib.use("Agg")
 
 from trucesim.scenario.schema import Scenario, load_scenario
 

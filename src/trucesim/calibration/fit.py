@@ -360,9 +360,6 @@ def fit_report(problem: CalibrationProblem, result: dict[str, Any],
 
 def fit_figure(problem: CalibrationProblem, stats: pd.DataFrame, table: pd.DataFrame):
     """Observed vs simulated statistics, and the distance of every evaluation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained",

@@ -19,6 +19,8 @@ from trucesim.scenario.errors import ConfigError
 EXIT_USAGE = 2
 #: Commands that simulate (the engine is checked for every command, announced for these).
 SIMULATING = frozenset({"run", "sweep", "calibrate", "validate", "dashboard"})
+#: Commands that write figures: they draw with matplotlib's non-interactive Agg backend.
+DRAWING = frozenset({"run", "plot", "calibrate", "validate"})
 
 
 class UsageError(Exception):
@@ -300,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``trucesim`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    if args.command in DRAWING:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no window, no display needed
     try:
         with _engine(args.engine, args.command in SIMULATING):
             return func(args)

@@ -12,7 +12,9 @@ with ``variant`` and ``replicate`` columns)::
     fig.savefig("compare.png", dpi=110)
 
 Sweep figures take the runs table (``runs.parquet``) of ``trucesim sweep``. Or open any
-results folder with :func:`load_results`. The Agg backend is used: no display needed.
+results folder with :func:`load_results`. Importing this package leaves matplotlib's
+backend alone (a notebook keeps its inline backend); the ``trucesim`` commands that draw
+select the non-interactive Agg backend, so they need no display.
 """
 
 from trucesim.plots.annual import annual_chart
