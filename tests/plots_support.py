@@ -13,7 +13,7 @@ import pytest
 from trucesim.cli import run as runcmd
 from trucesim.scenario.schema import load_scenario
 
-from .conftest import SCENARIOS, small
+from .conftest import SCENARIOS, phases, scenario_toml, small
 
 REPLICATES = 3
 
@@ -33,7 +33,7 @@ def by_gid(ax, gid, kind=None):
 
 def caption(fig) -> str:
     """The figure's caption text."""
-    return fig._supxlabel.get_text()  # noqa: SLF001
+    return fig.get_supxlabel()
 
 
 def small_letter():
@@ -52,40 +52,16 @@ def make_run_folder(folder: Path) -> Path:
     return folder
 
 
-TINY_SCENARIO = """
-name = "tiny-plots"
-start = 2012-01-01
-end = 2012-05-31
-seed = 1
-counterfactual = "hard"
-
-[world]
-cliques = 50
-burn_in_days = 20
-
-[[phases]]
-start = 2012-01-01
-regime = "baseline"
-label = "pre"
-
-[[phases]]
-start = 2012-03-01
-regime = "truce"
-label = "truce"
-
-[[events]]
-date = 2012-03-01
-kind = "marker"
-label = "Truce begins"
-
-[variants.hard]
-[[variants.hard.phases]]
-start = 2012-03-01
-regime = "hardline"
-label = "hardline"
-
-[variants.truce]
-"""
+#: The small test scenario on a 2012 window with a marked truce and a hardline variant.
+TINY_SCENARIO = scenario_toml(
+    name="tiny-plots", start=dt.date(2012, 1, 1), end=dt.date(2012, 5, 31), seed=1,
+    counterfactual="hard", world={"cliques": 50, "burn_in_days": 20},
+    phases=phases((dt.date(2012, 1, 1), "baseline", "pre"),
+                  (dt.date(2012, 3, 1), "truce", "truce")),
+    events=[{"date": dt.date(2012, 3, 1), "kind": "marker", "label": "Truce begins"}],
+    variants={"hard": {"phases": phases((dt.date(2012, 3, 1), "hardline", "hardline"))},
+              "truce": {}},
+)
 
 GRID3 = """
 name = "tiny-grid3"
