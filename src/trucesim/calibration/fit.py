@@ -2,7 +2,8 @@
 
 The method is likelihood-free: a global optimiser
 (:func:`scipy.optimize.differential_evolution`) minimises the weighted distance between
-simulated and observed summary statistics (:class:`~trucesim.calibration.problem.CalibrationProblem`).
+simulated and observed summary statistics
+(:class:`~trucesim.calibration.problem.CalibrationProblem`).
 Every parameter vector is simulated with the same ``replicates`` seeds (common random
 numbers), so the distance changes smoothly with the parameters instead of jumping with
 sampling noise. Each generation's simulations run in parallel through the sweeps'
