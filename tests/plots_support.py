@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytest
 
-from trucesim.cli import run as runcmd
+from trucesim.cli import run as cli_run
 from trucesim.scenario.schema import load_scenario
 
 from .conftest import SCENARIOS, phases, scenario_toml, small
@@ -46,8 +46,8 @@ def make_run_folder(folder: Path) -> Path:
     """``trucesim run`` of the small letter scenario (3 variants x 3 replicates)."""
     scenario = small_letter()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runcmd, "load_scenario", lambda spec: scenario)
-        assert runcmd.run_scenario("small-letter", replicates=REPLICATES, seed=11,
+        mp.setattr(cli_run, "load_scenario", lambda spec: scenario)
+        assert cli_run.run_scenario("small-letter", replicates=REPLICATES, seed=11,
                                    out=folder) == 0
     return folder
 
