@@ -10,10 +10,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytest
 
-from trucesim.cli import run as runcmd
+from trucesim.cli import run as cli_run
 from trucesim.scenario.schema import load_scenario
 
-from .conftest import SCENARIOS, small
+from .conftest import SCENARIOS, phases, scenario_toml, small
 
 REPLICATES = 3
 
@@ -33,7 +33,7 @@ def by_gid(ax, gid, kind=None):
 
 def caption(fig) -> str:
     """The figure's caption text."""
-    return fig._supxlabel.get_text()  # noqa: SLF001
+    return fig.get_supxlabel()
 
 
 def small_letter():
@@ -46,46 +46,22 @@ def make_run_folder(folder: Path) -> Path:
     """``trucesim run`` of the small letter scenario (3 variants x 3 replicates)."""
     scenario = small_letter()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runcmd, "load_scenario", lambda spec: scenario)
-        assert runcmd.run_scenario("small-letter", replicates=REPLICATES, seed=11,
+        mp.setattr(cli_run, "load_scenario", lambda spec: scenario)
+        assert cli_run.run_scenario("small-letter", replicates=REPLICATES, seed=11,
                                    out=folder) == 0
     return folder
 
 
-TINY_SCENARIO = """
-name = "tiny-plots"
-start = 2012-01-01
-end = 2012-05-31
-seed = 1
-counterfactual = "hard"
-
-[world]
-cliques = 50
-burn_in_days = 20
-
-[[phases]]
-start = 2012-01-01
-regime = "baseline"
-label = "pre"
-
-[[phases]]
-start = 2012-03-01
-regime = "truce"
-label = "truce"
-
-[[events]]
-date = 2012-03-01
-kind = "marker"
-label = "Truce begins"
-
-[variants.hard]
-[[variants.hard.phases]]
-start = 2012-03-01
-regime = "hardline"
-label = "hardline"
-
-[variants.truce]
-"""
+#: The small test scenario on a 2012 window with a marked truce and a hardline variant.
+TINY_SCENARIO = scenario_toml(
+    name="tiny-plots", start=dt.date(2012, 1, 1), end=dt.date(2012, 5, 31), seed=1,
+    counterfactual="hard", world={"cliques": 50, "burn_in_days": 20},
+    phases=phases((dt.date(2012, 1, 1), "baseline", "pre"),
+                  (dt.date(2012, 3, 1), "truce", "truce")),
+    events=[{"date": dt.date(2012, 3, 1), "kind": "marker", "label": "Truce begins"}],
+    variants={"hard": {"phases": phases((dt.date(2012, 3, 1), "hardline", "hardline"))},
+              "truce": {}},
+)
 
 GRID3 = """
 name = "tiny-grid3"

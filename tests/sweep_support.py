@@ -2,37 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from pathlib import Path
 
-TINY_SCENARIO = """
-name = "tiny"
-start = 2012-01-01
-end = 2012-04-30
-seed = 1
-counterfactual = "hard"
+from .conftest import phases, scenario_toml
 
-[world]
-cliques = 50
-burn_in_days = 20
-
-[[phases]]
-start = 2012-01-01
-regime = "baseline"
-label = "pre"
-
-[[phases]]
-start = 2012-03-01
-regime = "truce"
-label = "truce"
-
-[variants.hard]
-[[variants.hard.phases]]
-start = 2012-03-01
-regime = "hardline"
-
-[variants.truce]
-"""
+#: The small test scenario on a 2012 window: a truce from March, a hardline variant.
+TINY_SCENARIO = scenario_toml(
+    name="tiny", start=dt.date(2012, 1, 1), end=dt.date(2012, 4, 30), seed=1,
+    counterfactual="hard", world={"cliques": 50, "burn_in_days": 20},
+    phases=phases((dt.date(2012, 1, 1), "baseline", "pre"),
+                  (dt.date(2012, 3, 1), "truce", "truce")),
+    variants={"hard": {"phases": phases((dt.date(2012, 3, 1), "hardline"))}, "truce": {}},
+)
 
 GRID_EXPERIMENT = """
 name = "tiny-grid"

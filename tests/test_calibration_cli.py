@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 
 import pandas as pd
 import pytest
 
 from trucesim.cli.main import main
+
+from .conftest import phases, scenario_toml
 
 GOOD_TARGET = """
 [[targets]]
@@ -78,17 +81,11 @@ def test_no_finite_distance_is_an_error(tmp_path, capsys):
     assert not (tmp_path / "out" / "fitted.toml").exists()
 
 
-TINY_SCENARIO = """
-name = "tiny"
-start = 2013-12-01
-end = 2014-01-31
-[world]
-cliques = 30
-burn_in_days = 10
-[[phases]]
-start = 2013-12-01
-regime = "baseline"
-"""
+#: The small test scenario around the fit cutoff (2013-12-31): two months of baseline.
+TINY_SCENARIO = scenario_toml(
+    name="tiny", start=dt.date(2013, 12, 1), end=dt.date(2014, 1, 31), seed=None,
+    world={"cliques": 30, "burn_in_days": 10}, phases=phases((dt.date(2013, 12, 1), "baseline")),
+)
 TINY_DATA = """period_start,period_end,quantity,value,unit,source,note
 2013-12-01,2013-12-31,homicides,60,count,test,
 2014-01-01,2014-01-31,homicides,62,count,test,after the cutoff

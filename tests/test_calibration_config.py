@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import load_scenario
 
-SCENARIO = """
-name = "t"
-start = 2010-01-01
-end = 2010-03-31
-calibration = "cal/fit.toml"
-{extra}
-[[phases]]
-start = 2010-01-01
-regime = "baseline"
-"""
+from .conftest import phases, write_scenario
+
+#: The small test scenario's file (default world and seed), calibrated by cal/fit.toml.
+SCENARIO = {"name": "t", "start": dt.date(2010, 1, 1), "end": dt.date(2010, 3, 31),
+            "seed": None, "world": None, "calibration": "cal/fit.toml",
+            "phases": phases((dt.date(2010, 1, 1), "baseline"))}
 
 
-def _write(tmp_path, overrides: str, extra: str = ""):
+def _write(tmp_path, overrides: str, **extra):
     (tmp_path / "cal").mkdir()
     (tmp_path / "cal" / "fit.toml").write_text(f"description = 'x'\n[overrides]\n{overrides}\n")
-    path = tmp_path / "s.toml"
-    path.write_text(SCENARIO.format(extra=extra))
-    return path
+    return write_scenario(tmp_path / "s.toml", **SCENARIO, **extra)
 
 
 def test_calibrated_overrides_are_applied_at_load(tmp_path):
@@ -38,7 +34,7 @@ def test_calibrated_overrides_are_applied_at_load(tmp_path):
 
 def test_values_set_in_the_scenario_file_win(tmp_path):
     path = _write(tmp_path, '"violence.mu" = 0.0041\n"violence.eta" = 0.02',
-                  extra="[violence]\nmu = 0.005")
+                  violence={"mu": 0.005})
     s = load_scenario(path)
     assert s.violence.mu == 0.005
     assert s.violence.eta == 0.02
@@ -56,8 +52,7 @@ def test_bad_calibration_file_names_the_file_and_key(tmp_path, overrides, key):
 
 
 def test_missing_calibration_file_is_a_config_error(tmp_path):
-    path = tmp_path / "s.toml"
-    path.write_text(SCENARIO.format(extra=""))
+    path = write_scenario(tmp_path / "s.toml", **SCENARIO)
     with pytest.raises(ConfigError, match="no such file"):
         load_scenario(path)
 

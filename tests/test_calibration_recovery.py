@@ -11,18 +11,15 @@ from trucesim.calibration.fit import Evaluator, fit, intervals
 from trucesim.calibration.problem import CalibrationProblem, parse_calibration
 from trucesim.core.model import TruceModel
 
+from .conftest import phases, scenario_toml
+
 TRUE = {"violence.mu": 0.005, "violence.background_rate": 2.0}
 TOLERANCE = 0.15  # relative error allowed on each recovered parameter
-SCENARIO = """name = "synthetic"
-start = 2011-01-01
-end = 2011-12-31
-[world]
-cliques = 200
-burn_in_days = 60
-[[phases]]
-start = 2011-01-01
-regime = "baseline"
-"""
+#: The small test scenario as a year of baseline on a world large enough to fit.
+SCENARIO = scenario_toml(
+    name="synthetic", start=dt.date(2011, 1, 1), end=dt.date(2011, 12, 31), seed=None,
+    world={"cliques": 200, "burn_in_days": 60}, phases=phases((dt.date(2011, 1, 1), "baseline")),
+)
 QUARTERS = [("2011-01-01", "2011-03-31"), ("2011-04-01", "2011-06-30"),
             ("2011-07-01", "2011-09-30"), ("2011-10-01", "2011-12-31")]
 

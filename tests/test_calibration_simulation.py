@@ -22,22 +22,20 @@ from trucesim.calibration.observed import (
     Statistic,
     simulated_statistics,
 )
-from trucesim.calibration.validation import COLUMNS, simulate_daily, simulate_replicates
+from trucesim.calibration.validation.simulate import COLUMNS, simulate_daily, simulate_replicates
 from trucesim.core.model import TruceModel
 from trucesim.outcomes import TYPES
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import Scenario
 
-TINY = {
-    "name": "tiny", "start": dt.date(2013, 12, 1), "end": dt.date(2014, 1, 31),
-    "world": {"cliques": 30, "burn_in_days": 10},
-    "phases": [{"start": dt.date(2013, 12, 1), "regime": "baseline"}],
-}
+from .conftest import phases, simple_scenario
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    return Scenario.parse(TINY, "tiny.toml")
+    """The small test scenario as two months of baseline around the fit cutoff."""
+    return simple_scenario(name="tiny", start=dt.date(2013, 12, 1), end=dt.date(2014, 1, 31),
+                           seed=None, world={"cliques": 30, "burn_in_days": 10},
+                           phases=phases((dt.date(2013, 12, 1), "baseline")))
 
 
 def _old_way(scenario, root_seed, replicate):

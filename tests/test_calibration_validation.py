@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 
 from trucesim.calibration.observed import load_observed
-from trucesim.calibration.validation import (
+from trucesim.calibration.validation import validate
+from trucesim.calibration.validation.facts import stylised_facts
+from trucesim.calibration.validation.parameters import parameter_table
+from trucesim.calibration.validation.stats import (
     KATZ_RATE_RATIO,
     annual_table,
     observed_rate_ratio,
-    parameter_table,
     rate_ratio,
-    stylised_facts,
 )
 from trucesim.scenario.schema import load_scenario
 
@@ -109,8 +110,6 @@ def test_run_validation_writes_the_report_it_prints(tmp_path, monkeypatch, capsy
     for one worker."""
     import json
 
-    from trucesim.calibration import validation
-
     calls = []
 
     def fake_replicates(scenario, replicates, root_seed, pool, bar=None):
@@ -127,11 +126,11 @@ def test_run_validation_writes_the_report_it_prints(tmp_path, monkeypatch, capsy
         reports.append(ctx)
         return report(ctx)
 
-    report = validation.report
-    monkeypatch.setattr(validation, "simulate_replicates", fake_replicates)
-    monkeypatch.setattr(validation, "report", counted_report)
+    report = validate.report
+    monkeypatch.setattr(validate, "simulate_replicates", fake_replicates)
+    monkeypatch.setattr(validate, "report", counted_report)
     out = tmp_path / "validation"
-    assert validation.run_validation(replicates=3, seed=5, workers=1, out=out) == 0
+    assert validate.run_validation(replicates=3, seed=5, workers=1, out=out) == 0
     assert [(c[1], c[2], c[3]) for c in calls] == [(3, 5, None)] * 2
     assert calls[1][0] != calls[0][0]  # the Honduras-like scenario
     assert len(reports) == 1
@@ -147,15 +146,13 @@ def test_run_validation_writes_the_report_it_prints(tmp_path, monkeypatch, capsy
 
 
 def test_report_warns_when_the_calibration_used_later_data(tmp_path, monkeypatch):
-    from trucesim.calibration import validation
-
-    monkeypatch.setattr(validation, "simulate_replicates",
+    monkeypatch.setattr(validate, "simulate_replicates",
                         lambda scenario, n, seed, pool, bar=None: (
                             _history(conceal=1.5, reps=n) if "salvador" in scenario.name.lower()
                             else _honduras()).assign(restraint_share=0.0))
-    monkeypatch.setattr(validation, "calibration_of",
+    monkeypatch.setattr(validate, "calibration_of",
                         lambda scenario: (None, {"fit": {"allow_future_data": True}}))
-    assert validation.run_validation(replicates=2, workers=1, out=tmp_path / "v") == 0
+    assert validate.run_validation(replicates=2, workers=1, out=tmp_path / "v") == 0
     first = (tmp_path / "v" / "validation.md").read_text().splitlines()[0]
     assert first == ("**WARNING: the calibration used data after 2013-12-31 "
                      "(allow_future_data = true); 2014-2016 are NOT out of sample.**")

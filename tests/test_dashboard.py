@@ -6,6 +6,7 @@ import datetime as dt
 import socket
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.path import Path as MplPath
 
@@ -24,32 +25,21 @@ from trucesim.dashboard.territory_map import (
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.regimes import PRESETS
 
-SMALL = """\
-name = "small"
-start = 2015-01-01
-end = 2015-06-30
-seed = 7
-[world]
-cliques = 60
-burn_in_days = 30
-[[phases]]
-start = 2015-01-01
-regime = "hardline"
-[[phases]]
-start = 2015-03-01
-regime = "extraordinary"
-[variants.truce]
-[[variants.truce.phases]]
-start = 2015-04-01
-regime = "truce"
-"""
+from .conftest import phases, scenario_data, write_scenario
+
+#: The small test scenario in the first half of 2015: hardline, then extraordinary
+#: measures from March (a truce variant from April).
+SMALL_DATA = scenario_data(
+    name="small", start=dt.date(2015, 1, 1), end=dt.date(2015, 6, 30),
+    world={"cliques": 60},
+    phases=phases((dt.date(2015, 1, 1), "hardline"), (dt.date(2015, 3, 1), "extraordinary")),
+    variants={"truce": {"phases": phases((dt.date(2015, 4, 1), "truce"))}},
+)
 
 
 @pytest.fixture
 def small_file(tmp_path):
-    path = tmp_path / "small.toml"
-    path.write_text(SMALL)
-    return str(path)
+    return str(write_scenario(tmp_path / "small.toml", **SMALL_DATA))
 
 
 def _steps(model, days):
@@ -61,7 +51,7 @@ def _steps(model, days):
 # ---------------------------------------------------------------- start-up checks
 def test_invalid_scenario_prints_the_same_error_as_check(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text(SMALL.replace("cliques = 60", "cliques = 60\nclikes = 3"))
+    write_scenario(bad, **{**SMALL_DATA, "world": {"clikes": 3}})
     assert main(["check", str(bad)]) == 2
     check_err = capsys.readouterr().err
     assert main(["dashboard", str(bad), "--port", "0"]) == 2
@@ -179,8 +169,8 @@ def test_switch_regime_equals_a_timeline_with_that_phase(small_file, tmp_path):
     switched.switch_regime("dialogue")
     _steps(switched, 30)
     planned = tmp_path / "planned.toml"
-    planned.write_text(SMALL.replace('start = 2015-03-01\nregime = "extraordinary"',
-                                     'start = 2015-02-15\nregime = "dialogue"'))
+    write_scenario(planned, **{**SMALL_DATA, "phases": phases(
+        (dt.date(2015, 1, 1), "hardline"), (dt.date(2015, 2, 15), "dialogue"))})
     reference = _steps(DashboardModel(scenario_name=str(planned)), 75)
     cols = ["homicides", "deaths_true", "members", "restraint_share"]
     assert switched.to_frame()[cols].equals(reference.to_frame()[cols])
@@ -261,6 +251,11 @@ def _rgb(colour):
     return np.array(to_rgb(colour))
 
 
+def _phase_marks(chart) -> list[tuple[dt.date, str]]:
+    """The phase labels drawn on a chart, with the date each stands at."""
+    return [(pd.Timestamp(t.xy[0]).date(), t.get_text()) for t in chart.ax.texts]
+
+
 def test_charts_follow_the_recorded_days(small_file):
     m = DashboardModel(scenario_name=small_file)
     hom, ctl = HomicideChart(m), ControlChart(m)
@@ -274,12 +269,15 @@ def test_charts_follow_the_recorded_days(small_file):
     assert len(y) == 12
     assert y[-1] == pytest.approx(daily["homicides"].iloc[-7:].mean())
     assert np.allclose(ctl.lines["MS13"].get_ydata(), daily["control_MS13"])
-    assert hom._phase_marks == set()  # no phase change yet
+    assert _phase_marks(hom) == []  # no phase change yet
     _steps(m, 60)  # past 2015-03-01 (day 59), the start of the second phase
     m.switch_regime("truce")  # day 72
     _steps(m, 1)
     hom.update()
-    assert hom._phase_marks == {(59, "extraordinary"), (72, "truce (from 2015-03-14)")}
+    assert _phase_marks(hom) == [(dt.date(2015, 3, 1), "extraordinary"),
+                                 (dt.date(2015, 3, 14), "truce (from 2015-03-14)")]
+    hom.update()
+    assert len(_phase_marks(hom)) == 2  # each phase marked once
 
 
 def test_status_panel_text(small_file):

@@ -89,7 +89,7 @@ def test_fan_panels_bands_phases_events_observed(run):
     assert axes[-1].get_xlabel() == "date"
     assert legend_texts(axes[0]) == ["simulated: median", "simulated: 50% band",
                                      "simulated: 90% band", "observed annual mean"]
-    assert run.scenario.name in fig._suptitle.get_text()  # noqa: SLF001
+    assert run.scenario.name in fig.get_suptitle()
     cap = caption(fig)
     assert f"{REPLICATES} replicates per variant" in cap and "Leaders' letter" in cap
     assert "Observed" in cap

@@ -2,7 +2,8 @@
 
 The method is likelihood-free: a global optimiser
 (:func:`scipy.optimize.differential_evolution`) minimises the weighted distance between
-simulated and observed summary statistics (:class:`~trucesim.calibration.problem.CalibrationProblem`).
+simulated and observed summary statistics
+(:class:`~trucesim.calibration.problem.CalibrationProblem`).
 Every parameter vector is simulated with the same ``replicates`` seeds (common random
 numbers), so the distance changes smoothly with the parameters instead of jumping with
 sampling noise. Each generation's simulations run in parallel through the sweeps'
@@ -360,9 +361,6 @@ def fit_report(problem: CalibrationProblem, result: dict[str, Any],
 
 def fit_figure(problem: CalibrationProblem, stats: pd.DataFrame, table: pd.DataFrame):
     """Observed vs simulated statistics, and the distance of every evaluation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained",

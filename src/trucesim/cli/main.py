@@ -19,6 +19,8 @@ from trucesim.scenario.errors import ConfigError
 EXIT_USAGE = 2
 #: Commands that simulate (they announce the model's first-use compilation).
 SIMULATING = frozenset({"run", "sweep", "calibrate", "validate", "dashboard"})
+#: Commands that write figures: they draw with matplotlib's non-interactive Agg backend.
+DRAWING = frozenset({"run", "plot", "calibrate", "validate"})
 
 
 class UsageError(Exception):
@@ -279,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``trucesim`` command; returns the exit status."""
     args = _parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    if args.command in DRAWING:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no window, no display needed
     try:
         _announce_compilation(args.command)
         return func(args)

@@ -2,8 +2,9 @@
 
 Built on Mesa's ``SolaraViz``. The modules split by concern, as in Mesa's examples:
 
-- :mod:`~trucesim.dashboard.model`: :class:`DashboardModel`, a :class:`~trucesim.core.model.TruceModel`
-  built from the dashboard's controls, with the regime-override hook;
+- :mod:`~trucesim.dashboard.model`: :class:`DashboardModel`, a
+  :class:`~trucesim.core.model.TruceModel` built from the dashboard's controls, with the
+  regime-override hook;
 - :mod:`~trucesim.dashboard.territory_map` and :mod:`~trucesim.dashboard.charts`: matplotlib
   figures drawn once and updated in place each step;
 - :mod:`~trucesim.dashboard.components`: the Solara panels;

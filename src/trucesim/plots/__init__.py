@@ -12,22 +12,24 @@ with ``variant`` and ``replicate`` columns)::
     fig.savefig("compare.png", dpi=110)
 
 Sweep figures take the runs table (``runs.parquet``) of ``trucesim sweep``. Or open any
-results folder with :func:`load_results`. The Agg backend is used: no display needed.
+results folder with :func:`load_results`. Importing this package leaves matplotlib's
+backend alone (a notebook keeps its inline backend); the ``trucesim`` commands that draw
+select the non-interactive Agg backend, so they need no display.
 """
 
 from trucesim.plots.annual import annual_chart
 from trucesim.plots.composition import composition_chart, control_chart
+from trucesim.plots.data import RunPlotData, SweepPlotData, load_results
 from trucesim.plots.fan import compare_chart, fan_chart
 from trucesim.plots.render import FORMATS, KINDS, fitting_kinds, plot_results
 from trucesim.plots.response import response_chart
-from trucesim.plots.results import RunResults, SweepResults, load_results
 from trucesim.plots.sensitivity import sensitivity_chart, sensitivity_indices
 
 __all__ = [
     "FORMATS",
     "KINDS",
-    "RunResults",
-    "SweepResults",
+    "RunPlotData",
+    "SweepPlotData",
     "annual_chart",
     "compare_chart",
     "composition_chart",

@@ -21,7 +21,7 @@ from trucesim.calibration.observed import observed_frame
 OVERLAID_METRICS = frozenset({"homicides", "police_killed", "gang_killed_by_police"})
 
 
-COLUMNS = ["start", "end", "mid", "per_day", "value", "unit", "days", "source", "note"]
+OBSERVED_COLUMNS = ["start", "end", "mid", "per_day", "value", "unit", "days", "source", "note"]
 
 
 @cache
@@ -37,12 +37,12 @@ def _bundled() -> pd.DataFrame:
 
 def _select(metric: str, start, end, annual: bool) -> pd.DataFrame:
     if metric not in OVERLAID_METRICS:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=OBSERVED_COLUMNS)
     df = _bundled()
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     keep = ((df["metric"] == metric) & (df["end"] >= start) & (df["start"] <= end)
             & (df["calendar_year"] == annual))
-    return df.loc[keep, COLUMNS].sort_values("start").reset_index(drop=True)
+    return df.loc[keep, OBSERVED_COLUMNS].sort_values("start").reset_index(drop=True)
 
 
 def period_means(metric: str, start, end) -> pd.DataFrame:

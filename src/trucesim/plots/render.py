@@ -22,9 +22,9 @@ from trucesim.plots.composition import (
     control_chart,
     control_columns,
 )
+from trucesim.plots.data import PlotData, RunPlotData, SweepPlotData, load_results
 from trucesim.plots.fan import compare_chart, fan_chart
 from trucesim.plots.response import response_chart
-from trucesim.plots.results import Results, RunResults, SweepResults, load_results
 from trucesim.plots.sensitivity import METHODS, sensitivity_chart, sensitivity_indices
 from trucesim.plots.series import FLOW_METRICS, check_metric, daily_metrics, variants_of
 from trucesim.scenario.errors import ConfigError
@@ -74,7 +74,7 @@ def plot_results(
             plt.close(fig)
 
 
-def fitting_kinds(results: Results) -> list[str]:
+def fitting_kinds(results: PlotData) -> list[str]:
     """The kinds of figure that fit these results."""
     kinds: list[str] = []
     if _has_daily(results):
@@ -88,7 +88,7 @@ def fitting_kinds(results: Results) -> list[str]:
             kinds.append("composition")
         if control_columns(daily):
             kinds.append("control")
-    if isinstance(results, SweepResults):
+    if isinstance(results, SweepPlotData):
         if len(results.varied) >= 2:
             kinds.append("response")
         if results.method in METHODS:
@@ -96,7 +96,7 @@ def fitting_kinds(results: Results) -> list[str]:
     return kinds
 
 
-def plan_figures(results: Results, kind: str | None, metric: str | None
+def plan_figures(results: PlotData, kind: str | None, metric: str | None
                  ) -> list[tuple[str, Builder]]:
     """(file stem, builder) of each figure to draw; validates kind and metric first."""
     fits = fitting_kinds(results)
@@ -114,11 +114,11 @@ def plan_figures(results: Results, kind: str | None, metric: str | None
             if any(k in ("fan", "compare", "annual") for k in kinds):
                 check_metric(daily, daily_metric)
     if any(k in SWEEP_KINDS for k in kinds):
-        assert isinstance(results, SweepResults)
+        assert isinstance(results, SweepPlotData)
         outcome = _outcome(results, metric, strict=kind is not None or daily_metric is None)
     if metric is not None and daily_metric is None and outcome is None:
         valid = (daily_metrics(_daily(results)) if _has_daily(results) else []) + (
-            results.outcomes if isinstance(results, SweepResults) else [])
+            results.outcomes if isinstance(results, SweepPlotData) else [])
         raise ConfigError("--metric", "", f"unknown metric {metric!r}; valid: {', '.join(valid)}")
     plans: list[tuple[str, Builder]] = []
     for k in kinds:
@@ -135,7 +135,7 @@ def plan_figures(results: Results, kind: str | None, metric: str | None
     return plans
 
 
-def _plan(results: Results, kind: str, metric: str | None, outcome: str | None
+def _plan(results: PlotData, kind: str, metric: str | None, outcome: str | None
           ) -> tuple[str, Builder]:
     name = results.name
     scenario = results.scenario
@@ -144,7 +144,7 @@ def _plan(results: Results, kind: str, metric: str | None, outcome: str | None
         if kind == "fan":
             return f"fan-{metric}", lambda: fan_chart(daily, metric, scenario=scenario, name=name)
         if kind == "compare":
-            reference = results.counterfactual if isinstance(results, RunResults) else None
+            reference = results.counterfactual if isinstance(results, RunPlotData) else None
             return f"compare-{metric}", lambda: compare_chart(
                 daily, metric, scenario=scenario, name=name, reference=reference)
         if kind == "annual":
@@ -153,7 +153,7 @@ def _plan(results: Results, kind: str, metric: str | None, outcome: str | None
         if kind == "composition":
             return "composition", lambda: composition_chart(daily, scenario=scenario, name=name)
         return "control", lambda: control_chart(daily, scenario=scenario, name=name)
-    assert isinstance(results, SweepResults)
+    assert isinstance(results, SweepPlotData)
     if kind == "response":
         x, y, *rest = results.varied
         panel = rest[0] if rest else None
@@ -178,17 +178,17 @@ def _default_metric(daily) -> str:
     return next((m for m in FLOW_METRICS if m in held), DEFAULT_METRIC)
 
 
-def _has_daily(results: Results) -> bool:
-    if isinstance(results, RunResults):
+def _has_daily(results: PlotData) -> bool:
+    if isinstance(results, RunPlotData):
         return True
     return results.has_daily and "variant" in results.runs
 
 
-def _daily(results: Results):
-    return results.daily if isinstance(results, RunResults) else results.daily()
+def _daily(results: PlotData):
+    return results.daily if isinstance(results, RunPlotData) else results.daily()
 
 
-def _outcome(results: SweepResults, metric: str | None, strict: bool) -> str | None:
+def _outcome(results: SweepPlotData, metric: str | None, strict: bool) -> str | None:
     outcomes = results.outcomes
     if metric is not None:
         if metric in outcomes:
@@ -208,7 +208,7 @@ def _outcome(results: SweepResults, metric: str | None, strict: bool) -> str | N
     return finite[0]
 
 
-def _parameter_labels(results: SweepResults) -> dict[str, str]:
+def _parameter_labels(results: SweepPlotData) -> dict[str, str]:
     params = results.manifest.get("experiment", {}).get("parameters", {}) or {}
     labels = {}
     for key, spec in params.items():
@@ -221,14 +221,14 @@ def _parameter_labels(results: SweepResults) -> dict[str, str]:
     return labels
 
 
-def _why_not(results: Results, kind: str, fits: list[str]) -> str:
+def _why_not(results: PlotData, kind: str, fits: list[str]) -> str:
     valid = ", ".join(fits) or "none"
     where = f"{results.kind} results"
-    if kind == "response" and isinstance(results, SweepResults):
+    if kind == "response" and isinstance(results, SweepPlotData):
         varied = ", ".join(results.varied) or "none"
         reason = (f"'response' needs a sweep with at least two varied parameters; this sweep "
                   f"varies {len(results.varied)} ({varied})")
-    elif kind in SWEEP_KINDS and isinstance(results, RunResults):
+    elif kind in SWEEP_KINDS and isinstance(results, RunPlotData):
         reason = f"'{kind}' needs sweep results (from `trucesim sweep`), not a run folder"
     elif kind == "sensitivity":
         reason = f"'sensitivity' needs a sobol or morris design, not {results.method!r}"

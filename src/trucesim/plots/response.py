@@ -21,7 +21,7 @@ MIN_POINTS_PER_PANEL = 16
 ANNOTATE_CELLS = 8
 
 
-def point_means(runs: pd.DataFrame, outcome: str, parameters: list[str]) -> pd.DataFrame:
+def response_points(runs: pd.DataFrame, outcome: str, parameters: list[str]) -> pd.DataFrame:
     """Mean of ``outcome`` over replicates at each design point (failed runs left out)."""
     ok = runs[runs["status"] == "ok"] if "status" in runs else runs
     keys = ["point"] if "point" in ok else parameters
@@ -98,7 +98,7 @@ def response_chart(
         if p is not None and p not in runs:
             raise ConfigError("runs.parquet", p, "no such design parameter column")
     params = [p for p in (x, y, panel) if p is not None]
-    df = point_means(runs, outcome, params)
+    df = response_points(runs, outcome, params)
     df = df[np.isfinite(df["mean"].to_numpy(dtype=float))]
     if df.empty:
         raise ConfigError("--metric", "", f"outcome {outcome!r} has no finite value at any "

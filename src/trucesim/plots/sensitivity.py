@@ -21,13 +21,13 @@ def sensitivity_indices(folder: str | Path, outcome: str, method: str) -> pd.Dat
     ``trucesim analyze`` prints): ``S1, S1_conf, ST, ST_conf`` for sobol, ``mu, mu_star,
     sigma, mu_star_conf`` for morris, indexed by parameter.
     """
-    from trucesim.runner.results import SweepResults as SweepStore
+    from trucesim.runner.results import SweepResults
     from trucesim.runner.sensitivity import sensitivity_table
 
     if method not in METHODS:
         raise ConfigError(str(folder), "design.method", f"sensitivity indices need a sobol or "
                           f"morris design, not {method!r}")
-    return sensitivity_table(SweepStore(folder), method, outcome)
+    return sensitivity_table(SweepResults(folder), method, outcome)
 
 
 def sensitivity_chart(

@@ -15,7 +15,8 @@ from trucesim.plots.observed import annual_means, covers_el_salvador, period_mea
 from trucesim.plots.series import RunMatrix, phase_runs, variants_of
 from trucesim.scenario.schema import Scenario
 
-Event = tuple[int, pd.Timestamp, str]
+#: A numbered event marker on a time axis: (number, date, label).
+EventMark = tuple[int, pd.Timestamp, str]
 
 
 def scenario_name(scenario: Scenario | None) -> str | None:
@@ -34,7 +35,7 @@ def variant_panels(
     scenario: Scenario | None,
     *,
     panel_height: tuple[float, float],
-) -> tuple[list[str], list[Event], Figure, np.ndarray]:
+) -> tuple[list[str], list[EventMark], Figure, np.ndarray]:
     """(variants, events, figure, axes) of a figure with one time panel per variant.
 
     ``variants`` defaults to all, in run order; the panels share both axes and are
@@ -48,7 +49,7 @@ def variant_panels(
     return variants, events, fig, axes
 
 
-def start_panel(ax: Axes, daily: pd.DataFrame, variant: str, events: Sequence[Event],
+def start_panel(ax: Axes, daily: pd.DataFrame, variant: str, events: Sequence[EventMark],
                 *, titled: bool) -> list[Text]:
     """A variant's time panel before its data: shaded phases, events, title, dated x axis.
 
@@ -65,7 +66,7 @@ def start_panel(ax: Axes, daily: pd.DataFrame, variant: str, events: Sequence[Ev
     return labels
 
 
-def scenario_events(scenario: Scenario | None, variants: Sequence[str]) -> list[Event]:
+def scenario_events(scenario: Scenario | None, variants: Sequence[str]) -> list[EventMark]:
     """Dated events of the shown variants, numbered once in date order."""
     if scenario is None:
         return []
@@ -80,7 +81,7 @@ def scenario_events(scenario: Scenario | None, variants: Sequence[str]) -> list[
     return [(i + 1, d, label) for i, (d, label) in enumerate(sorted(seen))]
 
 
-def draw_events(ax: Axes, events: Sequence[Event]) -> None:
+def draw_events(ax: Axes, events: Sequence[EventMark]) -> None:
     """Dashed lines at events, with their numbers along the top edge of the axes."""
     for n, date, _ in events:
         ax.axvline(date, color="0.35", lw=0.8, ls=(0, (3, 3)), zorder=1, gid="event-line")
@@ -89,7 +90,7 @@ def draw_events(ax: Axes, events: Sequence[Event]) -> None:
                 bbox={"boxstyle": "circle,pad=0.18", "fc": "white", "ec": "0.35", "lw": 0.6})
 
 
-def events_key(events: Sequence[Event]) -> str:
+def events_key(events: Sequence[EventMark]) -> str:
     """Caption text listing the numbered events."""
     if not events:
         return ""

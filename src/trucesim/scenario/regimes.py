@@ -1,6 +1,7 @@
 """Policy regime presets.
 
-A regime is a named bundle of police and prison parameters (:class:`trucesim.scenario.params.Regime`).
+A regime is a named bundle of police and prison parameters
+(:class:`trucesim.scenario.params.Regime`).
 The presets below are starting points; any field can be overridden per phase in a scenario
 file. All preset values are assumptions unless the parameter table says otherwise; they
 are chosen to express the contrasts the record shows, not fitted one by one.

@@ -24,8 +24,8 @@ from trucesim.scenario.schema import Scenario
 
 
 @dataclass
-class RunResults:
-    """A ``trucesim run`` results folder."""
+class RunPlotData:
+    """A ``trucesim run`` results folder read into memory for plotting."""
 
     folder: Path
     manifest: dict[str, Any]
@@ -47,8 +47,10 @@ class RunResults:
 
 
 @dataclass
-class SweepResults:
-    """A sweep results folder."""
+class SweepPlotData:
+    """A sweep results folder read for plotting: the runs table in memory, and the
+    design's parameters and outcomes (the daily series through the runner's
+    :class:`~trucesim.runner.results.SweepResults`)."""
 
     folder: Path
     manifest: dict[str, Any]
@@ -118,10 +120,10 @@ class SweepResults:
             raise ConfigError(str(self.folder), "design.method",
                               f"daily-series plots of a sweep need a 'variants' design, not "
                               f"{self.method!r}")
-        from trucesim.runner.results import SweepResults as SweepStore
+        from trucesim.runner.results import SweepResults
 
         ok = self.ok_runs
-        daily = SweepStore(self.folder).daily()
+        daily = SweepResults(self.folder).daily()
         if daily.empty:
             raise ConfigError(str(self.folder), "daily", "no daily series of finished runs")
         daily = daily.drop(columns=[c for c in ("run_id", "point") if c in daily])
@@ -132,10 +134,10 @@ class SweepResults:
         return daily
 
 
-Results = RunResults | SweepResults
+PlotData = RunPlotData | SweepPlotData
 
 
-def load_results(folder: str | Path) -> Results:
+def load_results(folder: str | Path) -> PlotData:
     """Open a run or sweep results folder.
 
     Raises:
@@ -158,11 +160,11 @@ def load_results(folder: str | Path) -> Results:
     if kind == "run":
         daily = _read_parquet(folder / "daily.parquet")
         daily["date"] = pd.to_datetime(daily["date"])
-        return RunResults(folder, manifest, daily, _scenario(manifest.get("scenario"), mpath))
+        return RunPlotData(folder, manifest, daily, _scenario(manifest.get("scenario"), mpath))
     if kind == "sweep":
         runs = _read_parquet(folder / "runs.parquet")
         base = manifest.get("experiment", {}).get("base_scenario")
-        return SweepResults(folder, manifest, runs, _scenario(base, mpath))
+        return SweepPlotData(folder, manifest, runs, _scenario(base, mpath))
     raise ConfigError(str(mpath), "kind", f"unknown results kind {kind!r}; valid: run, sweep")
 
 

@@ -1,0 +1,52 @@
+"""The parameter table of the report: fitted values with their interval, fixed values
+with their source."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from trucesim.scenario.schema import Scenario, read_toml
+
+
+def calibration_of(scenario: Scenario) -> tuple[Path | None, dict[str, Any]]:
+    """The scenario's calibration file and its contents (None and {} if uncalibrated)."""
+    if not scenario.calibration:
+        return None, {}
+    path = Path(scenario.source).parent / scenario.calibration
+    return path, read_toml(path)
+
+
+def parameter_table(scenario: Scenario, calibration: dict[str, Any]) -> pd.DataFrame:
+    """Every parameter: its value in this scenario, and fitted interval or source."""
+    from trucesim.scenario.params import parameter_rows
+
+    fitted = calibration.get("overrides", {})
+    spans = calibration.get("fit", {}).get("intervals", {})
+    data = scenario.to_data()
+    out = []
+    for r in parameter_rows():
+        name = r["parameter"]
+        value = r["default"]
+        node: Any = data
+        for k in name.split("."):
+            node = node.get(k) if isinstance(node, dict) else None
+        if node is not None and not isinstance(node, dict):
+            value = str(node)
+        elif name.startswith("gangs.<GANG>."):
+            field = name.rsplit(".", 1)[1]
+            value = ", ".join(f"{g} {v[field]}" for g, v in data["gangs"].items())
+        elif name.startswith("regime"):
+            value = f"{r['default']} (preset-dependent)"
+        if name in fitted:
+            lo, hi = spans.get(name, (math.nan, math.nan))
+            out.append({"parameter": name, "value": f"{fitted[name]:.4g}",
+                        "interval": f"{lo:.4g} to {hi:.4g}", "unit": r["unit"],
+                        "source": "fitted (this calibration, data up to 2013)"})
+        else:
+            out.append({"parameter": name, "value": value, "interval": "", "unit": r["unit"],
+                        "source": r["source"]})
+    return pd.DataFrame(out)

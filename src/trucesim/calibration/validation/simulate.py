@@ -1,0 +1,39 @@
+"""The simulated side of validation: replicates of a scenario's daily table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from trucesim.scenario.schema import Scenario
+
+#: The daily columns validation uses.
+COLUMNS = ("date", "phase", "regime", "homicides", "police_killed", "gang_killed_by_police",
+           "disappearances", "restraint_share")
+
+
+def simulate_daily(scenario: Scenario, root_seed: int, replicate: int) -> pd.DataFrame:
+    """One replicate's daily table (the columns validation uses), seeded as in ``run``."""
+    from trucesim.api import simulate
+
+    daily = simulate(scenario, np.random.SeedSequence(root_seed, spawn_key=(replicate,)))
+    daily = daily[list(COLUMNS)].copy()
+    daily.insert(0, "replicate", replicate)
+    return daily
+
+
+def simulate_replicates(scenario: Scenario, replicates: int, root_seed: int, pool,
+                        bar: tqdm | None = None) -> pd.DataFrame:
+    """``replicates`` runs of ``scenario`` stacked (in parallel when ``pool`` is given)."""
+    if pool is None:
+        results = (simulate_daily(scenario, root_seed, r) for r in range(replicates))
+    else:
+        futures = [pool.submit(simulate_daily, scenario, root_seed, r) for r in range(replicates)]
+        results = (f.result() for f in futures)
+    frames = []
+    for daily in results:
+        frames.append(daily)
+        if bar is not None:
+            bar.update()
+    return pd.concat(frames, ignore_index=True)

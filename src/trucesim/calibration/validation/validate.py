@@ -1,0 +1,104 @@
+"""``trucesim validate``: simulate, compare, and write the report folder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from trucesim.atomic import atomic_path, staged_folder, write_json
+from trucesim.calibration.observed import load_observed
+from trucesim.calibration.validation.facts import stylised_facts
+from trucesim.calibration.validation.figures import (
+    annual_figure,
+    facts_figure,
+    trajectory_figure,
+)
+from trucesim.calibration.validation.markdown import assessment, report
+from trucesim.calibration.validation.parameters import calibration_of, parameter_table
+from trucesim.calibration.validation.simulate import simulate_replicates
+from trucesim.calibration.validation.stats import (
+    KATZ_RATE_RATIO,
+    annual_table,
+    disappearance_baseline,
+    format_interval,
+    in_sample_table,
+    interval,
+    observed_rate_ratio,
+    rate_ratio,
+)
+from trucesim.scenario.schema import load_scenario
+
+#: The low-cohesion contrast scenario of the checklist.
+HONDURAS = "honduras-2013"
+
+
+def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicates: int = 40,
+                   seed: int | None = None, workers: int | None = None,
+                   out: Path | None = None) -> int:
+    """``trucesim validate``: simulate, compare, and write the report folder."""
+    from trucesim.calibration.fit import executor
+
+    scenario = load_scenario(scenario_spec)
+    cal_path, cal = calibration_of(scenario)
+    honduras = load_scenario(HONDURAS)
+    if cal.get("overrides"):
+        honduras = honduras.with_overrides(cal["overrides"])
+    root = scenario.seed if seed is None else seed
+    out = Path(out) if out is not None else Path("results") / "validation"
+    rows = load_observed()
+    baseline = disappearance_baseline(rows)
+    started = time.perf_counter()
+    with executor("process", workers) as pool, tqdm(
+        total=2 * replicates, desc="validate", unit="run", disable=None
+    ) as bar:
+        daily = simulate_replicates(scenario, replicates, root, pool, bar)
+        hon = simulate_replicates(honduras, replicates, root, pool, bar)
+    elapsed = time.perf_counter() - started
+    annual = annual_table(daily, rows)
+    ratios = rate_ratio(daily)
+    facts = stylised_facts(daily, hon, rows, baseline)
+    fit = cal.get("fit", {})
+    ctx = {
+        "scenario": scenario.name, "replicates": replicates, "seed": root,
+        "start": scenario.start, "end": scenario.end, "elapsed": elapsed,
+        "calibration_file": str(cal_path) if cal_path else "none (uncalibrated defaults)",
+        "data_until": fit.get("data_until", "n/a"),
+        "future_data": bool(fit.get("allow_future_data", False)),
+        "annual": annual, "in_sample": in_sample_table(daily, rows, scenario.start, baseline),
+        "in_mae": float(annual.loc[annual["sample"] != "out", "error"].abs().mean() * 100),
+        "out_mae": float(annual.loc[annual["sample"] == "out", "error"].abs().mean() * 100),
+        "rate_ratio": format_interval(ratios), "observed_ratio": observed_rate_ratio(rows),
+        "ratio_inside": bool(KATZ_RATE_RATIO[0] <= np.median(ratios) <= KATZ_RATE_RATIO[1]),
+        "ratio_share": float(np.mean(
+            (ratios >= KATZ_RATE_RATIO[0]) & (ratios <= KATZ_RATE_RATIO[1]))),
+        "facts": facts, "assessment": assessment(annual, facts),
+        "parameters": parameter_table(scenario, cal),
+    }
+    text = report(ctx)
+    with staged_folder(out) as stage:
+        with atomic_path(stage / "validation.md") as tmp:
+            tmp.write_text(text)
+        title = f"{scenario.name}: calibrated to 2013, {replicates} replicates"
+        for name, fig in (("trajectory.png", trajectory_figure(daily, rows, title)),
+                          ("annual.png", annual_figure(annual, title)),
+                          ("facts.png", facts_figure(daily, hon, rows, baseline, title))):
+            fig.savefig(stage / name, dpi=110)
+        annual.to_csv(stage / "annual.csv", index=False)
+        ctx["in_sample"].to_csv(stage / "in_sample.csv", index=False)
+        from trucesim import __version__
+        from trucesim.core.jit import compiler
+
+        write_json(stage / "manifest.json", {
+            "kind": "validation", "trucesim_version": __version__, "compiler": compiler(),
+            "scenario": scenario.name,
+            "scenario_source": scenario.source, "calibration_file": ctx["calibration_file"],
+            "replicates": replicates, "root_seed": root,
+            "rate_ratio": interval(ratios), "observed_rate_ratio": ctx["observed_ratio"],
+            "facts": [f.__dict__ for f in facts], "elapsed_seconds": round(elapsed, 1),
+        })
+    print(text.split("## Parameters")[0])
+    print(f"wrote {out}/validation.md, trajectory.png, annual.png, facts.png")
+    return 0
