@@ -26,7 +26,7 @@ import trucesim
 
 PACKAGE = "trucesim"
 #: Modules of the model core: their own cycles are the core rebuild's to remove.
-CORE = ("trucesim.core", "trucesim.mechanisms", "trucesim.compiled")
+CORE = ("trucesim.core", "trucesim.mechanisms")
 #: Application layers (and I/O) that the core and the scenario files must not import.
 APPLICATION = (
     "trucesim.cli",
@@ -219,14 +219,14 @@ def test_importing_the_package_leaves_the_matplotlib_backend_alone(imported):
 
 
 def test_no_import_cycles_outside_the_core():
-    """Every cycle that involves a module outside core, mechanisms and compiled."""
+    """Every cycle that involves a module outside core and mechanisms."""
     graph = import_graph()
     found = [c for c in cycles(graph) if not all(_is_core(m) for m in c)]
     assert not found, "\n".join(describe(c, graph) for c in found)
 
 
 def test_no_import_cycles_in_the_core():
-    """Cycles among core, mechanisms and compiled modules only."""
+    """Cycles among core and mechanisms modules only."""
     graph = import_graph()
     found = [c for c in cycles(graph) if all(_is_core(m) for m in c)]
     assert not found, "\n".join(describe(c, graph) for c in found)
