@@ -18,7 +18,7 @@ TOLERANCE = 0.15  # relative error allowed on each recovered parameter
 #: The small test scenario as a year of baseline on a world large enough to fit.
 SCENARIO = scenario_toml(
     name="synthetic", start=dt.date(2011, 1, 1), end=dt.date(2011, 12, 31), seed=None,
-    world={"cliques": 200, "burn_in_days": 60}, phases=phases((dt.date(2011, 1, 1), "baseline")),
+    world={"cliques": 1000, "burn_in_days": 60}, phases=phases((dt.date(2011, 1, 1), "baseline")),
 )
 QUARTERS = [("2011-01-01", "2011-03-31"), ("2011-04-01", "2011-06-30"),
             ("2011-07-01", "2011-09-30"), ("2011-10-01", "2011-12-31")]

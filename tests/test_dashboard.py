@@ -230,7 +230,7 @@ def test_map_updates_colours_without_rebuilding(small_file):
     widths = np.asarray(tmap.fronts.get_linewidths())
     assert int((widths > 0).sum()) == len(fronts) > 0
     last = {}
-    for a, b, day in zip(e.src, e.dst, e.last_killing, strict=True):
+    for a, b, day in zip(e.src, e.dst, m.edge_values("last_killing"), strict=True):
         key = frozenset((a, b))
         last[key] = max(last.get(key, -(10**9)), day)
     active = {k for k in fronts if last[k] >= m.day - ACTIVE_WINDOW}

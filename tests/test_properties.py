@@ -74,7 +74,7 @@ def test_invariants_hold_every_day(scenario, seed):
         assert (c.members >= 0).all() and (c.prisoners >= 0).all()
         for arr in (c.autonomy, c.restraint, c.pressure):
             assert np.isfinite(arr).all() and (arr >= 0).all() and (arr <= 1 + 1e-12).all()
-        excitation = model.edges.excitation
+        excitation = model.edge_values("excitation")
         assert np.isfinite(excitation).all() and (excitation >= 0).all()
         assert np.isfinite(c.heat).all() and (c.heat >= 0).all()
         g = model.gangs

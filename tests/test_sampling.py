@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_counts
+from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_events, runs
 
 
 def _chi2_pvalue(counts: np.ndarray, pmf: np.ndarray) -> float:
@@ -25,16 +25,15 @@ def _chi2_pvalue(counts: np.ndarray, pmf: np.ndarray) -> float:
 def _poisson_draws(rates: np.ndarray, repeats: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     cum = np.empty(len(rates))
-    counts = np.empty(len(rates), dtype=np.int64)
     out = np.empty((repeats, len(rates)), dtype=np.int64)
     for r in range(repeats):
-        total = poisson_counts(rng, rates, cum, counts)
-        assert total == counts.sum()
-        out[r] = counts
+        events = poisson_events(rng, rates, cum)
+        assert (np.diff(events) >= 0).all()  # sorted
+        out[r] = np.bincount(events, minlength=len(rates))
     return out
 
 
-def test_poisson_counts_match_poisson_distribution():
+def test_poisson_events_match_poisson_distribution():
     rates = np.array([0.0, 0.02, 0.5, 1.7, 0.0, 3.0])
     draws = _poisson_draws(rates, 20_000, seed=1)
     assert (draws[:, [0, 4]] == 0).all()  # a zero rate never gets an event
@@ -46,16 +45,22 @@ def test_poisson_counts_match_poisson_distribution():
     assert np.abs(corr[np.triu_indices(3, 1)]).max() < 0.03
 
 
-def test_poisson_counts_edge_cases():
+def test_poisson_events_edge_cases():
     rng = np.random.default_rng(0)
-    cum, counts = np.empty(3), np.full(3, 7, dtype=np.int64)
-    assert poisson_counts(rng, np.zeros(3), cum, counts) == 0 and not counts.any()
-    assert poisson_counts(rng, np.zeros(0), cum, counts[:0]) == 0
-    # The last rate positive only: every event lands on it, however the rounding falls.
-    rates = np.array([0.0, 0.0, 5.0])
+    cum = np.empty(3)
+    assert len(poisson_events(rng, np.zeros(3), cum)) == 0
+    assert len(poisson_events(rng, np.zeros(0), cum)) == 0
+    # The first rate positive only: every event lands on it, however the rounding falls.
+    rates = np.array([5.0, 0.0, 0.0])
     for _ in range(50):
-        poisson_counts(rng, rates, cum, counts)
-        assert counts[0] == counts[1] == 0
+        assert (poisson_events(rng, rates, cum) == 0).all()
+
+
+def test_runs_of_sorted_events():
+    events = np.array([2, 2, 2, 5, 7, 7])
+    assert runs(events, 0) == (2, 3)
+    assert runs(events, 3) == (5, 1)
+    assert runs(events, 4) == (7, 2)
 
 
 def test_darts_give_binomial_counts():

@@ -19,7 +19,8 @@ def _world(gang, x, edges, hostile):
     n, g = len(gang), len(hostile)
     src, dst, rev = directed_edges(np.array(edges))
     cliques = allocate(Cliques, n, gang=gang, x=x, restraint=np.ones(n))
-    edge_state = allocate(Edges, len(src), src=src, dst=dst, rev=rev, excitation=np.ones(len(src)))
+    edge_state = allocate(Edges, len(src), src=src, dst=dst, rev=rev,
+                          excitation=np.ones(len(src)))
     fronts = allocate(Fronts, len(src), count=[0])
     gangs = allocate(Gangs, g, exists=[True] * (g - 1) + [False], hostile=hostile,
                      authority=np.arange(g) / 10, baseline_autonomy=[0.1, 0.2, 0.3][:g])
@@ -28,8 +29,14 @@ def _world(gang, x, edges, hostile):
 
 
 def _front_pairs(edges, fronts):
-    f = fronts.edge[: fronts.count[0]]
-    return sorted(zip(edges.src[f].tolist(), edges.dst[f].tolist(), strict=True))
+    count = fronts.count[0]
+    f = fronts.edge[:count]
+    pairs = list(zip(edges.src[f].tolist(), edges.dst[f].tolist(), strict=True))
+    assert pairs == list(zip(fronts.src[:count].tolist(), fronts.dst[:count].tolist(),
+                             strict=True))
+    # Each front's reverse is the front the other way.
+    assert [pairs[r] for r in fronts.rev[:count]] == [(b, a) for a, b in pairs]
+    return sorted(pairs)
 
 
 def test_split_takes_the_westmost_share_and_makes_new_fronts():
@@ -50,8 +57,9 @@ def test_split_takes_the_westmost_share_and_makes_new_fronts():
     assert gangs.hostile[2, 0] and gangs.hostile[0, 2] and not gangs.hostile[2, 1]
     assert _front_pairs(edges, fronts) == [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)]
     assert list(gangs.clique_count) == [2, 1, 2]
-    # Edges that are not fronts keep no excitation.
+    # Edges that are not fronts keep no excitation, so new fronts start without.
     assert edges.excitation[(edges.src == 3) & (edges.dst == 4)] == 0.0
+    assert not fronts.excitation[: fronts.count[0]].any()
 
 
 def test_takeover_passes_the_westmost_bordering_share_to_the_winner():
@@ -68,6 +76,10 @@ def test_takeover_passes_the_westmost_bordering_share_to_the_winner():
     assert cliques.baseline_autonomy.tolist() == [0, 0, 0.2, 0.2, 0]
     assert _front_pairs(edges, fronts) == [(0, 1), (1, 0), (3, 4), (4, 3)]
     assert list(gangs.clique_count) == [2, 3, 0]
+    # A front that stays keeps its excitation; a new one starts without.
+    excitation = dict(zip(zip(fronts.src[:4].tolist(), fronts.dst[:4].tolist()),
+                          fronts.excitation[:4].tolist(), strict=True))
+    assert excitation == {(0, 1): 1.0, (1, 0): 1.0, (3, 4): 0.0, (4, 3): 0.0}
 
 
 SPLIT = {"date": "2020-04-01", "kind": "split", "gang": "MS13", "faction": "MS503",

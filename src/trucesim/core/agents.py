@@ -109,10 +109,10 @@ class Clique(mesa.Agent):
     @property
     def excitation(self) -> dict[int, float]:
         """Retaliation excitation against each rival clique it borders."""
-        e = self.model.edges
-        fronts = self.model.front_edges()
-        mine = fronts[e.src[fronts] == self.index]
-        return dict(zip(e.dst[mine].tolist(), e.excitation[mine].tolist(), strict=True))
+        f = self.model.fronts
+        count = f.count[0]
+        mine = np.flatnonzero(f.src[:count] == self.index)
+        return dict(zip(f.dst[mine].tolist(), f.excitation[mine].tolist(), strict=True))
 
 
 class PoliceForce(mesa.Agent):

@@ -89,7 +89,7 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
 
     # 5. Inter-gang violence on the fronts.
     row.gang_on_gang = violence.front_killings(
-        rng, cliques, edges, fronts, d, deterrence, params.violence, scratch)
+        rng, cliques, fronts, d, deterrence, params.violence, scratch)
 
     # 6. Other killings.
     if on.other_killings:
@@ -154,7 +154,7 @@ def recent_recorded_per_day(daily, done, window):
 @kernel
 def record(row, gang_row, d, state, restrained):
     """Step 9: complete the day's row and the gangs' row."""
-    cliques, edges, fronts, gangs, _, _ = state
+    cliques, _, fronts, gangs, _, _ = state
     row.deaths_true = (row.gang_on_gang + row.gang_on_civilian + row.police_killed
                        + row.gang_killed_by_police + row.background)
     row.homicides = row.deaths_true - row.disappearances
@@ -176,7 +176,7 @@ def record(row, gang_row, d, state, restrained):
     row.mean_heat = heat / n
     active = 0
     for f in range(fronts.count[0]):
-        active += edges.last_killing[fronts.edge[f]] > d - ACTIVE_WINDOW
+        active += fronts.last_killing[f] > d - ACTIVE_WINDOW
     row.active_fronts = active
     for g in range(len(gang_row)):
         if gangs.exists[g]:

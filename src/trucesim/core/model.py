@@ -115,8 +115,16 @@ class TruceModel(mesa.Model):
         return self.state.gangs
 
     def front_edges(self) -> np.ndarray:
-        """Indices into :attr:`edges` of today's fronts."""
+        """Indices into :attr:`edges` of today's fronts (in front order)."""
         return self.state.fronts.edge[: self.state.fronts.count[0]]
+
+    def edge_values(self, field: str) -> np.ndarray:
+        """Per directed edge, today's value of front field ``field`` (``excitation`` or
+        ``last_killing``): the front's own for fronts, the edge's resting value else."""
+        values = getattr(self.state.edges, field).copy()
+        values[self.front_edges()] = getattr(self.state.fronts, field)[
+            : self.state.fronts.count[0]]
+        return values
 
     @property
     def regime(self) -> Regime:
@@ -226,7 +234,7 @@ def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
     src, dst, rev = directed_edges(territory.edges)
     edges = allocate(Edges, len(src), src=src, dst=dst, rev=rev,
                      last_killing=np.full(len(src), -(10**9)))
-    fronts = allocate(Fronts, len(src), count=np.zeros(1))
+    fronts = allocate(Fronts, len(src), count=np.zeros(1))  # derived below
     g = len(names)
     founders = len(cfg.gangs)
     hostile = ~np.eye(g, dtype=bool)

@@ -42,7 +42,8 @@ class Cliques(NamedTuple):
 
 class Edges(NamedTuple):
     """Per directed adjacency edge a -> b (both directions of every edge, sorted by a),
-    length 2E. The edges are fixed; which of them are fronts follows the gangs."""
+    length 2E. The edges are fixed; which of them are fronts follows the gangs. An edge
+    keeps its front state here while it is not a front (or while the fronts are rebuilt)."""
 
     src: Int  # attacking territory a
     dst: Int  # attacked territory b
@@ -52,13 +53,20 @@ class Edges(NamedTuple):
 
 
 class Fronts(NamedTuple):
-    """The fronts: directed edges between territories of hostile gangs. Rebuilt when the
-    world changes; the first ``count[0]`` entries of ``edge`` are the fronts."""
+    """The fronts: directed edges between territories of hostile gangs, sorted by
+    attacker, in contiguous arrays for the day's hottest loop. Rebuilt when the world
+    changes (:func:`trucesim.core.world.refresh_fronts`); the first ``count[0]`` entries
+    are the fronts (capacity 2E). Hostility is symmetric, so a front's reverse is a front."""
 
-    edge: Int  # index into Edges of each front (capacity 2E)
     count: Int  # (1,) number of fronts
-    rate: Float  # today's killing rate on each front
-    killings: Int  # today's killings on each front
+    edge: Int  # index into Edges of each front
+    src: Int  # attacking clique a
+    dst: Int  # attacked clique b
+    rev: Int  # position of the reverse front b -> a
+    excitation: Float  # e_ab
+    last_killing: Int  # day of the last killing on a -> b
+    rate: Float  # today's killing rate
+    killings: Int  # today's killings
 
 
 class Gangs(NamedTuple):
@@ -90,7 +98,6 @@ class Scratch(NamedTuple):
 
     rate: Float  # (n,) a per-clique rate
     cum: Float  # (max(n, 2E),) cumulative sums of rates
-    count: Int  # (n,) per-clique event counts
 
 
 class State(NamedTuple):

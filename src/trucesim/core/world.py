@@ -117,15 +117,28 @@ def directed_edges(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
 @kernel
 def refresh_fronts(cliques, edges, fronts, gangs):
     """Derive the fronts (edges between hostile gangs) and the gangs' clique counts from
-    today's holders. An edge that stops being a front forgets its excitation."""
+    today's holders. Front state goes back to the edges and comes out again for the new
+    fronts; an edge that stops being a front forgets its excitation."""
+    for f in range(fronts.count[0]):
+        e = fronts.edge[f]
+        edges.excitation[e] = fronts.excitation[f]
+        edges.last_killing[e] = fronts.last_killing[f]
     gang = cliques.gang
+    position = np.full(len(edges.src), -1)
     count = 0
     for e in range(len(edges.src)):
         if gangs.hostile[gang[edges.src[e]], gang[edges.dst[e]]]:
+            position[e] = count
             fronts.edge[count] = e
+            fronts.src[count] = edges.src[e]
+            fronts.dst[count] = edges.dst[e]
+            fronts.excitation[count] = edges.excitation[e]
+            fronts.last_killing[count] = edges.last_killing[e]
             count += 1
         else:
             edges.excitation[e] = 0.0
+    for f in range(count):
+        fronts.rev[f] = position[edges.rev[fronts.edge[f]]]
     fronts.count[0] = count
     gangs.clique_count[:] = 0
     for i in range(len(gang)):

@@ -164,7 +164,7 @@ class TerritoryMap:
 
         if len(self._forward):
             e = m.edges
-            killed = e.last_killing
+            killed = m.edge_values("last_killing")
             last = np.maximum(killed[self._forward], killed[self._reverse])
             active = last > m.day - 1 - ACTIVE_WINDOW
             gang = c.gang

@@ -9,7 +9,7 @@ back to the gang's baseline.
 from __future__ import annotations
 
 from trucesim.core.jit import kernel
-from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_counts
+from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_events, runs
 
 
 @kernel
@@ -31,16 +31,16 @@ def gains(rng, cliques, regime, p, capacity, scratch):
     the state after the day's losses; then autonomy rises with the share lost and
     relaxes toward the baseline. Returns (releases, recruits)."""
     members, prisoners = cliques.members, cliques.prisoners
-    rate, count = scratch.rate, scratch.count
+    rate = scratch.rate
     n = len(members)
 
     # Recruitment from the members left after the day's losses.
     growth = p.recruitment_rate * regime.recruitment_factor / capacity
     for i in range(n):
         rate[i] = max(growth * members[i] * (capacity - members[i]), 0.0)
-    recruits = poisson_counts(rng, rate, scratch.cum, count)
-    for i in range(n):
-        members[i] += count[i]
+    recruits = poisson_events(rng, rate, scratch.cum)
+    for i in recruits:
+        members[i] += 1
 
     # Releases from the prisoners after the day's arrests.
     released = 0
@@ -53,13 +53,15 @@ def gains(rng, cliques, regime, p, capacity, scratch):
         per_prisoner = dart_rate(p.release_rate)
         for i in range(n):
             rate[i] = prisoners[i] * per_prisoner
-        if poisson_counts(rng, rate, scratch.cum, count):
-            for i in range(n):
-                if count[i]:
-                    r = distinct_hits(rng, count[i], prisoners[i])
-                    prisoners[i] -= r
-                    members[i] += r
-                    released += r
+        darts = poisson_events(rng, rate, scratch.cum)
+        j = 0
+        while j < len(darts):
+            i, k = runs(darts, j)
+            r = distinct_hits(rng, k, prisoners[i])
+            prisoners[i] -= r
+            members[i] += r
+            released += r
+            j += k
 
     auto, relax = cliques.autonomy, p.autonomy_relax
     for i in range(n):
@@ -67,4 +69,4 @@ def gains(rng, cliques, regime, p, capacity, scratch):
         if cliques.share_lost[i] > 0.0:
             a = min(a + p.autonomy_per_loss * cliques.share_lost[i] * (1.0 - a), 1.0)
         auto[i] = (1.0 - relax) * a + relax * cliques.baseline_autonomy[i]
-    return released, recruits
+    return released, len(recruits)

@@ -17,7 +17,7 @@ import numpy as np
 
 from trucesim.core.constants import code
 from trucesim.core.jit import kernel
-from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_counts
+from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_events, runs
 from trucesim.scenario.params import Allocation
 
 UNIFORM = code(Allocation.UNIFORM)
@@ -64,49 +64,55 @@ def allocate(cliques, regime, restrained, p):
 @kernel
 def act(rng, cliques, regime, p, scratch):
     """Arrests, confrontations and attacks on police. Fills the cliques' ``arrests`` and
-    ``killed_by_police``; returns (arrests, gang members killed, police killed)."""
-    members, heat = cliques.members, cliques.heat
-    rate, cum, count = scratch.rate, scratch.cum, scratch.count
+    ``killed_by_police`` (zero on entry); returns (arrests, gang members killed, police
+    killed)."""
+    members, heat, rate = cliques.members, cliques.heat, scratch.rate
     n = len(members)
 
     # Arrests: Binomial(members, q) by darts; q >= 1 arrests everyone.
-    last_heat, last_rate = -1.0, 0.0
+    arrested = 0
+    last_heat, per_member = -1.0, 0.0
     for i in range(n):
         if heat[i] != last_heat:
             last_heat = heat[i]
             q = regime.arrest_rate * last_heat
-            last_rate = -1.0 if q >= 1.0 else dart_rate(q)
-        rate[i] = 0.0 if last_rate < 0.0 else members[i] * last_rate
-    poisson_counts(rng, rate, cum, count)
-    arrested = 0
-    last_heat, certain = -1.0, False
-    for i in range(n):
-        if heat[i] != last_heat:
-            last_heat = heat[i]
-            certain = regime.arrest_rate * last_heat >= 1.0
-        a = members[i] if certain else distinct_hits(rng, count[i], members[i])
+            per_member = -1.0 if q >= 1.0 else dart_rate(q)
+        if per_member < 0.0:
+            cliques.arrests[i] = members[i]
+            arrested += members[i]
+            rate[i] = 0.0
+        else:
+            rate[i] = members[i] * per_member
+    darts = poisson_events(rng, rate, scratch.cum)
+    j = 0
+    while j < len(darts):
+        i, k = runs(darts, j)
+        a = distinct_hits(rng, k, members[i])
         cliques.arrests[i] = a
         arrested += a
+        j += k
 
-    # Confrontations, with today's grievance and pressure.
+    # Confrontations, with this morning's grievance and pressure; grievance then decays.
+    keep_grievance = math.exp(-p.grievance_decay)
+    pressure = 0.0
     for i in range(n):
         rate[i] = (cliques.size[i] * regime.confrontation_rate * heat[i]
                    * (1.0 + p.grievance_weight * cliques.police_grievance[i])
                    * (1.0 + p.pressure_confrontations * cliques.pressure[i]))
-    poisson_counts(rng, rate, cum, count)
-    keep_grievance = math.exp(-p.grievance_decay)
-    killed_total, police_killed = 0, 0
-    pressure = 0.0
-    for i in range(n):
         cliques.police_grievance[i] *= keep_grievance
         pressure += cliques.pressure[i]
-        killed = 0
-        if count[i] > 0:
-            killed = min(rng.binomial(count[i], regime.lethality), members[i])
-            cliques.police_grievance[i] += killed
-            police_killed += rng.binomial(count[i], regime.police_lethality)
+    confrontations = poisson_events(rng, rate, scratch.cum)
+    killed_total, police_killed = 0, 0
+    j = 0
+    while j < len(confrontations):
+        i, k = runs(confrontations, j)
+        killed = min(rng.binomial(k, regime.lethality), members[i])
         cliques.killed_by_police[i] = killed
+        cliques.police_grievance[i] += killed
         killed_total += killed
+        j += k
+    if len(confrontations):
+        police_killed += rng.binomial(len(confrontations), regime.police_lethality)
 
     # Direct attacks on police by cliques under a pressure order.
     attacks = p.attack_rate * p.attack_lethality * pressure

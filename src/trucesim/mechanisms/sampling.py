@@ -4,10 +4,11 @@ Most of the model's daily counts are rare (a front sees a killing every few hund
 days), and one Poisson variate per clique or front costs far more than the arithmetic
 around it. Two exact constructions avoid that:
 
-* :func:`poisson_counts`: independent Poisson counts with rates ``lam_i`` are the same in
+* :func:`poisson_events`: independent Poisson counts with rates ``lam_i`` are the same in
   distribution as a Poisson total with rate ``sum(lam)`` whose events are placed
   independently on ``i`` with probability ``lam_i / sum(lam)`` (superposition). Cost:
-  one pass for the cumulative sums, one binary search per event.
+  one pass for the cumulative sums, one binary search per event; the caller then visits
+  only the events (sorted by index), not every rate.
 * Binomial(n, p) by darts: Poisson darts with rate ``n * -log(1 - p)`` thrown at the n
   trials; each trial is hit with probability p, independently, so the number of
   distinct trials hit (:func:`distinct_hits`) is Binomial(n, p).
@@ -23,29 +24,38 @@ from trucesim.core.jit import kernel
 
 
 @kernel
-def poisson_counts(rng, rates, cum, counts):
-    """Fill ``counts`` with independent Poisson counts of mean ``rates``; return their sum.
-
-    ``cum`` is a work array at least as long as ``rates``.
-    """
+def poisson_events(rng, rates, cum):
+    """Independent Poisson events of means ``rates``: the index of each event, sorted (an
+    index appears once per event). ``cum`` is a work array at least as long as ``rates``."""
     n = len(rates)
     total = 0.0
     for i in range(n):
         total += rates[i]
         cum[i] = total
-        counts[i] = 0
-    if not total > 0.0:
-        return 0
-    k = rng.poisson(total)
-    cum_n = cum[:n]
-    for _ in range(k):
-        i = np.searchsorted(cum_n, rng.random() * total, side="right")
-        if i >= n:
-            i = n - 1
+    k = rng.poisson(total) if total > 0.0 else 0
+    events = np.empty(k, dtype=np.int64)
+    if k == 0:
+        return events
+    u = rng.random(k) * total
+    u.sort()
+    events[:] = np.searchsorted(cum[:n], u, side="right")
+    for j in range(k):
+        i = min(events[j], n - 1)
         while rates[i] <= 0.0:  # rounding put the event past the last positive rate
             i -= 1
-        counts[i] += 1
-    return k
+        events[j] = i
+    events.sort()
+    return events
+
+
+@kernel
+def runs(events, j):
+    """The run of equal indices starting at position ``j`` of sorted ``events``:
+    (index, how many times it occurs)."""
+    i, end = events[j], j + 1
+    while end < len(events) and events[end] == i:
+        end += 1
+    return i, end - j
 
 
 @kernel

@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from trucesim.core.jit import kernel
-from trucesim.mechanisms.sampling import poisson_counts
+from trucesim.mechanisms.sampling import poisson_events
 
 
 @kernel
@@ -37,60 +37,53 @@ def size_factors(cliques, reference_members, power):
 
 
 @kernel
-def attacker_factor(cliques, i, rho, deterrence):
-    """Clique i's multiplier on its killings: ``(1 - rho restraint) exp(-delta heat)``."""
-    return (1.0 - rho * cliques.restraint[i]) * math.exp(-deterrence * cliques.heat[i])
-
-
-@kernel
-def front_killings(rng, cliques, edges, fronts, day, deterrence, p, scratch):
+def front_killings(rng, cliques, fronts, day, deterrence, p, scratch):
     """The day's killings on the fronts, then excitation decay and retaliation.
 
     Adds to the cliques' ``victims`` and ``killings_by``; returns the number of killings.
     """
-    count = fronts.count[0]
-    rate, killings = fronts.rate, fronts.killings
-    last_src, factor = -1, 0.0
-    for f in range(count):
-        e = fronts.edge[f]
-        a = edges.src[e]
-        if a != last_src:  # fronts are sorted by attacker
-            last_src = a
-            factor = attacker_factor(cliques, a, p.restraint_efficacy, deterrence)
-        rate[f] = (p.mu * cliques.size[a] + p.eta * edges.excitation[e]) * factor
-    total = poisson_counts(rng, rate[:count], scratch.cum, killings)
-
     keep = math.exp(-p.omega)
-    for i in range(len(cliques.own_excitation)):
+    # Each clique's multiplier on its killings, (1 - rho restraint) exp(-delta heat); the
+    # excitation against it decays.
+    factor = scratch.rate
+    last_heat, deterred = -1.0, 1.0
+    for i in range(len(factor)):
+        if cliques.heat[i] != last_heat:
+            last_heat = cliques.heat[i]
+            deterred = math.exp(-deterrence * last_heat)
+        factor[i] = (1.0 - p.restraint_efficacy * cliques.restraint[i]) * deterred
         cliques.own_excitation[i] *= keep
+    count = fronts.count[0]
+    src, excitation, rate = fronts.src, fronts.excitation, fronts.rate
     for f in range(count):
-        edges.excitation[fronts.edge[f]] *= keep
-    if total:
-        for f in range(count):
-            k = killings[f]
-            if k:
-                e = fronts.edge[f]
-                edges.excitation[edges.rev[e]] += k
-                edges.last_killing[e] = day
-                cliques.own_excitation[edges.dst[e]] += k
-                cliques.victims[edges.dst[e]] += k
-                cliques.killings_by[edges.src[e]] += k
-    return total
+        a = src[f]
+        rate[f] = (p.mu * cliques.size[a] + p.eta * excitation[f]) * factor[a]
+        excitation[f] *= keep  # after today's rate: decay, then today's retaliation
+    events = poisson_events(rng, rate[:count], scratch.cum)
+    fronts.killings[:count] = 0
+    for f in events:
+        fronts.killings[f] += 1
+        excitation[fronts.rev[f]] += 1.0
+        fronts.last_killing[f] = day
+        b = fronts.dst[f]
+        cliques.own_excitation[b] += 1.0
+        cliques.victims[b] += 1
+        cliques.killings_by[src[f]] += 1
+    return len(events)
 
 
 @kernel
 def civilians(rng, cliques, p, scratch):
     """Civilian killings by clique members (reduced by restraint); adds to the cliques'
     ``killings_by`` and returns their number."""
-    rate, count = scratch.rate, scratch.count
+    rate = scratch.rate
     for i in range(len(rate)):
         rate[i] = (cliques.members[i] * p.civilian_rate
                    * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
-    total = poisson_counts(rng, rate, scratch.cum, count)
-    if total:
-        for i in range(len(count)):
-            cliques.killings_by[i] += count[i]
-    return total
+    events = poisson_events(rng, rate, scratch.cum)
+    for i in events:
+        cliques.killings_by[i] += 1
+    return len(events)
 
 
 @kernel
