@@ -58,7 +58,7 @@ def main() -> None:
         rebuild.append(_ms(lambda: png(TerritoryMap(model).figure), 1, "rebuild")[0])
     size = png(tmap.figure)
     print(f"world: {model.territory.n} cliques, {len(model.territory.edges)} edges, "
-          f"{model.territory.fronts // 2} fronts; {args.steps} frames of 7 days")
+          f"{len(model.front_edges()) // 2} fronts; {args.steps} frames of 7 days")
     print(f"map build (once):            {build:7.1f} ms")
     for name, label, values, per in (
         ("model step (per day)", "step7", step, 7),
