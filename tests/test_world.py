@@ -77,7 +77,7 @@ def test_takeover_passes_the_westmost_bordering_share_to_the_winner():
     assert _front_pairs(edges, fronts) == [(0, 1), (1, 0), (3, 4), (4, 3)]
     assert list(gangs.clique_count) == [2, 3, 0]
     # A front that stays keeps its excitation; a new one starts without.
-    excitation = dict(zip(zip(fronts.src[:4].tolist(), fronts.dst[:4].tolist()),
+    excitation = dict(zip(zip(fronts.src[:4].tolist(), fronts.dst[:4].tolist(), strict=True),
                           fronts.excitation[:4].tolist(), strict=True))
     assert excitation == {(0, 1): 1.0, (1, 0): 1.0, (3, 4): 0.0, (4, 3): 0.0}
 

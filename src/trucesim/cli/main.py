@@ -8,8 +8,6 @@ Bad input stops before any simulation with ``file: key.path: reason`` and exit s
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path

@@ -122,11 +122,10 @@ class Event(Frozen):
         missing = [f for f in needs if getattr(self, f) is None]
         if missing:
             raise ValueError(f"a {self.kind} event needs {', '.join(map(repr, missing))}")
-        for other, fields in self.NEEDS.items():
-            for f in fields:
-                if f not in needs and getattr(self, f) is not None:
-                    kinds = [k for k, fs in self.NEEDS.items() if f in fs]
-                    raise ValueError(f"{f!r} is only for {' and '.join(kinds)} events")
+        for f in {f for fields in self.NEEDS.values() for f in fields} - set(needs):
+            if getattr(self, f) is not None:
+                kinds = [k for k, fs in self.NEEDS.items() if f in fs]
+                raise ValueError(f"{f!r} is only for {' and '.join(kinds)} events")
         if self.gangs is not None and self.kind in ("split", "takeover"):
             raise ValueError(f"a {self.kind} event names one 'gang', not 'gangs'")
         return self
