@@ -16,6 +16,9 @@ import pytest
 matplotlib.use("Agg")
 
 
+from trucesim.scenario.schema import Scenario, load_scenario
+
+
 def pytest_configure(config):
     """Compile the model's kernels once, in the controlling process, before any test
     worker starts: the workers then load them from numba's cache instead of each
@@ -23,14 +26,11 @@ def pytest_configure(config):
     if hasattr(config, "workerinput"):  # a pytest-xdist worker
         return
     from trucesim import simulate
-    from trucesim.scenario.schema import Scenario
 
     simulate(Scenario.parse({"name": "warm-up", "start": dt.date(2020, 1, 1),
                              "end": dt.date(2020, 1, 2), "world": {"cliques": 3},
                              "phases": [{"start": dt.date(2020, 1, 1), "regime": "baseline"}]},
                             "warm-up"))
-
-from trucesim.scenario.schema import Scenario, load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"

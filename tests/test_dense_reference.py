@@ -18,13 +18,15 @@ import pytest
 from scipy import stats
 
 from trucesim.core.model import TruceModel
+from trucesim.core.timeline import COMMUNIQUE, TRANSFER
 from trucesim.scenario.schema import load_scenario
 
 from .conftest import SCENARIOS, small
 
 REPLICATES = 14
-OUTCOMES = ("homicides", "gang_on_gang", "disappearances", "arrests", "members",
-            "gang_killed_by_police", "recruits")
+OUTCOMES = ("homicides", "gang_on_gang", "gang_on_civilian", "police_killed",
+            "gang_killed_by_police", "disappearances", "arrests", "releases", "recruits",
+            "members", "prisoners", "restraint_share", "mean_autonomy")
 NONE, RESTRAINT, PRESSURE = 0, 1, 2
 
 
@@ -44,9 +46,10 @@ def dense_day(model: TruceModel, day: int) -> None:
         model.state.clock.phase[0] = phase
         g.isolation[:] = regime.isolation
     for ev in tl.schedule.events[tl.schedule.events["day"] == day]:
-        if ev["kind"] == 0:
+        assert ev["kind"] in (TRANSFER, COMMUNIQUE), "the reference has no world changes"
+        if ev["kind"] == TRANSFER:
             g.isolation[ev["gang"]] = ev["value"]
-        elif ev["kind"] == 1:
+        else:
             g.forced_stance[ev["gang"]] = ev["other"]
             g.forced_until[ev["gang"]] = day + ev["days"]
 
@@ -110,15 +113,18 @@ def dense_day(model: TruceModel, day: int) -> None:
     police_killed = rng.binomial(conf.sum(), regime.police_lethality)
     police_killed += rng.poisson(pol.attack_rate * pol.attack_lethality * c.pressure.sum())
 
-    # 5. Fronts: every directed edge between hostile gangs.
+    # 5. Fronts: every directed edge between hostile gangs (their state on the edges).
     front = g.hostile[c.gang[e.src], c.gang[e.dst]]
+    excitation = model.edge_values("excitation")
     attacker = np.exp(-regime.deterrence * heat) * (1 - v.restraint_efficacy * c.restraint)
-    lam = (v.mu * size[e.src] + v.eta * e.excitation) * attacker[e.src] * front
+    lam = (v.mu * size[e.src] + v.eta * excitation) * attacker[e.src] * front
     k = rng.poisson(lam)
-    e.excitation[:] *= math.exp(-v.omega)
+    excitation *= math.exp(-v.omega)
     c.own_excitation[:] *= math.exp(-v.omega)
-    e.excitation[:] += k[e.rev]  # a killing on a -> b excites b -> a
-    e.last_killing[k > 0] = day
+    excitation += k[e.rev]  # a killing on a -> b excites b -> a
+    fronts = model.front_edges()
+    model.fronts.excitation[: len(fronts)] = excitation[fronts]
+    model.fronts.last_killing[: len(fronts)][k[fronts] > 0] = day
     received = np.bincount(e.dst, weights=k, minlength=n).astype(np.int64)
     c.own_excitation[:] += received
     killings_by = np.bincount(e.src, weights=k, minlength=n).astype(np.int64)
@@ -128,7 +134,7 @@ def dense_day(model: TruceModel, day: int) -> None:
     killings_by += civilians
     hidden = rng.binomial(killings_by, v.concealment * c.restraint).sum()
     c.recent_violence[:] *= math.exp(-1 / pol.hotspot_memory)
-    c.recent_violence[:] += killings_by + received
+    c.recent_violence[:] += killings_by + np.minimum(received, members)
 
     # 8. Demography.
     losses = np.minimum(arrests + killed + received, members)
@@ -150,9 +156,12 @@ def dense_day(model: TruceModel, day: int) -> None:
     deaths = k.sum() + civilians.sum() + police_killed + killed.sum() + background
     row["deaths_true"], row["homicides"] = deaths, deaths - hidden
     for name, value in (("gang_on_gang", k.sum()), ("gang_on_civilian", civilians.sum()),
-                        ("arrests", arrests.sum()), ("members", c.members.sum()),
+                        ("police_killed", police_killed), ("arrests", arrests.sum()),
                         ("gang_killed_by_police", killed.sum()), ("recruits", recruits.sum()),
-                        ("disappearances", hidden)):
+                        ("releases", releases.sum()), ("disappearances", hidden),
+                        ("members", c.members.sum()), ("prisoners", c.prisoners.sum()),
+                        ("restraint_share", (c.restraint >= 0.5).mean() if restrained else 0.0),
+                        ("mean_autonomy", c.autonomy.mean())):
         row[name] = value
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from trucesim.core import jit
+from trucesim.numerics import jit
 
 PACKAGE = Path(jit.__file__).resolve().parent.parent
 RUN_SMALL = """
@@ -47,23 +47,46 @@ def test_pure_python_path_gives_the_compiled_table(tmp_path):
     pd.testing.assert_frame_equal(python, compiled)
 
 
-def test_refresh_cache_follows_every_source(tmp_path):
+def test_refresh_cache_follows_every_kernel_source(tmp_path):
     package = tmp_path / "pkg"
-    (package / "sub" / "__pycache__").mkdir(parents=True)
-    (package / "sub" / "a.py").write_text("X = 1\n")
-    (package / "b.py").write_text("Y = 2\n")
-    cached = [package / "sub" / "__pycache__" / f"a.k-1.py312.{s}" for s in ("nbi", "nbc")]
-    for f in cached:
-        f.write_text("machine code")
+    for sub in ("core", "scenario", "cli"):
+        (package / sub / "__pycache__").mkdir(parents=True)
+    (package / "core" / "a.py").write_text("X = 1\n")
+    (package / "scenario" / "b.py").write_text("Y = 2\n")
+    (package / "cli" / "c.py").write_text("Z = 3\n")
+    cached = [package / "core" / "__pycache__" / f"a.k-1.py312.{s}" for s in ("nbi", "nbc")]
+
+    def fill():
+        for f in cached:
+            f.write_text("machine code")
+
+    fill()
     assert jit.refresh_cache(package)  # no stamp yet: the cache is dropped
     assert not any(f.exists() for f in cached)
-    for f in cached:
-        f.write_text("machine code")
+    fill()
     assert not jit.refresh_cache(package)  # sources unchanged: kept
+    (package / "cli" / "c.py").write_text("Z = 4\n")  # not a kernel source: kept
+    assert not jit.refresh_cache(package)
     assert all(f.exists() for f in cached)
-    (package / "b.py").write_text("Y = 3\n")  # another module than the kernel's
+    (package / "scenario" / "b.py").write_text("Y = 3\n")  # another module than the kernel's
     assert jit.refresh_cache(package)
     assert not any(f.exists() for f in cached)
+
+
+def test_refresh_cache_deletes_nothing_where_it_cannot_stamp(tmp_path, monkeypatch):
+    """A read-only install keeps its cache (numba's own per-file checks remain)."""
+    package = tmp_path / "pkg"
+    (package / "core" / "__pycache__").mkdir(parents=True)
+    (package / "core" / "a.py").write_text("X = 1\n")
+    cached = package / "core" / "__pycache__" / "a.k-1.py312.nbi"
+    cached.write_text("machine code")
+
+    def refuse(self, *args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(type(package), "write_text", refuse)
+    assert not jit.refresh_cache(package)
+    assert cached.exists()
 
 
 ACTIVE_FRONTS = """

@@ -9,10 +9,10 @@ import pytest
 
 from trucesim import METRIC_NAMES, TruceModel, simulate
 from trucesim.core.agents import Clique, Leader, PoliceForce
-from trucesim.core.constants import constants, records
 from trucesim.core.state import Cliques, allocate
 from trucesim.core.timeline import REGIME
 from trucesim.mechanisms import policing
+from trucesim.numerics.constants import constants, records
 from trucesim.scenario.params import PolicingParams, Regime
 from trucesim.scenario.schema import Scenario
 
@@ -206,3 +206,28 @@ def test_dialogue_pays_benefits_only_under_target():
 def test_small_el_salvador_runs(el_salvador):
     df = simulate(small(el_salvador), seed=1)
     assert len(df) == el_salvador.days
+
+
+def test_step_by_step_gives_the_table_of_run():
+    s = simple_scenario(events=[{"date": "2020-04-01", "kind": "split", "gang": "MS13",
+                                 "faction": "MS503", "share": 0.3}])
+    stepped = TruceModel(s, rng=9, agents=False)
+    while stepped.running:
+        stepped.step()
+    pd.testing.assert_frame_equal(stepped.to_frame(), TruceModel(s, rng=9, agents=False).run())
+
+
+def test_a_replacement_timeline_must_keep_the_dates_and_gangs():
+    s = simple_scenario()
+    model = TruceModel(s, rng=1, agents=False)
+    for _ in range(10):
+        model.step()
+    for changed in (s.with_overrides({"end": "2021-06-30"}),
+                    s.with_overrides({"gangs.B18R.share": 0.1, "gangs.MS13.share": 0.65})
+                    .model_copy(update={"gangs": {"A": s.gangs["MS13"], "B": s.gangs["B18S"],
+                                                  "C": s.gangs["B18R"]}})):
+        with pytest.raises(ValueError, match="must keep"):
+            model.replace_timeline(changed)
+    model.replace_timeline(s.with_overrides({"phases.1.regime": "hardline"}))
+    df = model.run()
+    assert (df.loc[df["date"] >= "2020-07-01", "regime"] == "hardline").all()

@@ -83,6 +83,10 @@ def test_invariants_hold_every_day(scenario, seed):
         hostile = g.hostile[c.gang[e.src], c.gang[e.dst]]
         assert set(model.front_edges()) == set(np.flatnonzero(hostile))
         assert not excitation[~hostile].any()
+        f = model.fronts
+        count = f.count[0]
+        drive = np.bincount(f.src[:count], weights=f.excitation[:count], minlength=len(c.gang))
+        np.testing.assert_allclose(c.own_excitation, drive, atol=1e-9)
         assert (np.bincount(c.gang, minlength=len(g.exists)) == g.clique_count).all()
         assert g.exists[c.gang].all()
     df = model.to_frame()

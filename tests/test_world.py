@@ -70,16 +70,27 @@ def test_takeover_passes_the_westmost_bordering_share_to_the_winner():
         edges=[[0, 1], [0, 2], [0, 3], [3, 4]], hostile=hostile)
     assert len(_front_pairs(edges, fronts)) == 6
     # Of gang 0's three bordering territories, two thirds (rounded): x = 0.2 (2), 0.4 (3).
+    # Give every front its own state, to see it carried through the rebuild.
+    count = fronts.count[0]
+    fronts.excitation[:count] = np.arange(count) + 1.0
+    fronts.last_killing[:count] = np.arange(count) + 100
+    before = {(a, b): (x, day) for a, b, x, day in zip(
+        fronts.src[:count].tolist(), fronts.dst[:count].tolist(),
+        fronts.excitation[:count].tolist(), fronts.last_killing[:count].tolist(), strict=True)}
     take_territory(cliques, edges, gangs, 0, 1, 2 / 3)
     refresh_fronts(cliques, edges, fronts, gangs)
     assert cliques.gang.tolist() == [1, 0, 1, 1, 0]
     assert cliques.baseline_autonomy.tolist() == [0, 0, 0.2, 0.2, 0]
     assert _front_pairs(edges, fronts) == [(0, 1), (1, 0), (3, 4), (4, 3)]
     assert list(gangs.clique_count) == [2, 3, 0]
-    # A front that stays keeps its excitation; a new one starts without.
-    excitation = dict(zip(zip(fronts.src[:4].tolist(), fronts.dst[:4].tolist(), strict=True),
-                          fronts.excitation[:4].tolist(), strict=True))
-    assert excitation == {(0, 1): 1.0, (1, 0): 1.0, (3, 4): 0.0, (4, 3): 0.0}
+    # A front that stays keeps its state; a new one starts without excitation.
+    after = {(a, b): (x, day) for a, b, x, day in zip(
+        fronts.src[:4].tolist(), fronts.dst[:4].tolist(), fronts.excitation[:4].tolist(),
+        fronts.last_killing[:4].tolist(), strict=True)}
+    assert after[(0, 1)] == before[(0, 1)] and after[(1, 0)] == before[(1, 0)]
+    assert after[(3, 4)][0] == after[(4, 3)][0] == 0.0
+    # Each clique's drive to retaliate is its excitation on today's fronts.
+    assert cliques.own_excitation.tolist() == [after[(0, 1)][0], after[(1, 0)][0], 0, 0, 0]
 
 
 SPLIT = {"date": "2020-04-01", "kind": "split", "gang": "MS13", "faction": "MS503",
@@ -113,6 +124,25 @@ def test_a_takeover_in_a_run_moves_cliques_to_the_winner():
     assert simulate(s, seed=3).equals(simulate(s, seed=3))
 
 
+def test_a_tiny_share_moves_at_least_one_clique():
+    hostile = ~np.eye(3, dtype=bool)
+    cliques, edges, fronts, gangs = _world(
+        gang=[0, 0, 0, 1], x=[0.3, 0.2, 0.1, 0.9], edges=[[0, 1], [1, 2], [2, 3]],
+        hostile=hostile)
+    split_gang(cliques, gangs, 0, 2, 0.01)
+    assert cliques.gang.tolist() == [0, 0, 2, 1]
+
+
+def test_a_communique_before_a_split_does_not_bind_the_faction():
+    s = simple_scenario(events=[
+        {"date": "2020-03-01", "kind": "communique", "stance": "pressure", "days": 60},
+        {**SPLIT, "date": "2020-03-05"},
+    ])
+    df = simulate(s, seed=1).set_index("date")
+    assert (df.loc["2020-03-05":"2020-04-29", "stance_MS13"] == "pressure").all()
+    assert (df.loc["2020-03-05":"2020-04-29", "stance_MS503"] == "none").all()
+
+
 @pytest.mark.parametrize(("event", "key", "reason"), [
     ({**SPLIT, "gang": "XX"}, "events.0.gang", "unknown gang 'XX'"),
     ({**SPLIT, "share": 1.5}, "events.0.share", "less than or equal to 1"),
@@ -124,8 +154,12 @@ def test_a_takeover_in_a_run_moves_cliques_to_the_winner():
     ({**SPLIT, "isolation": 0.5}, "events.0", "'isolation' is only for transfer"),
     ({"date": "2020-02-01", "kind": "takeover", "gang": "B18S", "to": "B18S", "share": 0.5},
      "events.0.to", "from itself"),
+    ({"date": "2020-03-01", "kind": "takeover", "gang": "B18S", "to": "MS503", "share": 0.5},
+     "events.0.to", "unknown gang 'MS503' on 2020-03-01"),
+    ({"date": "2020-03-01", "kind": "communique", "gangs": ["MS503"], "stance": "restraint",
+      "days": 5}, "events.0.gangs", "unknown gang 'MS503' on 2020-03-01"),
 ])
 def test_bad_world_events_are_refused_with_their_key(event, key, reason):
     with pytest.raises(ConfigError) as info:
-        simple_scenario(events=[event])
+        simple_scenario(events=[event, {**SPLIT, "date": "2020-06-01"}])
     assert key in str(info.value) and reason in str(info.value)

@@ -432,7 +432,7 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
     with atomic_path(out / "fit.png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
     from trucesim import __version__
-    from trucesim.core.jit import compiler
+    from trucesim.numerics.jit import compiler
 
     write_json(out / "manifest.json", {
         "kind": "calibration", "trucesim_version": __version__, "compiler": compiler(),

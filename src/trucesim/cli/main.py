@@ -268,7 +268,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 def _announce_compilation(command: str) -> None:
     """Tell the user, before a simulating command's first run on a machine, that the
     model compiles now (once; later runs load it from the cache)."""
-    from trucesim.core.jit import first_use_note
+    from trucesim.numerics.jit import first_use_note
 
     note = first_use_note() if command in SIMULATING else None
     if note:

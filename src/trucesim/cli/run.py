@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from trucesim.api import simulate
 from trucesim.atomic import staged_folder, write_json, write_parquet
-from trucesim.core.jit import compiler
+from trucesim.numerics.jit import compiler
 from trucesim.outcomes import counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario, load_scenario

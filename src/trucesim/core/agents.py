@@ -11,7 +11,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from trucesim.core.constants import STANCE_NAMES
+from trucesim.numerics.constants import STANCE_NAMES
 from trucesim.scenario.params import Stance
 
 

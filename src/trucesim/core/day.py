@@ -17,15 +17,16 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from trucesim.core.jit import kernel
 from trucesim.core.metrics import ACTIVE_WINDOW
 from trucesim.core.timeline import COMMUNIQUE, SPLIT, TAKEOVER, TRANSFER
 from trucesim.core.world import refresh_fronts, split_gang, take_territory
 from trucesim.mechanisms import command, demography, policing, violence
+from trucesim.numerics.jit import kernel
 
 
 class Params(NamedTuple):
-    """Every parameter block as kernel constants (:func:`trucesim.core.constants.constants`)."""
+    """Every parameter block of a scenario, by its name there, as kernel constants
+    (:func:`trucesim.numerics.constants.constants`)."""
 
     world: tuple
     violence: tuple
@@ -45,7 +46,8 @@ def simulate_days(rng, first, last, state, params, schedule, daily, gang_daily):
 @kernel
 def day(rng, d, state, params, schedule, daily, gang_daily):
     """Simulate day ``d``."""
-    cliques, edges, fronts, gangs, clock, scratch = state
+    cliques, fronts, gangs, clock, scratch = (
+        state.cliques, state.fronts, state.gangs, state.clock, state.scratch)
     on = params.mechanisms
     burn_in = params.world.burn_in_days
     row = daily[d + burn_in]  # zeros until today
@@ -101,8 +103,8 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
         row.disappearances = violence.conceal(rng, cliques, params.violence)
     keep = math.exp(-1.0 / params.policing.hotspot_memory)
     for i in range(len(cliques.recent_violence)):
-        cliques.recent_violence[i] = (keep * cliques.recent_violence[i]
-                                      + cliques.killings_by[i] + cliques.victims[i])
+        cliques.recent_violence[i] = (keep * cliques.recent_violence[i] + cliques.killings_by[i]
+                                      + min(cliques.victims[i], cliques.members[i]))
 
     # 8. Cliques change.
     if on.demography:
@@ -117,7 +119,8 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
 @kernel
 def apply_events(state, events, d):
     """Apply the events of day ``d`` (the next ones in the day-sorted ``events``)."""
-    cliques, edges, fronts, gangs, clock, _ = state
+    cliques, edges, fronts, gangs, clock = (
+        state.cliques, state.edges, state.fronts, state.gangs, state.clock)
     i = clock.next_event[0]
     changed = False
     while i < len(events) and events[i].day <= d:
@@ -154,7 +157,7 @@ def recent_recorded_per_day(daily, done, window):
 @kernel
 def record(row, gang_row, d, state, restrained):
     """Step 9: complete the day's row and the gangs' row."""
-    cliques, _, fronts, gangs, _, _ = state
+    cliques, fronts, gangs = state.cliques, state.fronts, state.gangs
     row.deaths_true = (row.gang_on_gang + row.gang_on_civilian + row.police_killed
                        + row.gang_killed_by_police + row.background)
     row.homicides = row.deaths_true - row.disappearances

@@ -12,15 +12,19 @@ from typing import NamedTuple
 
 import numpy as np
 
+from trucesim.numerics.constants import STANCE_NAMES
+
 
 class Metric(NamedTuple):
-    """An output column: name, storage type, meaning, and whether it is a flow (a count
-    of the day's events, which sums over days) rather than a level."""
+    """An output column: name, storage type, meaning, whether it is a flow (a count of
+    the day's events, which sums over days) rather than a level, and for a coded choice
+    the names of its codes (code -1: missing)."""
 
     name: str
     dtype: type
     meaning: str
     flow: bool = False
+    categories: tuple[str, ...] | None = None  # a coded choice: its names, by code
 
 
 #: A front is active if it saw a killing in this many days.
@@ -52,7 +56,7 @@ METRICS = (
 GANG_METRICS = (
     Metric("control", np.float64, "share of the gang's cliques following today's order"),
     Metric("authority", np.float64, "the leaders' authority"),
-    Metric("stance", np.int64, "the leaders' stance (code; see constants.STANCE_NAMES)"),
+    Metric("stance", np.int64, "the leaders' stance", categories=tuple(STANCE_NAMES)),
 )
 
 DAILY = np.dtype([(m.name, m.dtype) for m in METRICS])

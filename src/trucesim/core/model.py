@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from trucesim.core.agents import Clique, Leader, PoliceForce
-from trucesim.core.constants import STANCE_NAMES, constants
 from trucesim.core.day import Params, simulate_days
 from trucesim.core.metrics import DAILY, GANG_DAILY, GANG_METRICS, METRICS, gang_column
 from trucesim.core.state import (
@@ -30,6 +29,7 @@ from trucesim.core.state import (
 )
 from trucesim.core.timeline import compile_timeline
 from trucesim.core.world import build_territory, directed_edges, refresh_fronts
+from trucesim.numerics.constants import constants
 from trucesim.scenario.params import Regime
 from trucesim.scenario.schema import Scenario
 
@@ -72,14 +72,7 @@ class TruceModel(mesa.Model):
         self.territory = build_territory(
             cfg.world.cliques, cfg.world.patch_size, _shares(cfg), self.rng)
         self.state = initial_state(cfg, self.territory, self.rng)
-        self.params = Params(
-            world=constants(cfg.world),
-            violence=constants(cfg.violence),
-            command=constants(cfg.command),
-            policing=constants(cfg.policing),
-            demography=constants(cfg.demography),
-            mechanisms=constants(cfg.mechanisms),
-        )
+        self.params = Params(**{name: constants(getattr(cfg, name)) for name in Params._fields})
         self.burn_in = cfg.world.burn_in_days
         rows = self.burn_in + self.timeline.days
         # Record arrays: fields read and written by name, compiled or not.
@@ -149,8 +142,9 @@ class TruceModel(mesa.Model):
     def replace_timeline(self, scenario: Scenario) -> None:
         """Continue under the timeline of ``scenario`` (same world and gangs) from today:
         days already simulated keep their record. Used for a regime switched mid-run."""
-        if scenario.gang_names != self.gang_names or scenario.start != self.config.start:
-            raise ValueError("a replacement timeline must keep the gangs and the start")
+        if (scenario.gang_names != self.gang_names or scenario.start != self.config.start
+                or scenario.end != self.config.end):
+            raise ValueError("a replacement timeline must keep the gangs, the start and the end")
         timeline = compile_timeline(scenario)
         events = timeline.schedule.events
         self.state.clock.next_event[0] = np.searchsorted(events["day"], self.day)
@@ -160,6 +154,7 @@ class TruceModel(mesa.Model):
     # ------------------------------------------------------------------ running
     def _simulate(self, until: int) -> None:
         until = min(until, self.timeline.days)
+        assert self.burn_in + until <= len(self.daily), "the record is shorter than the run"
         if until > self.day:
             simulate_days(self.rng, self.day, until, self.state, self.params,
                           self.timeline.schedule, self.daily, self.gang_daily)
@@ -203,8 +198,8 @@ class TruceModel(mesa.Model):
         for m in GANG_METRICS:
             for j, gang in enumerate(self.gang_names):
                 values = gang_daily[m.name][:, j]
-                if m.name == "stance":
-                    values = pd.Categorical.from_codes(values, categories=list(STANCE_NAMES))
+                if m.categories is not None:
+                    values = pd.Categorical.from_codes(values, categories=list(m.categories))
                 data[gang_column(m.name, gang)] = values.copy()
         return pd.DataFrame(data)
 

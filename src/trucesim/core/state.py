@@ -31,7 +31,7 @@ class Cliques(NamedTuple):
     police_grievance: Float  # grievance against police (members they killed; decays)
     heat: Float  # police heat on the territory today
     size: Float  # size factor s_a = (members / initial mean) ** size_power, this morning
-    own_excitation: Float  # sum of the excitation of others against this clique
+    own_excitation: Float  # its drive to retaliate: the sum of its excitation on its fronts
     recent_violence: Float  # exponentially weighted killings by and against the clique
     arrests: Int  # today: members arrested
     killed_by_police: Int  # today: members killed by police
@@ -42,8 +42,9 @@ class Cliques(NamedTuple):
 
 class Edges(NamedTuple):
     """Per directed adjacency edge a -> b (both directions of every edge, sorted by a),
-    length 2E. The edges are fixed; which of them are fronts follows the gangs. An edge
-    keeps its front state here while it is not a front (or while the fronts are rebuilt)."""
+    length 2E. The edges are fixed; which of them are fronts follows the gangs. While the
+    fronts are rebuilt their state passes through here; an edge that is not a front
+    keeps its day of last killing and no excitation."""
 
     src: Int  # attacking territory a
     dst: Int  # attacked territory b

@@ -14,13 +14,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from trucesim.core.constants import code, record_dtype, records
+from trucesim.numerics.constants import code, record_dtype, records
 from trucesim.scenario.params import Regime
-from trucesim.scenario.schema import Scenario
+from trucesim.scenario.schema import Event, Scenario
 
 #: Event kinds the model acts on (markers only label plots); a kind's code is its position.
-EVENT_KINDS = ("transfer", "communique", "split", "takeover")
-TRANSFER, COMMUNIQUE, SPLIT, TAKEOVER = range(len(EVENT_KINDS))
+EVENT_KINDS = tuple(kind for kind in Event.NEEDS if kind != "marker")
+TRANSFER, COMMUNIQUE, SPLIT, TAKEOVER = (EVENT_KINDS.index(k) for k in
+                                         ("transfer", "communique", "split", "takeover"))
 
 REGIME = record_dtype(Regime)
 EVENT = np.dtype([
@@ -76,6 +77,7 @@ def compile_timeline(scenario: Scenario) -> Timeline:
     phase_of_day = np.searchsorted(starts, np.arange(days), side="right") - 1
     regimes = [p.resolved_regime() for p in scenario.phases]
     gangs = scenario.gang_names
+    alive = list(scenario.gangs)
     rows = []
     for e in sorted(scenario.events, key=lambda e: e.date):  # stable: file order on a day
         if e.kind == "marker":
@@ -85,8 +87,9 @@ def compile_timeline(scenario: Scenario) -> Timeline:
         if e.kind in ("split", "takeover"):
             other = e.faction if e.kind == "split" else e.to
             rows.append((day, kind, gangs.index(e.gang), gangs.index(other), e.share, 0))
+            alive += [e.faction] if e.kind == "split" else []
             continue
-        for g in e.gangs if e.gangs is not None else gangs:
+        for g in e.gangs if e.gangs is not None else list(alive):  # omitted: every gang today
             if e.kind == "transfer":
                 rows.append((day, kind, gangs.index(g), 0, e.isolation, 0))
             else:

@@ -21,7 +21,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import Delaunay
 
-from trucesim.core.jit import kernel
+from trucesim.numerics.jit import kernel
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +137,10 @@ def refresh_fronts(cliques, edges, fronts, gangs):
             count += 1
         else:
             edges.excitation[e] = 0.0
+    cliques.own_excitation[:] = 0.0
     for f in range(count):
         fronts.rev[f] = position[edges.rev[fronts.edge[f]]]
+        cliques.own_excitation[fronts.src[f]] += fronts.excitation[f]
     fronts.count[0] = count
     gangs.clique_count[:] = 0
     for i in range(len(gang)):
@@ -146,15 +148,21 @@ def refresh_fronts(cliques, edges, fronts, gangs):
 
 
 @kernel
+def whole_share(share, count):
+    """How many of ``count`` items a ``share`` is: rounded, and at least one if any."""
+    return min(count, max(1, int(round(share * count)))) if count else 0
+
+
+@kernel
 def split_gang(cliques, gangs, parent, faction, share):
-    """A share of ``parent``'s cliques, the westmost, break away as gang ``faction``,
-    hostile to its parent and to every gang the parent fights. The faction's leaders
-    start with the parent's authority and isolation."""
-    members = np.flatnonzero(cliques.gang == parent)
-    order = np.argsort(cliques.x[members], kind="mergesort")
-    leaving = int(round(share * len(members)))
-    for j in range(leaving):
-        i = members[order[j]]
+    """A share of ``parent``'s cliques (rounded, at least one), the westmost, break away
+    as gang ``faction``, hostile to its parent and to every gang the parent fights. The
+    faction's leaders start with the parent's authority and isolation, bound by no
+    communique."""
+    held = np.flatnonzero(cliques.gang == parent)
+    order = np.argsort(cliques.x[held], kind="mergesort")
+    for j in range(whole_share(share, len(held))):
+        i = held[order[j]]
         cliques.gang[i] = faction
         cliques.restraint[i] = 0.0
         cliques.pressure[i] = 0.0
@@ -166,12 +174,14 @@ def split_gang(cliques, gangs, parent, faction, share):
     gangs.hostile[faction, faction] = False
     gangs.authority[faction] = gangs.authority[parent]
     gangs.isolation[faction] = gangs.isolation[parent]
+    gangs.forced_until[faction] = -(10**9)  # no communique of the parent binds it
 
 
 @kernel
 def take_territory(cliques, edges, gangs, loser, winner, share):
-    """A share of ``loser``'s territories that border ``winner``, the westmost, pass to
-    ``winner``: the clique there now belongs to the winner (with its baseline autonomy)."""
+    """A share of ``loser``'s territories that border ``winner`` (rounded, at least one),
+    the westmost, pass to ``winner``: the clique there now belongs to the winner (with
+    its baseline autonomy)."""
     gang = cliques.gang
     border = np.zeros(len(gang), dtype=np.bool_)
     for e in range(len(edges.src)):
@@ -179,7 +189,7 @@ def take_territory(cliques, edges, gangs, loser, winner, share):
             border[edges.src[e]] = True
     candidates = np.flatnonzero(border)
     order = np.argsort(cliques.x[candidates], kind="mergesort")
-    for j in range(int(round(share * len(candidates)))):
+    for j in range(whole_share(share, len(candidates))):
         i = candidates[order[j]]
         gang[i] = winner
         cliques.baseline_autonomy[i] = gangs.baseline_autonomy[winner]

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from trucesim.core.constants import STANCE_NAMES
 from trucesim.core.model import TruceModel
+from trucesim.numerics.constants import STANCE_NAMES
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.regimes import PRESETS
 from trucesim.scenario.schema import Scenario, load_scenario

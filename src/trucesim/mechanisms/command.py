@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 
-from trucesim.core.constants import code
-from trucesim.core.jit import kernel
+from trucesim.numerics.constants import code
+from trucesim.numerics.jit import kernel
 from trucesim.scenario.params import Stance
 
 NONE = code(Stance.NONE)

@@ -8,8 +8,8 @@ back to the gang's baseline.
 
 from __future__ import annotations
 
-from trucesim.core.jit import kernel
 from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_events, runs
+from trucesim.numerics.jit import kernel
 
 
 @kernel

@@ -15,9 +15,9 @@ import math
 
 import numpy as np
 
-from trucesim.core.constants import code
-from trucesim.core.jit import kernel
 from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_events, runs
+from trucesim.numerics.constants import code
+from trucesim.numerics.jit import kernel
 from trucesim.scenario.params import Allocation
 
 UNIFORM = code(Allocation.UNIFORM)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trucesim.core.jit import kernel
+from trucesim.numerics.jit import kernel
 
 
 @kernel

@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
-from trucesim.core.jit import kernel
 from trucesim.mechanisms.sampling import poisson_events
+from trucesim.numerics.jit import kernel
 
 
 @kernel

@@ -204,7 +204,7 @@ def code_fingerprint() -> str:
 def new_manifest(exp: Experiment) -> dict[str, Any]:
     """The manifest of a new sweep (sessions and totals are added as it runs)."""
     from trucesim import __version__
-    from trucesim.core.jit import compiler
+    from trucesim.numerics.jit import compiler
 
     return {
         "kind": "sweep",

@@ -229,35 +229,32 @@ class Scenario(Frozen):
         yield from self._world_problems(events, prefix)
 
     def _world_problems(self, events, prefix):
-        """Gangs named by events exist (factions from their split on); factions are new."""
-        known = list(self.gangs) + [e.faction for e in self.events if e.kind == "split"]
-        if prefix:  # a variant's events may name the base timeline's factions and its own
-            known += [e.faction for e in events if e.kind == "split"]
-        order = sorted(range(len(events)), key=lambda i: events[i].date)
-        alive = set(self.gangs)
-        for i in order:
-            e = events[i]
-            for g in e.gangs or ():
-                if g not in known:
-                    yield f"{prefix}events.{i}.gangs", (
-                        f"unknown gang {g!r}; valid: {', '.join(dict.fromkeys(known))}"
-                    )
-            for key in ("gang", "to"):
-                g = getattr(e, key)
-                if g is not None and g not in alive and g not in known:
-                    yield f"{prefix}events.{i}.{key}", (
-                        f"unknown gang {g!r}; valid: {', '.join(dict.fromkeys(known))}"
-                    )
-            if e.kind == "takeover" and e.gang == e.to:
-                yield f"{prefix}events.{i}.to", "a gang cannot take territory from itself"
-            if e.kind == "split":
-                if not GANG_NAME.match(e.faction):
-                    yield f"{prefix}events.{i}.faction", (
-                        "gang names are letters, digits and _ (starting with a letter)")
-                elif e.faction in alive or e.faction in self.gangs:
-                    yield f"{prefix}events.{i}.faction", (
-                        f"{e.faction!r} already exists; a faction needs a new name")
-                alive.add(e.faction)
+        """Events name gangs that exist on their date (a faction from its split on, on a
+        day after the split's or later in the file); factions have new names."""
+        if prefix:  # a variant's events join the base timeline's
+            indexed = [(e, f"{prefix}events.{i}") for i, e in enumerate(events)]
+            indexed += [(e, None) for e in self.events]
+        else:
+            indexed = [(e, f"events.{i}") for i, e in enumerate(events)]
+        alive = list(self.gangs)
+        for e, key in sorted(indexed, key=lambda pair: pair[0].date):
+            named = [("gangs", g) for g in e.gangs or ()]
+            named += [(k, getattr(e, k)) for k in ("gang", "to") if getattr(e, k) is not None]
+            for field, g in named:
+                if g not in alive and key is not None:
+                    yield f"{key}.{field}", (
+                        f"unknown gang {g!r} on {e.date}; existing then: {', '.join(alive)}")
+            if key is not None and e.kind == "takeover" and e.gang == e.to:
+                yield f"{key}.to", "a gang cannot take territory from itself"
+            if e.kind != "split":
+                continue
+            if key is not None and not GANG_NAME.match(e.faction):
+                yield f"{key}.faction", (
+                    "gang names are letters, digits and _ (starting with a letter)")
+            elif key is not None and e.faction in alive:
+                yield f"{key}.faction", (
+                    f"{e.faction!r} already exists; a faction needs a new name")
+            alive.append(e.faction)
 
     # ------------------------------------------------------------------ derived
     @property

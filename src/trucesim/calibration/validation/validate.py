@@ -89,7 +89,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         annual.to_csv(stage / "annual.csv", index=False)
         ctx["in_sample"].to_csv(stage / "in_sample.csv", index=False)
         from trucesim import __version__
-        from trucesim.core.jit import compiler
+        from trucesim.numerics.jit import compiler
 
         write_json(stage / "manifest.json", {
             "kind": "validation", "trucesim_version": __version__, "compiler": compiler(),

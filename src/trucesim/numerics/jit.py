@@ -1,4 +1,4 @@
-"""Compiling the kernels: numba, with a cache that follows every source of the package.
+"""Compiling the kernels: numba, with a cache that follows every source they are built from.
 
 Every mechanism is written once, as a plain Python function over the model's arrays,
 and decorated with :func:`kernel`, which compiles it with numba (``njit``, cached on
@@ -7,8 +7,11 @@ for debugging (slow, but every line can be stepped through).
 
 numba checks only the file of a cached function, but a kernel freezes what it reads
 from other modules (constants such as stance codes, and the kernels it calls). So the
-cache is keyed to a digest of every source file of the package: when any changes, the
-cached machine code is dropped and compiles again on first use (:func:`refresh_cache`).
+cache is keyed to a digest of every source file of the packages kernels are built from
+(:data:`KERNEL_SOURCES`: the numerics, the mechanisms, the core and the scenario
+schema and parameters they read): when any changes, the cached machine code is dropped
+and compiles again on first use (:func:`refresh_cache`). Editing the CLI, plots,
+runner or dashboard does not recompile.
 """
 
 from __future__ import annotations
@@ -21,15 +24,21 @@ from pathlib import Path
 import numba
 
 PACKAGE = Path(__file__).resolve().parent.parent
+#: The sub-packages whose sources the compiled kernels are built from.
+KERNEL_SOURCES = ("numerics", "mechanisms", "core", "scenario")
 #: Stamp of the sources the cached machine code was built from.
 CACHE_STAMP = "trucesim-kernels.stamp"
 CACHE_SUFFIXES = (".nbi", ".nbc")
 
 
+def _sources(package: Path) -> list[Path]:
+    return sorted(p for sub in KERNEL_SOURCES for p in (package / sub).rglob("*.py"))
+
+
 def source_digest(package: Path = PACKAGE) -> str:
-    """Digest of every Python source of the package (names and contents)."""
+    """Digest of every Python source the kernels are built from (names and contents)."""
     h = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
+    for path in _sources(package):
         h.update(str(path.relative_to(package)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:20]
@@ -37,12 +46,14 @@ def source_digest(package: Path = PACKAGE) -> str:
 
 def cache_folders(package: Path = PACKAGE) -> list[Path]:
     """Where numba keeps this package's cached kernels: each ``__pycache__`` beside the
-    sources, and the mirror of the package under ``NUMBA_CACHE_DIR`` if that is set."""
-    folders = [p for p in package.rglob("__pycache__") if p.is_dir()]
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        root = Path(os.environ["NUMBA_CACHE_DIR"])
-        if root.is_dir():
-            folders += [p for p in root.rglob("*") if p.is_dir() and PACKAGE.name in p.parts]
+    kernel sources, and their mirror under ``NUMBA_CACHE_DIR`` if that is set (numba
+    mirrors a source folder's absolute path there)."""
+    folders = [p for sub in KERNEL_SOURCES for p in (package / sub).rglob("__pycache__")]
+    root = os.environ.get("NUMBA_CACHE_DIR")
+    if root:
+        for sub in KERNEL_SOURCES:
+            mirror = Path(root) / str((package / sub).resolve()).lstrip(os.sep)
+            folders += [p for p in [mirror, *mirror.rglob("*")] if p.is_dir()]
     return folders
 
 
@@ -54,13 +65,16 @@ def kernels_cached(package: Path = PACKAGE) -> bool:
             return False
     except OSError:
         return False
-    return any(next(f.glob("*day*.nbi"), None) for f in cache_folders(package))
+    return any(next(f.glob("day.*.nbi"), None) for f in cache_folders(package))
 
 
 def refresh_cache(package: Path = PACKAGE) -> bool:
-    """Drop the package's cached kernels if any of its sources changed since they were
-    compiled. Returns True if the cache was dropped. Does nothing where the package
-    folder is read-only."""
+    """Drop the package's cached kernels if any of their sources changed since they were
+    compiled. Returns True if the cache was dropped.
+
+    The new stamp is written first: where it cannot be written (a read-only install),
+    nothing is deleted, and numba keeps its own per-file checks.
+    """
     digest = source_digest(package)
     stamp = package / "__pycache__" / CACHE_STAMP
     try:
@@ -69,14 +83,17 @@ def refresh_cache(package: Path = PACKAGE) -> bool:
     except OSError:
         pass
     try:
-        for folder in cache_folders(package):
-            for cached in folder.iterdir():
-                if cached.suffix in CACHE_SUFFIXES:
-                    cached.unlink(missing_ok=True)
         stamp.parent.mkdir(exist_ok=True)
         stamp.write_text(digest)
     except OSError:
         return False
+    for folder in cache_folders(package):
+        for cached in folder.iterdir():
+            if cached.suffix in CACHE_SUFFIXES:
+                try:
+                    cached.unlink(missing_ok=True)
+                except OSError:  # a read-only cache: numba's per-file checks remain
+                    pass
     return True
 
 
