@@ -71,7 +71,7 @@ class TruceDataCollector(mesa.DataCollector):
         self._model = model
         self._cache_key: tuple[int, int] | None = None
         self._frame = pd.DataFrame()
-        self._vars: dict[str, list] = {}
+        self._vars: dict[str, list] | None = None
         for agent_type, reporters in (agenttype_reporters or {}).items():
             for name, reporter in reporters.items():
                 self._new_agenttype_reporter(agent_type, name, reporter)
@@ -84,13 +84,15 @@ class TruceDataCollector(mesa.DataCollector):
             frame = model.to_frame()
             frame.index = pd.RangeIndex(1, len(frame) + 1, name="Step")
             self._frame = frame
-            self._vars = {col: frame[col].tolist() for col in frame.columns}
+            self._vars = None  # built from the frame when first read
             self._cache_key = key
 
     @property
     def model_vars(self) -> dict[str, list]:
         """Each daily column's values, one per step so far (read from the record)."""
         self._refresh()
+        if self._vars is None:
+            self._vars = {col: self._frame[col].tolist() for col in self._frame.columns}
         return self._vars
 
     @property
