@@ -13,7 +13,7 @@ from trucesim import ConfigError, TruceModel, load_scenario, simulate
 from trucesim.core.agents import Clique, Leader
 from trucesim.core.datacollector import DEFAULT_AGENT_REPORTERS, TruceDataCollector
 
-from .conftest import simple_scenario, write_scenario
+from .conftest import REPO, simple_scenario, write_scenario
 
 BUNDLED = "el-salvador-2010-2016"
 
@@ -111,21 +111,26 @@ def test_bad_override_key_is_a_config_error():
         TruceModel(s, overrides={"violence.eta": 0.03}, **{"violence.eta": 0.04})
 
 
-def test_batch_run_collects_the_homicides_simulate_gives():
-    results = mesa.batch_run(TruceModel, parameters={"scenario": BUNDLED}, rng=[1, 2],
-                             max_steps=100, data_collection_period=1,
-                             display_progress=False)
-    df = pd.DataFrame(results)
-    assert len(df) == 200
-    for seed in (1, 2):
-        run = df[df["rng"] == seed]
+def readme_mesa_example() -> str:
+    """The code of the README's "Using trucesim from Mesa" section."""
+    text = (REPO / "README.md").read_text()
+    section = text.split("## Using trucesim from Mesa", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_batch_run_collects_the_homicides_simulate_gives():
+    namespace: dict = {}
+    exec(readme_mesa_example(), namespace)  # two seeds, a bundled scenario, 100 steps
+    df = namespace["results"]
+    assert len(df) == 2 * 2 * 100 and set(df["rng"]) == {1, 2}
+    scenario = load_scenario(BUNDLED)
+    for (eta, seed), run in df.groupby(["violence.eta", "rng"]):
         assert list(run["Step"]) == list(range(1, 101))
         assert (run["scenario"] == BUNDLED).all()
-        expected = simulate(BUNDLED, seed=seed)
+        expected = simulate(scenario.with_overrides({"violence.eta": eta}), seed=seed)
         np.testing.assert_array_equal(run["homicides"], expected["homicides"][:100])
         np.testing.assert_array_equal(run["date"], expected["date"][:100])
-    assert not df.loc[df["rng"] == 1, "homicides"].equals(
-        df.loc[df["rng"] == 2, "homicides"].reset_index(drop=True))
+    assert namespace["totals"].nunique() == 4  # the seeds and the parameter both matter
 
 
 def test_batch_run_rows_carry_the_parameters_and_stop_on_the_last_day():
