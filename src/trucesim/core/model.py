@@ -9,12 +9,16 @@ the burn-in at construction, and then simulates one calendar day per :meth:`step
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Mapping
+from typing import Any
 
 import mesa
 import numpy as np
 import pandas as pd
 
 from trucesim.core.agents import Clique, Leader, PoliceForce
+from trucesim.core.datacollector import DEFAULT_AGENT_REPORTERS, TruceDataCollector
 from trucesim.core.day import Params, simulate_days
 from trucesim.core.metrics import DAILY, GANG_DAILY, GANG_METRICS, METRICS, gang_column
 from trucesim.core.state import (
@@ -30,23 +34,43 @@ from trucesim.core.state import (
 from trucesim.core.timeline import compile_timeline
 from trucesim.core.world import build_territory, directed_edges, refresh_fronts
 from trucesim.numerics.constants import constants
+from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.params import Regime
-from trucesim.scenario.schema import Scenario
+from trucesim.scenario.schema import Scenario, bundled_scenarios, load_scenario, resolve_path
 
 
 class TruceModel(mesa.Model):
     """Imprisoned leaders, street cliques and police under policy regimes, day by day.
 
     Args:
-        scenario: a validated :class:`~trucesim.scenario.schema.Scenario`.
+        scenario: a validated :class:`~trucesim.scenario.schema.Scenario`, or the path or
+            bundled name of a scenario file (loaded with
+            :func:`~trucesim.scenario.schema.load_scenario`).
         rng: seed or generator for all randomness (Mesa's ``rng=``); defaults to the
-            scenario's seed.
+            scenario's seed. An integer or SeedSequence ``s`` gives the same run as
+            ``simulate(scenario, seed=s)``.
         variant: name of a scenario variant to apply, or None for the base timeline.
         agents: create the Mesa agent views (turn off for the largest worlds if only
             the daily table is wanted).
+        overrides: parameter values by dotted path (``{"violence.eta": 0.03}``), applied
+            with :meth:`Scenario.with_overrides
+            <trucesim.scenario.schema.Scenario.with_overrides>` before the variant.
+        agent_reporters: per-agent data for :attr:`datacollector`, collected after every
+            step: True for the default clique and leader reporters
+            (:data:`~trucesim.core.datacollector.DEFAULT_AGENT_REPORTERS`), or a mapping
+            agent type -> {name: attribute or function} as Mesa's
+            ``agenttype_reporters``. Off by default (they are large).
+        **parameters: more overrides, each keyword a dotted path; this lets
+            ``mesa.batch_run`` sweep a parameter by name
+            (``parameters={"violence.eta": [0.02, 0.03]}``).
+
+    Raises:
+        ConfigError: ``file: key: reason`` for an unknown scenario name, an override path
+            that names no parameter, or an invalid value.
 
     The burn-in (``world.burn_in_days`` under the first phase's regime) runs at
-    construction; ``steps`` then counts calendar days from the scenario's start.
+    construction; ``steps`` then counts calendar days from the scenario's start, and
+    ``running`` turns False once the scenario's last day has been simulated.
 
     Attributes:
         state: the state containers (:class:`~trucesim.core.state.State`): ``cliques``,
@@ -55,17 +79,38 @@ class TruceModel(mesa.Model):
         timeline: the compiled phases and events.
         day: index of the next day to simulate (0 = the scenario's start).
         gang_names: every gang of the run (factions included), in column order.
+        datacollector: a :class:`~trucesim.core.datacollector.TruceDataCollector`: the
+            daily metrics as Mesa model variables, read from the record arrays.
     """
 
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: Scenario | str | os.PathLike,
         *,
-        rng: int | np.random.Generator | None = None,
+        rng: int | np.random.SeedSequence | np.random.Generator | None = None,
         variant: str | None = None,
         agents: bool = True,
+        overrides: Mapping[str, Any] | None = None,
+        agent_reporters: bool | Mapping[type[mesa.Agent], Mapping[str, Any]] = False,
+        **parameters: Any,
     ):
-        super().__init__(rng=scenario.seed if rng is None else rng)
+        scenario = _scenario(scenario)
+        changes = dict(overrides or {})
+        both = sorted(changes.keys() & parameters.keys())
+        if both:
+            raise ConfigError(scenario.source, both[0], "given both in overrides and as a keyword")
+        changes.update(parameters)
+        if changes:
+            scenario = scenario.with_overrides(changes)
+        if agent_reporters is True:
+            agent_reporters = DEFAULT_AGENT_REPORTERS
+        if agent_reporters and not agents:
+            raise ValueError("agent_reporters need the agent views (agents=True)")
+        # A generator, as simulate() builds: Mesa then seeds its stdlib random from it the
+        # same way whether rng was an int or a generator, so both give the same stream.
+        if not isinstance(rng, np.random.Generator):
+            rng = np.random.default_rng(scenario.seed if rng is None else rng)
+        super().__init__(rng=rng)
         self.config = cfg = scenario.variant(variant)
         self.gang_names = cfg.gang_names
         self.timeline = compile_timeline(cfg)
@@ -85,6 +130,8 @@ class TruceModel(mesa.Model):
             self.leader_agents = [Leader(self, i, name) for i, name in enumerate(self.gang_names)]
             self.clique_agents = [Clique(self, i) for i in range(self.territory.n)]
             self.police = PoliceForce(self)
+        self.datacollector = TruceDataCollector(self, agent_reporters or None)
+        self.running = not self.finished
 
     # ------------------------------------------------------------------ state
     @property
@@ -161,13 +208,19 @@ class TruceModel(mesa.Model):
             self.day = until
 
     def step(self) -> None:
-        """Simulate one calendar day."""
+        """Simulate one calendar day (then snapshot the agent reporters, if any)."""
         if not self.finished:
             self._simulate(self.day + 1)
+            if self.datacollector.collects_agents:
+                self.datacollector.collect(self)
         self.running = not self.finished
 
     def run(self) -> pd.DataFrame:
         """Simulate every remaining day; return the daily table."""
+        if self.datacollector.collects_agents:  # a snapshot per day: step by step
+            while not self.finished:
+                self.step()
+            return self.to_frame()
         days = self.timeline.days - max(self.day, 0)
         self._simulate(self.timeline.days)
         self.steps += days
@@ -202,6 +255,20 @@ class TruceModel(mesa.Model):
                     values = pd.Categorical.from_codes(values, categories=list(m.categories))
                 data[gang_column(m.name, gang)] = values.copy()
         return pd.DataFrame(data)
+
+
+def _scenario(spec: Scenario | str | os.PathLike) -> Scenario:
+    """A scenario, or the one a path or bundled name designates."""
+    if isinstance(spec, Scenario):
+        return spec
+    if not isinstance(spec, str | os.PathLike):
+        raise TypeError(f"scenario must be a Scenario, a path or a bundled name, not {spec!r}")
+    if not resolve_path(spec).exists():
+        bundled = ", ".join(bundled_scenarios())
+        raise ConfigError(str(spec), "scenario",
+                          f"no such file, and no bundled scenario of that name "
+                          f"(bundled: {bundled})")
+    return load_scenario(spec)
 
 
 def _shares(cfg: Scenario) -> np.ndarray:
