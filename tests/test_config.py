@@ -109,7 +109,7 @@ def test_out_folder_that_is_not_results_is_refused(tmp_path, capsys):
     precious.mkdir()
     (precious / "thesis.tex").write_text("keep me")
     assert main(["run", "honduras-2013", "-n", "1", "--out", str(precious)]) == 2
-    assert "not a trucesim results folder" in capsys.readouterr().err
+    assert "is not a folder trucesim made" in capsys.readouterr().err
     assert [p.name for p in precious.iterdir()] == ["thesis.tex"]
 
 

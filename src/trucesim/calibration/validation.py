@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from trucesim.atomic import atomic_path, staged_folder, write_json
+from trucesim.atomic import atomic_path, write_json
 from trucesim.calibration.observed import FIT_CUTOFF, ObservedRow, annual_homicides, load_observed
+from trucesim.folders import claim, result_folder
 from trucesim.scenario.schema import Scenario, load_scenario, read_toml
 
 COLUMNS = ("date", "phase", "regime", "homicides", "police_killed", "gang_killed_by_police",
@@ -565,8 +566,12 @@ def assessment(annual: pd.DataFrame, facts: list[Fact]) -> str:
 
 def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicates: int = 40,
                    seed: int | None = None, workers: int | None = None,
-                   out: Path | None = None) -> int:
-    """``trucesim validate``: simulate, compare, and write the report folder."""
+                   out: Path | None = None, force: bool = False) -> int:
+    """``trucesim validate``: simulate, compare, and write the report folder.
+
+    The folder is replaced only if it holds a ``validation`` result trucesim made; one
+    made with other settings only with ``force``.
+    """
     from trucesim.calibration.fit import executor
 
     scenario = load_scenario(scenario_spec)
@@ -576,6 +581,9 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         honduras = honduras.with_overrides(cal["overrides"])
     root = scenario.seed if seed is None else seed
     out = Path(out) if out is not None else Path("results") / "validation"
+    settings = {"scenario": scenario.model_dump(mode="json"), "replicates": replicates,
+                "root_seed": root}
+    claim(out, "validation", settings, force)  # refused before any work, not after it
     rows = load_observed()
     baseline = disappearance_baseline(rows)
     started = time.perf_counter()
@@ -606,7 +614,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         "parameters": parameter_table(scenario, cal),
     }
     text = report(ctx)
-    with staged_folder(out) as stage:
+    with result_folder(out, "validation", settings, force=force) as stage:
         with atomic_path(stage / "validation.md") as tmp:
             tmp.write_text(text)
         title = f"{scenario.name}: calibrated to 2013, {replicates} replicates"

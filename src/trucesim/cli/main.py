@@ -53,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="results folder (default: results/<scenario name>)")
     run.add_argument("--variant", default=None,
                      help="run only this variant (default: all variants, or the base timeline)")
+    run.add_argument("--force", action="store_true",
+                     help="replace a run result in --out made with different settings")
     run.set_defaults(func=_cmd_run)
 
     sc = sub.add_parser("scenarios", help="list the bundled scenarios")
@@ -126,6 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
     val.add_argument("--out", type=Path, default=None,
                      help="report folder (default: results/validation)")
+    val.add_argument("--force", action="store_true",
+                     help="replace a validation report in --out made with different settings")
     val.set_defaults(func=_cmd_validate)
 
     obs = sub.add_parser("observed", help="list the observed data rows (ids for calibration)")
@@ -189,6 +193,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=args.out,
         variant=args.variant,
+        force=args.force,
     )
 
 
@@ -259,7 +264,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be at least 1")
     return run_validation(args.scenario, replicates=args.replicates, seed=args.seed,
-                          workers=args.workers, out=args.out)
+                          workers=args.workers, out=args.out, force=args.force)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:

@@ -18,8 +18,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from trucesim.api import simulate
-from trucesim.atomic import staged_folder, write_json, write_parquet
+from trucesim.atomic import write_json, write_parquet
 from trucesim.compiled import resolve_engine
+from trucesim.folders import result_folder
 from trucesim.outcomes import counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario, load_scenario
@@ -42,8 +43,13 @@ def run_scenario(
     seed: int | None = None,
     out: Path | None = None,
     variant: str | None = None,
+    force: bool = False,
 ) -> int:
-    """Run every variant (or one) of a scenario and write the results folder; print a summary."""
+    """Run every variant (or one) of a scenario and write the results folder; print a summary.
+
+    The folder is replaced only if it holds a ``run`` result trucesim made; one made with
+    other settings (scenario, variants, replicates, seed) only with ``force``.
+    """
     scenario = load_scenario(spec)
     variants = [variant] if variant is not None else (list(scenario.variants) or [None])
     labels = [v or "base" for v in variants]
@@ -54,7 +60,9 @@ def run_scenario(
     children = np.random.SeedSequence(root_seed).spawn(replicates)
     out = Path(out) if out is not None else Path("results") / scenario.name
 
-    with staged_folder(out) as stage:
+    settings = {"scenario": scenario.model_dump(mode="json"), "variants": labels,
+                "replicates": replicates, "root_seed": root_seed}
+    with result_folder(out, "run", settings, force=force) as stage:
         frames, rows = [], []
         started = time.perf_counter()
         total = len(variants) * replicates

@@ -274,8 +274,8 @@ class Experiment(Frozen):
         data["base_scenario"] = {"source": self.base.source, **self.base.model_dump(mode="json")}
         return data
 
-    def fingerprint(self) -> str:
-        """Hash of everything that determines the results.
+    def settings(self) -> dict[str, Any]:
+        """Everything that determines the results, as plain data.
 
         Not names, descriptions, execution settings or where the files are: the base
         scenario enters by its full content, so moving the files keeps a sweep resumable.
@@ -283,7 +283,11 @@ class Experiment(Frozen):
         data = self.model_dump(mode="json",
                                exclude={"name", "description", "execution", "scenario"})
         data["base_scenario"] = self.base.model_dump(mode="json")
-        blob = json.dumps(data, sort_keys=True, default=str).encode()
+        return json.loads(json.dumps(data, default=str))
+
+    def fingerprint(self) -> str:
+        """Hash of :meth:`settings`: equal exactly when two experiments give equal results."""
+        blob = json.dumps(self.settings(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def daily_columns(self) -> list[str] | None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
+from trucesim.folders import NAME_RULE, check_name
 from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.params import (
     CommandParams,
@@ -117,6 +118,14 @@ class Variant(Frozen):
     overrides: dict[str, Any] = Field(default_factory=dict)
 
 
+def _valid_name(name: str) -> bool:
+    try:
+        check_name(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _default_gangs() -> dict[str, GangParams]:
     return {
         "MS13": GangParams(share=0.55, cohesion=0.8, authority=0.8, autonomy=0.2),
@@ -128,7 +137,7 @@ def _default_gangs() -> dict[str, GangParams]:
 class Scenario(Frozen):
     """A complete scenario: dates, world, gangs, mechanisms' parameters and the timeline."""
 
-    name: str
+    name: str = Field(description="Names the default results folder: " + NAME_RULE + ".")
     description: str = ""
     start: dt.date
     end: dt.date
@@ -164,6 +173,13 @@ class Scenario(Frozen):
         return self
 
     def _problems(self):
+        name, bracket, variant = self.name.partition("[")  # "<name>[<variant>]": .variant()
+        if not (_valid_name(name) and (not bracket or (variant.endswith("]")
+                                                        and _valid_name(variant[:-1])))):
+            yield "name", f"{self.name!r} is not a valid name: {NAME_RULE}"
+        for v in self.variants:
+            if not _valid_name(v):
+                yield f"variants.{v}", f"{v!r} is not a valid variant name: {NAME_RULE}"
         if self.end <= self.start:
             yield "end", f"end {self.end} is not after start {self.start}"
         if not self.gangs:
