@@ -138,7 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     dash.add_argument("scenario", nargs="?", default="el-salvador-2016-letter",
                       help="scenario file or bundled name (default: el-salvador-2016-letter)")
     dash.add_argument("--host", default="127.0.0.1",
-                      help="address to listen on (default: 127.0.0.1, this machine only)")
+                      help="address to listen on (default: 127.0.0.1, this machine only; "
+                      "any other needs --allow-remote)")
+    dash.add_argument("--allow-remote", action="store_true",
+                      help="allow a --host reachable from other machines (there is no "
+                      "authentication: anyone who reaches it can drive the dashboard)")
     dash.add_argument("--port", type=int, default=8765, help="TCP port (default: 8765)")
     dash.set_defaults(func=_cmd_dashboard)
     return p
@@ -271,7 +275,8 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     from trucesim.dashboard.server import DashboardError, serve
 
     try:
-        return serve(args.scenario, host=args.host, port=args.port)
+        return serve(args.scenario, host=args.host, port=args.port,
+                     allow_remote=args.allow_remote)
     except DashboardError as exc:
         raise UsageError(str(exc)) from None
 
