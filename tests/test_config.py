@@ -140,11 +140,14 @@ def test_bundled_files_resolve_by_kind(tmp_path, monkeypatch):
     experiments = bundled_scenarios("experiments")
     assert {"leader-control", "sobol-truce-effect"} <= set(experiments)
     assert not set(experiments) & set(bundled_scenarios())
-    assert resolve_path("leader-control.toml", "experiments") == experiments["leader-control"]
+    assert resolve_path("leader-control", "experiments") == experiments["leader-control"]
     assert resolve_path("honduras-2013") == bundled_scenarios()["honduras-2013"]
     assert resolve_path("leader-control") == Path("leader-control")  # not a scenario
-    (tmp_path / "leader-control.toml").write_text("")
+    # a path (with .toml or a folder) is a path: never swapped for a bundled file
     assert resolve_path("leader-control.toml", "experiments") == Path("leader-control.toml")
+    assert resolve_path("scenarios/honduras-2013.toml") == Path("scenarios/honduras-2013.toml")
+    (tmp_path / "leader-control").write_text("")
+    assert resolve_path("leader-control", "experiments") == Path("leader-control")
 
 
 def test_overrides_by_dotted_path(el_salvador):
@@ -168,6 +171,8 @@ def test_variant_replaces_timeline_from_its_start(letter):
 def test_bundled_name_resolution(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert load_scenario("honduras-2013").name == "honduras-2013"
-    assert load_scenario("honduras-2013.toml").name == "honduras-2013"
+    for missing in ("honduras-2013.toml", "scenarios/honduras-2013.toml"):
+        with pytest.raises(ConfigError, match="no such file"):
+            load_scenario(missing)  # a missing path never falls back to the bundled file
     with pytest.raises(ConfigError, match="no such file"):
         load_scenario(Path("elsewhere/honduras-2013.toml").as_posix() + "x")

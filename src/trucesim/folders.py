@@ -197,13 +197,23 @@ class FolderLock:
 
     def acquire(self) -> None:
         """Take the lock or raise :class:`LockHeld`."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(str(self.folder), "", f"cannot create its parent folder: "
+                              f"{exc.strerror}") from None
         info = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
                 "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
+            except OSError as exc:
+                if isinstance(exc, FileExistsError):
+                    fd = None
+                else:
+                    raise ConfigError(str(self.folder), "", f"cannot write here: "
+                                      f"{exc.strerror}") from None
+            if fd is None:
                 owner = self._owner()
                 if owner is not None and self._stale(owner):
                     self.path.unlink(missing_ok=True)

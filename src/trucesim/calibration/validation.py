@@ -24,9 +24,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from trucesim import budget
 from trucesim.atomic import atomic_path, write_json
 from trucesim.calibration.observed import FIT_CUTOFF, ObservedRow, annual_homicides, load_observed
 from trucesim.folders import claim, result_folder
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.files import named_path
 from trucesim.scenario.schema import Scenario, load_scenario, read_toml
 
 COLUMNS = ("date", "phase", "regime", "homicides", "police_killed", "gang_killed_by_police",
@@ -37,6 +40,8 @@ PRE_TRUCE = (dt.date(2010, 1, 1), dt.date(2012, 2, 29))
 TRUCE = (dt.date(2012, 3, 1), dt.date(2013, 12, 31))
 TRANSFERS = dt.date(2012, 3, 8)
 HONDURAS = "honduras-2013"
+#: Days a validated scenario must cover (the record it is compared with).
+VALIDATION_SPAN = (dt.date(2010, 1, 1), dt.date(2016, 12, 31))
 D = dt.timedelta
 
 
@@ -278,7 +283,7 @@ def calibration_of(scenario: Scenario) -> tuple[Path | None, dict[str, Any]]:
     """The scenario's calibration file and its contents (None and {} if uncalibrated)."""
     if not scenario.calibration:
         return None, {}
-    path = Path(scenario.source).parent / scenario.calibration
+    path = named_path(scenario.calibration, scenario.source, "calibration")
     return path, read_toml(path)
 
 
@@ -575,11 +580,18 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     from trucesim.calibration.fit import executor
 
     scenario = load_scenario(scenario_spec)
+    if scenario.start > VALIDATION_SPAN[0] or scenario.end < VALIDATION_SPAN[1]:
+        raise ConfigError(scenario.source, "", (
+            f"covers {scenario.start} to {scenario.end}, but validate compares with El "
+            f"Salvador's record of {VALIDATION_SPAN[0]} to {VALIDATION_SPAN[1]}: use an El "
+            "Salvador scenario covering those years (default: el-salvador-2010-2016)"))
     cal_path, cal = calibration_of(scenario)
     honduras = load_scenario(HONDURAS)
     if cal.get("overrides"):
         honduras = honduras.with_overrides(cal["overrides"])
     root = scenario.seed if seed is None else seed
+    budget.check("-n/--replicates", "", 2 * replicates, scenario.days, scenario.world.cliques,
+                 scenario.world.burn_in_days)
     out = Path(out) if out is not None else Path("results") / "validation"
     settings = {"scenario": scenario.model_dump(mode="json"), "replicates": replicates,
                 "root_seed": root}

@@ -25,6 +25,24 @@ class UsageError(Exception):
     """A problem with the command line itself (exit 2)."""
 
 
+def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low} to {high}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+_seed = _bounded_int("seed", 0, 2**63 - 1)
+_dpi = _bounded_int("dpi", 10, 1200)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trucesim",
@@ -48,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--replicates", "-n", type=int, default=None,
                      help="runs per variant (default: 20)")
-    run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    run.add_argument("--seed", type=_seed, default=None,
+                     help="root seed, 0 to 2**63-1 (default: the scenario's)")
     run.add_argument("--out", type=Path, default=None,
                      help="results folder (default: results/<scenario name>)")
     run.add_argument("--variant", default=None,
@@ -105,7 +124,8 @@ def _parser() -> argparse.ArgumentParser:
                     "(default: RESULTS/plots)")
     pl.add_argument("--format", choices=["png", "svg", "pdf"], default="png", dest="fmt",
                     help="file format (default: png)")
-    pl.add_argument("--dpi", type=int, default=110, help="resolution of PNGs (default: 110)")
+    pl.add_argument("--dpi", type=_dpi, default=110,
+                    help="resolution of PNGs, 10 to 1200 (default: 110)")
     pl.set_defaults(func=_cmd_plot)
 
     cal = sub.add_parser("calibrate", help="fit parameters to observed data (up to 2013)")
@@ -124,7 +144,8 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--scenario", default="el-salvador-2010-2016",
                      help="calibrated scenario (default: el-salvador-2010-2016)")
     val.add_argument("--replicates", "-n", type=int, default=40, help="runs (default: 40)")
-    val.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    val.add_argument("--seed", type=_seed, default=None,
+                     help="root seed, 0 to 2**63-1 (default: the scenario's)")
     val.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
     val.add_argument("--out", type=Path, default=None,
                      help="report folder (default: results/validation)")
@@ -312,16 +333,53 @@ def main(argv: list[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         with _engine(args.engine, args.command in SIMULATING):
-            return func(args)
+            status = func(args)
+            sys.stdout.flush()  # a closed pipe is reported here, not at interpreter exit
+            return status
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, FileExistsError) as exc:
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away: say so once, without a traceback
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("error: output closed early (broken pipe); what was written before is "
+              "complete", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, _INPUT_ERRORS) else 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"interrupted: {INTERRUPTED.get(args.command, 'nothing was written')}",
+              file=sys.stderr)
         return 130
+
+
+#: OSErrors that come from what the user asked for (exit 2) rather than the machine (1).
+_INPUT_ERRORS = (PermissionError, FileExistsError, NotADirectoryError, IsADirectoryError,
+                 FileNotFoundError)
+#: What an interrupted command leaves, by command.
+INTERRUPTED = {
+    "sweep": "finished runs are kept; rerun the same command to resume",
+    "calibrate": "finished evaluations are checkpointed; rerun the same command to resume",
+    "run": "nothing was written (results appear whole or not at all); rerun to start again",
+    "validate": "nothing was written; rerun to start again",
+    "dashboard": "stopped",
+}
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a failed file operation: the file, then why."""
+    import errno
+
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        why += " (the disk or the file size limit is full; nothing half-written is kept)"
+    where = exc.filename if exc.filename is not None else "file operation"
+    return f"{where}: {why}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from trucesim import budget
 from trucesim.api import simulate
 from trucesim.atomic import write_json, write_parquet
 from trucesim.compiled import resolve_engine
@@ -56,6 +57,8 @@ def run_scenario(
     for v in variants:  # validates every name before anything runs
         scenario.variant(v)
     replicates = replicates or DEFAULT_REPLICATES
+    budget.check("-n/--replicates", "", len(variants) * replicates, scenario.days,
+                 scenario.world.cliques, scenario.world.burn_in_days)
     root_seed = scenario.seed if seed is None else seed
     children = np.random.SeedSequence(root_seed).spawn(replicates)
     out = Path(out) if out is not None else Path("results") / scenario.name

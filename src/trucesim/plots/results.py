@@ -152,7 +152,7 @@ def load_results(folder: str | Path) -> Results:
                           "give the folder written by `trucesim run` or `trucesim sweep`")
     try:
         manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as exc:
+    except (OSError, ValueError) as exc:  # not JSON, not UTF-8 (random bytes), unreadable
         raise ConfigError(str(mpath), "", f"unreadable manifest: {exc}") from None
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
     if kind == "run":

@@ -49,6 +49,7 @@ import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
 
 from trucesim.scenario.errors import ConfigError, ConfigErrors
+from trucesim.scenario.files import is_bare_name, named_path
 from trucesim.scenario.params import Frozen
 from trucesim.scenario.schema import (
     Scenario,
@@ -498,15 +499,13 @@ def keep_outcomes(summary: dict[str, float], patterns: list[str]) -> dict[str, f
 
 # ---------------------------------------------------------------------- files
 def _load_base(spec: str, base_dir: Path, source: str) -> Scenario:
-    path = Path(spec)
-    candidate = path if path.is_absolute() else base_dir / path
+    candidate = named_path(spec, base_dir / Path(source).name, "scenario")
     bundled = bundled_scenarios()
-    stem = path.stem if path.suffix == ".toml" else path.name
     if candidate.exists():
         target = candidate
-    elif stem in bundled and len(path.parts) == 1:
+    elif is_bare_name(spec) and spec in bundled:
         # The bundled file itself: the bare name could match a file in the CWD.
-        target = bundled[stem]
+        target = bundled[spec]
     else:
         raise ConfigError(source, "scenario",
                           f"no scenario file {str(candidate)!r} and no bundled scenario {spec!r}; "
