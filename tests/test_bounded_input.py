@@ -103,7 +103,7 @@ def test_absurd_replicates_are_refused_before_any_work(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(path), "-n", str(10**12), "--out", str(out)]) == 2
     err = _error(capsys)
-    assert "error: -n/--replicates: 2,000,000,000,000 run(s) of 121 days" in err
+    assert "error: -n/--replicates: 3,000,000,000,000 run(s) of 121 days" in err  # 3 branches
     assert "PB of memory" in err and "years of computing" in err
     assert not out.exists()
     assert main(["validate", "-n", str(10**12), "--out", str(out)]) == 2

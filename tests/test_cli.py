@@ -41,19 +41,22 @@ def _run(tmp_path, *args):
 
 
 def test_run_letter_default_main_job_small(tmp_path, capsys, monkeypatch):
-    # The main job (no SCENARIO) runs the 2016-letter scenario: all three variants.
+    # The main job (no SCENARIO) runs the 2016-letter scenario: the base timeline
+    # (extraordinary measures continue) and the three variants.
     code, out = _run(tmp_path, "-n", "2", "--seed", "5")
     assert code == 0
     printed = capsys.readouterr().out
     assert "Mean per day by phase" in printed and "Mean per day by year" in printed
     assert "relative to 'hardline'" in printed
     daily = pd.read_parquet(out / "daily.parquet")
-    assert set(daily["variant"]) == {"hardline", "truce", "dialogue"}
+    assert set(daily["variant"]) == {"base", "hardline", "truce", "dialogue"}
     assert set(daily["replicate"]) == {0, 1}
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["replicates"] == 2 and len(summary["runs"]) == 6
+    assert summary["replicates"] == 2 and len(summary["runs"]) == 8
     assert {r["variant"] for r in summary["counterfactual"]["table"]} == {
-        "hardline", "truce", "dialogue"}
+        "base", "hardline", "truce", "dialogue"}
+    assert {r["measure"] for r in summary["counterfactual"]["table"]} == {"homicides"}
+    assert "Recorded homicides from 2016-07-15 relative to 'hardline'" in printed
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "run" and manifest["root_seed"] == 5
     png = (out / "trajectory.png").read_bytes()

@@ -86,7 +86,7 @@ def test_unknown_variant_refused_before_running(tmp_path, capsys):
     code = main(["run", "el-salvador-2016-letter", "--variant", "amnesty", "--out", str(out)])
     assert code == 2
     err = capsys.readouterr().err
-    assert "variant: unknown variant 'amnesty'; valid: hardline, truce, dialogue" in err
+    assert "variant: unknown variant 'amnesty'; valid: base, hardline, truce, dialogue" in err
     assert not out.exists()
 
 

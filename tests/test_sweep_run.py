@@ -163,7 +163,7 @@ def test_analyze_sobol_and_morris(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "s"), "--method", "sobol",
                  "--outcome", "mean_homicides"]) == 0
     printed = capsys.readouterr().out
-    assert "world.members" in printed and "ST" in printed
+    assert "world.members" in printed and "ST [95% CI]" in printed and "S1 [95% CI]" in printed
     table = pd.read_csv(tmp_path / "s" / "sensitivity-sobol-mean_homicides.csv", index_col=0)
     # Clique size drives the homicide level far more than restraint in a 2-month truce.
     assert table.loc["world.members", "ST"] > table.loc["violence.restraint_efficacy", "ST"]

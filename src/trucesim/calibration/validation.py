@@ -647,6 +647,21 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             "rate_ratio": interval(ratios), "observed_rate_ratio": ctx["observed_ratio"],
             "facts": [f.__dict__ for f in facts], "elapsed_seconds": round(elapsed, 1),
         })
-    print(text.split("## Parameters")[0])
-    print(f"wrote {out}/validation.md, trajectory.png, annual.png, facts.png")
+    print(validation_summary(ctx, facts))
+    print(f"\nreport: {out / 'validation.md'} (also trajectory.png, annual.png, facts.png, "
+          "annual.csv, in_sample.csv)")
     return 0
+
+
+def validation_summary(ctx: dict, facts: list[Fact]) -> str:
+    """The few lines ``trucesim validate`` prints; the whole report is in validation.md."""
+    passed = sum(f.passed for f in facts)
+    return "\n".join([
+        f"{ctx['scenario']}: {ctx['replicates']} replicates, {ctx['elapsed']:.0f} s",
+        f"annual homicides, mean absolute error: in sample {ctx['in_mae']:.0f}%, "
+        f"out of sample {ctx['out_mae']:.0f}%",
+        f"truce rate ratio: {ctx['rate_ratio']} (Katz et al. 2016: "
+        f"{KATZ_RATE_RATIO[0]}-{KATZ_RATE_RATIO[1]})",
+        f"stylised facts reproduced: {passed} of {len(facts)}",
+        f"assessment: {ctx['assessment']}",
+    ])

@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None,
                      help="results folder (default: results/<scenario name>)")
     run.add_argument("--variant", default=None,
-                     help="run only this variant (default: all variants, or the base timeline)")
+                     help="run only this variant, or 'base' for the timeline as written "
+                     "(default: the base timeline and every variant)")
     run.add_argument("--force", action="store_true",
                      help="replace a run result in --out made with different settings")
     run.set_defaults(func=_cmd_run)
@@ -83,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("file", help="scenario file or bundled name")
     chk.set_defaults(func=_cmd_check)
 
-    par = sub.add_parser("params", help="print the table of every parameter")
+    par = sub.add_parser("params", help="print the table of every parameter (or those matching)")
+    par.add_argument("filter", nargs="?", default=None,
+                     help="show only parameters whose path or meaning contains this text "
+                     "(case-insensitive), e.g. 'violence' or 'recruit'")
     par.set_defaults(func=_cmd_params)
 
     reg = sub.add_parser("regimes", help="list the policy regime presets")
@@ -195,15 +199,25 @@ def _cmd_params(args: argparse.Namespace) -> int:
     from trucesim.scenario.params import parameter_table_markdown
     from trucesim.scenario.schema import bundled_fit
 
-    print(parameter_table_markdown(bundled_fit()))
+    table = parameter_table_markdown(bundled_fit())
+    if args.filter:
+        head, rows = table.splitlines()[:2], table.splitlines()[2:]
+        want = args.filter.lower()
+        rows = [r for r in rows if want in " ".join(r.split(" | ")[:2]).lower()]
+        if not rows:
+            raise UsageError(f"params: no parameter's path or meaning contains {args.filter!r}")
+        table = "\n".join(head + rows)
+    print(table)
     return 0
 
 
 def _cmd_regimes(args: argparse.Namespace) -> int:
-    from trucesim.scenario.regimes import PRESET_DESCRIPTIONS
+    from trucesim.scenario.regimes import PRESET_DESCRIPTIONS, preset_table
 
     for name, text in PRESET_DESCRIPTIONS.items():
         print(f"{name:20s} {text}")
+    print("\nValues of each preset (any field can be overridden per phase):\n")
+    print(preset_table())
     return 0
 
 
@@ -245,10 +259,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from trucesim.runner.sensitivity import analyze
+    from trucesim.runner.sensitivity import analyze, sobol_view, sobol_warnings
 
     table, paths = analyze(args.results, args.method, args.outcome)
-    print(table.to_string(float_format="{:.4f}".format))
+    if args.method == "sobol":
+        shown = sobol_view(table)
+        print(shown.to_string())
+        for warning in sobol_warnings(table):
+            print(f"warning: {warning}", file=sys.stderr)
+    else:
+        print(table.to_string(float_format="{:.4f}".format))
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 

@@ -35,6 +35,8 @@ from trucesim.scenario.params import (
 )
 from trucesim.scenario.regimes import PRESETS
 
+#: Name of the base timeline (the scenario as written) among the variants that run.
+BASE = "base"
 GANG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 #: Every Regime field, optional: what a phase may override.
@@ -158,7 +160,8 @@ class Scenario(Frozen):
     events: list[Event] = Field(default_factory=list)
     variants: dict[str, Variant] = Field(default_factory=dict)
     counterfactual: str | None = Field(
-        None, description="Variant that other variants' deaths are compared against."
+        None, description="Variant (or 'base', the timeline as written) that the others are "
+        "compared against."
     )
     calibration: str | None = Field(
         None,
@@ -206,8 +209,11 @@ class Scenario(Frozen):
         yield from self._timeline_problems(self.phases, self.events, "")
         for name, v in self.variants.items():
             yield from self._timeline_problems(v.phases, v.events, f"variants.{name}.", False)
-        if self.counterfactual is not None and self.counterfactual not in self.variants:
-            valid = ", ".join(self.variants) or "none"
+        if BASE in self.variants:
+            yield f"variants.{BASE}", (f"{BASE!r} is the name of the base timeline (it always "
+                                       "runs); give this variant another name")
+        if self.counterfactual is not None and self.counterfactual not in self.branch_names:
+            valid = ", ".join(self.branch_names)
             yield "counterfactual", f"unknown variant {self.counterfactual!r}; valid: {valid}"
 
     def _timeline_problems(self, phases, events, prefix, first_at_start=True):
@@ -278,16 +284,22 @@ class Scenario(Frozen):
             set_path(data, path, value, source)
         return Scenario.parse(data, source)
 
+    @property
+    def branch_names(self) -> list[str]:
+        """What ``run`` simulates: :data:`BASE` (the timeline as written), then every variant."""
+        return [BASE, *self.variants]
+
     def variant(self, name: str | None) -> Scenario:
-        """The scenario with variant ``name`` applied (``None``: the base timeline).
+        """The scenario with variant ``name`` applied (``None`` or :data:`BASE`: the base
+        timeline).
 
         The variant's phases replace every phase starting on or after its first phase; its
         events are added; its overrides are applied. The result has no variants.
         """
-        if name is None:
+        if name is None or name == BASE:
             return self
         if name not in self.variants:
-            valid = ", ".join(self.variants) or "none (this scenario has no variants)"
+            valid = ", ".join(self.branch_names)
             raise ConfigError(self.source, "variant", f"unknown variant {name!r}; valid: {valid}")
         v = self.variants[name]
         data = self.to_data()
