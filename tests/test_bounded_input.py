@@ -260,3 +260,17 @@ def test_a_closed_pipe_is_one_line(tmp_path):
     assert proc.wait(timeout=60) == 1
     assert err == ("error: output closed early (broken pipe); what was written before "
                    "is complete\n")
+
+
+def test_an_absurd_sweep_is_refused_before_any_work(tmp_path, capsys):
+    from tests.sweep_support import write_tiny
+
+    text = TINY_SCENARIO.replace("cliques = 50", "cliques = 100000").replace(
+        "end = 2012-04-30", "end = 2099-12-31")
+    exp = write_tiny(tmp_path, replicates=1_000_000)
+    (tmp_path / "tiny.toml").write_text(text)
+    assert main(["sweep", str(exp), "--out", str(tmp_path / "out"), "--workers", "1"]) == 2
+    err = _error(capsys)
+    assert "exp.toml: design: 4,000,000 run(s) of " in err and "100,000 cliques" in err
+    assert "years of computing" in err
+    assert not (tmp_path / "out").exists()

@@ -18,6 +18,8 @@ from trucesim.cli.main import main
 from trucesim.folders import MARKER, FolderLock, check_name, claim, lock_path, result_folder
 from trucesim.scenario.errors import ConfigError
 
+from .conftest import REPO
+
 
 def _tiny(tmp_path):
     path = tmp_path / "tiny.toml"
@@ -216,3 +218,26 @@ def test_resume_redoes_runs_whose_record_lacks_fields(tmp_path, capsys):
     assert main(["sweep", str(exp), "--out", str(out), "--workers", "1"]) == 0
     assert "ran 2 (0 failed), skipped 2 already done" in capsys.readouterr().out
     assert json.loads(records[0].read_text())["status"] == "ok"
+
+
+def test_calibrate_refuses_a_foreign_folder_and_another_kind(tmp_path, capsys):
+    cal = REPO / "calibration" / "el-salvador-2013.toml"
+    users = tmp_path / "mine"
+    _users_folder(users)
+    assert main(["calibrate", str(cal), "--workers", "1", "--out", str(users)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a calibration folder trucesim made" in err and "Errno" not in err
+    run_out = tmp_path / "run"
+    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(run_out)]) == 0
+    capsys.readouterr()
+    assert main(["calibrate", str(cal), "--workers", "1", "--out", str(run_out)]) == 2
+    assert "holds a 'trucesim run' result, not a calibration" in capsys.readouterr().err
+
+
+def test_a_manifest_without_kind_is_named_not_none(tmp_path, capsys):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "manifest.json").write_text("{}")
+    assert main(["plot", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "no 'kind'" in err and "None" not in err

@@ -163,6 +163,9 @@ def load_results(folder: str | Path) -> Results:
         runs = _read_parquet(folder / "runs.parquet")
         base = manifest.get("experiment", {}).get("base_scenario")
         return SweepResults(folder, manifest, runs, _scenario(base, mpath))
+    if kind is None:
+        raise ConfigError(str(mpath), "", "not a trucesim results manifest (no 'kind'); give "
+                          "the folder written by `trucesim run` or `trucesim sweep`")
     raise ConfigError(str(mpath), "kind", f"unknown results kind {kind!r}; valid: run, sweep")
 
 

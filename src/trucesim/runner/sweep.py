@@ -13,6 +13,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from trucesim import budget
 from trucesim.folders import FolderLock
 from trucesim.runner.backends import Backend, open_backend
 from trucesim.runner.experiment import Experiment, load_experiment
@@ -148,6 +149,9 @@ def _run_locked(exp: Experiment, store: SweepStore, executor: Executor | None, *
     """:func:`run_experiment` once the folder's lock is held."""
     ex = exp.execution
     folder = store.folder
+    base = exp.base
+    budget.check(exp.source, "design", exp.runs, base.days, base.world.cliques,
+                 base.world.burn_in_days, keep_daily=False)
     resuming = store.check(exp, force=force, resume=resume)
 
     if executor is not None:
