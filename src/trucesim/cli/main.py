@@ -398,8 +398,9 @@ def _os_error(exc: OSError) -> str:
     why = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         why += " (the disk or the file size limit is full; nothing half-written is kept)"
-    where = exc.filename if exc.filename is not None else "file operation"
-    return f"{where}: {why}"
+    if exc.filename is None:
+        return f"writing the results failed: {why}"
+    return f"{exc.filename}: {why}"
 
 
 if __name__ == "__main__":  # pragma: no cover
