@@ -241,3 +241,35 @@ def test_a_manifest_without_kind_is_named_not_none(tmp_path, capsys):
     assert main(["plot", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "no 'kind'" in err and "None" not in err
+
+
+def _legacy_run(tmp_path, capsys):
+    """A run folder as trucesim wrote it before markers: no marker file."""
+    out = tmp_path / "old"
+    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]) == 0
+    (out / MARKER).unlink()
+    capsys.readouterr()
+    return out
+
+
+def test_a_run_folder_from_before_markers_is_still_replaced(tmp_path, capsys):
+    out = _legacy_run(tmp_path, capsys)
+    (out / "plots").mkdir()
+    (out / "plots" / "fan-homicides.png").write_bytes(b"png")
+    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]) == 0  # same
+    assert (out / MARKER).exists() and not (out / "plots").exists()
+    (out / MARKER).unlink()
+    assert main(["run", str(_tiny(tmp_path)), "-n", "2", "--out", str(out)]) == 2
+    assert "replicates (was 1, now 2)" in capsys.readouterr().err
+
+
+def test_a_run_like_folder_with_anything_else_in_it_is_refused(tmp_path, capsys):
+    out = _legacy_run(tmp_path, capsys)
+    (out / "notes.txt").write_text("mine")
+    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out), "--force"]) == 2
+    assert "is not a folder trucesim made" in capsys.readouterr().err
+    (out / "notes.txt").unlink()
+    (out / "plots").mkdir()
+    (out / "plots" / "thesis.tex").write_text("mine")
+    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out), "--force"]) == 2
+    assert (out / "plots" / "thesis.tex").read_text() == "mine"

@@ -4,7 +4,9 @@ A command deletes or replaces a folder only when it can prove the folder is a re
 the same kind: a marker file (:data:`MARKER`) that trucesim itself wrote, holding the
 kind, the marker format, the trucesim version and the settings the result was made
 with. A folder without the marker is never deleted, whatever else it holds (a file
-named ``manifest.json`` proves nothing). A result of the same kind made with different
+named ``manifest.json`` proves nothing), with one exception: a ``run`` or ``validation``
+folder from before markers, holding nothing but the files that command writes
+(:func:`legacy_marker`). A result of the same kind made with different
 settings is replaced only with ``--force``; the refusal names the settings that differ.
 
 Two commands writing one folder at the same time are kept apart by a lock file beside
@@ -62,6 +64,46 @@ def read_marker(folder: str | Path) -> dict[str, Any] | None:
     if not isinstance(marker, dict) or marker.get("tool") != "trucesim" or "kind" not in marker:
         return None
     return marker
+
+
+#: What ``run`` and ``validate`` wrote before markers existed: a folder holding only these
+#: (and a ``plots`` folder of figures) whose manifest names the kind is still theirs.
+LEGACY_FILES = {
+    "run": {"daily.parquet", "summary.json", "manifest.json", "trajectory.png", "plots"},
+    "validation": {"validation.md", "trajectory.png", "annual.png", "facts.png", "annual.csv",
+                   "in_sample.csv", "manifest.json"},
+}
+FIGURE_SUFFIXES = {".png", ".svg", ".pdf"}
+
+
+def legacy_marker(folder: str | Path) -> dict[str, Any] | None:
+    """The marker a results folder from before markers would have had, or None.
+
+    Only a folder holding nothing but the files its command writes (and, for a run, a
+    ``plots`` folder of figures), with a ``manifest.json`` that names the kind and a
+    trucesim version, qualifies; the settings are rebuilt from its manifest.
+    """
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        names = {p.name for p in folder.iterdir()}
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or "trucesim_version" not in manifest:
+        return None
+    kind = manifest.get("kind")
+    if kind not in LEGACY_FILES or not names <= LEGACY_FILES[kind]:
+        return None
+    plots = folder / "plots"
+    if plots.exists() and (not plots.is_dir() or any(
+            not p.is_file() or p.suffix not in FIGURE_SUFFIXES for p in plots.iterdir())):
+        return None
+    if kind == "run":
+        settings = {k: manifest.get(k) for k in ("scenario", "variants", "replicates",
+                                                 "root_seed")}
+    else:  # older validation manifests hold the scenario's name only: never "the same"
+        settings = {"legacy manifest": manifest.get("scenario")}
+    return {"tool": "trucesim", "kind": kind, "format": 0, "settings": settings}
 
 
 def marker_content(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +181,7 @@ def claim(folder: str | Path, kind: str, settings: dict[str, Any], force: bool) 
         raise ConfigError(str(folder), "", f"cannot be read: {exc.strerror}") from None
     if empty:
         return "new"
-    marker = read_marker(folder)
+    marker = read_marker(folder) or legacy_marker(folder)
     if marker is None:
         raise ConfigError(str(folder), "", f"exists and is not a folder trucesim made (no "
                           f"{MARKER}); nothing in it is touched: choose another --out, or "
