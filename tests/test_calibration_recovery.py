@@ -46,7 +46,7 @@ def test_differential_evolution_recovers_known_parameters(tmp_path):
     (tmp_path / "s.toml").write_text(SCENARIO)
     _synthetic_data(tmp_path)
     spec = parse_calibration({
-        "scenario": str(tmp_path / "s.toml"), "data": str(tmp_path / "obs.csv"),
+        "scenario": "s.toml", "data": "obs.csv",  # relative to the calibration file
         "replicates": 2, "seed": 3,
         "method": {"popsize": 4, "maxiter": 6, "seed": 2, "tol": 0.0},
         "parameters": {
@@ -80,7 +80,7 @@ def test_resume_replays_failed_evaluations(tmp_path):
     (tmp_path / "s.toml").write_text(SCENARIO)
     _synthetic_data(tmp_path)
     spec = parse_calibration({
-        "scenario": str(tmp_path / "s.toml"), "data": str(tmp_path / "obs.csv"),
+        "scenario": "s.toml", "data": "obs.csv",  # relative to the calibration file
         "replicates": 1, "seed": 3,
         "parameters": {"violence.eta": {"low": 0.001, "high": 0.5}},
         "targets": [{"name": "gang", "quantity": "gang_killings", "metric": "gang_on_gang"}],

@@ -136,7 +136,9 @@ def test_run_validation_writes_the_report_it_prints(tmp_path, monkeypatch, capsy
     assert len(reports) == 1
     text = (out / "validation.md").read_text()
     printed = capsys.readouterr().out
-    assert text.split("## Parameters")[0] in printed
+    assert text.split("## Parameters")[0] not in printed  # a summary and the path instead
+    assert f"report: {out / 'validation.md'}" in printed
+    assert "stylised facts reproduced: " in printed
     assert "| PASS |" in text and "WARNING" not in text
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "validation" and manifest["root_seed"] == 5

@@ -41,19 +41,22 @@ def _run(tmp_path, *args):
 
 
 def test_run_letter_default_main_job_small(tmp_path, capsys, monkeypatch):
-    # The main job (no SCENARIO) runs the 2016-letter scenario: all three variants.
+    # The main job (no SCENARIO) runs the 2016-letter scenario: the base timeline
+    # (extraordinary measures continue) and the three variants.
     code, out = _run(tmp_path, "-n", "2", "--seed", "5")
     assert code == 0
     printed = capsys.readouterr().out
     assert "Mean per day by phase" in printed and "Mean per day by year" in printed
     assert "relative to 'hardline'" in printed
     daily = pd.read_parquet(out / "daily.parquet")
-    assert set(daily["variant"]) == {"hardline", "truce", "dialogue"}
+    assert set(daily["variant"]) == {"base", "hardline", "truce", "dialogue"}
     assert set(daily["replicate"]) == {0, 1}
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["replicates"] == 2 and len(summary["runs"]) == 6
+    assert summary["replicates"] == 2 and len(summary["runs"]) == 8
     assert {r["variant"] for r in summary["counterfactual"]["table"]} == {
-        "hardline", "truce", "dialogue"}
+        "base", "hardline", "truce", "dialogue"}
+    assert {r["measure"] for r in summary["counterfactual"]["table"]} == {"homicides"}
+    assert "Recorded homicides from 2016-07-15 relative to 'hardline'" in printed
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "run" and manifest["root_seed"] == 5
     png = (out / "trajectory.png").read_bytes()
@@ -76,9 +79,25 @@ def test_run_is_reproducible_and_variant_selects(tmp_path):
 def test_rerun_replaces_its_own_results_folder(tmp_path):
     out = tmp_path / "r"
     assert main(["run", "honduras-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
-    assert main(["run", "honduras-2013", "-n", "1", "--seed", "2", "--out", str(out)]) == 0
+    assert main(["run", "honduras-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
+    assert (out / "manifest.json").exists()  # the same settings: replaced without --force
+    assert main(["run", "honduras-2013", "-n", "1", "--seed", "2", "--out", str(out)]) == 2
+    assert json.loads((out / "manifest.json").read_text())["root_seed"] == 1  # untouched
+    assert main(["run", "honduras-2013", "-n", "1", "--seed", "2", "--out", str(out),
+                 "--force"]) == 0
     assert json.loads((out / "manifest.json").read_text())["root_seed"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no temporary leftovers
+
+
+def test_rerun_with_other_settings_names_them_and_needs_force(tmp_path, capsys):
+    out = tmp_path / "r"
+    assert main(["run", "honduras-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["run", "honduras-2013", "-n", "2", "--seed", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds a 'run' result made with different settings: replicates (was 1, now 2)" in err
+    assert "--force" in err
+    assert json.loads((out / "manifest.json").read_text())["replicates"] == 1
 
 
 @pytest.mark.slow

@@ -86,7 +86,7 @@ def test_unknown_variant_refused_before_running(tmp_path, capsys):
     code = main(["run", "el-salvador-2016-letter", "--variant", "amnesty", "--out", str(out)])
     assert code == 2
     err = capsys.readouterr().err
-    assert "variant: unknown variant 'amnesty'; valid: hardline, truce, dialogue" in err
+    assert "variant: unknown variant 'amnesty'; valid: base, hardline, truce, dialogue" in err
     assert not out.exists()
 
 
@@ -109,7 +109,7 @@ def test_out_folder_that_is_not_results_is_refused(tmp_path, capsys):
     precious.mkdir()
     (precious / "thesis.tex").write_text("keep me")
     assert main(["run", "honduras-2013", "-n", "1", "--out", str(precious)]) == 2
-    assert "not a trucesim results folder" in capsys.readouterr().err
+    assert "is not a folder trucesim made" in capsys.readouterr().err
     assert [p.name for p in precious.iterdir()] == ["thesis.tex"]
 
 
@@ -140,11 +140,14 @@ def test_bundled_files_resolve_by_kind(tmp_path, monkeypatch):
     experiments = bundled_scenarios("experiments")
     assert {"leader-control", "sobol-truce-effect"} <= set(experiments)
     assert not set(experiments) & set(bundled_scenarios())
-    assert resolve_path("leader-control.toml", "experiments") == experiments["leader-control"]
+    assert resolve_path("leader-control", "experiments") == experiments["leader-control"]
     assert resolve_path("honduras-2013") == bundled_scenarios()["honduras-2013"]
     assert resolve_path("leader-control") == Path("leader-control")  # not a scenario
-    (tmp_path / "leader-control.toml").write_text("")
+    # a path (with .toml or a folder) is a path: never swapped for a bundled file
     assert resolve_path("leader-control.toml", "experiments") == Path("leader-control.toml")
+    assert resolve_path("scenarios/honduras-2013.toml") == Path("scenarios/honduras-2013.toml")
+    (tmp_path / "leader-control").write_text("")
+    assert resolve_path("leader-control", "experiments") == Path("leader-control")
 
 
 def test_overrides_by_dotted_path(el_salvador):
@@ -168,6 +171,8 @@ def test_variant_replaces_timeline_from_its_start(letter):
 def test_bundled_name_resolution(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert load_scenario("honduras-2013").name == "honduras-2013"
-    assert load_scenario("honduras-2013.toml").name == "honduras-2013"
+    for missing in ("honduras-2013.toml", "scenarios/honduras-2013.toml"):
+        with pytest.raises(ConfigError, match="no such file"):
+            load_scenario(missing)  # a missing path never falls back to the bundled file
     with pytest.raises(ConfigError, match="no such file"):
         load_scenario(Path("elsewhere/honduras-2013.toml").as_posix() + "x")

@@ -47,8 +47,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def dashboard_url(tmp_path):
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory):
+    """One dashboard server for the module's tests."""
+    tmp_path = tmp_path_factory.mktemp("dashboard")
     reason = _requirements()
     if reason:
         pytest.skip(reason)
@@ -134,3 +136,49 @@ def test_dashboard_in_headless_chromium(dashboard_url, tmp_path):
                 Path(target).write_bytes(shot.read_bytes())
         finally:
             browser.close()
+
+
+FOREIGN_PAGE = """<!doctype html><title>elsewhere</title><script>
+window.result = new Promise(resolve => {
+  const ws = new WebSocket("ws://127.0.0.1:%(port)d/jupyter/api/kernels/%(kernel)s/channels"
+                           + "?session_id=%(session)s");
+  ws.onopen = () => resolve("open");
+  ws.onerror = () => resolve("refused");
+  setTimeout(() => resolve("timeout"), 20000);
+});
+</script>"""
+
+
+def test_a_page_from_another_origin_cannot_drive_the_dashboard(dashboard_url, tmp_path):
+    """Cross-site WebSocket hijacking: a page the user visits (here served from another
+    port, so another origin) opens a WebSocket to the running dashboard; it is refused,
+    while the dashboard's own page still connects."""
+    import http.server
+    import threading
+    import uuid
+
+    from playwright.sync_api import sync_playwright
+
+    port = int(dashboard_url.rstrip("/").rsplit(":", 1)[1])
+    (tmp_path / "index.html").write_text(FOREIGN_PAGE % {
+        "port": port, "kernel": uuid.uuid4(), "session": uuid.uuid4()})
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(tmp_path))
+    foreign = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=foreign.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                         headless=True)
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{foreign.server_address[1]}/index.html")
+                assert page.evaluate("window.result") == "refused"
+                own = browser.new_page()
+                own.goto(dashboard_url)
+                own.locator(".trucesim-date").wait_for(state="visible", timeout=90_000)
+                assert "2015-01-" in own.locator(".trucesim-date").inner_text()  # it connected
+            finally:
+                browser.close()
+    finally:
+        foreign.shutdown()

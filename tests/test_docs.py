@@ -36,3 +36,11 @@ def test_every_parameter_has_unit_and_source():
         assert row["unit"], row
         assert row["source"], row
         assert row["meaning"], row
+
+
+def test_every_number_has_finite_bounds_in_the_table():
+    """Every numeric parameter has an upper and a lower bound, shown in the table."""
+    for row in parameter_rows():
+        if row["range"] in ("true/false",) or " / " in row["range"]:
+            continue
+        assert "<" in row["range"].split("x")[0] and "<" in row["range"].split("x")[1], row

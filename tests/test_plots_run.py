@@ -33,7 +33,7 @@ from .plots_support import (  # noqa: F401 - _close_figures is an autouse fixtur
     make_run_folder,
 )
 
-VARIANTS = ["hardline", "truce", "dialogue"]
+VARIANTS = ["base", "hardline", "truce", "dialogue"]  # the base timeline always runs
 SPLIT = pd.Timestamp("2016-07-15")
 
 
@@ -126,9 +126,10 @@ def test_fan_overlays_monthly_observed_points_where_the_dates_are_covered():
 def test_compare_pairs_replicates_and_reports_the_paired_total(run):
     fig = compare_chart(run.daily, "homicides", scenario=run.scenario)
     top, bottom = fig.axes
+    assert top.get_ylabel().startswith("recorded homicides")  # the terminal's measure too
     # one fan for the identical stretch before the branch, then one per variant
-    assert len(by_gid(top, "median")) == 4 and len(by_gid(bottom, "median")) == 2
-    assert len(by_gid(top, "band-90")) == 4 and len(by_gid(bottom, "band-50")) == 2
+    assert len(by_gid(top, "median")) == 5 and len(by_gid(bottom, "median")) == 3
+    assert len(by_gid(top, "band-90")) == 5 and len(by_gid(bottom, "band-50")) == 3
     assert legend_texts(top)[0] == "all variants (identical before they diverge)"
     assert len(by_gid(top, "divergence")) == 1
     div = to_dates(by_gid(top, "divergence")[0].get_xdata())
@@ -137,16 +138,18 @@ def test_compare_pairs_replicates_and_reports_the_paired_total(run):
     assert [t.get_text().strip() for t in by_gid(top, "phase-label")] == [
         "hardline", "extraordinary measures", "variants diverge"]
     assert [t for t in legend_texts(top) if "(" in t][1:] == [
-        "hardline (hardline continues)", "truce (truce reinstated)",
-        "dialogue (dialogue mechanism)"]
-    assert legend_texts(bottom) == ["truce − hardline", "dialogue − hardline"]
+        "base (extraordinary measures)", "hardline (hardline continues)",
+        "truce (truce reinstated)", "dialogue (dialogue mechanism)"]
+    assert legend_texts(bottom) == ["base − hardline", "truce − hardline",
+                                    "dialogue − hardline"]
     assert "paired difference" in bottom.get_ylabel()
     d = run.daily[run.daily["date"] >= SPLIT]
     tot = d.groupby(["variant", "replicate"], observed=True)["homicides"].sum()
     diff = (tot["truce"] - tot["hardline"]).to_numpy()
-    assert f"truce − hardline, 2016-07-15 to 2016-12-31: {np.median(diff):+,.0f}" in caption(fig)
+    assert f"truce − hardline, 2016-07-15 to 2016-12-31: {np.median(diff):+,.0f}" in (
+        caption(fig).replace("\n", " "))
     # before the branch the paired difference is exactly zero (same seeds, same timeline)
-    line = by_gid(bottom, "median")[0]
+    line = by_gid(bottom, "median")[1]  # truce - hardline
     x = to_dates(line.get_xdata())
     y = line.get_ydata()
     assert np.all(y[(x < SPLIT) & np.isfinite(y)] == 0) and np.nanmin(y[x > SPLIT]) < 0
@@ -157,20 +160,21 @@ def test_annual_boxes_beside_observed_totals(run):
     fig = annual_chart(run.daily, "homicides", scenario=run.scenario)
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2015", "2016"]
-    assert len([p for p in ax.patches if isinstance(p, PathPatch)]) == 3 * 2
+    assert len([p for p in ax.patches if isinstance(p, PathPatch)]) == len(VARIANTS) * 2
     diamonds = by_gid(ax, "observed-annual")
     obs = observed_frame()
     expect = obs[(obs["quantity"] == "homicides") & (obs["days"] >= 365)
                  & obs["start"].dt.year.isin([2015, 2016])].sort_values("start")["value"]
     assert [float(d.get_ydata()[0]) for d in diamonds] == list(expect)
-    assert "count per year" in ax.get_ylabel()
+    assert ax.get_ylabel() == "recorded homicides\n(count per year)"  # not a variant's name
+    assert fig._suptitle.get_text().endswith(": annual recorded homicides")
     assert legend_texts(ax) == [f"simulated: {v}" for v in VARIANTS] + ["observed total"]
     assert overlapping_texts(fig) == []
 
 
 def test_composition_stacks_types_and_shows_hidden_deaths(run):
     fig = composition_chart(run.daily, scenario=run.scenario)
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == len(VARIANTS)
     for ax, v in zip(fig.axes, VARIANTS, strict=True):
         assert len(by_gid(ax, "stack", PolyCollection)) == 5  # the five types of killing
         (recorded,) = by_gid(ax, "recorded")
@@ -235,3 +239,12 @@ def test_cli_bad_kind_or_metric_on_a_run(run, tmp_path, capsys, args, words):
     for w in words:
         assert w in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("dpi", [80, 100, 110])
+def test_compare_caption_fits_the_figure(run, dpi):
+    fig = compare_chart(run.daily, "homicides", scenario=run.scenario)
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    right = fig._supxlabel.get_window_extent().x1
+    assert right <= 0.97 * fig.get_figwidth() * dpi

@@ -68,7 +68,8 @@ def test_sigkill_then_resume_runs_everything_exactly_once(tmp_path):
     assert (runs["status"] == "ok").all() and (runs["attempts"] == 1).all()
     parts = sorted(p.stem for p in (out / "daily").glob("*.parquet"))
     assert parts == sorted(runs["run_id"])
-    assert not [p for p in out.rglob(".*") if p.is_file()]  # no temporary files left
+    assert not [p for p in out.rglob(".*.tmp")]  # no temporary files left
+    assert not list(tmp_path.glob(".*.lock"))  # the stale lock was taken over and released
 
     with ThreadPoolExecutor(2) as pool:
         run_experiment(path, pool, out=tmp_path / "clean", progress=False)

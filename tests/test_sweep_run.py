@@ -127,15 +127,18 @@ def test_folder_with_a_different_experiment_is_refused_unless_forced(tmp_path, c
     assert main(["sweep", str(a), "--out", str(out), "--workers", "1"]) == 0
     before = (out / "runs.parquet").read_bytes()
     assert main(["sweep", str(b), "--out", str(out), "--workers", "1"]) == 2
-    assert "holds experiment 'tiny-grid' with different settings" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert ("holds a 'sweep' result made with different settings: "
+            "parameters.cohesion.values.0 (was 0.2, now 0.3)") in err
     assert (out / "runs.parquet").read_bytes() == before
     assert main(["sweep", str(b), "--out", str(out), "--workers", "1", "--force"]) == 0
     assert sorted(pd.read_parquet(out / "runs.parquet")["cohesion"].unique()) == [0.3, 0.7]
     assert main(["sweep", str(b), "--out", str(tmp_path / "new"), "--resume"]) == 2
     (tmp_path / "user").mkdir()
     (tmp_path / "user" / "notes.txt").write_text("mine")
-    with pytest.raises(ConfigError, match="not a trucesim results folder"):
+    with pytest.raises(ConfigError, match="is not a folder trucesim made"):
         run_experiment(b, out=tmp_path / "user", force=True)
+    assert (tmp_path / "user" / "notes.txt").read_text() == "mine"
 
 
 def test_analyze_sobol_and_morris(tmp_path, capsys):
@@ -160,7 +163,7 @@ def test_analyze_sobol_and_morris(tmp_path, capsys):
     assert main(["analyze", str(tmp_path / "s"), "--method", "sobol",
                  "--outcome", "mean_homicides"]) == 0
     printed = capsys.readouterr().out
-    assert "world.members" in printed and "ST" in printed
+    assert "world.members" in printed and "ST [95% CI]" in printed and "S1 [95% CI]" in printed
     table = pd.read_csv(tmp_path / "s" / "sensitivity-sobol-mean_homicides.csv", index_col=0)
     # Clique size drives the homicide level far more than restraint in a 2-month truce.
     assert table.loc["world.members", "ST"] > table.loc["violence.restraint_efficacy", "ST"]

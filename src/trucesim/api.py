@@ -44,13 +44,14 @@ def simulate_variants(
     """Simulate ``replicates`` runs of each variant with common random numbers.
 
     Replicate r uses the r-th child of ``SeedSequence(seed)`` for every variant, so the
-    variants are compared on paired runs. Returns the daily tables stacked, with
+    variants are compared on paired runs. By default the base timeline (labelled
+    ``base``) and every variant run. Returns the daily tables stacked, with
     ``variant`` and ``replicate`` columns.
     """
     root = np.random.SeedSequence(scenario.seed if seed is None else seed)
     children = root.spawn(replicates)
     if variants is None:
-        variants = list(scenario.variants) or [None]
+        variants = [None, *scenario.variants]  # the base timeline always runs
     frames = []
     for name in variants:
         for r, child in enumerate(children):

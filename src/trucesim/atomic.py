@@ -2,14 +2,14 @@
 
 Files are written to a temporary name in the same folder and renamed into place
 (``os.replace`` is atomic on POSIX), so a killed process never leaves a file that a
-reader or a resumed sweep would trust. A whole results folder is built the same way.
+reader or a resumed sweep would trust. A whole results folder is built the same way
+(:func:`trucesim.folders.result_folder`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,29 +70,3 @@ def write_parquet(path: str | Path, df: pd.DataFrame) -> None:
     """Write a DataFrame as Parquet, atomically."""
     with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
-
-
-@contextmanager
-def staged_folder(final: str | Path, marker: str = "manifest.json") -> Iterator[Path]:
-    """Build a results folder in a temporary sibling and move it to ``final`` on success.
-
-    An existing ``final`` is replaced only if it is a trucesim results folder (it holds
-    ``marker``) or empty; otherwise :class:`FileExistsError` is raised before anything
-    is written. If the body raises, nothing is left behind.
-    """
-    final = Path(final)
-    if final.exists() and any(final.iterdir()) and not (final / marker).exists():
-        raise FileExistsError(f"{final}: exists and is not a trucesim results folder")
-    final.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        yield stage
-        os.chmod(stage, 0o755)
-        for f in stage.rglob("*"):
-            os.chmod(f, 0o755 if f.is_dir() else 0o644)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(stage, final)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage)

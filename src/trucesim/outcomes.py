@@ -125,35 +125,43 @@ def period_table(daily: pd.DataFrame, by: str = "phase") -> pd.DataFrame:
 
 
 def counterfactual_table(
-    daily: pd.DataFrame, counterfactual: str, start: pd.Timestamp
+    daily: pd.DataFrame, counterfactual: str, start: pd.Timestamp,
+    measure: str = "homicides",
 ) -> pd.DataFrame:
-    """Deaths of each variant relative to the ``counterfactual`` variant, paired by replicate.
+    """Totals of each variant relative to the ``counterfactual`` variant, paired by replicate.
 
-    Only days from ``start`` (the day the variants diverge) are counted. Returns per
-    variant: mean total true deaths and recorded homicides, the mean paired difference
-    in true deaths with its 5-95% range over replicates, and the ratio of means.
+    Only days from ``start`` (the day the variants diverge) are counted. ``measure`` is
+    what is compared: ``homicides`` (recorded, the default, as in the compare plot) or
+    ``deaths_true`` (recorded homicides plus disappearances). Returns per variant: the
+    mean totals of both measures, the mean paired difference in ``measure`` with its
+    5-95% range over replicates, and the ratio of means; the ``measure`` column says
+    which measure the difference is of.
     """
+    if measure not in ("homicides", "deaths_true"):
+        raise ValueError(f"measure must be homicides or deaths_true, not {measure!r}")
     base = daily[daily["variant"] == counterfactual]
     if base.empty:
         raise KeyError(f"no runs of counterfactual variant {counterfactual!r}")
     first = pd.Timestamp(start)
     span = daily[daily["date"] >= first]
-    totals = span.groupby(["variant", "replicate"])[["deaths_true", "homicides"]].sum()
+    totals = span.groupby(["variant", "replicate"], observed=True)[
+        ["deaths_true", "homicides"]].sum()
     ref = totals.xs(counterfactual, level="variant")
     rows = []
-    for variant, t in totals.groupby(level="variant", sort=False):
+    for variant, t in totals.groupby(level="variant", sort=False, observed=True):
         t = t.droplevel("variant")
-        diff = (t["deaths_true"] - ref["deaths_true"].reindex(t.index)).to_numpy()
+        diff = (t[measure] - ref[measure].reindex(t.index)).to_numpy()
         rows.append(
             {
                 "variant": variant,
                 "from": first.date(),
-                "deaths_true": float(t["deaths_true"].mean()),
+                "measure": measure,
                 "homicides": float(t["homicides"].mean()),
-                "deaths_vs_counterfactual": float(diff.mean()),
+                "deaths_true": float(t["deaths_true"].mean()),
+                "difference": float(diff.mean()),
                 "diff_p05": float(np.percentile(diff, 5)),
                 "diff_p95": float(np.percentile(diff, 95)),
-                "deaths_ratio": float(t["deaths_true"].mean() / ref["deaths_true"].mean()),
+                "ratio": float(t[measure].mean() / ref[measure].mean()),
             }
         )
     return pd.DataFrame(rows).set_index("variant")

@@ -35,9 +35,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from trucesim import budget
 from trucesim.atomic import atomic_path, write_json, write_parquet
 from trucesim.calibration.observed import FIT_CUTOFF, Statistic, simulated_statistics
 from trucesim.calibration.problem import CalibrationProblem, load_calibration
+from trucesim.folders import FolderLock, read_marker, write_marker
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario
 
@@ -399,11 +401,29 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
     out = Path(out) if out is not None else Path("results") / f"calibration-{path.stem}"
     if out.exists() and not out.is_dir():
         raise ConfigError(str(out), "", "exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not (out / CHECKPOINT).exists():
-        raise FileExistsError(f"{out}: exists and is not a calibration folder")
-    out.mkdir(parents=True, exist_ok=True)
     d = len(spec.parameters)
     total = spec.replicates * spec.method.popsize * d * (spec.method.maxiter + 1)
+    sc = problem.scenario
+    budget.check(str(path), "method", total, sc.days, sc.world.cliques, sc.world.burn_in_days,
+                 keep_daily=False)
+    with FolderLock(out, f"calibrate {path.name}"):
+        marker = read_marker(out) if out.is_dir() else None
+        if marker is not None and marker["kind"] != "calibration":
+            raise ConfigError(str(out), "", f"holds a 'trucesim {marker['kind']}' result, not "
+                              "a calibration; choose another --out")
+        if (out.exists() and any(out.iterdir()) and marker is None
+                and not (out / CHECKPOINT).exists()):
+            raise ConfigError(str(out), "", "exists and is not a calibration folder trucesim "
+                              "made; nothing in it is touched: choose another --out")
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "calibration", {"calibration_file": str(path)})
+        return _calibrate(path, problem, out, total, workers, backend, scheduler)
+
+
+def _calibrate(path: Path, problem: CalibrationProblem, out: Path, total: int,
+               workers: int | None, backend: str, scheduler: str | None) -> int:
+    """:func:`run_calibration` once the folder is claimed and locked."""
+    spec = problem.spec
     started = time.perf_counter()
     with executor(backend, workers, scheduler) as pool, tqdm(
         total=total, desc=f"calibrate {path.stem}", unit="run", disable=None

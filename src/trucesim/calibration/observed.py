@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import math
 from dataclasses import dataclass
 from importlib import resources
@@ -32,6 +33,7 @@ import pandas as pd
 
 from trucesim.outcomes import TYPES
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.files import read_text
 
 #: Last day whose data may be used for fitting (the truce and its rollback, not after).
 FIT_CUTOFF = dt.date(2013, 12, 31)
@@ -107,11 +109,10 @@ def load_observed(path: str | Path | None = None) -> list[ObservedRow]:
         ConfigError: ``file: row N: reason`` for a malformed row, or duplicate row ids.
     """
     path = Path(path) if path is not None else observed_path()
-    if not path.exists():
-        raise ConfigError(str(path), "", "no such file")
+    text = read_text(path)  # a regular UTF-8 file of bounded size, or a one-line error
     rows: list[ObservedRow] = []
     seen: set[str] = set()
-    with path.open(newline="", encoding="utf-8") as fh:
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         need = {"period_start", "period_end", "quantity", "value", "unit", "source"}
         missing = need - set(reader.fieldnames or ())

@@ -53,6 +53,7 @@ from trucesim.calibration.observed import (
     statistics_for,
 )
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.files import is_bare_name, named_path
 from trucesim.scenario.params import Frozen
 from trucesim.scenario.schema import (
     Scenario,
@@ -199,7 +200,7 @@ class CalibrationProblem:
     def __init__(self, spec: Calibration, base_dir: Path | None = None):
         self.spec = spec
         src = spec.source
-        rows = load_observed(_relative(spec.data, base_dir) if spec.data else None)
+        rows = load_observed(_relative(spec.data, base_dir, src) if spec.data else None)
         stats: list[Statistic] = []
         target_of: list[int] = []
         for i, t in enumerate(spec.targets):
@@ -214,7 +215,8 @@ class CalibrationProblem:
         self.stats = stats
         self.target_of = np.array(target_of)
         self.weights = np.array([t.weight for t in spec.targets])
-        scenario = load_scenario(_scenario_path(spec.scenario, base_dir), calibrated=False)
+        scenario = load_scenario(_scenario_path(spec.scenario, base_dir, src),
+                                 calibrated=False)
         if spec.overrides:
             scenario = scenario.with_overrides(spec.overrides, source=f"{src}: overrides")
         first = min(s.row.start for s in stats)
@@ -269,16 +271,19 @@ def truncate(scenario: Scenario, end: dt.date) -> Scenario:
     return Scenario.parse(data, scenario.source)
 
 
-def _relative(spec: str, base_dir: Path | None) -> Path:
-    p = Path(spec)
-    if not p.is_absolute() and base_dir is not None and (base_dir / p).exists():
-        return base_dir / p
-    return p
+def _relative(spec: str, base_dir: Path | None, source: str = "<calibration>",
+              key: str = "data") -> Path:
+    """``spec`` relative to the calibration file's folder (absolute only if allowed)."""
+    if base_dir is None:
+        return Path(spec)
+    return named_path(spec, base_dir / Path(source).name, key)
 
 
-def _scenario_path(spec: str, base_dir: Path | None) -> Path:
-    p = _relative(spec, base_dir)
-    return p if p.exists() else resolve_path(spec)
+def _scenario_path(spec: str, base_dir: Path | None, source: str = "<calibration>") -> Path:
+    """A scenario file relative to the calibration file, or a bundled name."""
+    if is_bare_name(spec) and not (base_dir is not None and (base_dir / spec).exists()):
+        return resolve_path(spec)
+    return _relative(spec, base_dir, source, "scenario")
 
 
 def parse_calibration(data: dict[str, Any], source: str = "<calibration>") -> Calibration:

@@ -8,6 +8,8 @@ Bad input stops before any simulation with ``file: key.path: reason`` and exit s
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +25,24 @@ DRAWING = frozenset({"run", "plot", "calibrate", "validate"})
 
 class UsageError(Exception):
     """A problem with the command line itself (exit 2)."""
+
+
+def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low} to {high}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+_seed = _bounded_int("seed", 0, 2**63 - 1)
+_dpi = _bounded_int("dpi", 10, 1200)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,11 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--replicates", "-n", type=int, default=None,
                      help="runs per variant (default: 20)")
-    run.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    run.add_argument("--seed", type=_seed, default=None,
+                     help="root seed, 0 to 2**63-1 (default: the scenario's)")
     run.add_argument("--out", type=Path, default=None,
                      help="results folder (default: results/<scenario name>)")
     run.add_argument("--variant", default=None,
-                     help="run only this variant (default: all variants, or the base timeline)")
+                     help="run only this variant, or 'base' for the timeline as written "
+                     "(default: the base timeline and every variant)")
+    run.add_argument("--force", action="store_true",
+                     help="replace a run result in --out made with different settings")
     run.set_defaults(func=_cmd_run)
 
     sc = sub.add_parser("scenarios", help="list the bundled scenarios")
@@ -56,7 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("file", help="scenario file or bundled name")
     chk.set_defaults(func=_cmd_check)
 
-    par = sub.add_parser("params", help="print the table of every parameter")
+    par = sub.add_parser("params", help="print the table of every parameter (or those matching)")
+    par.add_argument("filter", nargs="?", default=None,
+                     help="show only parameters whose path or meaning contains this text "
+                     "(case-insensitive), e.g. 'violence' or 'recruit'")
     par.set_defaults(func=_cmd_params)
 
     reg = sub.add_parser("regimes", help="list the policy regime presets")
@@ -97,7 +124,8 @@ def _parser() -> argparse.ArgumentParser:
                     "(default: RESULTS/plots)")
     pl.add_argument("--format", choices=["png", "svg", "pdf"], default="png", dest="fmt",
                     help="file format (default: png)")
-    pl.add_argument("--dpi", type=int, default=110, help="resolution of PNGs (default: 110)")
+    pl.add_argument("--dpi", type=_dpi, default=110,
+                    help="resolution of PNGs, 10 to 1200 (default: 110)")
     pl.set_defaults(func=_cmd_plot)
 
     cal = sub.add_parser("calibrate", help="fit parameters to observed data (up to 2013)")
@@ -116,10 +144,13 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--scenario", default="el-salvador-2010-2016",
                      help="calibrated scenario (default: el-salvador-2010-2016)")
     val.add_argument("--replicates", "-n", type=int, default=40, help="runs (default: 40)")
-    val.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
+    val.add_argument("--seed", type=_seed, default=None,
+                     help="root seed, 0 to 2**63-1 (default: the scenario's)")
     val.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
     val.add_argument("--out", type=Path, default=None,
                      help="report folder (default: results/validation)")
+    val.add_argument("--force", action="store_true",
+                     help="replace a validation report in --out made with different settings")
     val.set_defaults(func=_cmd_validate)
 
     obs = sub.add_parser("observed", help="list the observed data rows (ids for calibration)")
@@ -128,7 +159,11 @@ def _parser() -> argparse.ArgumentParser:
     dash.add_argument("scenario", nargs="?", default="el-salvador-2016-letter",
                       help="scenario file or bundled name (default: el-salvador-2016-letter)")
     dash.add_argument("--host", default="127.0.0.1",
-                      help="address to listen on (default: 127.0.0.1, this machine only)")
+                      help="address to listen on (default: 127.0.0.1, this machine only; "
+                      "any other needs --allow-remote)")
+    dash.add_argument("--allow-remote", action="store_true",
+                      help="allow a --host reachable from other machines (there is no "
+                      "authentication: anyone who reaches it can drive the dashboard)")
     dash.add_argument("--port", type=int, default=8765, help="TCP port (default: 8765)")
     dash.set_defaults(func=_cmd_dashboard)
     return p
@@ -160,15 +195,25 @@ def _cmd_params(args: argparse.Namespace) -> int:
     from trucesim.scenario.params import parameter_table_markdown
     from trucesim.scenario.schema import bundled_fit
 
-    print(parameter_table_markdown(bundled_fit()))
+    table = parameter_table_markdown(bundled_fit())
+    if args.filter:
+        head, rows = table.splitlines()[:2], table.splitlines()[2:]
+        want = args.filter.lower()
+        rows = [r for r in rows if want in " ".join(r.split(" | ")[:2]).lower()]
+        if not rows:
+            raise UsageError(f"params: no parameter's path or meaning contains {args.filter!r}")
+        table = "\n".join(head + rows)
+    print(table)
     return 0
 
 
 def _cmd_regimes(args: argparse.Namespace) -> int:
-    from trucesim.scenario.regimes import PRESET_DESCRIPTIONS
+    from trucesim.scenario.regimes import PRESET_DESCRIPTIONS, preset_table
 
     for name, text in PRESET_DESCRIPTIONS.items():
         print(f"{name:20s} {text}")
+    print("\nValues of each preset (any field can be overridden per phase):\n")
+    print(preset_table())
     return 0
 
 
@@ -183,6 +228,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=args.out,
         variant=args.variant,
+        force=args.force,
     )
 
 
@@ -209,10 +255,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from trucesim.runner.sensitivity import analyze
+    from trucesim.runner.sensitivity import analyze, sobol_view, sobol_warnings
 
     table, paths = analyze(args.results, args.method, args.outcome)
-    print(table.to_string(float_format="{:.4f}".format))
+    if args.method == "sobol":
+        shown = sobol_view(table)
+        print(shown.to_string())
+        for warning in sobol_warnings(table):
+            print(f"warning: {warning}", file=sys.stderr)
+    else:
+        print(table.to_string(float_format="{:.4f}".format))
     print(f"\nwrote {', '.join(str(p) for p in paths)}")
     return 0
 
@@ -253,14 +305,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be at least 1")
     return run_validation(args.scenario, replicates=args.replicates, seed=args.seed,
-                          workers=args.workers, out=args.out)
+                          workers=args.workers, out=args.out, force=args.force)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from trucesim.dashboard.server import DashboardError, serve
 
     try:
-        return serve(args.scenario, host=args.host, port=args.port)
+        return serve(args.scenario, host=args.host, port=args.port,
+                     allow_remote=args.allow_remote)
     except DashboardError as exc:
         raise UsageError(str(exc)) from None
 
@@ -285,16 +338,54 @@ def main(argv: list[str] | None = None) -> int:
         matplotlib.use("Agg")  # files only: no window, no display needed
     try:
         _announce_compilation(args.command)
-        return func(args)
+        status = func(args)
+        sys.stdout.flush()  # a closed pipe is reported here, not at interpreter exit
+        return status
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, FileExistsError) as exc:
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) went away: say so once, without a traceback
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print("error: output closed early (broken pipe); what was written before is "
+              "complete", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, _INPUT_ERRORS) else 1
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"interrupted: {INTERRUPTED.get(args.command, 'nothing was written')}",
+              file=sys.stderr)
         return 130
+
+
+#: OSErrors that come from what the user asked for (exit 2) rather than the machine (1).
+_INPUT_ERRORS = (PermissionError, FileExistsError, NotADirectoryError, IsADirectoryError,
+                 FileNotFoundError)
+#: What an interrupted command leaves, by command.
+INTERRUPTED = {
+    "sweep": "finished runs are kept; rerun the same command to resume",
+    "calibrate": "finished evaluations are checkpointed; rerun the same command to resume",
+    "run": "nothing was written (results appear whole or not at all); rerun to start again",
+    "validate": "nothing was written; rerun to start again",
+    "dashboard": "stopped",
+}
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for a failed file operation: the file, then why."""
+    import errno
+
+    why = exc.strerror or str(exc)
+    if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        why += " (the disk or the file size limit is full; nothing half-written is kept)"
+    if exc.filename is None:
+        return f"writing the results failed: {why}"
+    return f"{exc.filename}: {why}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from trucesim import budget
 from trucesim.api import simulate
-from trucesim.atomic import staged_folder, write_json, write_parquet
+from trucesim.atomic import write_json, write_parquet
+from trucesim.folders import result_folder
 from trucesim.numerics.jit import compiler
 from trucesim.outcomes import counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.schema import BASE, Scenario, load_scenario
 
 DEFAULT_REPLICATES = 20
 SHOWN_TYPES = ["homicides", "gang_on_gang", "gang_on_civilian", "police_killed",
@@ -42,19 +44,29 @@ def run_scenario(
     seed: int | None = None,
     out: Path | None = None,
     variant: str | None = None,
+    force: bool = False,
 ) -> int:
-    """Run every variant (or one) of a scenario and write the results folder; print a summary."""
+    """Run the base timeline and every variant (or one of them) of a scenario, write the
+    results folder and print a summary.
+
+    The folder is replaced only if it holds a ``run`` result trucesim made; one made with
+    other settings (scenario, variants, replicates, seed) only with ``force``.
+    """
     scenario = load_scenario(spec)
-    variants = [variant] if variant is not None else (list(scenario.variants) or [None])
-    labels = [v or "base" for v in variants]
-    for v in variants:  # validates every name before anything runs
+    labels = [variant] if variant is not None else scenario.branch_names
+    for v in labels:  # validates every name before anything runs
         scenario.variant(v)
+    variants = [None if v == BASE else v for v in labels]
     replicates = replicates or DEFAULT_REPLICATES
+    budget.check("-n/--replicates", "", len(variants) * replicates, scenario.days,
+                 scenario.world.cliques, scenario.world.burn_in_days)
     root_seed = scenario.seed if seed is None else seed
     children = np.random.SeedSequence(root_seed).spawn(replicates)
     out = Path(out) if out is not None else Path("results") / scenario.name
 
-    with staged_folder(out) as stage:
+    settings = {"scenario": scenario.model_dump(mode="json"), "variants": labels,
+                "replicates": replicates, "root_seed": root_seed}
+    with result_folder(out, "run", settings, force=force) as stage:
         frames, rows = [], []
         started = time.perf_counter()
         total = len(variants) * replicates
@@ -130,9 +142,14 @@ def _print_summary(scenario, replicates, by_phase, by_year, cf, out, elapsed) ->
     print("\nMean per day by year:")
     print(by_year.to_string(formatters=fmt))
     if cf is not None:
-        print(f"\nTrue deaths from {cf['from'].iloc[0]} relative to "
-              f"'{scenario.counterfactual}' (paired replicates):")
-        print(cf.drop(columns="from").to_string(float_format="{:.1f}".format))
+        print(f"\nRecorded homicides from {cf['from'].iloc[0]} relative to "
+              f"'{scenario.counterfactual}', the measure of the compare plot (totals, mean "
+              "over replicates; difference: mean of paired replicates, with its 5-95% range; "
+              "deaths_true adds disappearances):")
+        shown = cf.drop(columns=["from", "measure"]).rename(columns={
+            "homicides": "recorded homicides", "difference": "homicides vs " +
+            str(scenario.counterfactual), "diff_p05": "p05", "diff_p95": "p95"})
+        print(shown.to_string(float_format="{:,.1f}".format))
     print(f"\nwrote {out}/daily.parquet, summary.json, manifest.json, trajectory.png")
 
 

@@ -17,7 +17,7 @@ from trucesim.dashboard.components import (
     StatusPanel,
     TerritoryMapPanel,
 )
-from trucesim.dashboard.controls import model_params
+from trucesim.dashboard.controls import checked_values, model_params
 from trucesim.dashboard.model import DashboardModel
 from trucesim.dashboard.server import SCENARIO_ENV
 
@@ -47,7 +47,31 @@ solara_viz._trucesim_mesa_layout = _mesa_layout
 solara_viz.make_initial_grid_layout = dashboard_layout
 
 scenario_name = os.environ.get(SCENARIO_ENV) or DEFAULT_SCENARIO
-model = DashboardModel(scenario_name=scenario_name)
+PARAMS = model_params(scenario_name)
+
+
+class AppModel(DashboardModel):
+    """The dashboard's model, built from control values checked on the server.
+
+    SolaraViz builds it from whatever the page sends on *Reset*; a value no widget
+    offers is replaced by its initial value (see
+    :func:`~trucesim.dashboard.controls.checked_values`), and a model that cannot be
+    built falls back to the scenario the dashboard was started with, with a one-line
+    notice instead of a traceback.
+    """
+
+    def __init__(self, **values):
+        clean, notices = checked_values(PARAMS, values)
+        try:
+            super().__init__(**clean)
+        except Exception as exc:  # noqa: BLE001 - shown as one line, never a traceback
+            notices.append(f"could not build that run ({str(exc).splitlines()[0][:200]}); "
+                           f"showing {scenario_name}")
+            super().__init__(scenario_name=scenario_name)
+        self.notices = notices + self.notices
+
+
+model = AppModel(scenario_name=scenario_name)
 
 page = SolaraViz(
     model,
@@ -57,7 +81,7 @@ page = SolaraViz(
         (HomicidePanel, 0),
         (ControlPanel, 0),
     ],
-    model_params=model_params(scenario_name),
+    model_params=PARAMS,
     name="trucesim dashboard",
     play_interval=150,
     render_interval=7,

@@ -103,7 +103,10 @@ def StatusPanel(model: DashboardModel):
                           on_value=set_choice)
 
             def switch():
-                model.switch_regime(choice)
+                if choice in PRESETS:  # the page's value, checked on the server
+                    model.switch_regime(choice)
+                else:
+                    model.notices.append(f"{str(choice)[:40]!r} is not a regime preset")
                 force_update()
 
             solara.Button("Switch regime", on_click=switch, disabled=model.finished,

@@ -6,6 +6,7 @@ new :class:`~trucesim.dashboard.model.DashboardModel` from their values on *Rese
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from trucesim.dashboard.model import BASE_TIMELINE
@@ -64,3 +65,44 @@ def model_params(default: str) -> dict[str, dict[str, Any]]:
         },
         "seed": {"type": "InputText", "value": str(scenario.seed), "label": "Seed"},
     }
+
+
+#: Longest seed text accepted from the page.
+MAX_SEED_TEXT = 20
+
+
+def checked_values(params: dict[str, dict[str, Any]],
+                   values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The control ``values`` sent by the page, checked on the server against ``params``.
+
+    A value the widget could not have sent (a Select value not among its options, a
+    slider value out of its range or not a finite number, a non-boolean checkbox, an
+    over-long seed, an unknown control) is replaced by the control's initial value,
+    with a notice. Nothing sent by the page is used as a file path unless it is one of
+    the offered scenarios.
+    """
+    clean: dict[str, Any] = {}
+    notices: list[str] = []
+    for key in values:
+        if key not in params:
+            notices.append(f"ignored the unknown control {key[:40]!r}")
+    for key, spec in params.items():
+        default = spec["value"]
+        value = values.get(key, default)
+        kind = spec["type"]
+        ok = True
+        if kind == "Select":
+            ok = isinstance(value, str) and value in spec["values"]
+        elif kind == "Checkbox":
+            ok = isinstance(value, bool)
+        elif kind == "SliderFloat":
+            ok = (isinstance(value, int | float) and not isinstance(value, bool)
+                  and math.isfinite(value) and spec["min"] <= value <= spec["max"])
+        elif kind == "InputText":
+            ok = isinstance(value, str) and len(value) <= MAX_SEED_TEXT
+        if not ok:
+            notices.append(f"{spec.get('label', key)}: {str(value)[:40]!r} is not one of "
+                           f"its values; using {default!r}")
+            value = default
+        clean[key] = value
+    return clean, notices

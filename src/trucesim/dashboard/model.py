@@ -45,17 +45,19 @@ class Controls:
 
 
 def parse_seed(text: object) -> int | None:
-    """A seed from a text box: a non-negative integer, or None when empty or invalid."""
+    """A seed from a text box: an integer in [0, 2**63), or None when empty or invalid."""
     if text is None:
         return None
     s = str(text).strip()
     if not s:
         return None
+    if len(s) > 20:
+        return None
     try:
         value = int(s)
     except ValueError:
         return None
-    return value if value >= 0 else None
+    return value if 0 <= value < 2**63 else None
 
 
 def configure(scenario: Scenario, controls: Controls) -> Scenario:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import importlib.util
-import ipaddress
 import os
 import socket
+import sys
 import warnings
+from pathlib import Path
 
+from trucesim.dashboard.guard import is_loopback
 from trucesim.scenario.schema import load_scenario
 
 #: Environment variable passing the scenario (file or bundled name) to the app module.
@@ -46,8 +48,17 @@ def check_dependencies() -> None:
     if missing:
         raise DashboardError(
             f"the dashboard needs the optional dependencies {', '.join(missing)}: "
-            "install them with  pip install 'trucesim[dashboard]'"
+            f"install them with  {install_command()}"
         )
+
+
+def install_command() -> str:
+    """The command installing the ``dashboard`` extra into this installation: from the
+    checkout for an editable (``make``) install, else from the package index."""
+    root = Path(__file__).resolve().parents[3]
+    if (root / "pyproject.toml").is_file() and (root / "Makefile").is_file():
+        return f"make -C {root} install-dashboard"
+    return f"{sys.executable} -m pip install 'trucesim[dashboard]'"
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -77,23 +88,34 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def is_loopback(host: str) -> bool:
-    """True when ``host`` only accepts connections from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+#: Printed when the dashboard listens on a non-loopback address.
+REMOTE_WARNING = ("warning: listening on {host}: anyone who can reach this machine on port "
+                  "{port} can drive the dashboard; there is no authentication")
 
 
-def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
+def check_host(host: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback ``host`` unless ``allow_remote`` (the dashboard has no
+    authentication)."""
+    if not is_loopback(host) and not allow_remote:
+        raise DashboardError(
+            f"--host {host}: the dashboard has no authentication, so anyone who can reach "
+            f"{host} could drive it; add --allow-remote if that is what you want, or use "
+            "the default 127.0.0.1 (this machine only)")
+
+
+def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
+          allow_remote: bool = False) -> int:
     """Serve the dashboard for ``scenario`` until interrupted; returns the exit status.
+
+    Only same-origin requests addressed to the bound address are served (see
+    :mod:`trucesim.dashboard.guard`); tracebacks go to the terminal, not to the page.
 
     Raises:
         ConfigError: the scenario file is invalid (before anything starts).
-        DashboardError: a missing dependency, a port in use or a bad host.
+        DashboardError: a missing dependency, a port in use, a bad host, or a
+            non-loopback host without ``allow_remote``.
     """
+    check_host(host, allow_remote)
     load_scenario(scenario)
     check_dependencies()
     sock = bind_socket(host, port)
@@ -109,18 +131,23 @@ def serve(scenario: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> 
 
     import uvicorn
 
+    from trucesim.dashboard.guard import SameOriginGuard, allowed_hosts, hide_tracebacks
+
+    hide_tracebacks()
+    from solara.server.starlette import app as solara_app
+
     # Solara warns that samesite=none cookies need https; on a local http server it
     # falls back to samesite=lax, which is what we want.
     warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
 
     config = uvicorn.Config(
-        "solara.server.starlette:app", host=host, port=port, log_level="warning",
-        access_log=False,
+        SameOriginGuard(solara_app, allowed_hosts(host, port)), host=host, port=port,
+        log_level="warning", access_log=False,
     )
     shown = f"[{host}]" if ":" in host else host
     print(f"trucesim dashboard: {scenario} at http://{shown}:{port}/  (Ctrl+C to stop)",
           flush=True)
     if not is_loopback(host):
-        print(f"note: listening on {host}, reachable from other machines", flush=True)
+        print(REMOTE_WARNING.format(host=host, port=port), file=sys.stderr, flush=True)
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -80,8 +80,8 @@ def annual_chart(
                    boxprops={"facecolor": c, "alpha": 0.55, "edgecolor": c},
                    medianprops={"color": "black", "lw": 1.4},
                    whiskerprops={"color": c, "lw": 1.2}, capprops={"color": c, "lw": 1.2})
-        label = f"simulated: {v}" if len(variants) > 1 else "simulated"
-        handles.append(Patch(facecolor=c, alpha=0.55, edgecolor=c, label=label))
+        legend = f"simulated: {v}" if len(variants) > 1 else "simulated"
+        handles.append(Patch(facecolor=c, alpha=0.55, edgecolor=c, label=legend))
     n_obs = 0
     if len(obs):
         for row in obs.itertuples(index=False):

@@ -154,7 +154,7 @@ def load_results(folder: str | Path) -> PlotData:
                           "give the folder written by `trucesim run` or `trucesim sweep`")
     try:
         manifest = json.loads(mpath.read_text())
-    except json.JSONDecodeError as exc:
+    except (OSError, ValueError) as exc:  # not JSON, not UTF-8 (random bytes), unreadable
         raise ConfigError(str(mpath), "", f"unreadable manifest: {exc}") from None
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
     if kind == "run":
@@ -165,6 +165,9 @@ def load_results(folder: str | Path) -> PlotData:
         runs = _read_parquet(folder / "runs.parquet")
         base = manifest.get("experiment", {}).get("base_scenario")
         return SweepPlotData(folder, manifest, runs, _scenario(base, mpath))
+    if kind is None:
+        raise ConfigError(str(mpath), "", "not a trucesim results manifest (no 'kind'); give "
+                          "the folder written by `trucesim run` or `trucesim sweep`")
     raise ConfigError(str(mpath), "kind", f"unknown results kind {kind!r}; valid: run, sweep")
 
 

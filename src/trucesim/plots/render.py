@@ -55,7 +55,13 @@ def plot_results(
         raise ConfigError("--format", "", f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
     if kind is not None and kind not in KINDS:
         raise ConfigError("--kind", "", f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    if not 10 <= dpi <= 1200:
+        raise ConfigError("--dpi", "", f"{dpi} is outside 10 to 1200")
     results = load_results(folder)
+    target = Path(out) if out is not None else results.folder / "plots"
+    if target.exists() and not target.is_dir():
+        raise ConfigError(str(target), "", "exists and is not a folder; give --out a folder "
+                          "for the figures")
     plans = plan_figures(results, kind, metric)
     figures = []
     try:

@@ -87,7 +87,7 @@ def add_caption(fig: Figure, *parts: str) -> Text:
     The caption is the figure's ``supxlabel`` so the constrained layout makes room for
     it; long lines are wrapped to the figure width.
     """
-    width_chars = int(fig.get_figwidth() * 72 / (CAPTION_SIZE * 0.52))
+    width_chars = int(fig.get_figwidth() * 72 / (CAPTION_SIZE * 0.6))  # wide glyphs fit
     lines: list[str] = []
     for p in parts:
         if p:

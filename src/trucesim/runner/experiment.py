@@ -49,6 +49,7 @@ import pandas as pd
 from pydantic import Field, PrivateAttr, model_validator
 
 from trucesim.scenario.errors import ConfigError, ConfigErrors
+from trucesim.scenario.files import is_bare_name, named_path
 from trucesim.scenario.params import Frozen
 from trucesim.scenario.schema import (
     Scenario,
@@ -274,8 +275,8 @@ class Experiment(Frozen):
         data["base_scenario"] = {"source": self.base.source, **self.base.model_dump(mode="json")}
         return data
 
-    def fingerprint(self) -> str:
-        """Hash of everything that determines the results.
+    def settings(self) -> dict[str, Any]:
+        """Everything that determines the results, as plain data.
 
         Not names, descriptions, execution settings or where the files are: the base
         scenario enters by its full content, so moving the files keeps a sweep resumable.
@@ -283,7 +284,11 @@ class Experiment(Frozen):
         data = self.model_dump(mode="json",
                                exclude={"name", "description", "execution", "scenario"})
         data["base_scenario"] = self.base.model_dump(mode="json")
-        blob = json.dumps(data, sort_keys=True, default=str).encode()
+        return json.loads(json.dumps(data, default=str))
+
+    def fingerprint(self) -> str:
+        """Hash of :meth:`settings`: equal exactly when two experiments give equal results."""
+        blob = json.dumps(self.settings(), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     def daily_columns(self) -> list[str] | None:
@@ -492,15 +497,13 @@ def keep_outcomes(summary: dict[str, float], patterns: list[str]) -> dict[str, f
 
 # ---------------------------------------------------------------------- files
 def _load_base(spec: str, base_dir: Path, source: str) -> Scenario:
-    path = Path(spec)
-    candidate = path if path.is_absolute() else base_dir / path
+    candidate = named_path(spec, base_dir / Path(source).name, "scenario")
     bundled = bundled_scenarios()
-    stem = path.stem if path.suffix == ".toml" else path.name
     if candidate.exists():
         target = candidate
-    elif stem in bundled and len(path.parts) == 1:
+    elif is_bare_name(spec) and spec in bundled:
         # The bundled file itself: the bare name could match a file in the CWD.
-        target = bundled[stem]
+        target = bundled[spec]
     else:
         raise ConfigError(source, "scenario",
                           f"no scenario file {str(candidate)!r} and no bundled scenario {spec!r}; "

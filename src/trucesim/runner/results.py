@@ -31,7 +31,7 @@ class SweepResults:
         self.manifest: dict[str, Any] = manifest
         if manifest.get("kind") != "sweep":
             raise ConfigError(str(self.store.manifest_path), "kind",
-                              f"a {manifest.get('kind')!r} result, not a sweep")
+                              f"a {manifest.get('kind') or 'kind-less'!r} result, not a sweep")
         if not self.store.runs_path.exists():
             raise ConfigError(str(self.folder), "", "no runs.parquet: the sweep never finished "
                               "a session; run the same sweep command again to resume it")

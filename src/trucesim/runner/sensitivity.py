@@ -70,6 +70,42 @@ def sensitivity_table(results, method: str, outcome: str) -> pd.DataFrame:
     return table
 
 
+def sobol_view(table: pd.DataFrame) -> pd.DataFrame:
+    """Sobol indices with their 95% confidence intervals, as printed by ``analyze``."""
+    def cell(value: float, conf: float) -> str:
+        return f"{value:.3f} [{value - conf:.3f}, {value + conf:.3f}]"
+
+    return pd.DataFrame({
+        "outcome": table["outcome"],
+        "S1 [95% CI]": [cell(v, c) for v, c in zip(table["S1"], table["S1_conf"], strict=True)],
+        "ST [95% CI]": [cell(v, c) for v, c in zip(table["ST"], table["ST_conf"], strict=True)],
+    }, index=table.index)
+
+
+def sobol_warnings(table: pd.DataFrame) -> list[str]:
+    """Why Sobol indices from a small sample should not be read at face value.
+
+    Indices lie in [0, 1] and S1 <= ST; estimates outside that, or confidence intervals
+    wider than 0.2, mean the sample is too small for the parameters' effects.
+    """
+    out = []
+    negative = table.index[table["S1"] < 0].tolist()
+    above = table.index[table["ST"] > 1].tolist()
+    wide = table.index[(table[["S1_conf", "ST_conf"]] > 0.1).any(axis=1)].tolist()
+    if negative:
+        out.append(f"negative first-order index for {', '.join(negative)}: indices lie in "
+                   "[0, 1], so these are sampling noise")
+    if above:
+        out.append(f"total index above 1 for {', '.join(above)}: indices lie in [0, 1], so "
+                   "these are sampling noise")
+    if wide:
+        out.append(f"confidence intervals wider than 0.2 for {', '.join(wide)}")
+    if out:
+        out.append("the Sobol sample is too small to separate these effects: raise "
+                   "design.samples (a power of 2) and run the sweep again")
+    return out
+
+
 def analyze(folder: str | Path, method: str, outcome: str) -> tuple[pd.DataFrame, list[Path]]:
     """Compute the indices, write them as CSV and Parquet in the folder; return both."""
     from trucesim.runner.results import SweepResults

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from trucesim.atomic import write_json, write_parquet
+from trucesim.folders import claim, read_marker, write_marker
 from trucesim.runner.experiment import RESERVED_COLUMNS, Experiment, Point
 from trucesim.scenario.errors import ConfigError
 
@@ -67,54 +68,65 @@ class SweepStore:
 
     # ------------------------------------------------------------------ opening
     def read_manifest(self) -> dict[str, Any] | None:
-        """The manifest, or None when there is none."""
+        """The manifest, or None when there is none; ConfigError when it is not a
+        readable JSON object."""
         if not self.manifest_path.exists():
             return None
         try:
-            return json.loads(self.manifest_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ConfigError(str(self.manifest_path), "", f"unreadable manifest: {exc}") from None
+            manifest = json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc).split("\n")[0]
+            raise ConfigError(str(self.manifest_path), "", f"unreadable manifest: "
+                              f"{reason}") from None
+        if not isinstance(manifest, dict):
+            raise ConfigError(str(self.manifest_path), "", "unreadable manifest: not a "
+                              "JSON object")
+        return manifest
 
     def check(self, exp: Experiment, *, force: bool = False, resume: bool = False) -> bool:
         """Decide whether to start fresh or resume; return True when resuming.
 
-        Refuses (ConfigError) a non-empty folder that is not a trucesim results folder,
-        and one holding a different experiment unless ``force``; ``force`` starts over
-        even on the same experiment. Writes nothing.
+        Only a folder trucesim made for a sweep (its marker, see :mod:`trucesim.folders`)
+        is resumed or, with ``force``, replaced; one holding a sweep with different
+        settings needs ``force`` and the refusal names the settings. Anything else that
+        is not empty is refused. A sweep folder from before markers is resumed when its
+        manifest holds the same experiment, never replaced. Writes nothing.
         """
         folder = self.folder
-        if folder.exists() and not folder.is_dir():
-            raise ConfigError(str(folder), "", "exists and is not a folder")
-        manifest = self.read_manifest()
-        if manifest is None:
-            if folder.exists() and any(folder.iterdir()):
-                raise ConfigError(str(folder), "", "exists and is not a trucesim results "
-                                  "folder; choose another --out")
-            if resume:
-                raise ConfigError(str(folder), "", "nothing to resume: no sweep results here")
-            return False
-        same = (manifest.get("kind") == "sweep"
-                and manifest.get("fingerprint") == exp.fingerprint())
         if resume and force:
             raise ConfigError(str(folder), "", "--resume and --force contradict each other "
                               "(--force starts the sweep over)")
-        if same and not force:
+        settings = exp.settings()
+        if folder.is_dir() and read_marker(folder) is None and any(folder.iterdir()):
+            manifest = self._legacy_manifest()
+            if manifest is not None and manifest.get("fingerprint") == exp.fingerprint():
+                return True  # made before markers: resuming touches none of its files
+        state = claim(folder, "sweep", settings, force)
+        if state == "same" and not force:
+            if self.read_manifest() is None:  # a marker but no manifest: start over
+                return False
             return True
-        if not force:
-            if manifest.get("kind") == "sweep":
-                what = (f"holds experiment {manifest['experiment'].get('name')!r} with "
-                        f"different settings (not {exp.name!r} as now defined)")
-            else:
-                what = f"holds a 'trucesim {manifest.get('kind')}' result, not a sweep"
-            raise ConfigError(str(folder), "", f"{what}; use --force to replace it, "
-                              "or another --out")
+        if resume:
+            raise ConfigError(str(folder), "", "nothing to resume: no sweep results here")
         return False
 
+    def _legacy_manifest(self) -> dict[str, Any] | None:
+        try:
+            manifest = self.read_manifest()
+        except ConfigError:
+            return None
+        return manifest if manifest is not None and manifest.get("kind") == "sweep" else None
+
     def start(self, exp: Experiment, resuming: bool) -> dict[str, Any]:
-        """Create (or clear, when replacing) the folder and write the manifest."""
-        if not resuming and self.folder.exists():
+        """Create (or clear, when replacing) the folder and write the marker and manifest.
+
+        Clearing happens only after :meth:`check` proved the folder is trucesim's sweep
+        result.
+        """
+        if not resuming and self.folder.exists() and read_marker(self.folder) is not None:
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        write_marker(self.folder, "sweep", exp.settings())
         self.records_dir.mkdir(exist_ok=True)
         if exp.daily_columns() is not None:
             self.daily_dir.mkdir(exist_ok=True)
@@ -144,14 +156,18 @@ class SweepStore:
 
     # ------------------------------------------------------------------ records
     def load_records(self) -> dict[str, dict[str, Any]]:
-        """Every stored run record, by run id (unreadable ones are ignored: rerun)."""
+        """Every stored run record, by run id (unreadable or incomplete ones are ignored:
+        those runs are run again)."""
         records = {}
         if self.records_dir.is_dir():
             for path in self.records_dir.glob("p*.json"):
                 try:
                     rec = json.loads(path.read_text())
-                except (json.JSONDecodeError, OSError):
+                except (ValueError, OSError):
                     continue
+                if (not isinstance(rec, dict) or rec.get("run_id") != path.stem
+                        or rec.get("status") not in ("ok", "failed")):
+                    continue  # missing fields or not this run's: not done, run it again
                 records[rec["run_id"]] = rec
         return records
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from contextlib import contextmanager, nullcontext
@@ -12,6 +13,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from trucesim import budget
+from trucesim.folders import FolderLock
 from trucesim.runner.backends import Backend, open_backend
 from trucesim.runner.experiment import Experiment, load_experiment
 from trucesim.runner.results import SweepResults
@@ -47,14 +50,24 @@ class SweepReport:
 
 def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore) -> tuple[
         list[RunTask], int]:
-    """The runs still to do (missing, or failed with attempts left) and how many are skipped."""
+    """The runs still to do and how many are skipped.
+
+    To do: runs without a record, failed runs with attempts left, and finished runs
+    whose daily part is missing or unreadable (their record is dropped from
+    ``records``, and a :class:`MissingOutputWarning` says how many).
+    """
     daily_cols = exp.daily_columns()
     daily_dir = str(store.daily_dir.resolve()) if daily_cols is not None else None
-    todo, skipped = [], 0
+    todo, skipped, lost = [], 0, []
     for p in exp.points:
         for r in range(exp.replicates):
             rid = run_id(p.index, r)
             rec = records.get(rid)
+            if (rec is not None and rec["status"] == "ok" and daily_dir is not None
+                    and not _readable_part(store.daily_dir / f"{rid}.parquet")):
+                lost.append(rid)
+                del records[rid]
+                rec = None
             if rec is not None and (rec["status"] == "ok"
                                     or rec.get("attempts", 1) >= MAX_ATTEMPTS):
                 skipped += 1
@@ -65,7 +78,26 @@ def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore)
                 daily_columns=tuple(daily_cols) if daily_cols is not None else None,
                 daily_dir=daily_dir,
             ))
+    if lost:
+        warnings.warn(f"{len(lost)} finished run(s) had a missing or unreadable daily part "
+                      f"in {store.daily_dir} (first: {lost[0]}); running them again",
+                      MissingOutputWarning, stacklevel=2)
     return todo, skipped
+
+
+class MissingOutputWarning(UserWarning):
+    """A recorded run's output is gone or unreadable; the run is done again."""
+
+
+def _readable_part(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file whose footer reads (cheap: no data is read)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_metadata(path).num_rows > 0
+    except (OSError, ValueError, pa.ArrowException):
+        return False
 
 
 def run_experiment(
@@ -106,6 +138,20 @@ def run_experiment(
     ex = exp.execution
     folder = Path(out or ex.out or Path("results") / exp.name)
     store = SweepStore(folder)
+    with FolderLock(folder, f"sweep {exp.name}"):
+        return _run_locked(exp, store, executor, backend=backend, workers=workers,
+                           scheduler=scheduler, resume=resume, force=force, progress=progress)
+
+
+def _run_locked(exp: Experiment, store: SweepStore, executor: Executor | None, *,
+                backend: str | None, workers: int | None, scheduler: str | None,
+                resume: bool, force: bool, progress: bool | None) -> SweepResults:
+    """:func:`run_experiment` once the folder's lock is held."""
+    ex = exp.execution
+    folder = store.folder
+    base = exp.base
+    budget.check(exp.source, "design", exp.runs, base.days, base.world.cliques,
+                 base.world.burn_in_days, keep_daily=False)
     resuming = store.check(exp, force=force, resume=resume)
 
     if executor is not None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 ASSUMPTION = "assumption"
 
@@ -28,9 +28,20 @@ def param(default: Any, unit: str, source: str, description: str, **constraints:
 
 
 class Frozen(BaseModel):
-    """Base for every parameter block: immutable, and unknown keys are errors."""
+    """Base for every parameter block: immutable, unknown keys are errors, numbers are
+    finite (no inf or NaN) and a boolean is not a number."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is not bool and bool not in get_args(annotation):
+                raise ValueError(f"{str(value).lower()} is a boolean, not a number or text")
+        return value
 
 
 class WorldParams(Frozen):
@@ -38,26 +49,26 @@ class WorldParams(Frozen):
 
     cliques: int = param(
         600, "cliques", "authorities via EFE (2017): more than 600 cliques nationwide",
-        "Number of cliques, one per territory.", ge=2, le=5_000_000,
+        "Number of cliques, one per territory.", ge=2, le=100_000,
     )
     patch_size: float = param(
         4.0, "territories", ASSUMPTION,
         "Mean number of territories in a contiguous patch grown from one seed; small patches "
-        "interleave the gangs so that most cliques border a rival.", ge=1.0,
+        "interleave the gangs so that most cliques border a rival.", ge=1.0, le=1000.0,
     )
     members: float = param(
         100.0,
         "members per clique",
         "PNC anti-gang unit (2012): about 60,000 members / 600 cliques",
-        "Initial mean members per clique.", gt=0.0,
+        "Initial mean members per clique.", gt=0.0, le=10_000.0,
     )
     capacity: float = param(
         130.0, "members per clique", ASSUMPTION,
-        "Carrying capacity of logistic recruitment per clique.", gt=0.0,
+        "Carrying capacity of logistic recruitment per clique.", gt=0.0, le=10_000.0,
     )
     prisoners: float = param(
         15.0, "prisoners per clique", "PNC: about 10,000 more members in prison by 2014 (/600)",
-        "Initial mean imprisoned members per clique.", ge=0.0,
+        "Initial mean imprisoned members per clique.", ge=0.0, le=10_000.0,
     )
     burn_in_days: int = param(
         365, "days", ASSUMPTION,
@@ -95,15 +106,15 @@ class ViolenceParams(Frozen):
     mu: float = param(
         0.0028, "killings per directed front-day", ASSUMPTION,
         "Base rate of killings on a directed front a -> b for a clique of reference size.",
-        ge=0.0,
+        ge=0.0, le=1.0,
     )
     eta: float = param(
         0.03, "killings per front-day per unit excitation", ASSUMPTION,
-        "Extra killing rate per unit of retaliation excitation.", ge=0.0,
+        "Extra killing rate per unit of retaliation excitation.", ge=0.0, le=1.0,
     )
     omega: float = param(
         0.06, "1/day", ASSUMPTION,
-        "Decay rate of excitation: it is multiplied by exp(-omega) each day.", gt=0.0,
+        "Decay rate of excitation: it is multiplied by exp(-omega) each day.", gt=0.0, le=10.0,
     )
     size_power: float = param(
         1.0, "dimensionless", ASSUMPTION,
@@ -116,11 +127,11 @@ class ViolenceParams(Frozen):
     )
     civilian_rate: float = param(
         0.00006, "killings per member-day", ASSUMPTION,
-        "Civilian killings (extortion, score-settling) per clique member per day.", ge=0.0,
+        "Civilian killings (extortion, score-settling) per clique member per day.", ge=0.0, le=0.01,
     )
     background_rate: float = param(
         1.5, "homicides per day", ASSUMPTION,
-        "Non-gang homicides per day nationwide.", ge=0.0,
+        "Non-gang homicides per day nationwide.", ge=0.0, le=1000.0,
     )
     concealment: float = param(
         0.25, "0-1", ASSUMPTION,
@@ -164,15 +175,15 @@ class CommandParams(Frozen):
     )
     defection_rate: float = param(
         0.004, "1/day", ASSUMPTION,
-        "Base daily decay rate of a clique's restraint.", ge=0.0,
+        "Base daily decay rate of a clique's restraint.", ge=0.0, le=1.0,
     )
     defection_per_excitation: float = param(
         0.15, "1/day per unit excitation", ASSUMPTION,
         "Extra decay of restraint per unit of the clique's own retaliation excitation "
-        "(an attacked clique breaks the truce).", ge=0.0,
+        "(an attacked clique breaks the truce).", ge=0.0, le=100.0,
     )
     pressure_decay: float = param(
-        0.02, "1/day", ASSUMPTION, "Daily decay rate of a clique's pressure state.", ge=0.0,
+        0.02, "1/day", ASSUMPTION, "Daily decay rate of a clique's pressure state.", ge=0.0, le=1.0,
     )
     authority_gain: float = param(
         0.004, "1/day", ASSUMPTION,
@@ -192,7 +203,7 @@ class PolicingParams(Frozen):
     hotspot_memory: float = param(
         30.0, "days", ASSUMPTION,
         "Time scale of the recent-violence memory used by hotspot and focused allocation.",
-        gt=0.0,
+        gt=0.0, le=3650.0,
     )
     focus_weight: float = param(
         0.8, "0-1", ASSUMPTION,
@@ -202,18 +213,19 @@ class PolicingParams(Frozen):
     grievance_weight: float = param(
         0.5, "per unit grievance", ASSUMPTION,
         "Confrontation rate multiplier per unit of a clique's grievance against police.",
-        ge=0.0,
+        ge=0.0, le=100.0,
     )
     grievance_decay: float = param(
-        0.01, "1/day", ASSUMPTION, "Daily decay rate of police grievance.", ge=0.0,
+        0.01, "1/day", ASSUMPTION, "Daily decay rate of police grievance.", ge=0.0, le=1.0,
     )
     pressure_confrontations: float = param(
         2.0, "multiplier", ASSUMPTION,
-        "Extra confrontations (relative) for a clique under a full pressure order.", ge=0.0,
+        "Extra confrontations (relative) for a clique under a full pressure order.",
+        ge=0.0, le=100.0,
     )
     attack_rate: float = param(
         0.0004, "attacks per clique-day", ASSUMPTION,
-        "Direct attacks on police per clique per day under a full pressure order.", ge=0.0,
+        "Direct attacks on police per clique per day under a full pressure order.", ge=0.0, le=1.0,
     )
     attack_lethality: float = param(
         0.3, "0-1", ASSUMPTION, "Chance that a direct attack kills a police officer.",
@@ -226,7 +238,7 @@ class DemographyParams(Frozen):
 
     recruitment_rate: float = param(
         0.0015, "1/day", ASSUMPTION,
-        "Logistic growth rate of clique membership.", ge=0.0,
+        "Logistic growth rate of clique membership.", ge=0.0, le=1.0,
     )
     release_rate: float = param(
         0.0009, "1/day", ASSUMPTION,
@@ -236,7 +248,7 @@ class DemographyParams(Frozen):
     autonomy_per_loss: float = param(
         3.0, "per fraction of members lost", ASSUMPTION,
         "Rise of autonomy (toward 1) per fraction of members lost to arrest or death in a day.",
-        ge=0.0,
+        ge=0.0, le=1000.0,
     )
     autonomy_relax: float = param(
         0.003, "1/day", ASSUMPTION,
@@ -303,7 +315,8 @@ class Regime(Frozen):
     )
     violence_target: float = param(
         8.0, "homicides per day", ASSUMPTION,
-        "Verification target of a conditional regime (mean recorded homicides per day).", gt=0.0,
+        "Verification target of a conditional regime (mean recorded homicides per day).",
+        gt=0.0, le=10_000.0,
     )
     verification_days: int = param(
         30, "days", ASSUMPTION,
@@ -311,7 +324,7 @@ class Regime(Frozen):
     )
     police_force: float = param(
         1.0, "heat per territory", ASSUMPTION,
-        "Mean police heat per territory.", ge=0.0,
+        "Mean police heat per territory.", ge=0.0, le=100.0,
     )
     allocation: Allocation = param(
         Allocation.UNIFORM, "choice", ASSUMPTION,
@@ -332,7 +345,7 @@ class Regime(Frozen):
     )
     confrontation_rate: float = param(
         0.0004, "confrontations per clique-day per unit heat", ASSUMPTION,
-        "Armed confrontations per clique of reference size per unit heat per day.", ge=0.0,
+        "Armed confrontations per clique of reference size per unit heat per day.", ge=0.0, le=1.0,
     )
     lethality: float = param(
         0.3, "deaths per confrontation", "PNC via Diario1 (2013: 27 killed by police)",
@@ -345,11 +358,12 @@ class Regime(Frozen):
     deterrence: float = param(
         0.2, "per unit heat", ASSUMPTION,
         "delta: front killings are multiplied by exp(-deterrence * heat of the attacker).",
-        ge=0.0,
+        ge=0.0, le=100.0,
     )
     recruitment_factor: float = param(
         1.0, "multiplier", ASSUMPTION,
-        "Multiplier on recruitment (exit services under focused deterrence lower it).", ge=0.0,
+        "Multiplier on recruitment (exit services under focused deterrence lower it).",
+        ge=0.0, le=100.0,
     )
 
 
@@ -365,8 +379,34 @@ PARAMETER_GROUPS: dict[str, type[Frozen]] = {
 }
 
 
+def value_range(field: Any) -> str:
+    """The values a field accepts, as the parameter table shows them: ``0 <= x <= 1``,
+    ``0 < x <= 10``, a choice or ``true/false``."""
+    annotation = field.annotation
+    if annotation is bool:
+        return "true/false"
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return " / ".join(m.value for m in annotation)
+    lo = hi = None
+    lo_op = hi_op = "<="
+    for m in field.metadata:
+        if getattr(m, "ge", None) is not None:
+            lo = m.ge
+        if getattr(m, "gt", None) is not None:
+            lo, lo_op = m.gt, "<"
+        if getattr(m, "le", None) is not None:
+            hi = m.le
+        if getattr(m, "lt", None) is not None:
+            hi, hi_op = m.lt, "<"
+    fmt = "{:,}".format if annotation is int else "{:g}".format
+    left = f"{fmt(lo)} {lo_op} " if lo is not None else ""
+    right = f" {hi_op} {fmt(hi)}" if hi is not None else ""
+    return f"{left}x{right}" if (left or right) else "any"
+
+
 def parameter_rows(fitted: dict[str, dict] | None = None) -> list[dict[str, str]]:
-    """Every parameter as a row: group, name, meaning, unit, default and source.
+    """Every parameter as a row: group, name, meaning, unit, accepted range, default and
+    source.
 
     ``fitted`` maps a dotted parameter path to ``{"value": v, "interval": [lo, hi]}`` for
     parameters a calibration fitted; their source then says so, with the value.
@@ -391,6 +431,7 @@ def parameter_rows(fitted: dict[str, dict] | None = None) -> list[dict[str, str]
                     "parameter": f"{group}.{name}",
                     "meaning": field.description or "",
                     "unit": str(extra.get("unit", "")),
+                    "range": value_range(field),
                     "default": str(default),
                     "source": source,
                 }
@@ -401,10 +442,11 @@ def parameter_rows(fitted: dict[str, dict] | None = None) -> list[dict[str, str]
 def parameter_table_markdown(fitted: dict[str, dict] | None = None) -> str:
     """The parameter table as Markdown (used by the README and ``trucesim params``)."""
     lines = [
-        "| parameter | meaning | unit | default | source |",
-        "|---|---|---|---|---|",
+        "| parameter | meaning | unit | range | default | source |",
+        "|---|---|---|---|---|---|",
     ]
     for r in parameter_rows(fitted):
-        cells = [f"`{r['parameter']}`", r["meaning"], r["unit"], r["default"], r["source"]]
+        cells = [f"`{r['parameter']}`", r["meaning"], r["unit"], r["range"], r["default"],
+                 r["source"]]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -68,3 +68,26 @@ def preset(name: str) -> Regime:
         return PRESETS[name]
     except KeyError:
         raise KeyError(f"unknown regime {name!r}; valid: {', '.join(PRESETS)}") from None
+
+
+def preset_table() -> str:
+    """Every preset's value of every regime field, one row per field (``trucesim regimes``)."""
+    from enum import Enum
+
+    names = list(PRESETS)
+    rows = [["field", *names]]
+    for field in Regime.model_fields:
+        cells = [field]
+        for name in names:
+            value = getattr(PRESETS[name], field)
+            if isinstance(value, Enum):
+                value = value.value
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            elif isinstance(value, float):
+                value = f"{value:g}"
+            cells.append(str(value))
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+                     for r in rows)

@@ -15,9 +15,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
+from trucesim import budget
 from trucesim.scenario.errors import ConfigError, ConfigErrors
+from trucesim.scenario.files import is_bare_name, named_path, read_text
+from trucesim.scenario.names import NAME_RULE, check_name
 from trucesim.scenario.params import (
     CommandParams,
     DemographyParams,
@@ -32,12 +35,14 @@ from trucesim.scenario.params import (
 )
 from trucesim.scenario.regimes import PRESETS
 
+#: Name of the base timeline (the scenario as written) among the variants that run.
+BASE = "base"
 GANG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 #: Every Regime field, optional: what a phase may override.
 RegimeOverrides = create_model(
     "RegimeOverrides",
-    __config__=ConfigDict(extra="forbid", frozen=True),
+    __base__=Frozen,
     **{
         name: (field.annotation | None, Field(None, **_constraints))
         for name, field in Regime.model_fields.items()
@@ -141,6 +146,14 @@ class Variant(Frozen):
     overrides: dict[str, Any] = Field(default_factory=dict)
 
 
+def _valid_name(name: str) -> bool:
+    try:
+        check_name(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _default_gangs() -> dict[str, GangParams]:
     return {
         "MS13": GangParams(share=0.55, cohesion=0.8, authority=0.8, autonomy=0.2),
@@ -152,11 +165,11 @@ def _default_gangs() -> dict[str, GangParams]:
 class Scenario(Frozen):
     """A complete scenario: dates, world, gangs, mechanisms' parameters and the timeline."""
 
-    name: str
+    name: str = Field(description="Names the default results folder: " + NAME_RULE + ".")
     description: str = ""
     start: dt.date
     end: dt.date
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
     world: WorldParams = Field(default_factory=WorldParams)
     gangs: dict[str, GangParams] = Field(default_factory=_default_gangs)
     peace: list[tuple[str, str]] = Field(
@@ -171,7 +184,8 @@ class Scenario(Frozen):
     events: list[Event] = Field(default_factory=list)
     variants: dict[str, Variant] = Field(default_factory=dict)
     counterfactual: str | None = Field(
-        None, description="Variant that other variants' deaths are compared against."
+        None, description="Variant (or 'base', the timeline as written) that the others are "
+        "compared against."
     )
     calibration: str | None = Field(
         None,
@@ -188,8 +202,22 @@ class Scenario(Frozen):
         return self
 
     def _problems(self):
+        name, bracket, variant = self.name.partition("[")  # "<name>[<variant>]": .variant()
+        if not (_valid_name(name) and (not bracket or (variant.endswith("]")
+                                                        and _valid_name(variant[:-1])))):
+            yield "name", f"{self.name!r} is not a valid name: {NAME_RULE}"
+        for v in self.variants:
+            if not _valid_name(v):
+                yield f"variants.{v}", f"{v!r} is not a valid variant name: {NAME_RULE}"
         if self.end <= self.start:
             yield "end", f"end {self.end} is not after start {self.start}"
+        elif (self.end - self.start).days > budget.MAX_DAYS:
+            days = (self.end - self.start).days + 1
+            memory, seconds = budget.cost(1, days, self.world.cliques, self.world.burn_in_days)
+            yield "end", (f"{self.end} is {days:,} days after start; the limit is "
+                          f"{budget.MAX_DAYS:,} days (100 years): one run would need about "
+                          f"{budget.human_bytes(memory)} of memory and "
+                          f"{budget.human_seconds(seconds)} of computing")
         if not self.gangs:
             yield "gangs", "at least one gang is needed"
         for g in self.gangs:
@@ -205,8 +233,11 @@ class Scenario(Frozen):
         yield from self._timeline_problems(self.phases, self.events, "")
         for name, v in self.variants.items():
             yield from self._timeline_problems(v.phases, v.events, f"variants.{name}.", False)
-        if self.counterfactual is not None and self.counterfactual not in self.variants:
-            valid = ", ".join(self.variants) or "none"
+        if BASE in self.variants:
+            yield f"variants.{BASE}", (f"{BASE!r} is the name of the base timeline (it always "
+                                       "runs); give this variant another name")
+        if self.counterfactual is not None and self.counterfactual not in self.branch_names:
+            valid = ", ".join(self.branch_names)
             yield "counterfactual", f"unknown variant {self.counterfactual!r}; valid: {valid}"
 
     def _timeline_problems(self, phases, events, prefix, first_at_start=True):
@@ -308,16 +339,22 @@ class Scenario(Frozen):
             set_path(data, path, value, source)
         return Scenario.parse(data, source)
 
+    @property
+    def branch_names(self) -> list[str]:
+        """What ``run`` simulates: :data:`BASE` (the timeline as written), then every variant."""
+        return [BASE, *self.variants]
+
     def variant(self, name: str | None) -> Scenario:
-        """The scenario with variant ``name`` applied (``None``: the base timeline).
+        """The scenario with variant ``name`` applied (``None`` or :data:`BASE`: the base
+        timeline).
 
         The variant's phases replace every phase starting on or after its first phase; its
         events are added; its overrides are applied. The result has no variants.
         """
-        if name is None:
+        if name is None or name == BASE:
             return self
         if name not in self.variants:
-            valid = ", ".join(self.variants) or "none (this scenario has no variants)"
+            valid = ", ".join(self.branch_names)
             raise ConfigError(self.source, "variant", f"unknown variant {name!r}; valid: {valid}")
         v = self.variants[name]
         data = self.to_data()
@@ -335,7 +372,13 @@ class Scenario(Frozen):
         data["name"] = f"{self.name}[{name}]"
         for path, value in v.overrides.items():
             set_path(data, path, value, f"{self.source}: variants.{name}.overrides")
-        return Scenario.parse(data, self.source)
+        try:
+            return Scenario.parse(data, self.source)
+        except ConfigError as exc:  # say which variant made the value
+            errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
+            raise ConfigErrors([
+                ConfigError(e.source, f"variants.{name}: {e.key}" if e.key else
+                            f"variants.{name}", e.reason) for e in errors]) from None
 
 
 def set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
@@ -413,31 +456,27 @@ def bundled_scenarios(kind: str = "scenarios") -> dict[str, Path]:
 
 
 def resolve_path(spec: str | Path, kind: str = "scenarios") -> Path:
-    """A path on disk, or the name of a bundled file of ``kind`` (with or without ``.toml``)."""
+    """A path on disk, or the name of a bundled file of ``kind``.
+
+    Only a bare name (no folder, no ``.toml``, e.g. ``honduras-2013``) names a bundled
+    file, and only when no such file exists here; a path that does not exist is returned
+    as is (and reported missing when read), never swapped for a bundled file.
+    """
     path = Path(spec)
-    if path.exists():
+    if path.exists() or not is_bare_name(spec):
         return path
-    bundled = bundled_scenarios(kind)
-    stem = path.stem if path.suffix == ".toml" else path.name
-    if stem in bundled and len(path.parts) <= 2:
-        return bundled[stem]
-    return path
+    return bundled_scenarios(kind).get(path.name, path)
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file, turning a missing or malformed file into a ConfigError."""
+    """Read a TOML file (a regular UTF-8 file of at most 16 MB; a BOM is accepted),
+    turning any problem into a one-line ConfigError."""
     path = Path(path)
-    if not path.exists():
-        raise ConfigError(str(path), "", "no such file")
-    if path.is_dir():
-        raise ConfigError(str(path), "", "is a folder, not a TOML file")
+    text = read_text(path)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"malformed TOML: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), "", f"not UTF-8 text: {exc}") from None
 
 
 def load_scenario(path: str | Path, *, calibrated: bool = True) -> Scenario:
@@ -445,7 +484,8 @@ def load_scenario(path: str | Path, *, calibrated: bool = True) -> Scenario:
 
     If the file names a ``calibration`` file (and ``calibrated`` is true), that file's
     ``[overrides]`` (dotted path -> value) are applied, except paths the scenario file
-    sets itself.
+    sets itself. Every variant is applied once, so that its overrides are checked
+    exactly as ``run`` applies them.
 
     Raises:
         ConfigError: with ``file: key.path: reason`` for any problem.
@@ -455,12 +495,14 @@ def load_scenario(path: str | Path, *, calibrated: bool = True) -> Scenario:
     scenario = Scenario.parse(raw, str(path))
     if calibrated and scenario.calibration:
         scenario = _calibrated(scenario, raw, path)
+    for name in scenario.variants:  # overrides checked exactly as `run` applies them
+        scenario.variant(name)
     return scenario
 
 
 def _calibrated(scenario: Scenario, raw: dict[str, Any], path: Path) -> Scenario:
     """Apply the overrides of the scenario's calibration file (not those ``raw`` sets)."""
-    cal_path = path.parent / scenario.calibration
+    cal_path = named_path(scenario.calibration, path, "calibration")
     cal = read_toml(cal_path)
     source = str(cal_path)
     unknown = sorted(set(cal) - {"description", "overrides", "fit"})

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from trucesim.scenario.files import named_path
 from trucesim.scenario.schema import Scenario, read_toml
 
 
@@ -16,7 +17,7 @@ def calibration_of(scenario: Scenario) -> tuple[Path | None, dict[str, Any]]:
     """The scenario's calibration file and its contents (None and {} if uncalibrated)."""
     if not scenario.calibration:
         return None, {}
-    path = Path(scenario.source).parent / scenario.calibration
+    path = named_path(scenario.calibration, scenario.source, "calibration")
     return path, read_toml(path)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from trucesim.atomic import atomic_path, staged_folder, write_json
+from trucesim import budget
+from trucesim.atomic import atomic_path, write_json
 from trucesim.calibration.observed import load_observed
 from trucesim.calibration.validation.facts import stylised_facts
 from trucesim.calibration.validation.figures import (
@@ -29,25 +31,43 @@ from trucesim.calibration.validation.stats import (
     observed_rate_ratio,
     rate_ratio,
 )
+from trucesim.folders import claim, result_folder
+from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import load_scenario
 
 #: The low-cohesion contrast scenario of the checklist.
 HONDURAS = "honduras-2013"
+#: Days a validated scenario must cover (the record it is compared with).
+VALIDATION_SPAN = (dt.date(2010, 1, 1), dt.date(2016, 12, 31))
 
 
 def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicates: int = 40,
                    seed: int | None = None, workers: int | None = None,
-                   out: Path | None = None) -> int:
-    """``trucesim validate``: simulate, compare, and write the report folder."""
+                   out: Path | None = None, force: bool = False) -> int:
+    """``trucesim validate``: simulate, compare, and write the report folder.
+
+    The folder is replaced only if it holds a ``validation`` result trucesim made; one
+    made with other settings only with ``force``.
+    """
     from trucesim.calibration.fit import executor
 
     scenario = load_scenario(scenario_spec)
+    if scenario.start > VALIDATION_SPAN[0] or scenario.end < VALIDATION_SPAN[1]:
+        raise ConfigError(scenario.source, "", (
+            f"covers {scenario.start} to {scenario.end}, but validate compares with El "
+            f"Salvador's record of {VALIDATION_SPAN[0]} to {VALIDATION_SPAN[1]}: use an El "
+            "Salvador scenario covering those years (default: el-salvador-2010-2016)"))
     cal_path, cal = calibration_of(scenario)
     honduras = load_scenario(HONDURAS)
     if cal.get("overrides"):
         honduras = honduras.with_overrides(cal["overrides"])
     root = scenario.seed if seed is None else seed
+    budget.check("-n/--replicates", "", 2 * replicates, scenario.days, scenario.world.cliques,
+                 scenario.world.burn_in_days)
     out = Path(out) if out is not None else Path("results") / "validation"
+    settings = {"scenario": scenario.model_dump(mode="json"), "replicates": replicates,
+                "root_seed": root}
+    claim(out, "validation", settings, force)  # refused before any work, not after it
     rows = load_observed()
     baseline = disappearance_baseline(rows)
     started = time.perf_counter()
@@ -78,7 +98,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         "parameters": parameter_table(scenario, cal),
     }
     text = report(ctx)
-    with staged_folder(out) as stage:
+    with result_folder(out, "validation", settings, force=force) as stage:
         with atomic_path(stage / "validation.md") as tmp:
             tmp.write_text(text)
         title = f"{scenario.name}: calibrated to 2013, {replicates} replicates"
@@ -99,6 +119,21 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             "rate_ratio": interval(ratios), "observed_rate_ratio": ctx["observed_ratio"],
             "facts": [f.__dict__ for f in facts], "elapsed_seconds": round(elapsed, 1),
         })
-    print(text.split("## Parameters")[0])
-    print(f"wrote {out}/validation.md, trajectory.png, annual.png, facts.png")
+    print(validation_summary(ctx, facts))
+    print(f"\nreport: {out / 'validation.md'} (also trajectory.png, annual.png, facts.png, "
+          "annual.csv, in_sample.csv)")
     return 0
+
+
+def validation_summary(ctx: dict, facts: list) -> str:
+    """The few lines ``trucesim validate`` prints; the whole report is in validation.md."""
+    passed = sum(f.passed for f in facts)
+    return "\n".join([
+        f"{ctx['scenario']}: {ctx['replicates']} replicates, {ctx['elapsed']:.0f} s",
+        f"annual homicides, mean absolute error: in sample {ctx['in_mae']:.0f}%, "
+        f"out of sample {ctx['out_mae']:.0f}%",
+        f"truce rate ratio: {ctx['rate_ratio']} (Katz et al. 2016: "
+        f"{KATZ_RATE_RATIO[0]}-{KATZ_RATE_RATIO[1]})",
+        f"stylised facts reproduced: {passed} of {len(facts)}",
+        f"assessment: {ctx['assessment']}",
+    ])

@@ -1,0 +1,321 @@
+"""Results folders that nothing of the user's is lost in.
+
+A command deletes or replaces a folder only when it can prove the folder is a result of
+the same kind: a marker file (:data:`MARKER`) that trucesim itself wrote, holding the
+kind, the marker format, the trucesim version and the settings the result was made
+with. A folder without the marker is never deleted, whatever else it holds (a file
+named ``manifest.json`` proves nothing), with one exception: a ``run`` or ``validation``
+folder from before markers, holding nothing but the files that command writes
+(:func:`legacy_marker`). A result of the same kind made with different
+settings is replaced only with ``--force``; the refusal names the settings that differ.
+
+Two commands writing one folder at the same time are kept apart by a lock file beside
+it (:class:`FolderLock`), holding the owner's pid and host; a lock whose process is gone
+is detected and taken over.
+
+Names that become folder names (a scenario's or an experiment's ``name``) are checked
+with :func:`check_name`: letters, digits, ``.``, ``_`` and ``-`` only, no separators,
+not empty and not ``.`` or ``..``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from trucesim.scenario.errors import ConfigError
+
+#: The marker file trucesim writes into every results folder it makes.
+MARKER = ".trucesim-result.json"
+#: Format of the marker file.
+MARKER_FORMAT = 1
+# ---------------------------------------------------------------------------- marker
+def read_marker(folder: str | Path) -> dict[str, Any] | None:
+    """The folder's marker (a dict with at least ``kind``), or None if it has none."""
+    path = Path(folder) / MARKER
+    if not path.is_file():
+        return None
+    try:
+        marker = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get("tool") != "trucesim" or "kind" not in marker:
+        return None
+    return marker
+
+
+#: What ``run`` and ``validate`` wrote before markers existed: a folder holding only these
+#: (and a ``plots`` folder of figures) whose manifest names the kind is still theirs.
+LEGACY_FILES = {
+    "run": {"daily.parquet", "summary.json", "manifest.json", "trajectory.png", "plots"},
+    "validation": {"validation.md", "trajectory.png", "annual.png", "facts.png", "annual.csv",
+                   "in_sample.csv", "manifest.json"},
+}
+FIGURE_SUFFIXES = {".png", ".svg", ".pdf"}
+
+
+def legacy_marker(folder: str | Path) -> dict[str, Any] | None:
+    """The marker a results folder from before markers would have had, or None.
+
+    Only a folder holding nothing but the files its command writes (and, for a run, a
+    ``plots`` folder of figures), with a ``manifest.json`` that names the kind and a
+    trucesim version, qualifies; the settings are rebuilt from its manifest.
+    """
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        names = {p.name for p in folder.iterdir()}
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or "trucesim_version" not in manifest:
+        return None
+    kind = manifest.get("kind")
+    if kind not in LEGACY_FILES or not names <= LEGACY_FILES[kind]:
+        return None
+    plots = folder / "plots"
+    if plots.exists() and (not plots.is_dir() or any(
+            not p.is_file() or p.suffix not in FIGURE_SUFFIXES for p in plots.iterdir())):
+        return None
+    if kind == "run":
+        settings = {k: manifest.get(k) for k in ("scenario", "variants", "replicates",
+                                                 "root_seed")}
+    else:  # older validation manifests hold the scenario's name only: never "the same"
+        settings = {"legacy manifest": manifest.get("scenario")}
+    return {"tool": "trucesim", "kind": kind, "format": 0, "settings": settings}
+
+
+def marker_content(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The marker of a result of ``kind`` made with ``settings`` (JSON-ready)."""
+    from trucesim import __version__
+
+    return {"tool": "trucesim", "kind": kind, "format": MARKER_FORMAT,
+            "trucesim_version": __version__, "settings": json.loads(json.dumps(
+                settings, default=str))}
+
+
+def write_marker(folder: str | Path, kind: str, settings: dict[str, Any]) -> None:
+    """Write the marker of a result of ``kind`` into ``folder`` (atomically)."""
+    from trucesim.atomic import write_json
+
+    write_json(Path(folder) / MARKER, marker_content(kind, settings))
+
+
+def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths at which two JSON-like values differ, with both values."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old:
+                out.append(f"{path} (not set before, now {_short(new[key])})")
+            elif key not in new:
+                out.append(f"{path} (was {_short(old[key])}, now not set)")
+            else:
+                out.extend(differences(old[key], new[key], path))
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        out = []
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            out.extend(differences(a, b, f"{prefix}.{i}" if prefix else str(i)))
+        return out
+    if old != new:
+        return [f"{prefix or 'settings'} (was {_short(old)}, now {_short(new)})"]
+    return []
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def describe_differences(old: Any, new: Any, limit: int = 3) -> str:
+    """A short phrase naming the settings that differ (at most ``limit`` of them)."""
+    diffs = differences(old, new)
+    if not diffs:
+        return "different settings"
+    more = f" and {len(diffs) - limit} more" if len(diffs) > limit else ""
+    return "different settings: " + "; ".join(diffs[:limit]) + more
+
+
+def claim(folder: str | Path, kind: str, settings: dict[str, Any], force: bool) -> str:
+    """Decide what may be done with ``folder`` for a new result of ``kind``; writes nothing.
+
+    Returns ``"new"`` (absent or empty), ``"same"`` (a result of ``kind`` made with the
+    same settings) or ``"replace"`` (a result of ``kind`` with other settings, and
+    ``force``). Raises :class:`ConfigError` for anything else: not a folder, a folder
+    without trucesim's marker, a result of another kind, or different settings
+    without ``force``.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        if folder.is_symlink():
+            raise ConfigError(str(folder), "", "is a broken symbolic link; choose another --out")
+        return "new"
+    if not folder.is_dir():
+        raise ConfigError(str(folder), "", "exists and is not a folder; choose another --out")
+    try:
+        empty = not any(folder.iterdir())
+    except OSError as exc:
+        raise ConfigError(str(folder), "", f"cannot be read: {exc.strerror}") from None
+    if empty:
+        return "new"
+    marker = read_marker(folder) or legacy_marker(folder)
+    if marker is None:
+        raise ConfigError(str(folder), "", f"exists and is not a folder trucesim made (no "
+                          f"{MARKER}); nothing in it is touched: choose another --out, or "
+                          "empty or remove it yourself")
+    if marker["kind"] != kind:
+        raise ConfigError(str(folder), "", f"holds a 'trucesim {marker['kind']}' result, "
+                          f"not a '{kind}' result; choose another --out")
+    old = marker.get("settings")
+    new = json.loads(json.dumps(settings, default=str))
+    if old == new:
+        return "same"
+    if not force:
+        raise ConfigError(str(folder), "", f"holds a '{kind}' result made with "
+                          f"{describe_differences(old, new)}; use --force to replace it, "
+                          "or another --out")
+    return "replace"
+
+
+# ---------------------------------------------------------------------------- lock
+class LockHeld(ConfigError):
+    """Another live process holds the folder's lock."""
+
+
+def lock_path(folder: str | Path) -> Path:
+    """The lock file of a results folder: a hidden sibling, so replacing the folder
+    never removes it."""
+    folder = Path(folder)
+    return folder.parent / f".{folder.name}.lock"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class FolderLock:
+    """An exclusive lock on a results folder, held by one process at a time.
+
+    The lock file (``.<folder>.lock`` beside the folder) holds the owner's pid, host
+    and start time. A lock left by a process that no longer runs on this host is stale
+    and taken over; one held by a live process (or on another host) is refused with a
+    message naming the owner.
+    """
+
+    def __init__(self, folder: str | Path, command: str = "trucesim"):
+        self.folder = Path(folder)
+        self.path = lock_path(self.folder)
+        self.command = command
+        self.held = False
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`LockHeld`."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(str(self.folder), "", f"cannot create its parent folder: "
+                              f"{exc.strerror}") from None
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
+                "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except OSError as exc:
+                if isinstance(exc, FileExistsError):
+                    fd = None
+                else:
+                    raise ConfigError(str(self.folder), "", f"cannot write here: "
+                                      f"{exc.strerror}") from None
+            if fd is None:
+                owner = self._owner()
+                if owner is not None and self._stale(owner):
+                    self.path.unlink(missing_ok=True)
+                    continue
+                who = (f"process {owner.get('pid')} on {owner.get('host')} "
+                       f"({owner.get('command')}, since {owner.get('started')})"
+                       if owner else "another process")
+                raise LockHeld(str(self.folder), "", f"in use by {who}: wait for it to "
+                               f"finish (if that process is gone, delete {self.path})") from None
+            with os.fdopen(fd, "w") as fh:
+                json.dump(info, fh)
+            self.held = True
+            return
+        raise LockHeld(str(self.folder), "", f"could not take the lock {self.path}")
+
+    def _owner(self) -> dict[str, Any] | None:
+        try:
+            owner = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return None
+        return owner if isinstance(owner, dict) else None
+
+    @staticmethod
+    def _stale(owner: dict[str, Any]) -> bool:
+        pid = owner.get("pid")
+        return (owner.get("host") == socket.gethostname() and isinstance(pid, int)
+                and (pid == os.getpid() or not _alive(pid)))
+
+    def release(self) -> None:
+        """Remove the lock file if this process still holds it."""
+        if self.held:
+            owner = self._owner()
+            if owner is None or owner.get("pid") == os.getpid():
+                self.path.unlink(missing_ok=True)
+            self.held = False
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# ---------------------------------------------------------------------------- staging
+@contextmanager
+def result_folder(final: str | Path, kind: str, settings: dict[str, Any], *,
+                  force: bool = False) -> Iterator[Path]:
+    """Build a results folder of ``kind`` aside and move it to ``final`` on success.
+
+    Holds the folder's lock throughout. Before anything is written, ``final`` is
+    checked with :func:`claim` (only an absent or empty folder, or trucesim's own
+    result of the same kind, may be replaced; different settings need ``force``). The
+    marker is written into the new folder. If the body raises, nothing is left behind
+    and ``final`` is untouched.
+    """
+    final = Path(final)
+    with FolderLock(final, kind):
+        claim(final, kind, settings, force)
+        stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+        try:
+            yield stage
+            write_marker(stage, kind, settings)
+            os.chmod(stage, 0o755)
+            for f in stage.rglob("*"):
+                os.chmod(f, 0o755 if f.is_dir() else 0o644)
+            claim(final, kind, settings, force)  # unchanged while we worked (we hold the lock)
+            if final.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
+                os.replace(final, old / final.name)
+                os.replace(stage, final)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(stage, final)
+        finally:
+            if stage.exists():
+                shutil.rmtree(stage)
