@@ -35,6 +35,7 @@ APPLICATION = (
     "trucesim.dashboard",
     "trucesim.calibration",
     "trucesim.atomic",
+    "trucesim.folders",
     "trucesim.outcomes",
 )
 #: Each lower layer, and what it must not import.
