@@ -9,12 +9,15 @@ import pandas as pd
 import pytest
 
 from trucesim.calibration.observed import (
+    CONTEXT_QUANTITIES,
     FIT_CUTOFF,
+    QUANTITY_METRICS,
     ObservedRow,
     Statistic,
     annual_homicides,
     load_observed,
     log_ratio_distance,
+    observed_frame,
     select_rows,
     simulated_statistics,
     statistics_for,
@@ -151,8 +154,8 @@ def test_unknown_rows_quantities_and_statistics_are_errors():
         select_rows(rows, quantity="robberies")
     with pytest.raises(ConfigError, match="unknown statistic"):
         statistics_for(rows[:1], metric="robberies")
-    cliques = [r for r in rows if r.quantity == "gang_members"]
-    with pytest.raises(ConfigError, match="not a daily-table statistic"):
+    cliques = [r for r in rows if r.quantity == "cliques"]
+    with pytest.raises(ConfigError, match=r"not a daily-table statistic \(the number of cliques"):
         statistics_for(cliques)
 
 
@@ -162,3 +165,101 @@ def test_malformed_data_file_is_a_config_error(tmp_path):
                    "2012-01-01,2011-12-31,homicides,5,count,x\n")
     with pytest.raises(ConfigError, match="before period_start"):
         load_observed(bad)
+
+
+NOWCAST_IDS = [
+    "homicides:2014-01-01:2014-03-31", "homicides:2014-01-01:2014-06-30",
+    *(f"homicides:2016-{m:02d}-01:2016-{m:02d}-{d}"
+      for m, d in ((1, 31), (2, 29), (3, 31), (4, 30), (5, 31), (6, 30))),
+    "homicides_per_day:2016-07-01:2016-07-14",
+]
+
+
+def test_every_bundled_quantity_is_simulated_or_has_a_reason():
+    rows = load_observed()
+    for r in rows:
+        assert r.source, r.id
+        assert r.quantity in QUANTITY_METRICS or r.quantity in CONTEXT_QUANTITIES, r.quantity
+        assert (r.metric is None) == (r.use == "context")
+        assert bool(r.context_reason) == (r.metric is None)
+    by_id = {r.id: r for r in rows}
+    assert by_id["police_killed:2013-01-01:2013-12-31"].metric == "police_killed"
+    assert by_id["attacks_on_police:2013-01-01:2013-12-31"].use == "context"
+    assert "police killed, not attacks" in by_id["attacks_on_police:2013-01-01:2013-12-31"] \
+        .context_reason
+    assert by_id["cliques:2013-05-01:2013-05-31"].use == "context"
+    assert by_id["cliques:2013-05-01:2013-05-31"].value == 1955
+
+
+def test_member_counts_are_stocks_compared_with_the_daily_level():
+    rows = {r.id: r for r in load_observed()}
+    members = rows["gang_members:2012-01-01:2012-12-31"]
+    prison = rows["gang_members_in_prison:2013-05-01:2013-05-31"]
+    assert members.stock and members.metric == "members" and members.per_day == 60000
+    assert prison.stock and prison.metric == "prisoners" and prison.per_day == 9553
+    assert not rows["police_killed:2013-01-01:2013-12-31"].stock
+    # The simulated statistic is the mean end-of-day level over the span.
+    daily = _daily("2013-05-01", days=31, prisoners=np.linspace(9000, 9600, 31))
+    (stat,) = statistics_for([prison])
+    assert simulated_statistics(daily, [stat])[0] == pytest.approx(9300)
+    assert log_ratio_distance(np.array([9553.0]), [stat])[0] == pytest.approx(0.0)
+    chosen = select_rows(list(rows.values()), quantity="gang_members_in_prison")
+    assert chosen == [prison]
+
+
+def test_nowcast_rows_are_marked_loadable_and_displayed():
+    rows = load_observed()
+    marked = [r.id for r in rows if r.nowcast_only]
+    assert marked == NOWCAST_IDS
+    assert all(r.use == "nowcast only" for r in rows if r.nowcast_only)
+    frame = observed_frame(rows)
+    assert frame.loc[frame["nowcast_only"], "id"].tolist() == NOWCAST_IDS
+    assert frame.loc[frame["id"] == "homicides:2016-04-01:2016-04-30", "value"].item() == 334
+    # The 2016 annual total is validation data, not nowcast-only.
+    assert {r.id: r for r in rows}["homicides:2016-01-01:2016-12-31"].use == "validation"
+
+
+@pytest.mark.parametrize("row_id", NOWCAST_IDS)
+@pytest.mark.parametrize("allow", [False, True])
+def test_nowcast_rows_are_never_fitted_even_with_allow_future_data(row_id, allow):
+    rows = load_observed()
+    with pytest.raises(ConfigError) as exc:
+        select_rows(rows, ids=["homicides:2013-01-01:2013-12-31", row_id],
+                    allow_future_data=allow, source="cal.toml", key="targets.2")
+    msg = str(exc.value)
+    assert "\n" not in msg
+    assert msg.startswith(f"cal.toml: targets.2.rows: row {row_id} (el_salvador_observed.csv "
+                          "line ")
+    assert msg.endswith("is marked 'nowcast window only': it may inform only a nowcast "
+                        "(protocol B), never a protocol A fit, even with allow_future_data = "
+                        "true")
+
+
+def test_quantity_selections_reaching_nowcast_rows_are_refused():
+    rows = load_observed()
+    window = (dt.date(2010, 1, 1), dt.date(2016, 12, 31))
+    with pytest.raises(ConfigError) as exc:
+        select_rows(rows, quantity="homicides", window=window, min_days=28, max_days=31,
+                    allow_future_data=True, source="cal.toml", key="targets.1")
+    assert str(exc.value).startswith(
+        "cal.toml: targets.1.quantity: row homicides:2016-01-01:2016-01-31 ")
+    with pytest.raises(ConfigError, match="nowcast window only"):
+        select_rows(rows, quantity="homicides_per_day", allow_future_data=True)
+    # Without the flag they are out of reach like every row after the cutoff, and a
+    # selection that does not reach them is unaffected.
+    assert all(not r.nowcast_only for r in select_rows(rows, quantity="homicides"))
+    annual = select_rows(rows, quantity="homicides", min_days=365, window=window,
+                         allow_future_data=True)
+    assert [r.start.year for r in annual] == [2010, 2011, 2012, 2013, 2014, 2015, 2016]
+
+
+def test_a_nowcast_mark_before_the_cutoff_is_refused_too(tmp_path):
+    data = tmp_path / "obs.csv"
+    data.write_text("period_start,period_end,quantity,value,unit,source,note\n"
+                    "2013-01-01,2013-01-31,homicides,150,count,test,\n"
+                    "2013-02-01,2013-02-28,homicides,140,count,test,Nowcast window only: test\n")
+    rows = load_observed(data)
+    assert [r.nowcast_only for r in rows] == [False, True]
+    with pytest.raises(ConfigError, match=r"\(obs.csv line 3\) is marked 'nowcast window only'"):
+        select_rows(rows, quantity="homicides")
+    assert select_rows(rows, ids=["homicides:2013-01-01:2013-01-31"]) == rows[:1]

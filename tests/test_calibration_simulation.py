@@ -110,8 +110,8 @@ def test_replicates_are_the_same_in_this_process_and_in_a_pool(tiny):
     pd.testing.assert_frame_equal(here, pooled)
 
 
-def test_statistic_metrics_are_the_summary_death_types():
-    assert STATISTIC_METRICS == frozenset(TYPES)
+def test_statistic_metrics_are_the_summary_death_types_and_the_member_stocks():
+    assert STATISTIC_METRICS == frozenset(TYPES) | {"members", "prisoners"}
     assert len(TYPES) == 8 and "disappearances" in STATISTIC_METRICS
 
 

@@ -39,6 +39,7 @@ def _history(pre=12.0, truce=6.0, after=20.0, police=(0.01, 0.05), reps=3, shift
             "police_killed": np.where(late, police[1], police[0]),
             "gang_killed_by_police": np.where(late, 0.3, 0.05),
             "disappearances": np.where(t & ~late, conceal, 0.0),
+            "members": 60_000.0, "prisoners": 9_000.0,
         }))
     return pd.concat(frames, ignore_index=True)
 
@@ -145,6 +146,13 @@ def test_run_validation_writes_the_report_it_prints(tmp_path, monkeypatch, capsy
     assert all(f["passed"] for f in manifest["facts"])
     for name in ("trajectory.png", "annual.png", "facts.png", "annual.csv", "in_sample.csv"):
         assert (out / name).exists(), name
+    # Member stocks are compared as levels; rows without a simulated metric (attacks on
+    # police, clique counts) and rows marked "nowcast window only" are not in the table.
+    in_sample = pd.read_csv(out / "in_sample.csv").set_index("row")
+    assert in_sample.loc["gang_members:2012-01-01:2012-12-31", "simulated"] == 60_000
+    assert in_sample.loc["gang_members_in_prison:2013-05-01:2013-05-31", "observed"] == 9553
+    assert not any(i.startswith(("attacks_on_police", "cliques")) for i in in_sample.index)
+    assert in_sample.index.str.contains(":2014-|:2016-").sum() == 0
 
 
 def test_report_warns_when_the_calibration_used_later_data(tmp_path, monkeypatch):

@@ -7,9 +7,20 @@ daily means over a span, missing-person reports, police killed and gang members 
 by police. Every row becomes one comparable statistic: the **mean per day over the
 row's span**, computed the same way on a simulated daily table.
 
-Fitting window. Only rows that end on or before :data:`FIT_CUTOFF` (2013-12-31) may be
-used to fit; later rows are for display and validation. :func:`select_rows` refuses
-them unless ``allow_future_data`` is explicitly set.
+Fitting window (protocol A, the hindcast). Only rows that end on or before
+:data:`FIT_CUTOFF` (2013-12-31) may be used to fit; later rows are for display and
+validation. :func:`select_rows` refuses them unless ``allow_future_data`` is explicitly
+set. Rows whose note starts with :data:`NOWCAST_MARK` ("nowcast window only") are data an
+analyst had in July 2016 but that a hindcast must never see: :func:`select_rows` refuses
+them always, even with ``allow_future_data``; they stay loadable for display (the
+nowcast, protocol B, is the only use planned for them).
+
+Flows and stocks. Most quantities are flows (killings counted over the row's span); a
+few are stocks (members, members in prison: a level during the span), listed in
+:data:`STOCK_QUANTITIES`. Both compare with the mean of a daily-table column over the
+span: a flow's count is divided by its days, a stock's level is that mean already.
+Quantities with no simulated counterpart are kept for display, each with its reason in
+:data:`CONTEXT_QUANTITIES`.
 
 Disappearance reports. The police's missing-person reports include people who go
 missing for reasons unrelated to gang concealment; the model's ``disappearances`` are
@@ -24,7 +35,7 @@ import csv
 import datetime as dt
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -38,6 +49,9 @@ from trucesim.scenario.files import read_text
 #: Last day whose data may be used for fitting (the truce and its rollback, not after).
 FIT_CUTOFF = dt.date(2013, 12, 31)
 
+#: A row whose note starts with this may never be fitted under protocol A (the hindcast).
+NOWCAST_MARK = "nowcast window only"
+
 #: Observed quantity -> simulated daily metric it is compared with.
 QUANTITY_METRICS: dict[str, str] = {
     "homicides": "homicides",
@@ -45,10 +59,32 @@ QUANTITY_METRICS: dict[str, str] = {
     "disappearance_reports": "disappearances",
     "police_killed": "police_killed",
     "gang_members_killed_by_police": "gang_killed_by_police",
+    "gang_members": "members",  # members at liberty (the PNC's 2012 estimate sets world.members)
+    "gang_members_in_prison": "prisoners",
 }
 
-#: Daily-table metrics a statistic may use (the death types of the summaries).
-STATISTIC_METRICS = frozenset(TYPES)
+#: Quantities that are a level during the row's span (a stock), not a count over it.
+STOCK_QUANTITIES = frozenset({"gang_members", "gang_members_in_prison", "cliques"})
+
+#: Quantities with no simulated daily counterpart: kept for display and context, and why.
+CONTEXT_QUANTITIES: dict[str, str] = {
+    "cliques": (
+        "the number of cliques is the size of the model's world (world.cliques), set from a "
+        "source, not simulated; the 2008 study, the 2013 census and the 2017 estimate count "
+        "by different rules"),
+    "attacks_on_police": (
+        "the model records police killed, not attacks on police (with wounded or unharmed "
+        "officers); attacks belong to the police-gang retaliation streams of DESIGN 2b (4)"),
+    "leaders_transferred_out_of_max_security": (
+        "a dated event: scenarios enter it as a transfer event, not as a statistic"),
+}
+
+#: Stock metrics of the daily table a statistic may use (levels at the end of each day).
+STOCK_METRICS = frozenset({"members", "prisoners"})
+
+#: Daily-table metrics a statistic may use (the death types of the summaries, and the
+#: member stocks).
+STATISTIC_METRICS = frozenset(TYPES) | STOCK_METRICS
 
 UNITS = frozenset({"count", "per_day"})
 
@@ -75,6 +111,8 @@ class ObservedRow:
     unit: str
     source: str
     note: str = ""
+    #: Where the row was read (``file line N``), for error messages; not part of equality.
+    origin: str = field(default="", compare=False)
 
     @property
     def id(self) -> str:
@@ -87,9 +125,17 @@ class ObservedRow:
         return (self.end - self.start).days + 1
 
     @property
+    def stock(self) -> bool:
+        """True if the quantity is a level during the span (members), not a flow."""
+        return self.quantity in STOCK_QUANTITIES
+
+    @property
     def per_day(self) -> float:
-        """The figure as a mean per day over its span."""
-        return self.value / self.days if self.unit == "count" else self.value
+        """The figure as the mean of its daily series over the span: a flow's count divided
+        by the days, a stock's level as it is."""
+        if self.unit == "count" and not self.stock:
+            return self.value / self.days
+        return self.value
 
     @property
     def metric(self) -> str | None:
@@ -100,6 +146,29 @@ class ObservedRow:
     def future(self) -> bool:
         """True if the row ends after :data:`FIT_CUTOFF` (validation-only data)."""
         return self.end > FIT_CUTOFF
+
+    @property
+    def nowcast_only(self) -> bool:
+        """True if the row is marked "nowcast window only": never fitted under protocol A."""
+        return self.note.lower().startswith(NOWCAST_MARK)
+
+    @property
+    def use(self) -> str:
+        """What the row may be used for: ``fit``, ``validation``, ``nowcast only`` or
+        ``context`` (no simulated counterpart; see :attr:`context_reason`)."""
+        if self.nowcast_only:
+            return "nowcast only"
+        if self.metric is None:
+            return "context"
+        return "validation" if self.future else "fit"
+
+    @property
+    def context_reason(self) -> str:
+        """Why a row without a simulated metric is display-only ("" if it has a metric)."""
+        if self.metric is not None:
+            return ""
+        return CONTEXT_QUANTITIES.get(
+            self.quantity, "no simulated metric; a calibration target must name one")
 
 
 def load_observed(path: str | Path | None = None) -> list[ObservedRow]:
@@ -128,6 +197,7 @@ def load_observed(path: str | Path | None = None) -> list[ObservedRow]:
                     unit=rec["unit"].strip(),
                     source=rec["source"].strip(),
                     note=(rec.get("note") or "").strip(),
+                    origin=f"{path.name} line {n}",
                 )
             except (TypeError, ValueError) as exc:
                 raise ConfigError(str(path), f"line {n}", f"malformed row: {exc}") from None
@@ -152,7 +222,7 @@ def observed_frame(rows: list[ObservedRow] | None = None) -> pd.DataFrame:
             {"id": r.id, "start": pd.Timestamp(r.start), "end": pd.Timestamp(r.end),
              "quantity": r.quantity, "value": r.value, "unit": r.unit, "days": r.days,
              "per_day": r.per_day, "metric": r.metric, "future": r.future,
-             "source": r.source, "note": r.note}
+             "nowcast_only": r.nowcast_only, "use": r.use, "source": r.source, "note": r.note}
             for r in rows
         ]
     )
@@ -187,8 +257,9 @@ def select_rows(
     A row is inside ``window`` when its whole span is. Without ``allow_future_data``, a
     selection by quantity leaves out rows ending after :data:`FIT_CUTOFF`. Errors
     (``ConfigError`` with ``source`` and ``key``): an unknown id or quantity, a window or
-    explicit row reaching past :data:`FIT_CUTOFF` without ``allow_future_data``, an empty
-    selection.
+    explicit row reaching past :data:`FIT_CUTOFF` without ``allow_future_data``, a row
+    marked "nowcast window only" among the selected rows (always, even with
+    ``allow_future_data``: fitting here is protocol A), an empty selection.
     """
     known = {r.id: r for r in rows}
     if window is not None and window[1] > FIT_CUTOFF and not allow_future_data:
@@ -206,6 +277,9 @@ def select_rows(
                 f"e.g. {next(iter(known), 'none')!r} (see `trucesim observed`)",
             )
         chosen = [known[i] for i in ids]
+        nowcast = [r for r in chosen if r.nowcast_only]  # before the cutoff: no flag helps
+        if nowcast:
+            raise ConfigError(source, f"{key}.rows", nowcast_refusal(nowcast[0]))
         future = [r for r in chosen if r.future]
         if future and not allow_future_data:
             raise ConfigError(
@@ -226,9 +300,19 @@ def select_rows(
             and (window is None or (window[0] <= r.start and r.end <= window[1]))
             and (allow_future_data or not r.future)
         ]
+        nowcast = [r for r in chosen if r.nowcast_only]
+        if nowcast:
+            raise ConfigError(source, f"{key}.quantity", nowcast_refusal(nowcast[0]))
     if not chosen:
         raise ConfigError(source, key, "selects no data row")
     return chosen
+
+
+def nowcast_refusal(row: ObservedRow) -> str:
+    """Why ``row`` (marked "nowcast window only") cannot be fitted: one line naming it."""
+    where = f" ({row.origin})" if row.origin else ""
+    return (f"row {row.id}{where} is marked {NOWCAST_MARK!r}: it may inform only a "
+            "nowcast (protocol B), never a protocol A fit, even with allow_future_data = true")
 
 
 @dataclass(frozen=True)
@@ -261,8 +345,8 @@ def statistics_for(
         if m is None:
             raise ConfigError(
                 source, f"{key}.metric",
-                f"row {r.id}: quantity {r.quantity!r} is not a daily-table statistic; "
-                f"name a metric ({', '.join(sorted(STATISTIC_METRICS))})",
+                f"row {r.id}: quantity {r.quantity!r} is not a daily-table statistic "
+                f"({r.context_reason}); name a metric ({', '.join(sorted(STATISTIC_METRICS))})",
             )
         if m not in STATISTIC_METRICS:
             raise ConfigError(

@@ -288,12 +288,17 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_observed(args: argparse.Namespace) -> int:
-    from trucesim.calibration.observed import FIT_CUTOFF, load_observed
+    from trucesim.calibration.observed import FIT_CUTOFF, NOWCAST_MARK, load_observed
 
-    for r in load_observed():
-        use = "validation only" if r.future else ("fittable" if r.metric else "context")
-        print(f"{r.id:55s} {r.per_day:9.3f}/day  {use:15s} {r.source}")
+    rows = load_observed()
+    for r in rows:
+        value = f"{r.value:9.0f} level" if r.stock else f"{r.per_day:9.3f}/day "
+        print(f"{r.id:64s} {value}  {r.use:12s} {r.source}")
     print(f"\nRows ending after {FIT_CUTOFF} cannot be fitted without allow_future_data = true.")
+    print(f"Rows marked {NOWCAST_MARK!r} are never fitted (protocol A, the hindcast).")
+    for q in sorted({r.quantity for r in rows if r.use == "context"}):
+        reason = next(r.context_reason for r in rows if r.quantity == q)
+        print(f"context, {q}: {reason}")
     return 0
 
 

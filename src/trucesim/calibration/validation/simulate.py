@@ -10,7 +10,7 @@ from trucesim.scenario.schema import Scenario
 
 #: The daily columns validation uses.
 COLUMNS = ("date", "phase", "regime", "homicides", "police_killed", "gang_killed_by_police",
-           "disappearances", "restraint_share")
+           "disappearances", "restraint_share", "members", "prisoners")
 
 
 def simulate_daily(scenario: Scenario, root_seed: int, replicate: int) -> pd.DataFrame:
