@@ -81,6 +81,36 @@ def test_no_finite_distance_is_an_error(tmp_path, capsys):
     assert not (tmp_path / "out" / "fitted.toml").exists()
 
 
+NOWCAST_ROW = '[[targets]]\nname = "x"\nrows = ["homicides:2016-04-01:2016-04-30"]\n'
+NOWCAST_QUANTITY = """
+[[targets]]
+name = "monthly"
+quantity = "homicides"
+window = [2010-01-01, 2016-12-31]
+min_days = 28
+max_days = 31
+"""
+
+
+@pytest.mark.parametrize("targets", [NOWCAST_ROW, NOWCAST_QUANTITY], ids=["row", "window"])
+@pytest.mark.parametrize("flag", ["", "allow_future_data = true"], ids=["default", "allowed"])
+def test_calibration_targeting_nowcast_rows_is_refused_in_one_line(tmp_path, capsys, targets,
+                                                                   flag):
+    path = _calibration(tmp_path, MU, targets, top=flag)
+    assert main(["calibrate", path, "--workers", "1", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    row = "2016-04-01:2016-04-30" if targets is NOWCAST_ROW else "2016-01-01:2016-01-31"
+    if targets is NOWCAST_QUANTITY and not flag:  # the window is refused first
+        assert "set allow_future_data = true to override" in err
+    else:
+        assert len(err.splitlines()) == 1, err
+        key = "rows" if targets is NOWCAST_ROW else "quantity"
+        assert err.startswith(f"error: {path}: targets.0.{key}: ")
+        assert f"row homicides:{row} (el_salvador_observed.csv line " in err
+        assert "marked 'nowcast window only'" in err and "never a protocol A fit" in err
+    assert not (tmp_path / "out").exists()
+
+
 #: The small test scenario around the fit cutoff (2013-12-31): two months of baseline.
 TINY_SCENARIO = scenario_toml(
     name="tiny", start=dt.date(2013, 12, 1), end=dt.date(2014, 1, 31), seed=None,
