@@ -152,6 +152,8 @@ def declutter(fig: Figure, texts: Sequence[Text]) -> None:
         return
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    if stagger_event_numbers(fig, renderer):
+        fig.canvas.draw()  # the numbers' boxes are placed when drawn
     numbers = {id(ax): [_extent(t, renderer) for t in ax.texts if t.get_gid() == "event-number"]
                for ax in fig.axes}
     placed: list = [b for boxes in numbers.values() for b in boxes]
@@ -181,6 +183,35 @@ def declutter(fig: Figure, texts: Sequence[Text]) -> None:
             y -= PHASE_ROW_STEP
             t.set_position((x, y))
         placed.append(t.get_window_extent(renderer))
+
+
+def stagger_event_numbers(fig: Figure, renderer=None) -> bool:
+    """Move an event number that would overlap an earlier one down a row (events a few
+    days apart, e.g. a ceasefire and an isolation order), so that every number stays
+    readable at its date. Call after the layout (the decision is made in pixels).
+    Returns whether any number moved (their boxes are then stale until the next draw)."""
+    moved = False
+    if renderer is None:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        numbers = [(t, _extent(t, renderer)) for t in ax.texts if t.get_gid() == "event-number"]
+        axes_height = max(ax.get_window_extent(renderer).height, 1.0)
+        rows: list[list] = []  # the boxes placed in each row, in pixels
+        for t, box in sorted(numbers, key=lambda item: item[1].x0):
+            step = box.height * 1.15
+            k = 0
+            while k < len(rows) and any(
+                    box.translated(0, -k * step).overlaps(p) for p in rows[k]):
+                k += 1
+            if k == len(rows):
+                rows.append([])
+            rows[k].append(box.translated(0, -k * step))
+            if k:
+                x, y = t.get_position()
+                t.set_position((x, y - k * step / axes_height))
+                moved = True
+    return moved
 
 
 def _shown_texts(fig: Figure) -> list[Text]:
