@@ -246,3 +246,26 @@ def test_resuming_with_changed_code_warns_and_force_starts_over(tmp_path, monkey
     assert "ran 4 (0 failed), skipped 0" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["code_fingerprint"] == "0123456789abcdef" and len(manifest["sessions"]) == 1
+
+
+def test_workers_return_outputs_and_write_nothing(tmp_path, monkeypatch):
+    """A run's kept daily columns travel back in its record (Arrow IPC bytes): the
+    worker writes no file, whatever its working folder."""
+    exp = load_experiment(write_tiny(tmp_path / "exp", replicates=1))
+    worker_home = tmp_path / "worker"
+    worker_home.mkdir()
+    monkeypatch.chdir(worker_home)
+    from trucesim.runner.sweep import plan
+    from trucesim.runner.store import SweepStore
+
+    todo, _ = plan(exp, {}, SweepStore(tmp_path / "never-made"))
+    record = tasks.execute_run(todo[0])
+    assert record["status"] == "ok", record["error"]
+    part = tasks.decode_daily(record[tasks.DAILY]).to_pandas()
+    daily = tasks.simulate_run(todo[0])
+    expected = tasks.daily_part(daily, todo[0].run_id, todo[0].daily_columns)
+    pd.testing.assert_frame_equal(part, expected)
+    assert list(worker_home.iterdir()) == [] and not (tmp_path / "never-made").exists()
+    manifest = json.loads((run_experiment(exp, ThreadPoolExecutor(1), out=tmp_path / "out",
+                                          progress=False).folder / "manifest.json").read_text())
+    assert manifest["storage"].startswith("client")

@@ -5,7 +5,12 @@ Layout::
     <out>/manifest.json        resolved experiment, version, seeds, design, sessions
     <out>/runs.parquet         one row per run (consolidated from records/)
     <out>/records/<run>.json   the record of each finished or failed run
-    <out>/daily/<run>.parquet  daily series of each run, written by the workers
+    <out>/daily/<run>.parquet  daily series of each run
+
+Only the client (the process running the sweep) writes here: workers return each run's
+record and kept daily columns (:mod:`trucesim.runner.tasks`), so they need no access to
+this folder, as on a cluster whose workers do not see the client's disk. Results are
+written as they arrive, so the client holds only the runs in flight.
 
 Every file is written atomically (temporary name, then rename). A run counts as done
 only when its record exists, and its daily part is written before its record, so a
@@ -24,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from trucesim.atomic import write_json, write_parquet
+from trucesim.atomic import atomic_path, write_json, write_parquet
 from trucesim.folders import claim, read_marker, write_marker
 from trucesim.runner.experiment import RESERVED_COLUMNS, Experiment, Point
 from trucesim.scenario.errors import ConfigError
@@ -171,6 +176,16 @@ class SweepStore:
                 records[rec["run_id"]] = rec
         return records
 
+    def save_daily(self, run_id: str, data: bytes) -> None:
+        """Write one run's daily part (Arrow IPC bytes from a worker) as Parquet,
+        atomically; done before the run's record, which marks the run done."""
+        import pyarrow.parquet as pq
+
+        from trucesim.runner.tasks import decode_daily
+
+        with atomic_path(self.daily_dir / f"{run_id}.parquet") as tmp:
+            pq.write_table(decode_daily(data), tmp)
+
     def save_record(self, record: dict[str, Any]) -> None:
         """Store one run's record (this marks the run done)."""
         write_json(self.records_dir / f"{record['run_id']}.json", record)
@@ -243,6 +258,8 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
         },
         "runs": exp.runs,
         "daily_columns": exp.daily_columns(),
+        "storage": "client: workers return each run's outputs, only the sweep process "
+                   "writes this folder",
         "status": "running",
         "sessions": [],
     }

@@ -2,8 +2,11 @@
 
 A :class:`RunTask` carries everything a run needs (the base scenario, the design
 point, the seed), so that a worker process, local or on a Dask cluster, needs no
-shared state. :func:`execute_run` never raises: a run that fails returns a record with
-status ``failed`` and the traceback, so the sweep goes on.
+shared state. A worker writes nothing: :func:`execute_run` returns the run's record,
+with its kept daily columns as compact Arrow IPC bytes (:func:`encode_daily`), and the
+client alone writes the results folder. So workers need not see the client's disk.
+:func:`execute_run` never raises: a run that fails returns a record with status
+``failed`` and the traceback, so the sweep goes on.
 """
 
 from __future__ import annotations
@@ -11,14 +14,12 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from trucesim.api import simulate
-from trucesim.atomic import write_parquet
 from trucesim.outcomes import run_summary
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RunTask:
-    """A (design point, replicate) pair and how to store its results."""
+    """A (design point, replicate) pair and which of its outputs to keep."""
 
     run_id: str
     point: Point
@@ -37,7 +38,6 @@ class RunTask:
     root_seed: int
     outcomes: tuple[str, ...]
     daily_columns: tuple[str, ...] | None = None
-    daily_dir: str | None = None
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
@@ -54,11 +54,16 @@ def simulate_run(task: RunTask) -> pd.DataFrame:
     return simulate(task.scenario(), seed=task.seed_sequence)
 
 
+#: Key of a record holding the run's kept daily columns (Arrow IPC bytes); the client
+#: takes it out and writes the daily part before it stores the record.
+DAILY = "daily_ipc"
+
+
 def execute_run(task: RunTask) -> dict[str, Any]:
     """Run one task; return its record (status, error, timing, kept summary outcomes).
 
-    The daily part, if asked for, is written atomically before the record is returned,
-    so a run recorded as finished always has its daily part on disk.
+    Writes no file. When the task keeps daily columns, a finished run's record also
+    holds them under :data:`DAILY`, encoded by :func:`encode_daily`.
     """
     from trucesim.runner.experiment import keep_outcomes
 
@@ -67,11 +72,11 @@ def execute_run(task: RunTask) -> dict[str, Any]:
     try:
         daily = simulate_run(task)
         record["outcomes"] = keep_outcomes(run_summary(daily), list(task.outcomes))
-        if task.daily_dir is not None and task.daily_columns is not None:
-            write_parquet(Path(task.daily_dir) / f"{task.run_id}.parquet",
-                          daily_part(daily, task.run_id, task.daily_columns))
+        if task.daily_columns is not None:
+            record[DAILY] = encode_daily(daily_part(daily, task.run_id, task.daily_columns))
     except Exception:  # noqa: BLE001 - any failure of a run is recorded, not raised
         record.update(status="failed", error=traceback.format_exc(), outcomes={})
+        record.pop(DAILY, None)
     record["elapsed_s"] = round(time.perf_counter() - started, 4)
     return record
 
@@ -88,3 +93,23 @@ def daily_part(daily: pd.DataFrame, run_id: str, columns: tuple[str, ...]) -> pd
             part[col] = part[col].astype(str)
     part.insert(0, "run_id", run_id)
     return part
+
+
+def encode_daily(part: pd.DataFrame) -> bytes:
+    """A daily part as Arrow IPC stream bytes, zstd-compressed (what a worker returns)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(part, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def decode_daily(data: bytes):
+    """The Arrow table of :func:`encode_daily`'s bytes (read on the client)."""
+    import pyarrow as pa
+
+    with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
+        return reader.read_all()
