@@ -27,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from trucesim.calibration.fit import run_calibration
 from trucesim.runner import run_experiment
 from trucesim.runner.experiment import load_experiment
 from trucesim.runner.store import TIMING_COLUMNS
@@ -253,6 +254,25 @@ def cluster():
             c.stop()
 
 
+#: A small calibration (2 simulations of 2010-2016 on 30 cliques).
+CALIBRATION = """
+scenario = "el-salvador-2010-2016"
+replicates = 1
+overrides = {"world.cliques" = 30, "world.burn_in_days" = 10}
+[method]
+popsize = 2
+maxiter = 0
+[parameters."violence.mu"]
+low = 0.001
+high = 0.005
+[[targets]]
+name = "annual"
+quantity = "homicides"
+window = [2010-01-01, 2010-12-31]
+min_days = 365
+"""
+
+
 def timing_free(folder: Path) -> pd.DataFrame:
     return pd.read_parquet(folder / "runs.parquet").drop(columns=list(TIMING_COLUMNS))
 
@@ -308,8 +328,18 @@ def test_sweep_on_a_cluster_without_shared_folder(tmp_path, cluster):
     for part in parts:
         pd.testing.assert_frame_equal(pd.read_parquet(part),
                                       pd.read_parquet(out / "sweep" / "daily" / part.name))
+
+    # Calibration on the same cluster (one worker left): the same evaluations as here.
+    cal = exp_dir / "cal.toml"
+    cal.write_text(CALIBRATION)
+    assert run_calibration(cal, workers=1, out=tmp_path / "cal-local") == 0
+    assert run_calibration(cal, backend="dask", scheduler=cluster.address,
+                           out=out / "cal") == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cal-local" / "evaluations.parquet"),
+                                  pd.read_parquet(out / "cal" / "evaluations.parquet"))
+
     # Only the client wrote the results; no cluster process wrote outside its folder.
-    assert {p.stat().st_uid for p in (out / "sweep").rglob("*")} == {os.getuid()}
+    assert {p.stat().st_uid for p in out.rglob("*")} == {os.getuid()}
     assert written_by_cluster(cluster.started, list(cluster.homes.values())) == []
     # The workers did work in their own folders (their numba caches hold the kernels).
     assert any((cluster.homes["worker0"] / "numba").rglob("*.nbi"))
