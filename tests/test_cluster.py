@@ -298,14 +298,16 @@ def test_sweep_on_a_cluster_without_shared_folder(tmp_path, cluster):
             deadline = time.time() + 300
             while time.time() < deadline:
                 done = len(list(records.glob("*.json"))) if records.is_dir() else 0
+                if done >= exp.runs:
+                    return
                 if done >= exp.runs // 2:
-                    busy = {client.scheduler_info()["workers"][w]["name"]
-                            for w, tasks in client.processing().items() if tasks}
+                    names = {w: i["name"] for w, i in client.scheduler_info()["workers"].items()}
+                    busy = {names.get(w) for w, tasks in client.processing().items() if tasks}
                     victim = next((n for n in ("worker1", "worker0") if n in busy), None)
-                    if victim is not None and done < exp.runs:
+                    if victim is not None:
                         cluster.kill(victim)
                         killed.append(f"{victim} at {done}/{exp.runs}")
-                    return
+                        return
                 time.sleep(0.02)
 
     killer = threading.Thread(target=kill_half_way, daemon=True)
