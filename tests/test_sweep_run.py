@@ -255,13 +255,13 @@ def test_workers_return_outputs_and_write_nothing(tmp_path, monkeypatch):
     worker_home = tmp_path / "worker"
     worker_home.mkdir()
     monkeypatch.chdir(worker_home)
+    from trucesim.runner import store
     from trucesim.runner.sweep import plan
-    from trucesim.runner.store import SweepStore
 
-    todo, _ = plan(exp, {}, SweepStore(tmp_path / "never-made"))
+    todo, _ = plan(exp, {}, store.SweepStore(tmp_path / "never-made"))
     record = tasks.execute_run(todo[0])
     assert record["status"] == "ok", record["error"]
-    part = tasks.decode_daily(record[tasks.DAILY]).to_pandas()
+    part = store.decode_daily(record[store.DAILY]).to_pandas()
     daily = tasks.simulate_run(todo[0])
     expected = tasks.daily_part(daily, todo[0].run_id, todo[0].daily_columns)
     pd.testing.assert_frame_equal(part, expected)
@@ -269,3 +269,17 @@ def test_workers_return_outputs_and_write_nothing(tmp_path, monkeypatch):
     manifest = json.loads((run_experiment(exp, ThreadPoolExecutor(1), out=tmp_path / "out",
                                           progress=False).folder / "manifest.json").read_text())
     assert manifest["storage"].startswith("client")
+
+
+def test_workers_running_other_code_stop_the_sweep(tmp_path):
+    class OtherCode(ThreadPoolExecutor):
+        def submit(self, fn, task):
+            return super().submit(lambda t: {**fn(t), "code": "0123456789abcdef"}, task)
+
+    path = write_tiny(tmp_path, replicates=1)
+    with OtherCode(1) as pool, pytest.raises(ConfigError, match="different trucesim code"):
+        run_experiment(path, pool, out=tmp_path / "out", progress=False)
+    assert not list((tmp_path / "out" / "records").iterdir())
+    res = run_experiment(path, out=tmp_path / "out", workers=1, progress=False)
+    assert res.report.ok == 4 and "code" not in json.loads(
+        next((tmp_path / "out" / "records").iterdir()).read_text())

@@ -181,8 +181,6 @@ class SweepStore:
         atomically; done before the run's record, which marks the run done."""
         import pyarrow.parquet as pq
 
-        from trucesim.runner.tasks import decode_daily
-
         with atomic_path(self.daily_dir / f"{run_id}.parquet") as tmp:
             pq.write_table(decode_daily(data), tmp)
 
@@ -207,6 +205,33 @@ class SweepStore:
         manifest["totals"] = counts
         manifest["status"] = "complete" if counts["missing"] == 0 else "incomplete"
         write_json(self.manifest_path, manifest)
+
+
+#: Key of a worker's record holding the run's kept daily columns (Arrow IPC bytes); the
+#: client takes it out and writes the daily part before it stores the record.
+DAILY = "daily_ipc"
+#: Key of a worker's record holding the fingerprint of the code that ran it.
+CODE = "code"
+
+
+def encode_daily(part: pd.DataFrame) -> bytes:
+    """A daily part as Arrow IPC stream bytes, zstd-compressed (what a worker returns)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(part, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def decode_daily(data: bytes):
+    """The Arrow table of :func:`encode_daily`'s bytes (read on the client)."""
+    import pyarrow as pa
+
+    with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
+        return reader.read_all()
 
 
 #: Package parts that do not affect results (left out of the code fingerprint).

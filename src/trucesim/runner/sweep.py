@@ -18,8 +18,9 @@ from trucesim.folders import FolderLock
 from trucesim.runner.backends import Backend, open_backend
 from trucesim.runner.experiment import Experiment, load_experiment
 from trucesim.runner.results import SweepResults
-from trucesim.runner.store import MAX_ATTEMPTS, SweepStore, now, run_id
-from trucesim.runner.tasks import DAILY, RunTask, execute_run
+from trucesim.runner.store import CODE, DAILY, MAX_ATTEMPTS, SweepStore, now, run_id
+from trucesim.runner.tasks import RunTask, execute_run, running_code
+from trucesim.scenario.errors import ConfigError
 
 
 @dataclass
@@ -190,9 +191,11 @@ def _execute(exp: Experiment, store: SweepStore, records: dict[str, dict[str, An
 
     Each result is written as soon as it arrives (daily part, then record) and then
     dropped, and at most a few runs per slot are in flight, so the client's memory does
-    not grow with the number of runs.
+    not grow with the number of runs. A worker running other trucesim code than this
+    process stops the sweep (ConfigError) before anything of it is stored.
     """
     todo, skipped = plan(exp, records, store)
+    code = running_code()
     report = SweepReport(exp.name, exp.runs, skipped=skipped)
     started = time.perf_counter()
     window = max(2, 4 * b.slots)
@@ -206,6 +209,12 @@ def _execute(exp: Experiment, store: SweepStore, records: dict[str, dict[str, An
                 for fut in done:
                     task = inflight.pop(fut)
                     record = _record_of(fut, task)
+                    worker_code = record.pop(CODE, None)
+                    if worker_code is not None and worker_code != code:
+                        raise ConfigError(
+                            b.description, "", f"a worker runs different trucesim code "
+                            f"(code {worker_code}; here {code}): install the same trucesim "
+                            "on every worker")
                     daily = record.pop(DAILY, None)
                     if record["status"] == "ok" and task.daily_columns is not None:
                         if daily is None:

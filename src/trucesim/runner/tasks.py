@@ -3,14 +3,15 @@
 A :class:`RunTask` carries everything a run needs (the base scenario, the design
 point, the seed), so that a worker process, local or on a Dask cluster, needs no
 shared state. A worker writes nothing: :func:`execute_run` returns the run's record,
-with its kept daily columns as compact Arrow IPC bytes (:func:`encode_daily`), and the
-client alone writes the results folder. So workers need not see the client's disk.
+with its kept daily columns as compact Arrow IPC bytes, and the client alone writes the
+results folder (:mod:`trucesim.runner.store`). So workers need not see the client's disk.
 :func:`execute_run` never raises: a run that fails returns a record with status
 ``failed`` and the traceback, so the sweep goes on.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import pandas as pd
 
 from trucesim.api import simulate
 from trucesim.outcomes import run_summary
+from trucesim.runner.store import CODE, DAILY, code_fingerprint, encode_daily
 
 if TYPE_CHECKING:
     from trucesim.runner.experiment import Point
@@ -54,21 +56,26 @@ def simulate_run(task: RunTask) -> pd.DataFrame:
     return simulate(task.scenario(), seed=task.seed_sequence)
 
 
-#: Key of a record holding the run's kept daily columns (Arrow IPC bytes); the client
-#: takes it out and writes the daily part before it stores the record.
-DAILY = "daily_ipc"
+@functools.cache
+def running_code() -> str:
+    """Fingerprint of the trucesim code in this process (computed once per process);
+    every record carries it, so a sweep refuses workers running other code."""
+    return code_fingerprint()
 
 
 def execute_run(task: RunTask) -> dict[str, Any]:
     """Run one task; return its record (status, error, timing, kept summary outcomes).
 
-    Writes no file. When the task keeps daily columns, a finished run's record also
-    holds them under :data:`DAILY`, encoded by :func:`encode_daily`.
+    Writes no file. The record holds the fingerprint of the code that ran it under
+    :data:`~trucesim.runner.store.CODE` and, when the task keeps daily columns and the
+    run finished, those columns under :data:`~trucesim.runner.store.DAILY` (encoded by
+    :func:`~trucesim.runner.store.encode_daily`).
     """
     from trucesim.runner.experiment import keep_outcomes
 
     started = time.perf_counter()
-    record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
+    record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None,
+                              CODE: running_code()}
     try:
         daily = simulate_run(task)
         record["outcomes"] = keep_outcomes(run_summary(daily), list(task.outcomes))
@@ -94,22 +101,3 @@ def daily_part(daily: pd.DataFrame, run_id: str, columns: tuple[str, ...]) -> pd
     part.insert(0, "run_id", run_id)
     return part
 
-
-def encode_daily(part: pd.DataFrame) -> bytes:
-    """A daily part as Arrow IPC stream bytes, zstd-compressed (what a worker returns)."""
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(part, preserve_index=False)
-    sink = pa.BufferOutputStream()
-    options = pa.ipc.IpcWriteOptions(compression="zstd")
-    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
-
-
-def decode_daily(data: bytes):
-    """The Arrow table of :func:`encode_daily`'s bytes (read on the client)."""
-    import pyarrow as pa
-
-    with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
-        return reader.read_all()
