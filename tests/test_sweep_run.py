@@ -283,3 +283,30 @@ def test_workers_running_other_code_stop_the_sweep(tmp_path):
     res = run_experiment(path, out=tmp_path / "out", workers=1, progress=False)
     assert res.report.ok == 4 and "code" not in json.loads(
         next((tmp_path / "out" / "records").iterdir()).read_text())
+
+
+def test_client_holds_a_bounded_number_of_runs(tmp_path, monkeypatch):
+    """At most four runs per slot are submitted and not yet written, however many runs
+    there are: the client's memory does not grow with the sweep."""
+    from trucesim.runner.store import SweepStore
+
+    submitted, written, most = [0], [0], [0]
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, task):
+            submitted[0] += 1
+            most[0] = max(most[0], submitted[0] - written[0])
+            return super().submit(fn, task)
+
+    real_save = SweepStore.save_record
+
+    def save(self, record):
+        written[0] += 1
+        real_save(self, record)
+
+    monkeypatch.setattr(SweepStore, "save_record", save)
+    path = write_tiny(tmp_path, replicates=6)  # 24 runs
+    with Counting(2) as pool:
+        res = run_experiment(path, pool, out=tmp_path / "out", workers=2, progress=False)
+    assert res.report.ok == 24 and submitted[0] == 24
+    assert 2 <= most[0] <= 4 * 2
