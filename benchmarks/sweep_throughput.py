@@ -2,19 +2,23 @@
 
 Throughput (default): the same sweep of the default scenario (the base timeline and
 the three 2016 branches of el-salvador-2016-letter, with common random numbers) on 1
-and then 2 local worker processes, measured in one invocation; prints runs/minute for
-each and the speed-up. Wall times include starting the worker pool, as a user experiences them.
+and then 2 local worker processes, and with ``--scheduler`` also on that Dask cluster,
+measured in one invocation; prints runs/minute for each and the speed-up. Wall times
+include starting the worker pool (or connecting to the cluster), as a user experiences
+them.
 
 Memory (``--memory``): a 1,000-run sweep of the default scenario keeping every daily
-column, sampling the resident memory of the sweep process and of all its workers;
-prints the peak RSS and the wall time. The runner keeps at most a few runs per worker
-in flight and workers write the daily series to Parquet parts, so the sweep process's
-memory does not grow with the number of runs.
+column, on local workers or (``--scheduler``) a Dask cluster, sampling the resident
+memory of the sweep process (the client) and of all its local workers; prints the peak
+RSS and the wall time. Workers return each run's outputs and the client writes them as
+they arrive, keeping at most a few runs per worker in flight, so the client's memory
+does not grow with the number of runs.
 
 Usage::
 
-    python benchmarks/sweep_throughput.py [--runs 60]
+    python benchmarks/sweep_throughput.py [--runs 60] [--scheduler tcp://127.0.0.1:8786]
     python benchmarks/sweep_throughput.py --memory [--runs 1000] [--workers 2]
+                                          [--scheduler tcp://127.0.0.1:8786]
 """
 
 from __future__ import annotations
@@ -96,16 +100,20 @@ class PeakSampler:
         self._thread.join()
 
 
-def timed_sweep(exp: Experiment, workers: int, out: Path) -> tuple[float, int, float]:
-    """Wall time, runs done and the mean time a worker spent per run."""
+def timed_sweep(exp: Experiment, workers: int, out: Path,
+                scheduler: str | None = None) -> tuple[float, int, float]:
+    """Wall time, runs done and the mean time a worker spent per run (on local worker
+    processes, or on the Dask cluster at ``scheduler``)."""
     started = time.perf_counter()
-    res = run_experiment(exp, out=out, workers=workers, progress=False)
+    where = ({"backend": "dask", "scheduler": scheduler} if scheduler is not None
+             else {"workers": workers})
+    res = run_experiment(exp, out=out, progress=False, **where)
     elapsed = time.perf_counter() - started
     assert res.report.failed == 0, res.report.failures
     return elapsed, res.report.ran, float(res.runs["elapsed_s"].mean())
 
 
-def throughput(runs: int, tmp: Path) -> None:
+def throughput(runs: int, tmp: Path, scheduler: str | None = None) -> None:
     exp = experiment(runs, daily=False)
     print(f"sweep throughput: {SCENARIO}, {exp.runs} runs "
           f"({exp.replicates} replicates x 4 timelines), {os.cpu_count()} CPUs")
@@ -116,23 +124,33 @@ def throughput(runs: int, tmp: Path) -> None:
         print(f"  {workers} worker{'s' if workers > 1 else ' '}: {ran} runs in {elapsed:6.1f} s "
               f"= {rates[workers]:6.1f} runs/minute (mean {per_run:.2f} s per run in a worker)")
     print(f"  speed-up 2 vs 1 workers: {rates[2] / rates[1]:.2f}x")
+    if scheduler is not None:
+        from distributed import Client
+
+        with Client(scheduler, timeout="5s", set_as_default=False) as client:
+            threads = sum(client.nthreads().values())
+        elapsed, ran, per_run = timed_sweep(exp, 0, tmp / "cluster", scheduler)
+        print(f"  Dask cluster {scheduler} ({threads} threads): {ran} runs in {elapsed:6.1f} s "
+              f"= {ran / elapsed * 60:6.1f} runs/minute (mean {per_run:.2f} s per run in a "
+              "worker)")
     print(f"  load average now: {', '.join(f'{x:.1f}' for x in os.getloadavg())} "
           "(other jobs on the machine lower the speed-up)")
 
 
-def memory(runs: int, workers: int, tmp: Path) -> None:
+def memory(runs: int, workers: int, tmp: Path, scheduler: str | None = None) -> None:
     exp = experiment(runs, daily=True)
     out = tmp / "memory"
     with PeakSampler() as sampler:
-        elapsed, ran, _ = timed_sweep(exp, workers, out)
+        elapsed, ran, _ = timed_sweep(exp, workers, out, scheduler)
     parts = list((out / "daily").glob("*.parquet"))
     size = sum(p.stat().st_size for p in parts) / 1e6
     early = [rss for t, rss in sampler.samples if t < elapsed * 0.2]
     late = [rss for t, rss in sampler.samples if t > elapsed * 0.8]
-    print(f"memory: {SCENARIO}, {ran} runs on {workers} workers, every daily column kept")
+    where = f"the Dask cluster {scheduler}" if scheduler else f"{workers} local workers"
+    print(f"memory: {SCENARIO}, {ran} runs on {where}, every daily column kept")
     print(f"  wall time {elapsed:.1f} s ({ran / elapsed * 60:.1f} runs/minute)")
-    print(f"  peak RSS: sweep process {sampler.peak_self:.0f} MB; "
-          f"sweep + workers {sampler.peak_all:.0f} MB")
+    print(f"  peak RSS: sweep process (client) {sampler.peak_self:.0f} MB; "
+          f"with its local workers {sampler.peak_all:.0f} MB")
     if early and late:
         print(f"  sweep process RSS: max {max(early):.0f} MB in the first fifth, "
               f"{max(late):.0f} MB in the last fifth (bounded: no growth with runs)")
@@ -145,14 +163,16 @@ def main() -> None:
                     help="runs per sweep (default: 60; with --memory: 1000)")
     ap.add_argument("--memory", action="store_true", help="the 1,000-run memory benchmark")
     ap.add_argument("--workers", type=int, default=2, help="--memory: worker processes")
+    ap.add_argument("--scheduler", default=None,
+                    help="also (throughput) or only (--memory) run on this Dask scheduler")
     ap.add_argument("--keep", type=Path, default=None, help="keep results in this folder")
     args = ap.parse_args()
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="trucesim-bench-"))
     try:
         if args.memory:
-            memory(args.runs or 1000, args.workers, tmp)
+            memory(args.runs or 1000, args.workers, tmp, args.scheduler)
         else:
-            throughput(args.runs or 60, tmp)
+            throughput(args.runs or 60, tmp, args.scheduler)
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -246,3 +246,67 @@ def test_resuming_with_changed_code_warns_and_force_starts_over(tmp_path, monkey
     assert "ran 4 (0 failed), skipped 0" in capsys.readouterr().out
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["code_fingerprint"] == "0123456789abcdef" and len(manifest["sessions"]) == 1
+
+
+def test_workers_return_outputs_and_write_nothing(tmp_path, monkeypatch):
+    """A run's kept daily columns travel back in its record (Arrow IPC bytes): the
+    worker writes no file, whatever its working folder."""
+    exp = load_experiment(write_tiny(tmp_path / "exp", replicates=1))
+    worker_home = tmp_path / "worker"
+    worker_home.mkdir()
+    monkeypatch.chdir(worker_home)
+    from trucesim.runner import store
+    from trucesim.runner.sweep import plan
+
+    todo, _ = plan(exp, {}, store.SweepStore(tmp_path / "never-made"))
+    record = tasks.execute_run(todo[0])
+    assert record["status"] == "ok", record["error"]
+    part = store.decode_daily(record[store.DAILY]).to_pandas()
+    daily = tasks.simulate_run(todo[0])
+    expected = tasks.daily_part(daily, todo[0].run_id, todo[0].daily_columns)
+    pd.testing.assert_frame_equal(part, expected)
+    assert list(worker_home.iterdir()) == [] and not (tmp_path / "never-made").exists()
+    manifest = json.loads((run_experiment(exp, ThreadPoolExecutor(1), out=tmp_path / "out",
+                                          progress=False).folder / "manifest.json").read_text())
+    assert manifest["storage"].startswith("client")
+
+
+def test_workers_running_other_code_stop_the_sweep(tmp_path):
+    class OtherCode(ThreadPoolExecutor):
+        def submit(self, fn, task):
+            return super().submit(lambda t: {**fn(t), "code": "0123456789abcdef"}, task)
+
+    path = write_tiny(tmp_path, replicates=1)
+    with OtherCode(1) as pool, pytest.raises(ConfigError, match="different trucesim code"):
+        run_experiment(path, pool, out=tmp_path / "out", progress=False)
+    assert not list((tmp_path / "out" / "records").iterdir())
+    res = run_experiment(path, out=tmp_path / "out", workers=1, progress=False)
+    assert res.report.ok == 4 and "code" not in json.loads(
+        next((tmp_path / "out" / "records").iterdir()).read_text())
+
+
+def test_client_holds_a_bounded_number_of_runs(tmp_path, monkeypatch):
+    """At most four runs per slot are submitted and not yet written, however many runs
+    there are: the client's memory does not grow with the sweep."""
+    from trucesim.runner.store import SweepStore
+
+    submitted, written, most = [0], [0], [0]
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, task):
+            submitted[0] += 1
+            most[0] = max(most[0], submitted[0] - written[0])
+            return super().submit(fn, task)
+
+    real_save = SweepStore.save_record
+
+    def save(self, record):
+        written[0] += 1
+        real_save(self, record)
+
+    monkeypatch.setattr(SweepStore, "save_record", save)
+    path = write_tiny(tmp_path, replicates=6)  # 24 runs
+    with Counting(2) as pool:
+        res = run_experiment(path, pool, out=tmp_path / "out", workers=2, progress=False)
+    assert res.report.ok == 24 and submitted[0] == 24
+    assert 2 <= most[0] <= 4 * 2

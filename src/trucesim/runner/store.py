@@ -5,7 +5,12 @@ Layout::
     <out>/manifest.json        resolved experiment, version, seeds, design, sessions
     <out>/runs.parquet         one row per run (consolidated from records/)
     <out>/records/<run>.json   the record of each finished or failed run
-    <out>/daily/<run>.parquet  daily series of each run, written by the workers
+    <out>/daily/<run>.parquet  daily series of each run
+
+Only the client (the process running the sweep) writes here: workers return each run's
+record and kept daily columns (:mod:`trucesim.runner.tasks`), so they need no access to
+this folder, as on a cluster whose workers do not see the client's disk. Results are
+written as they arrive, so the client holds only the runs in flight.
 
 Every file is written atomically (temporary name, then rename). A run counts as done
 only when its record exists, and its daily part is written before its record, so a
@@ -24,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from trucesim.atomic import write_json, write_parquet
+from trucesim.atomic import atomic_path, write_json, write_parquet
 from trucesim.folders import claim, read_marker, write_marker
 from trucesim.runner.experiment import RESERVED_COLUMNS, Experiment, Point
 from trucesim.scenario.errors import ConfigError
@@ -171,6 +176,14 @@ class SweepStore:
                 records[rec["run_id"]] = rec
         return records
 
+    def save_daily(self, run_id: str, data: bytes) -> None:
+        """Write one run's daily part (Arrow IPC bytes from a worker) as Parquet,
+        atomically; done before the run's record, which marks the run done."""
+        import pyarrow.parquet as pq
+
+        with atomic_path(self.daily_dir / f"{run_id}.parquet") as tmp:
+            pq.write_table(decode_daily(data), tmp)
+
     def save_record(self, record: dict[str, Any]) -> None:
         """Store one run's record (this marks the run done)."""
         write_json(self.records_dir / f"{record['run_id']}.json", record)
@@ -192,6 +205,33 @@ class SweepStore:
         manifest["totals"] = counts
         manifest["status"] = "complete" if counts["missing"] == 0 else "incomplete"
         write_json(self.manifest_path, manifest)
+
+
+#: Key of a worker's record holding the run's kept daily columns (Arrow IPC bytes); the
+#: client takes it out and writes the daily part before it stores the record.
+DAILY = "daily_ipc"
+#: Key of a worker's record holding the fingerprint of the code that ran it.
+CODE = "code"
+
+
+def encode_daily(part: pd.DataFrame) -> bytes:
+    """A daily part as Arrow IPC stream bytes, zstd-compressed (what a worker returns)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(part, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def decode_daily(data: bytes):
+    """The Arrow table of :func:`encode_daily`'s bytes (read on the client)."""
+    import pyarrow as pa
+
+    with pa.ipc.open_stream(pa.py_buffer(data)) as reader:
+        return reader.read_all()
 
 
 #: Package parts that do not affect results (left out of the code fingerprint).
@@ -243,6 +283,8 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
         },
         "runs": exp.runs,
         "daily_columns": exp.daily_columns(),
+        "storage": "client: workers return each run's outputs, only the sweep process "
+                   "writes this folder",
         "status": "running",
         "sessions": [],
     }

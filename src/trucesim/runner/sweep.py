@@ -18,8 +18,9 @@ from trucesim.folders import FolderLock
 from trucesim.runner.backends import Backend, open_backend
 from trucesim.runner.experiment import Experiment, load_experiment
 from trucesim.runner.results import SweepResults
-from trucesim.runner.store import MAX_ATTEMPTS, SweepStore, now, run_id
-from trucesim.runner.tasks import RunTask, execute_run
+from trucesim.runner.store import CODE, DAILY, MAX_ATTEMPTS, SweepStore, now, run_id
+from trucesim.runner.tasks import RunTask, execute_run, running_code
+from trucesim.scenario.errors import ConfigError
 
 
 @dataclass
@@ -57,13 +58,12 @@ def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore)
     ``records``, and a :class:`MissingOutputWarning` says how many).
     """
     daily_cols = exp.daily_columns()
-    daily_dir = str(store.daily_dir.resolve()) if daily_cols is not None else None
     todo, skipped, lost = [], 0, []
     for p in exp.points:
         for r in range(exp.replicates):
             rid = run_id(p.index, r)
             rec = records.get(rid)
-            if (rec is not None and rec["status"] == "ok" and daily_dir is not None
+            if (rec is not None and rec["status"] == "ok" and daily_cols is not None
                     and not _readable_part(store.daily_dir / f"{rid}.parquet")):
                 lost.append(rid)
                 del records[rid]
@@ -76,7 +76,6 @@ def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore)
                 run_id=rid, point=p, replicate=r, base=exp.base, root_seed=exp.seed,
                 outcomes=tuple(exp.outcomes.summary),
                 daily_columns=tuple(daily_cols) if daily_cols is not None else None,
-                daily_dir=daily_dir,
             ))
     if lost:
         warnings.warn(f"{len(lost)} finished run(s) had a missing or unreadable daily part "
@@ -188,8 +187,15 @@ def _run_locked(exp: Experiment, store: SweepStore, executor: Executor | None, *
 
 def _execute(exp: Experiment, store: SweepStore, records: dict[str, dict[str, Any]],
              b: Backend, progress: bool | None) -> SweepReport:
-    """Run the planned runs; every saved record is also put into ``records``."""
+    """Run the planned runs; every saved record is also put into ``records``.
+
+    Each result is written as soon as it arrives (daily part, then record) and then
+    dropped, and at most a few runs per slot are in flight, so the client's memory does
+    not grow with the number of runs. A worker running other trucesim code than this
+    process stops the sweep (ConfigError) before anything of it is stored.
+    """
     todo, skipped = plan(exp, records, store)
+    code = running_code()
     report = SweepReport(exp.name, exp.runs, skipped=skipped)
     started = time.perf_counter()
     window = max(2, 4 * b.slots)
@@ -203,6 +209,20 @@ def _execute(exp: Experiment, store: SweepStore, records: dict[str, dict[str, An
                 for fut in done:
                     task = inflight.pop(fut)
                     record = _record_of(fut, task)
+                    worker_code = record.pop(CODE, None)
+                    if worker_code is not None and worker_code != code:
+                        raise ConfigError(
+                            b.description, "", f"a worker runs different trucesim code "
+                            f"(code {worker_code}; here {code}): install the same trucesim "
+                            "on every worker")
+                    daily = record.pop(DAILY, None)
+                    if record["status"] == "ok" and task.daily_columns is not None:
+                        if daily is None:
+                            record.update(status="failed", error="the worker returned no "
+                                          "daily part")
+                        else:
+                            store.save_daily(task.run_id, daily)
+                    del daily
                     previous = records.get(task.run_id)
                     record["attempts"] = (previous or {}).get("attempts", 0) + 1
                     store.save_record(record)

@@ -2,24 +2,27 @@
 
 A :class:`RunTask` carries everything a run needs (the base scenario, the design
 point, the seed), so that a worker process, local or on a Dask cluster, needs no
-shared state. :func:`execute_run` never raises: a run that fails returns a record with
-status ``failed`` and the traceback, so the sweep goes on.
+shared state. A worker writes nothing: :func:`execute_run` returns the run's record,
+with its kept daily columns as compact Arrow IPC bytes, and the client alone writes the
+results folder (:mod:`trucesim.runner.store`). So workers need not see the client's disk.
+:func:`execute_run` never raises: a run that fails returns a record with status
+``failed`` and the traceback, so the sweep goes on.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from trucesim.api import simulate
-from trucesim.atomic import write_parquet
 from trucesim.outcomes import run_summary
+from trucesim.runner.store import CODE, DAILY, code_fingerprint, encode_daily
 
 if TYPE_CHECKING:
     from trucesim.runner.experiment import Point
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RunTask:
-    """A (design point, replicate) pair and how to store its results."""
+    """A (design point, replicate) pair and which of its outputs to keep."""
 
     run_id: str
     point: Point
@@ -37,7 +40,6 @@ class RunTask:
     root_seed: int
     outcomes: tuple[str, ...]
     daily_columns: tuple[str, ...] | None = None
-    daily_dir: str | None = None
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
@@ -54,24 +56,34 @@ def simulate_run(task: RunTask) -> pd.DataFrame:
     return simulate(task.scenario(), seed=task.seed_sequence)
 
 
+@functools.cache
+def running_code() -> str:
+    """Fingerprint of the trucesim code in this process (computed once per process);
+    every record carries it, so a sweep refuses workers running other code."""
+    return code_fingerprint()
+
+
 def execute_run(task: RunTask) -> dict[str, Any]:
     """Run one task; return its record (status, error, timing, kept summary outcomes).
 
-    The daily part, if asked for, is written atomically before the record is returned,
-    so a run recorded as finished always has its daily part on disk.
+    Writes no file. The record holds the fingerprint of the code that ran it under
+    :data:`~trucesim.runner.store.CODE` and, when the task keeps daily columns and the
+    run finished, those columns under :data:`~trucesim.runner.store.DAILY` (encoded by
+    :func:`~trucesim.runner.store.encode_daily`).
     """
     from trucesim.runner.experiment import keep_outcomes
 
     started = time.perf_counter()
-    record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None}
+    record: dict[str, Any] = {"run_id": task.run_id, "status": "ok", "error": None,
+                              CODE: running_code()}
     try:
         daily = simulate_run(task)
         record["outcomes"] = keep_outcomes(run_summary(daily), list(task.outcomes))
-        if task.daily_dir is not None and task.daily_columns is not None:
-            write_parquet(Path(task.daily_dir) / f"{task.run_id}.parquet",
-                          daily_part(daily, task.run_id, task.daily_columns))
+        if task.daily_columns is not None:
+            record[DAILY] = encode_daily(daily_part(daily, task.run_id, task.daily_columns))
     except Exception:  # noqa: BLE001 - any failure of a run is recorded, not raised
         record.update(status="failed", error=traceback.format_exc(), outcomes={})
+        record.pop(DAILY, None)
     record["elapsed_s"] = round(time.perf_counter() - started, 4)
     return record
 
@@ -88,3 +100,4 @@ def daily_part(daily: pd.DataFrame, run_id: str, columns: tuple[str, ...]) -> pd
             part[col] = part[col].astype(str)
     part.insert(0, "run_id", run_id)
     return part
+

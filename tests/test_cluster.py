@@ -1,0 +1,347 @@
+"""A sweep on a real Dask cluster whose workers cannot see the client's disk.
+
+``dask scheduler`` and two ``dask worker`` processes are started as separate processes
+under the unprivileged user ``nobody`` (with ``runuser``), each in its own temporary
+folder, bound to 127.0.0.1. The client's output folder belongs to root and is not
+writable by them. The sweep must give results identical to a local 1-worker sweep,
+no cluster process may write outside its own temporary folder, and killing one worker
+half-way must still leave every run recorded exactly once. Every process the test
+starts is killed by a fixture finalizer, also when the test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trucesim.calibration.fit import run_calibration
+from trucesim.runner import run_experiment
+from trucesim.runner.experiment import load_experiment
+from trucesim.runner.store import TIMING_COLUMNS
+
+from .sweep_support import write_tiny
+
+pytestmark = pytest.mark.slow
+
+#: Prefix of every cluster process's temporary folder (the only place it may write).
+PREFIX = "trucesim-cluster-"
+USER = "nobody"
+
+
+def _runs_as_user(python: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Whether ``USER`` can start ``python`` and find trucesim, numba and distributed."""
+    return subprocess.run(
+        ["runuser", "-u", USER, "--", python, "-c",
+         "import importlib.util as u, distributed, numba; "
+         "assert u.find_spec('trucesim'), 'trucesim not found'"],
+        capture_output=True, text=True, cwd="/",
+        env={**env, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+             "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+def worker_python(folder: Path) -> tuple[str, dict[str, str]]:
+    """An interpreter ``USER`` can run with this environment's packages, and its env.
+
+    This Python itself when ``USER`` can run it. Otherwise (an interpreter under a home
+    only root may enter, such as pyenv in /root) a mirror in ``folder`` (hard links to
+    the base installation, a virtual environment whose site-packages are this one's):
+    what a cluster's machines have, their own installation of the same environment.
+    Raises :class:`pytest.skip.Exception` when neither works.
+    """
+    if _runs_as_user(sys.executable, {}).returncode == 0:
+        return sys.executable, {}
+    base = folder / "base"
+    try:
+        subprocess.run(["cp", "-al", sys.base_prefix, str(base)], check=True,
+                       capture_output=True)
+    except subprocess.CalledProcessError:
+        shutil.copytree(sys.base_prefix, base, symlinks=True)
+    env_dir = folder / "env"
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    (env_dir / "bin").mkdir(parents=True)
+    (env_dir / "lib" / version).mkdir(parents=True)
+    (env_dir / "bin" / "python").symlink_to(base / "bin" / version)
+    (env_dir / "lib" / version / "site-packages").symlink_to(sysconfig.get_paths()["purelib"])
+    (env_dir / "pyvenv.cfg").write_text(f"home = {base / 'bin'}\n"
+                                        "include-system-site-packages = false\n")
+    for path in (folder, *folder.parents):
+        if path == Path(tempfile.gettempdir()):
+            break
+        os.chmod(path, 0o755)
+    python = str(env_dir / "bin" / "python")
+    env = {"LD_LIBRARY_PATH": str(base / "lib")}
+    check = _runs_as_user(python, env)
+    if check.returncode != 0:
+        pytest.skip(f"user {USER!r} can run neither {sys.executable} nor a mirror of it: "
+                    f"{(check.stderr.strip().splitlines() or ['?'])[-1]}")
+    return python, env
+
+
+def _why_not() -> str | None:
+    """Why this machine cannot run the test (None: it can)."""
+    if shutil.which("runuser") is None:
+        return "needs runuser (util-linux) to start the cluster as an unprivileged user"
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        return f"needs the unprivileged user {USER!r}"
+    if os.geteuid() != 0:
+        return f"needs root to start processes as {USER!r} with runuser"
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return "needs Dask: pip install 'trucesim[dask]'"
+    return None
+
+
+REASON = _why_not()
+if REASON is not None:
+    pytestmark = [pytestmark, pytest.mark.skip(reason=REASON)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    """Scheduler and workers started as ``nobody``, each in its own temporary folder."""
+
+    def __init__(self) -> None:
+        self.user = pwd.getpwnam(USER)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.homes: dict[str, Path] = {}
+        self.started = time.time()
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        self.python_dir = Path(tempfile.mkdtemp(prefix=f"{PREFIX}python-"))
+        self.python, self.python_env = sys.executable, {}
+
+    def _home(self, name: str) -> Path:
+        home = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{name}-"))
+        os.chown(home, self.user.pw_uid, self.user.pw_gid)
+        os.chmod(home, 0o700)
+        self.homes[name] = home
+        return home
+
+    def _start(self, name: str, args: list[str]) -> None:
+        home = self._home(name)
+        env = {
+            **self.python_env,
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+            "TMPDIR": str(home), "DASK_TEMPORARY_DIRECTORY": str(home),
+            "NUMBA_CACHE_DIR": str(home / "numba"), "MPLCONFIGDIR": str(home / "mpl"),
+            "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"),
+        }
+        log = (home / "log").open("w")
+        os.chown(home / "log", self.user.pw_uid, self.user.pw_gid)
+        self.procs[name] = subprocess.Popen(
+            ["runuser", "-u", USER, "--", self.python, "-m", "dask", *args], cwd=home,
+            env=env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+
+    def start(self, workers: int) -> None:
+        self.python, self.python_env = worker_python(self.python_dir)
+        port = self.address.rsplit(":", 1)[1]
+        self._start("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", port,
+                                  "--no-dashboard"])
+        for i in range(workers):  # "." is the worker's own folder (its cwd)
+            self._start(f"worker{i}", ["worker", self.address, "--host", "127.0.0.1",
+                                       "--nthreads", "1", "--nworkers", "1", "--name",
+                                       f"worker{i}", "--no-dashboard",
+                                       "--local-directory", "."])
+
+    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Signal a process and everything it started (runuser, nanny, worker: one
+        process group); SIGKILL what is left after 15 s."""
+        proc = self.procs[name]
+        for signum in dict.fromkeys((sig, signal.SIGKILL)):
+            try:
+                os.killpg(proc.pid, signum)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(timeout=15)
+                if signum == signal.SIGKILL:
+                    os.killpg(proc.pid, signal.SIGKILL)  # children that outlived runuser
+                return
+            except subprocess.TimeoutExpired:
+                continue
+            except ProcessLookupError:
+                return
+
+    def log(self, name: str) -> str:
+        try:
+            return (self.homes[name] / "log").read_text()[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """Stop every process (workers first), then delete their folders and the
+        semaphores a killed process left in /dev/shm."""
+        for name in reversed(list(self.procs)):
+            self.kill(name, signal.SIGTERM)
+        for home in [*self.homes.values(), self.python_dir]:
+            shutil.rmtree(home, ignore_errors=True)
+        uid = self.user.pw_uid
+        for sem in Path("/dev/shm").glob("sem.mp-*"):
+            try:
+                if sem.stat().st_uid == uid and sem.stat().st_mtime >= self.started - 1:
+                    sem.unlink()
+            except OSError:
+                pass
+
+
+
+def written_by_cluster(since: float, homes: list[Path]) -> list[str]:
+    """Files and folders owned by ``nobody``, changed since ``since``, outside ``homes``
+    and outside other runs' cluster folders: in the folders anyone may write (/tmp,
+    /var/tmp, /run/lock, /dev/shm, the only world-writable ones on these machines), in
+    the project and in the Python environment (root's, so unwritable: proven here)."""
+    uid = pwd.getpwnam(USER).pw_uid
+    project = Path(__file__).resolve().parents[1]
+    roots = ["/tmp", "/var/tmp", "/run/lock", "/dev/shm", str(project), sys.prefix]
+    marker = tempfile.NamedTemporaryFile(delete=False)
+    marker.close()
+    os.utime(marker.name, (since - 1, since - 1))
+    found = []
+    try:
+        for root in dict.fromkeys(r for r in roots if os.path.isdir(r)):
+            out = subprocess.run(
+                ["find", root, "-xdev", "(", "-path", "/proc", "-o", "-path", "/sys", "-o",
+                 "-name", f"{PREFIX}*", ")", "-prune", "-o", "-uid", str(uid), "-newer",
+                 marker.name, "-print"], capture_output=True, text=True)
+            found += out.stdout.split()
+    finally:
+        os.unlink(marker.name)
+    # POSIX named semaphores of multiprocessing live in /dev/shm whatever the folders
+    # (glibc's sem_open): shared memory, not output; the fixture removes leftovers.
+    return sorted(p for p in set(found) if not any(Path(p).is_relative_to(h) for h in homes)
+                  and not p.startswith("/dev/shm/sem.mp-"))
+
+
+@pytest.fixture
+def cluster():
+    c = None
+    try:
+        c = Cluster()
+        c.start(workers=2)
+        from distributed import Client
+
+        try:
+            with Client(c.address, timeout="30s", set_as_default=False) as client:
+                client.wait_for_workers(2, timeout=60)
+        except (OSError, TimeoutError) as exc:
+            pytest.fail(f"the cluster did not start ({exc}); scheduler log: "
+                        f"{c.log('scheduler')}; worker0 log: {c.log('worker0')}")
+        yield c
+    finally:
+        if c is not None:
+            c.stop()
+
+
+#: A small calibration (2 simulations of 2010-2016 on 30 cliques).
+CALIBRATION = """
+scenario = "el-salvador-2010-2016"
+replicates = 1
+overrides = {"world.cliques" = 30, "world.burn_in_days" = 10}
+[method]
+popsize = 2
+maxiter = 0
+[parameters."violence.mu"]
+low = 0.001
+high = 0.005
+[[targets]]
+name = "annual"
+quantity = "homicides"
+window = [2010-01-01, 2010-12-31]
+min_days = 365
+"""
+
+
+def timing_free(folder: Path) -> pd.DataFrame:
+    return pd.read_parquet(folder / "runs.parquet").drop(columns=list(TIMING_COLUMNS))
+
+
+def test_sweep_on_a_cluster_without_shared_folder(tmp_path, cluster):
+    exp_dir = tmp_path / "exp"
+    path = write_tiny(exp_dir, replicates=6)  # 24 runs
+    exp = load_experiment(path)
+    out = tmp_path / "results"
+    out.mkdir()
+    os.chmod(out, 0o755)  # writable by the client's user only
+    local = run_experiment(exp, out=tmp_path / "local", workers=1, progress=False)
+    assert local.report.ok == exp.runs
+
+    # Kill a worker half-way: once half the runs are recorded, while it holds work.
+    from distributed import Client
+
+    killed: list[str] = []
+
+    def kill_half_way() -> None:
+        records = out / "sweep" / "records"
+        with Client(cluster.address, timeout="30s", set_as_default=False) as client:
+            deadline = time.time() + 300
+            while time.time() < deadline:
+                done = len(list(records.glob("*.json"))) if records.is_dir() else 0
+                if done >= exp.runs:
+                    return
+                if done >= exp.runs // 2:
+                    names = {w: i["name"] for w, i in client.scheduler_info()["workers"].items()}
+                    busy = {names.get(w) for w, tasks in client.processing().items() if tasks}
+                    victim = next((n for n in ("worker1", "worker0") if n in busy), None)
+                    if victim is not None:
+                        cluster.kill(victim)
+                        killed.append(f"{victim} at {done}/{exp.runs}")
+                        return
+                time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_half_way, daemon=True)
+    killer.start()
+    res = run_experiment(exp, out=out / "sweep", backend="dask", scheduler=cluster.address,
+                         progress=False)
+    killer.join(timeout=60)
+
+    assert killed, "no worker was killed half-way (the sweep finished first)"
+    print("killed:", *killed)
+    assert res.report.failed == 0, res.runs["error"].dropna().iloc[0].splitlines()[-1]
+    runs = res.runs
+    assert runs["run_id"].is_unique and len(runs) == exp.runs
+    assert (runs["status"] == "ok").all() and (runs["attempts"] == 1).all()
+    assert len(list((out / "sweep" / "records").glob("*.json"))) == exp.runs
+    pd.testing.assert_frame_equal(timing_free(out / "sweep"), timing_free(tmp_path / "local"))
+    parts = sorted((tmp_path / "local" / "daily").glob("*.parquet"))
+    assert [p.name for p in parts] == sorted(
+        p.name for p in (out / "sweep" / "daily").iterdir())
+    for part in parts:
+        pd.testing.assert_frame_equal(pd.read_parquet(part),
+                                      pd.read_parquet(out / "sweep" / "daily" / part.name))
+
+    # Calibration on the same cluster (one worker left): the same evaluations as here.
+    cal = exp_dir / "cal.toml"
+    cal.write_text(CALIBRATION)
+    assert run_calibration(cal, workers=1, out=tmp_path / "cal-local") == 0
+    assert run_calibration(cal, backend="dask", scheduler=cluster.address,
+                           out=out / "cal") == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cal-local" / "evaluations.parquet"),
+                                  pd.read_parquet(out / "cal" / "evaluations.parquet"))
+
+    # Only the client wrote the results; no cluster process wrote outside its folder.
+    assert {p.stat().st_uid for p in out.rglob("*")} == {os.getuid()}
+    assert written_by_cluster(cluster.started, list(cluster.homes.values())) == []
+    # The workers did work in their own folders (their numba caches hold the kernels).
+    assert any((cluster.homes["worker0"] / "numba").rglob("*.nbi"))
