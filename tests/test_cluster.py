@@ -146,6 +146,8 @@ class Cluster:
             "NUMBA_CACHE_DIR": str(home / "numba"), "MPLCONFIGDIR": str(home / "mpl"),
             "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"),
         }
+        if name.startswith("worker"):
+            self._seed_numba_cache(home / "numba")
         log = (home / "log").open("w")
         os.chown(home / "log", self.user.pw_uid, self.user.pw_gid)
         self.procs[name] = subprocess.Popen(
@@ -153,6 +155,21 @@ class Cluster:
             env=env,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
+
+    def _seed_numba_cache(self, cache: Path) -> None:
+        """Give a worker the kernels this process compiled (numba's cache for the same
+        sources, where NUMBA_CACHE_DIR puts it), so that it does not compile them again."""
+        import trucesim
+        from trucesim.numerics.jit import numba_cache_folder
+
+        package = Path(trucesim.__file__).resolve().parent
+        for cached in [*package.rglob("*.nbi"), *package.rglob("*.nbc")]:
+            source = cached.parent.parent / "any.py"  # a file of the cached kernel's folder
+            target = numba_cache_folder(source, cache) / cached.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(cached, target)
+        for path in [cache, *cache.rglob("*")]:
+            os.chown(path, self.user.pw_uid, self.user.pw_gid)
 
     def start(self, workers: int) -> None:
         self.python, self.python_env = worker_python(self.python_dir)

@@ -73,6 +73,25 @@ def test_refresh_cache_follows_every_kernel_source(tmp_path):
     assert not any(f.exists() for f in cached)
 
 
+def test_refresh_cache_follows_numba_cache_dir(tmp_path, monkeypatch):
+    """With NUMBA_CACHE_DIR, numba keeps the kernels in a folder named after the source
+    folder and a hash of its path: those are dropped too."""
+    package = tmp_path / "pkg"
+    (package / "core").mkdir(parents=True)
+    (package / "core" / "a.py").write_text("X = 1\n")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    folder = jit.numba_cache_folder(package / "core" / "a.py", tmp_path / "cache")
+    assert folder.parent == tmp_path / "cache" and folder.name.startswith("core_")
+    folder.mkdir(parents=True)
+    cached = folder / "a.k-1.py312.nbi"
+    cached.write_text("machine code")
+    jit.refresh_cache(package)
+    cached.write_text("machine code")
+    (package / "core" / "a.py").write_text("X = 2\n")
+    assert jit.refresh_cache(package)
+    assert not cached.exists()
+
+
 def test_refresh_cache_deletes_nothing_where_it_cannot_stamp(tmp_path, monkeypatch):
     """A read-only install keeps its cache (numba's own per-file checks remain)."""
     package = tmp_path / "pkg"

@@ -44,16 +44,22 @@ def source_digest(package: Path = PACKAGE) -> str:
     return h.hexdigest()[:20]
 
 
+def numba_cache_folder(source: Path, root: str | Path) -> Path:
+    """The folder under ``root`` (``NUMBA_CACHE_DIR``) where numba caches the kernels of
+    the Python file ``source`` (numba's own naming: folder name and a hash of its path)."""
+    from numba.core.caching import _CacheLocator
+
+    return Path(root) / _CacheLocator.get_suitable_cache_subpath(str(source.resolve()))
+
+
 def cache_folders(package: Path = PACKAGE) -> list[Path]:
     """Where numba keeps this package's cached kernels: each ``__pycache__`` beside the
-    kernel sources, and their mirror under ``NUMBA_CACHE_DIR`` if that is set (numba
-    mirrors a source folder's absolute path there)."""
+    kernel sources, and their folders under ``NUMBA_CACHE_DIR`` if that is set."""
     folders = [p for sub in KERNEL_SOURCES for p in (package / sub).rglob("__pycache__")]
     root = os.environ.get("NUMBA_CACHE_DIR")
     if root:
-        for sub in KERNEL_SOURCES:
-            mirror = Path(root) / str((package / sub).resolve()).lstrip(os.sep)
-            folders += [p for p in [mirror, *mirror.rglob("*")] if p.is_dir()]
+        sources = {p.parent: p for p in _sources(package)}.values()  # one file per folder
+        folders += [f for f in (numba_cache_folder(s, root) for s in sources) if f.is_dir()]
     return folders
 
 
