@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from trucesim.numerics import jit
 
@@ -20,6 +21,7 @@ from trucesim import simulate
 from trucesim.scenario.schema import Scenario
 s = Scenario.parse({"name": "t", "start": "2020-01-01", "end": "2020-03-31",
     "world": {"cliques": 40, "burn_in_days": 10},
+    "mechanisms": {"police_gang_retaliation": sys.argv[2] == "on"},
     "events": [{"date": "2020-02-01", "kind": "split", "gang": "MS13", "faction": "F",
                 "share": 0.5}],
     "phases": [{"start": "2020-01-01", "regime": "baseline"},
@@ -36,11 +38,13 @@ def _run(code: str, *args: str, env: dict | None = None, path: Path | None = Non
                           capture_output=True, text=True, check=True)
 
 
-def test_pure_python_path_gives_the_compiled_table(tmp_path):
+@pytest.mark.parametrize("retaliation", ["off", "on"])
+def test_pure_python_path_gives_the_compiled_table(tmp_path, retaliation):
     """The same kernels as plain Python: the same table for a seed (numba's generator
     draws the same numbers as numpy's)."""
-    _run(RUN_SMALL, str(tmp_path / "python.parquet"), env={"NUMBA_DISABLE_JIT": "1"})
-    _run(RUN_SMALL, str(tmp_path / "numba.parquet"))
+    _run(RUN_SMALL, str(tmp_path / "python.parquet"), retaliation,
+         env={"NUMBA_DISABLE_JIT": "1"})
+    _run(RUN_SMALL, str(tmp_path / "numba.parquet"), retaliation)
     python = pd.read_parquet(tmp_path / "python.parquet")
     compiled = pd.read_parquet(tmp_path / "numba.parquet")
     assert python["homicides"].sum() > 0

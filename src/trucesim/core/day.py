@@ -20,7 +20,7 @@ from typing import NamedTuple
 from trucesim.core.metrics import ACTIVE_WINDOW
 from trucesim.core.timeline import COMMUNIQUE, SPLIT, TAKEOVER, TRANSFER
 from trucesim.core.world import refresh_fronts, split_gang, take_territory
-from trucesim.mechanisms import command, demography, policing, violence
+from trucesim.mechanisms import command, demography, policing, retaliation, violence
 from trucesim.numerics.jit import kernel
 
 
@@ -32,6 +32,7 @@ class Params(NamedTuple):
     violence: tuple
     command: tuple
     policing: tuple
+    retaliation: tuple
     demography: tuple
     mechanisms: tuple
 
@@ -84,7 +85,14 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     if on.police:
         policing.allocate(cliques, regime, restrained, params.policing)
         row.arrests, row.gang_killed_by_police, row.police_killed = policing.act(
-            rng, cliques, regime, params.policing, scratch)
+            rng, cliques, regime, params.policing, scratch, not on.police_gang_retaliation)
+        if on.police_gang_retaliation:
+            attacks, killed, police_killed = retaliation.exchange(
+                rng, cliques, regime, params.retaliation, params.policing.attack_lethality,
+                scratch)
+            row.attacks_on_police = attacks
+            row.gang_killed_by_police += killed
+            row.police_killed += police_killed
         deterrence = regime.deterrence
     else:
         cliques.heat[:] = 0.0

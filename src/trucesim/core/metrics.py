@@ -37,6 +37,8 @@ METRICS = (
     Metric("gang_on_civilian", np.int64, "civilians killed by clique members", flow=True),
     Metric("police_killed", np.int64, "police officers killed", flow=True),
     Metric("gang_killed_by_police", np.int64, "gang members killed by police", flow=True),
+    Metric("attacks_on_police", np.int64,
+           "gang attacks on police (0 unless mechanisms.police_gang_retaliation)", flow=True),
     Metric("background", np.int64, "non-gang homicides", flow=True),
     Metric("disappearances", np.int64, "killings hidden by cliques under restraint", flow=True),
     Metric("arrests", np.int64, "members arrested", flow=True),

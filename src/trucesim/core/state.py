@@ -33,10 +33,13 @@ class Cliques(NamedTuple):
     size: Float  # size factor s_a = (members / initial mean) ** size_power, this morning
     own_excitation: Float  # its drive to retaliate: the sum of its excitation on its fronts
     recent_violence: Float  # exponentially weighted killings by and against the clique
+    attack_excitation: Float  # its drive to attack police: members police killed, decaying
+    police_excitation: Float  # police's drive to use lethal force on it: its attacks, decaying
     arrests: Int  # today: members arrested
     killed_by_police: Int  # today: members killed by police
     victims: Int  # today: members killed by rivals
     killings_by: Int  # today: killings committed (rivals and civilians)
+    attacks_on_police: Int  # today: attacks on police (retaliation mechanism)
     share_lost: Float  # today: share of members lost (raises autonomy)
 
 

@@ -62,10 +62,10 @@ def allocate(cliques, regime, restrained, p):
 
 
 @kernel
-def act(rng, cliques, regime, p, scratch):
-    """Arrests, confrontations and attacks on police. Fills the cliques' ``arrests`` and
-    ``killed_by_police`` (zero on entry); returns (arrests, gang members killed, police
-    killed)."""
+def act(rng, cliques, regime, p, scratch, direct_attacks):
+    """Arrests, confrontations and (if ``direct_attacks``) attacks on police under
+    pressure orders. Fills the cliques' ``arrests`` and ``killed_by_police`` (zero on
+    entry); returns (arrests, gang members killed, police killed)."""
     members, heat, rate = cliques.members, cliques.heat, scratch.rate
     n = len(members)
 
@@ -102,20 +102,33 @@ def act(rng, cliques, regime, p, scratch):
         cliques.police_grievance[i] *= keep_grievance
         pressure += cliques.pressure[i]
     confrontations = poisson_events(rng, rate, scratch.cum)
+    killed_total, police_killed = confront(rng, cliques, regime, confrontations)
+
+    # Direct attacks on police by cliques under a pressure order (the retaliation
+    # mechanism, when on, draws every attack on police itself).
+    attacks = p.attack_rate * p.attack_lethality * pressure
+    if direct_attacks and attacks > 0.0:
+        police_killed += rng.poisson(attacks)
+    return arrested, killed_total, police_killed
+
+
+@kernel
+def confront(rng, cliques, regime, confrontations):
+    """What confrontations do: the sorted clique indices ``confrontations`` (one per
+    confrontation) each kill a gang member with the regime's ``lethality`` (at most the
+    clique's members still alive today), police with ``police_lethality``; members
+    killed add to the clique's ``killed_by_police`` and grievance. Returns (gang members
+    killed, police killed)."""
+    members = cliques.members
     killed_total, police_killed = 0, 0
     j = 0
     while j < len(confrontations):
         i, k = runs(confrontations, j)
-        killed = min(rng.binomial(k, regime.lethality), members[i])
-        cliques.killed_by_police[i] = killed
+        killed = min(rng.binomial(k, regime.lethality), members[i] - cliques.killed_by_police[i])
+        cliques.killed_by_police[i] += killed
         cliques.police_grievance[i] += killed
         killed_total += killed
         j += k
     if len(confrontations):
         police_killed += rng.binomial(len(confrontations), regime.police_lethality)
-
-    # Direct attacks on police by cliques under a pressure order.
-    attacks = p.attack_rate * p.attack_lethality * pressure
-    if attacks > 0.0:
-        police_killed += rng.poisson(attacks)
-    return arrested, killed_total, police_killed
+    return killed_total, police_killed

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ASSUMPTION = "assumption"
 
@@ -233,6 +241,82 @@ class PolicingParams(Frozen):
     )
 
 
+ANCHORS_2013 = ("DESIGN 2b anchors, 2013: 140 attacks on police, 12 police killed, 27 gang "
+                "members killed by police")
+
+
+class RetaliationParams(Frozen):
+    """Police and gangs retaliate against each other (DESIGN 2b, mechanism 4; switch
+    ``mechanisms.police_gang_retaliation``).
+
+    Per clique, two excitations decay by exp(-decay) each day: the clique's drive to
+    attack police (+1 per member police kill) and the police's drive to use lethal force
+    on the clique (+1 per attack by it on police). Attacks on police are Poisson with rate
+    ``base_attack_rate * s * (1 + pressure_weight * pressure) + gang_excitation * e_attack``;
+    retaliatory confrontations Poisson with rate ``police_excitation * e_police``, on top
+    of the ordinary ones, each killing with the regime's lethality.
+    """
+
+    decay: float = param(
+        0.05, "1/day", ASSUMPTION + ": a retaliation memory of about 20 days, the time scale "
+        "of the front process's excitation (violence.omega 0.06)",
+        "omega_p: both excitations are multiplied by exp(-decay) each day.", gt=0.0, le=10.0,
+    )
+    base_attack_rate: float = param(
+        0.0005, "attacks per clique-day", ASSUMPTION + ": order of magnitude of the 2013 "
+        "anchor (140 attacks on police / 600 cliques / 365 days = 0.00064, less the part the "
+        "default excitation adds); not fitted",
+        "Attacks on police per clique of reference size per day, with no order and no "
+        "excitation.", ge=0.0, le=1.0,
+    )
+    pressure_weight: float = param(
+        2.0, "multiplier", ASSUMPTION + ": as policing.pressure_confrontations",
+        "Extra attacks on police (relative) by a clique under a full pressure order.",
+        ge=0.0, le=100.0,
+    )
+    gang_excitation: float = param(
+        0.0488, "attacks per clique-day per unit excitation", ASSUMPTION + ": one attack on "
+        "police in revenge per member killed by police (branching 1.0 at decay 0.05); with "
+        "the 2013 anchors about 27 of the 140 attacks",
+        "alpha_pg: extra attacks on police per unit of the clique's excitation (members "
+        "killed by police, decaying).", ge=0.0, le=1.0,
+    )
+    police_excitation: float = param(
+        0.0195, "confrontations per clique-day per unit excitation", ASSUMPTION + ": 0.4 "
+        "retaliatory confrontations per attack on police (branching 0.4 at decay 0.05), "
+        "about 0.1 gang members killed per attack at the truce's lethality 0.25",
+        "alpha_gp: extra confrontations with police per unit of police excitation against "
+        "the clique (its attacks on police, decaying).", ge=0.0, le=1.0,
+    )
+
+    @property
+    def gang_branching(self) -> float:
+        """n_pg: expected attacks on police caused by one member killed by police."""
+        return self.gang_excitation / -math.expm1(-self.decay)
+
+    @property
+    def police_branching(self) -> float:
+        """n_gp: expected retaliatory confrontations caused by one attack on police."""
+        return self.police_excitation / -math.expm1(-self.decay)
+
+    def spectral_radius(self, lethality: float) -> float:
+        """Spectral radius of the branching matrix K at a regime's ``lethality``:
+        sqrt(lethality * n_pg * n_gp)."""
+        return math.sqrt(lethality * self.gang_branching * self.police_branching)
+
+    @model_validator(mode="after")
+    def _stable(self) -> RetaliationParams:
+        r = self.spectral_radius(1.0)
+        if r >= 1.0:
+            raise ValueError(
+                f"spectral radius of police-gang retaliation sqrt(n_pg * n_gp) = {r:.3f} >= 1 "
+                "at lethality 1 (n = excitation / (1 - exp(-decay))): under a lethal enough "
+                "regime the exchange is explosive (no stationary level); lower "
+                "gang_excitation or police_excitation, or raise decay"
+            )
+        return self
+
+
 class DemographyParams(Frozen):
     """Recruitment, prison release and the autonomy of cliques."""
 
@@ -270,6 +354,11 @@ class Mechanisms(Frozen):
     )
     other_killings: bool = param(
         True, "flag", ASSUMPTION, "Civilian and background killings."
+    )
+    police_gang_retaliation: Annotated[bool, Strict()] = param(
+        False, "flag", ASSUMPTION + ": off until calibrated",
+        "Police and gangs retaliate against each other: attacks on police and lethal police "
+        "force excite each other (section retaliation).",
     )
 
 
@@ -374,6 +463,7 @@ PARAMETER_GROUPS: dict[str, type[Frozen]] = {
     "violence": ViolenceParams,
     "command": CommandParams,
     "policing": PolicingParams,
+    "retaliation": RetaliationParams,
     "demography": DemographyParams,
     "regime (phases.<i>.overrides)": Regime,
 }

@@ -29,6 +29,7 @@ from trucesim.scenario.params import (
     Mechanisms,
     PolicingParams,
     Regime,
+    RetaliationParams,
     Stance,
     ViolenceParams,
     WorldParams,
@@ -179,6 +180,7 @@ class Scenario(Frozen):
     violence: ViolenceParams = Field(default_factory=ViolenceParams)
     command: CommandParams = Field(default_factory=CommandParams)
     policing: PolicingParams = Field(default_factory=PolicingParams)
+    retaliation: RetaliationParams = Field(default_factory=RetaliationParams)
     demography: DemographyParams = Field(default_factory=DemographyParams)
     phases: list[Phase] = Field(min_length=1)
     events: list[Event] = Field(default_factory=list)
