@@ -25,8 +25,8 @@ from .conftest import SCENARIOS, small
 
 REPLICATES = 14
 OUTCOMES = ("homicides", "gang_on_gang", "gang_on_civilian", "police_killed",
-            "gang_killed_by_police", "disappearances", "arrests", "releases", "recruits",
-            "members", "prisoners", "restraint_share", "mean_autonomy")
+            "gang_killed_by_police", "attacks_on_police", "disappearances", "arrests",
+            "releases", "recruits", "members", "prisoners", "restraint_share", "mean_autonomy")
 NONE, RESTRAINT, PRESSURE = 0, 1, 2
 
 
@@ -35,7 +35,8 @@ def dense_day(model: TruceModel, day: int) -> None:
     rng, cfg = model.rng, model.config
     v, cmd, pol, dem = cfg.violence, cfg.command, cfg.policing, cfg.demography
     c, e, g = model.cliques, model.edges, model.gangs
-    assert all(dict(cfg.mechanisms).values()), "the reference needs every mechanism on"
+    assert all(on for name, on in dict(cfg.mechanisms).items()
+               if name != "police_gang_retaliation"), "the reference needs every mechanism on"
     row = model.daily[day + model.burn_in]
     tl = model.timeline
     phase = int(tl.phase_of_day[day])
@@ -111,7 +112,22 @@ def dense_day(model: TruceModel, day: int) -> None:
     c.police_grievance[:] *= math.exp(-pol.grievance_decay)
     c.police_grievance[:] += killed
     police_killed = rng.binomial(conf.sum(), regime.police_lethality)
-    police_killed += rng.poisson(pol.attack_rate * pol.attack_lethality * c.pressure.sum())
+    attacks = np.zeros(n, dtype=np.int64)
+    if cfg.mechanisms.police_gang_retaliation:  # police and gangs retaliate
+        ret = cfg.retaliation
+        extra = rng.poisson(ret.police_excitation * c.police_excitation)
+        more = np.minimum(rng.binomial(extra, regime.lethality), members - killed)
+        c.police_grievance[:] += more
+        killed = killed + more
+        police_killed += rng.binomial(extra.sum(), regime.police_lethality)
+        attacks = rng.poisson(ret.base_attack_rate * size * (1 + ret.pressure_weight * c.pressure)
+                              + ret.gang_excitation * c.attack_excitation)
+        police_killed += rng.binomial(attacks.sum(), pol.attack_lethality)
+        keep = math.exp(-ret.decay)
+        c.attack_excitation[:] = keep * c.attack_excitation + killed
+        c.police_excitation[:] = keep * c.police_excitation + attacks
+    else:
+        police_killed += rng.poisson(pol.attack_rate * pol.attack_lethality * c.pressure.sum())
 
     # 5. Fronts: every directed edge between hostile gangs (their state on the edges).
     front = g.hostile[c.gang[e.src], c.gang[e.dst]]
@@ -157,6 +173,7 @@ def dense_day(model: TruceModel, day: int) -> None:
     row["deaths_true"], row["homicides"] = deaths, deaths - hidden
     for name, value in (("gang_on_gang", k.sum()), ("gang_on_civilian", civilians.sum()),
                         ("police_killed", police_killed), ("arrests", arrests.sum()),
+                        ("attacks_on_police", attacks.sum()),
                         ("gang_killed_by_police", killed.sum()), ("recruits", recruits.sum()),
                         ("releases", releases.sum()), ("disappearances", hidden),
                         ("members", c.members.sum()), ("prisoners", c.prisoners.sum()),
@@ -195,10 +212,12 @@ def test_dense_reference_records_every_day():
 
 
 @pytest.mark.slow
-def test_engine_matches_dense_reference_in_distribution():
+@pytest.mark.parametrize("retaliation", [False, True])
+def test_engine_matches_dense_reference_in_distribution(retaliation):
     # The scenario file's own values (not a calibration that may be refitted).
     el_salvador = load_scenario(SCENARIOS / "el-salvador-2010-2016.toml", calibrated=False)
-    scenario = small(el_salvador, cliques=120, burn_in=120)
+    scenario = small(el_salvador, cliques=120, burn_in=120,
+                     **{"mechanisms.police_gang_retaliation": retaliation})
     engine = phase_means(TruceModel, scenario, range(REPLICATES))
     dense = phase_means(DenseModel, scenario, range(1000, 1000 + REPLICATES))
     assert engine.keys() == dense.keys()
