@@ -95,8 +95,11 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
 
     # 6. Other killings.
     if on.other_killings:
-        row.gang_on_civilian = violence.civilians(rng, cliques, params.violence, scratch)
-        row.background = violence.background(rng, params.violence)
+        civilian_rate, background_rate = violence.civilian_rates(
+            params.violence, on.civilian_split, len(cliques.members), params.world.members)
+        row.gang_on_civilian = violence.civilians(
+            rng, cliques, civilian_rate, params.violence, scratch)
+        row.background = violence.background(rng, background_rate)
 
     # 7. Hidden violence.
     if restrained:

@@ -133,6 +133,14 @@ class ViolenceParams(Frozen):
         1.5, "homicides per day", ASSUMPTION,
         "Non-gang homicides per day nationwide.", ge=0.0, le=1000.0,
     )
+    nongang_rate: float = param(
+        2.5, "homicides per day",
+        "assumption: half the 2012 truce floor, which bounds it (PNC via El Faro: 79 "
+        "homicides 9-22 March 2012, about 5.6 a day; PNC via InSight Crime: 156 in April 2012)",
+        "Non-gang floor of homicides per day nationwide under mechanisms.civilian_split: "
+        "background_rate minus this is gang killings of civilians (at most background_rate).",
+        ge=0.0, le=1000.0,
+    )
     concealment: float = param(
         0.25, "0-1", ASSUMPTION,
         "Share of its killings a clique under full restraint hides as disappearances.",
@@ -257,10 +265,12 @@ class DemographyParams(Frozen):
 
 
 class Mechanisms(Frozen):
-    """Switches for whole mechanisms (all on by default).
+    """Switches for whole mechanisms.
 
-    Turning police, leaders, demography and other killings off leaves the front process
-    alone: a linear Hawkes process whose stationary mean is known (verification).
+    The first four are on by default. Turning police, leaders, demography and other
+    killings off leaves the front process alone: a linear Hawkes process whose stationary
+    mean is known (verification). The mechanisms of DESIGN 2b are off by default until
+    they are calibrated.
     """
 
     leaders: bool = param(True, "flag", ASSUMPTION, "Leaders decide and send orders.")
@@ -271,6 +281,18 @@ class Mechanisms(Frozen):
     other_killings: bool = param(
         True, "flag", ASSUMPTION, "Civilian and background killings."
     )
+    civilian_split: bool = param(
+        False, "flag", ASSUMPTION,
+        "DESIGN 2b.6: background_rate splits into a constant non-gang floor (nongang_rate) "
+        "and gang killings of civilians that scale with members and fall under restraint.",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _only_booleans(cls, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a boolean (true or false)")
+        return value
 
 
 class Stance(StrEnum):
