@@ -38,6 +38,8 @@ METRICS = (
     Metric("police_killed", np.int64, "police officers killed", flow=True),
     Metric("gang_killed_by_police", np.int64, "gang members killed by police", flow=True),
     Metric("background", np.int64, "non-gang homicides", flow=True),
+    Metric("other_actors", np.int64,
+           "killings by armed actors no truce touches (mechanisms.other_actors)", flow=True),
     Metric("disappearances", np.int64, "killings hidden by cliques under restraint", flow=True),
     Metric("arrests", np.int64, "members arrested", flow=True),
     Metric("releases", np.int64, "prisoners released back to their clique", flow=True),

@@ -163,6 +163,49 @@ class ViolenceParams(Frozen):
         return self
 
 
+class OtherActorsParams(Frozen):
+    """Killings by armed actors no gang truce touches (drug-trafficking organisations,
+    contract killers, death squads): a national discrete-time Hawkes process, used when
+    ``mechanisms.other_actors`` is on. Not calibrated: the defaults are placeholders of
+    the right order for El Salvador, where gangs did most of the killing."""
+
+    mu: float = param(
+        0.3, "killings per day", "assumption: not calibrated; a small share of El Salvador's "
+        "homicides, where the gangs did most of the killing",
+        "mu_o: base rate of killings by other armed actors nationwide.", ge=0.0, le=1000.0,
+    )
+    eta: float = param(
+        0.02, "killings per day per unit excitation",
+        "assumption: not calibrated; weak retaliation (branching ratio about 0.2)",
+        "eta_o: extra killing rate per unit of the other actors' excitation.", ge=0.0, le=10.0,
+    )
+    omega: float = param(
+        0.1, "1/day", "assumption: not calibrated; memory of about 10 days",
+        "omega_o: decay rate of the other actors' excitation (multiplied by exp(-omega_o) a "
+        "day).", gt=0.0, le=10.0,
+    )
+
+    @property
+    def branching_ratio(self) -> float:
+        """Expected killings caused by one killing: eta / (1 - exp(-omega))."""
+        return self.eta / -math.expm1(-self.omega)
+
+    @property
+    def stationary_mean(self) -> float:
+        """Stationary mean killings per day, mu / (1 - n)."""
+        return self.mu / (1.0 - self.branching_ratio)
+
+    @model_validator(mode="after")
+    def _stable(self) -> OtherActorsParams:
+        n = self.branching_ratio
+        if n >= 1.0:
+            raise ValueError(
+                f"branching ratio eta / (1 - exp(-omega)) = {n:.3f} >= 1: the other actors' "
+                "process is explosive (no stationary level); lower eta or raise omega"
+            )
+        return self
+
+
 class CommandParams(Frozen):
     """Leaders' decisions and how their orders travel."""
 
@@ -286,6 +329,10 @@ class Mechanisms(Frozen):
         "DESIGN 2b.6: background_rate splits into a constant non-gang floor (nongang_rate) "
         "and gang killings of civilians that scale with members and fall under restraint.",
     )
+    other_actors: bool = param(
+        False, "flag", ASSUMPTION,
+        "DESIGN 2b.7: killings by armed actors no truce touches, a national Hawkes process.",
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -394,6 +441,7 @@ PARAMETER_GROUPS: dict[str, type[Frozen]] = {
     "world": WorldParams,
     "gangs.<GANG>": GangParams,
     "violence": ViolenceParams,
+    "other_actors": OtherActorsParams,
     "command": CommandParams,
     "policing": PolicingParams,
     "demography": DemographyParams,
