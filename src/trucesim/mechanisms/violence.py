@@ -5,9 +5,9 @@ Civilians and background (DESIGN 2b, mechanism 6). Each clique kills civilians a
 Poisson(``c * members * (1 - rho * restraint)``) a day, and ``background`` is a
 constant Poisson(``B``) a day nationwide. Without ``mechanisms.civilian_split``,
 ``c = civilian_rate`` and ``B = background_rate``. With it, ``background_rate`` is split
-into a non-gang floor ``B = nongang_rate`` and gang killings of civilians (extortion,
-suspected collaborators, bus drivers) added to the per-member rate,
-``c = civilian_rate + (background_rate - nongang_rate) / (cliques * world.members)``:
+into a non-gang floor ``B = nongang_share * background_rate`` and gang killings of
+civilians (extortion, suspected collaborators, bus drivers) added to the per-member rate,
+``c = civilian_rate + (1 - nongang_share) * background_rate / (cliques * world.members)``:
 at the initial mean size and without restraint the expected total is unchanged, but the
 gang part now scales with members, falls under restraint and is concealed like every
 killing of a clique (:func:`civilian_rates`).
@@ -86,12 +86,13 @@ def front_killings(rng, cliques, fronts, day, deterrence, p, scratch):
 @kernel
 def civilian_rates(p, split, cliques, reference_members):
     """The per-member civilian killing rate of the gangs and the non-gang background
-    rate per day: ``background_rate`` whole, or split into the floor ``nongang_rate`` and
-    gang killings spread over ``cliques`` cliques of ``reference_members`` members."""
+    rate per day: ``background_rate`` whole, or split into the floor ``nongang_share`` of
+    it and gang killings spread over ``cliques`` cliques of ``reference_members`` members."""
     if not split:
         return p.civilian_rate, p.background_rate
-    gang_part = p.background_rate - p.nongang_rate
-    return p.civilian_rate + gang_part / (cliques * reference_members), p.nongang_rate
+    floor = p.nongang_share * p.background_rate
+    gang_part = p.background_rate - floor
+    return p.civilian_rate + gang_part / (cliques * reference_members), floor
 
 
 @kernel

@@ -133,13 +133,15 @@ class ViolenceParams(Frozen):
         1.5, "homicides per day", ASSUMPTION,
         "Non-gang homicides per day nationwide.", ge=0.0, le=1000.0,
     )
-    nongang_rate: float = param(
-        2.5, "homicides per day",
-        "assumption: half the 2012 truce floor, which bounds it (PNC via El Faro: 79 "
-        "homicides 9-22 March 2012, about 5.6 a day; PNC via InSight Crime: 156 in April 2012)",
-        "Non-gang floor of homicides per day nationwide under mechanisms.civilian_split: "
-        "background_rate minus this is gang killings of civilians (at most background_rate).",
-        ge=0.0, le=1000.0,
+    nongang_share: float = param(
+        0.5, "fraction of background_rate",
+        "assumption: the record up to 2013 does not separate the two, so the midpoint; the "
+        "floor share * background_rate is bounded by the 2012 truce floor (PNC via El Faro: "
+        "79 homicides 9-22 March 2012, about 5.6 a day; PNC via InSight Crime: 156 in April "
+        "2012)",
+        "Under mechanisms.civilian_split, the share of background_rate that is a constant "
+        "non-gang floor; the rest becomes gang killings of civilians.",
+        ge=0.0, le=1.0,
     )
     concealment: float = param(
         0.25, "0-1", ASSUMPTION,
@@ -326,8 +328,8 @@ class Mechanisms(Frozen):
     )
     civilian_split: bool = param(
         False, "flag", ASSUMPTION,
-        "DESIGN 2b.6: background_rate splits into a constant non-gang floor (nongang_rate) "
-        "and gang killings of civilians that scale with members and fall under restraint.",
+        "DESIGN 2b.6: background_rate splits into a constant non-gang floor (nongang_share "
+        "of it) and gang killings of civilians that scale with members and fall under restraint.",
     )
     other_actors: bool = param(
         False, "flag", ASSUMPTION,

@@ -228,11 +228,6 @@ class Scenario(Frozen):
         total = sum(g.share for g in self.gangs.values())
         if self.gangs and abs(total - 1.0) > 1e-6:
             yield "gangs", f"shares sum to {total:.4g}, not 1"
-        v = self.violence
-        if self.mechanisms.civilian_split and v.nongang_rate > v.background_rate:
-            yield "violence.nongang_rate", (
-                f"{v.nongang_rate:g} exceeds background_rate {v.background_rate:g}: under "
-                "civilian_split the non-gang floor is part of background_rate")
         for i, pair in enumerate(self.peace):
             for g in pair:
                 if g not in self.gangs:
