@@ -35,8 +35,10 @@ def dense_day(model: TruceModel, day: int) -> None:
     rng, cfg = model.rng, model.config
     v, cmd, pol, dem = cfg.violence, cfg.command, cfg.policing, cfg.demography
     c, e, g = model.cliques, model.edges, model.gangs
-    assert all(on for name, on in dict(cfg.mechanisms).items()
-               if name != "police_gang_retaliation"), "the reference needs every mechanism on"
+    on = dict(cfg.mechanisms)
+    first_model = ("leaders", "police", "demography", "other_killings")
+    assert all(on[k] for k in first_model), "the reference needs the first model's mechanisms"
+    assert not (on.get("civilian_split") or on.get("other_actors")), "no DESIGN 2b 6-7 in it"
     row = model.daily[day + model.burn_in]
     tl = model.timeline
     phase = int(tl.phase_of_day[day])

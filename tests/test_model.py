@@ -43,7 +43,7 @@ def test_output_columns_and_dates():
     assert list(df["phase"].cat.categories) == ["baseline", "truce"]
     assert (df.loc[df["date"] >= "2020-07-01", "regime"] == "truce").all()
     parts = ["gang_on_gang", "gang_on_civilian", "police_killed", "gang_killed_by_police",
-             "background"]
+             "background", "other_actors"]
     np.testing.assert_array_equal(df[parts].sum(axis=1), df["deaths_true"])
     np.testing.assert_array_equal(df["deaths_true"] - df["disappearances"], df["homicides"])
 

@@ -21,6 +21,7 @@ TYPES = (
     "police_killed",
     "gang_killed_by_police",
     "background",
+    "other_actors",
     "disappearances",
 )
 TRUCE_REGIMES = frozenset({"truce", "dialogue"})

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from trucesim.core.metrics import ACTIVE_WINDOW
 from trucesim.core.timeline import COMMUNIQUE, SPLIT, TAKEOVER, TRANSFER
 from trucesim.core.world import refresh_fronts, split_gang, take_territory
-from trucesim.mechanisms import command, demography, policing, retaliation, violence
+from trucesim.mechanisms import command, demography, other_actors, policing, retaliation, violence
 from trucesim.numerics.jit import kernel
 
 
@@ -30,6 +30,7 @@ class Params(NamedTuple):
 
     world: tuple
     violence: tuple
+    other_actors: tuple
     command: tuple
     policing: tuple
     retaliation: tuple
@@ -103,8 +104,13 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
 
     # 6. Other killings.
     if on.other_killings:
-        row.gang_on_civilian = violence.civilians(rng, cliques, params.violence, scratch)
-        row.background = violence.background(rng, params.violence)
+        civilian_rate, background_rate = violence.civilian_rates(
+            params.violence, on.civilian_split, len(cliques.members), params.world.members)
+        row.gang_on_civilian = violence.civilians(
+            rng, cliques, civilian_rate, params.violence, scratch)
+        row.background = violence.background(rng, background_rate)
+    if on.other_actors:
+        row.other_actors = other_actors.killings(rng, state.nation, params.other_actors)
 
     # 7. Hidden violence.
     if restrained:
@@ -167,7 +173,7 @@ def record(row, gang_row, d, state, restrained):
     """Step 9: complete the day's row and the gangs' row."""
     cliques, fronts, gangs = state.cliques, state.fronts, state.gangs
     row.deaths_true = (row.gang_on_gang + row.gang_on_civilian + row.police_killed
-                       + row.gang_killed_by_police + row.background)
+                       + row.gang_killed_by_police + row.background + row.other_actors)
     row.homicides = row.deaths_true - row.disappearances
     n = len(cliques.members)
     members, prisoners, restraining, pressing = 0, 0, 0, 0

@@ -40,6 +40,8 @@ METRICS = (
     Metric("attacks_on_police", np.int64,
            "gang attacks on police (0 unless mechanisms.police_gang_retaliation)", flow=True),
     Metric("background", np.int64, "non-gang homicides", flow=True),
+    Metric("other_actors", np.int64,
+           "killings by armed actors no truce touches (mechanisms.other_actors)", flow=True),
     Metric("disappearances", np.int64, "killings hidden by cliques under restraint", flow=True),
     Metric("arrests", np.int64, "members arrested", flow=True),
     Metric("releases", np.int64, "prisoners released back to their clique", flow=True),

@@ -27,6 +27,7 @@ from trucesim.core.state import (
     Edges,
     Fronts,
     Gangs,
+    Nation,
     Scratch,
     State,
     allocate,
@@ -319,6 +320,7 @@ def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
         gangs=gangs,
         clock=allocate(Clock, 1, phase=[-1]),
         scratch=allocate(Scratch, n, cum=np.zeros(max(n, len(src)))),
+        nation=allocate(Nation, 1),
     )
     refresh_fronts(cliques, edges, fronts, gangs)
     return state

@@ -97,6 +97,12 @@ class Clock(NamedTuple):
     next_event: Int  # (1,) index of the next event to apply
 
 
+class Nation(NamedTuple):
+    """Nationwide processes, length 1."""
+
+    other_excitation: Float  # (1,) excitation of the other armed actors' killings
+
+
 class Scratch(NamedTuple):
     """Work arrays of the samplers (contents meaningless between kernels)."""
 
@@ -113,6 +119,7 @@ class State(NamedTuple):
     gangs: Gangs
     clock: Clock
     scratch: Scratch
+    nation: Nation
 
 
 def allocate[C: NamedTuple](container: type[C], size: int | tuple, **given: np.ndarray) -> C:

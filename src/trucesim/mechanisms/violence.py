@@ -1,6 +1,17 @@
 """Killings (steps 5-7 of a day): the Hawkes process on fronts, civilians, background
 and concealment.
 
+Civilians and background (DESIGN 2b, mechanism 6). Each clique kills civilians at
+Poisson(``c * members * (1 - rho * restraint)``) a day, and ``background`` is a
+constant Poisson(``B``) a day nationwide. Without ``mechanisms.civilian_split``,
+``c = civilian_rate`` and ``B = background_rate``. With it, ``background_rate`` is split
+into a non-gang floor ``B = nongang_share * background_rate`` and gang killings of
+civilians (extortion, suspected collaborators, bus drivers) added to the per-member rate,
+``c = civilian_rate + (1 - nongang_share) * background_rate / (cliques * world.members)``:
+at the initial mean size and without restraint the expected total is unchanged, but the
+gang part now scales with members, falls under restraint and is concealed like every
+killing of a clique (:func:`civilian_rates`).
+
 On each directed front a -> b, killings are Poisson with rate
 
     lambda_ab = (mu * s_a + eta * e_ab) * (1 - rho * restraint_a) * exp(-delta * heat_a)
@@ -73,12 +84,24 @@ def front_killings(rng, cliques, fronts, day, deterrence, p, scratch):
 
 
 @kernel
-def civilians(rng, cliques, p, scratch):
-    """Civilian killings by clique members (reduced by restraint); adds to the cliques'
-    ``killings_by`` and returns their number."""
+def civilian_rates(p, split, cliques, reference_members):
+    """The per-member civilian killing rate of the gangs and the non-gang background
+    rate per day: ``background_rate`` whole, or split into the floor ``nongang_share`` of
+    it and gang killings spread over ``cliques`` cliques of ``reference_members`` members."""
+    if not split:
+        return p.civilian_rate, p.background_rate
+    floor = p.nongang_share * p.background_rate
+    gang_part = p.background_rate - floor
+    return p.civilian_rate + gang_part / (cliques * reference_members), floor
+
+
+@kernel
+def civilians(rng, cliques, civilian_rate, p, scratch):
+    """Civilian killings by clique members at ``civilian_rate`` per member-day (reduced by
+    restraint); adds to the cliques' ``killings_by`` and returns their number."""
     rate = scratch.rate
     for i in range(len(rate)):
-        rate[i] = (cliques.members[i] * p.civilian_rate
+        rate[i] = (cliques.members[i] * civilian_rate
                    * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
     events = poisson_events(rng, rate, scratch.cum)
     for i in events:
@@ -87,9 +110,9 @@ def civilians(rng, cliques, p, scratch):
 
 
 @kernel
-def background(rng, p):
-    """Non-gang homicides today."""
-    return rng.poisson(p.background_rate)
+def background(rng, rate):
+    """Non-gang homicides today, Poisson(``rate``)."""
+    return rng.poisson(rate)
 
 
 @kernel

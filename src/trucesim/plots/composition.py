@@ -31,7 +31,10 @@ KILLING_TYPES = {
     "police_killed": "police killed",
     "gang_killed_by_police": "gang members killed by police",
     "background": "background (non-gang)",
+    "other_actors": "other armed actors",
 }
+#: Types drawn only when a run has them (mechanisms off by default; older results lack them).
+OPTIONAL_TYPES = ("other_actors",)
 
 
 def _mean_rate(daily, metric, variant, window) -> tuple[pd.DatetimeIndex, np.ndarray, int]:
@@ -53,7 +56,9 @@ def composition_chart(
     area between the line and the top of the stack is hidden deaths (killings concealed
     as disappearances, counted in their type but never recorded).
     """
-    missing = [c for c in [*KILLING_TYPES, "homicides", "deaths_true"] if c not in daily]
+    types = {m: label for m, label in KILLING_TYPES.items()
+             if m not in OPTIONAL_TYPES or (m in daily and daily[m].any())}
+    missing = [c for c in [*types, "homicides", "deaths_true"] if c not in daily]
     if missing:
         raise ConfigError("--kind composition", "", f"the daily series lack {', '.join(missing)}")
     name = display_name(scenario, name)
@@ -63,7 +68,7 @@ def composition_chart(
     for v, ax in zip(variants, axes[:, 0], strict=True):
         labels += start_panel(ax, daily, v, events, titled=len(variants) > 1)
         layers = []
-        for metric in KILLING_TYPES:
+        for metric in types:
             x, y, reps = _mean_rate(daily, metric, v, window)
             layers.append(y)
         stack = np.vstack(layers)
@@ -78,7 +83,7 @@ def composition_chart(
     style.headroom(axes[0, 0])  # y is shared by the panels
     axes[-1, 0].set_xlabel("date")
     handles = [Patch(color=style.color(i), alpha=0.85, label=lab)
-               for i, lab in enumerate(KILLING_TYPES.values())][::-1]
+               for i, lab in enumerate(types.values())][::-1]
     handles += [Patch(facecolor="none", edgecolor="black", hatch="////",
                       label="hidden deaths (disappearances)"),
                 Line2D([], [], color="black", lw=1.3, label="recorded homicides")]

@@ -18,6 +18,7 @@ from trucesim.atomic import atomic_path
 from trucesim.plots.annual import annual_chart, complete_years
 from trucesim.plots.composition import (
     KILLING_TYPES,
+    OPTIONAL_TYPES,
     composition_chart,
     control_chart,
     control_columns,
@@ -90,7 +91,8 @@ def fitting_kinds(results: PlotData) -> list[str]:
             kinds.append("compare")
         if complete_years(daily, variants_of(daily)[0]):
             kinds.append("annual")
-        if all(c in daily for c in [*KILLING_TYPES, "homicides", "deaths_true"]):
+        if all(c in daily or c in OPTIONAL_TYPES
+               for c in [*KILLING_TYPES, "homicides", "deaths_true"]):
             kinds.append("composition")
         if control_columns(daily):
             kinds.append("control")

@@ -20,6 +20,7 @@ _LABELS = {
     "police_killed": ("police officers killed", "per day"),
     "gang_killed_by_police": ("gang members killed by police", "per day"),
     "background": ("non-gang (background) homicides", "per day"),
+    "other_actors": ("killings by other armed actors", "per day"),
     "disappearances": ("hidden killings (disappearances)", "per day"),
     "arrests": ("arrests", "per day"),
     "releases": ("releases from prison", "per day"),

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Annotated, Any, get_args
+from typing import Any, get_args
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    Strict,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -141,6 +140,16 @@ class ViolenceParams(Frozen):
         1.5, "homicides per day", ASSUMPTION,
         "Non-gang homicides per day nationwide.", ge=0.0, le=1000.0,
     )
+    nongang_share: float = param(
+        0.5, "fraction of background_rate",
+        "assumption: the record up to 2013 does not separate the two, so the midpoint; the "
+        "floor share * background_rate is bounded by the 2012 truce floor (PNC via El Faro: "
+        "79 homicides 9-22 March 2012, about 5.6 a day; PNC via InSight Crime: 156 in April "
+        "2012)",
+        "Under mechanisms.civilian_split, the share of background_rate that is a constant "
+        "non-gang floor; the rest becomes gang killings of civilians.",
+        ge=0.0, le=1.0,
+    )
     concealment: float = param(
         0.25, "0-1", ASSUMPTION,
         "Share of its killings a clique under full restraint hides as disappearances.",
@@ -158,6 +167,49 @@ class ViolenceParams(Frozen):
         if n >= 1.0:
             raise ValueError(
                 f"branching ratio eta / (1 - exp(-omega)) = {n:.3f} >= 1: the retaliation "
+                "process is explosive (no stationary level); lower eta or raise omega"
+            )
+        return self
+
+
+class OtherActorsParams(Frozen):
+    """Killings by armed actors no gang truce touches (drug-trafficking organisations,
+    contract killers, death squads): a national discrete-time Hawkes process, used when
+    ``mechanisms.other_actors`` is on. Not calibrated: the defaults are placeholders of
+    the right order for El Salvador, where gangs did most of the killing."""
+
+    mu: float = param(
+        0.3, "killings per day", "assumption: not calibrated; a small share of El Salvador's "
+        "homicides, where the gangs did most of the killing",
+        "mu_o: base rate of killings by other armed actors nationwide.", ge=0.0, le=1000.0,
+    )
+    eta: float = param(
+        0.02, "killings per day per unit excitation",
+        "assumption: not calibrated; weak retaliation (branching ratio about 0.2)",
+        "eta_o: extra killing rate per unit of the other actors' excitation.", ge=0.0, le=10.0,
+    )
+    omega: float = param(
+        0.1, "1/day", "assumption: not calibrated; memory of about 10 days",
+        "omega_o: decay rate of the other actors' excitation (multiplied by exp(-omega_o) a "
+        "day).", gt=0.0, le=10.0,
+    )
+
+    @property
+    def branching_ratio(self) -> float:
+        """Expected killings caused by one killing: eta / (1 - exp(-omega))."""
+        return self.eta / -math.expm1(-self.omega)
+
+    @property
+    def stationary_mean(self) -> float:
+        """Stationary mean killings per day, mu / (1 - n)."""
+        return self.mu / (1.0 - self.branching_ratio)
+
+    @model_validator(mode="after")
+    def _stable(self) -> OtherActorsParams:
+        n = self.branching_ratio
+        if n >= 1.0:
+            raise ValueError(
+                f"branching ratio eta / (1 - exp(-omega)) = {n:.3f} >= 1: the other actors' "
                 "process is explosive (no stationary level); lower eta or raise omega"
             )
         return self
@@ -341,10 +393,12 @@ class DemographyParams(Frozen):
 
 
 class Mechanisms(Frozen):
-    """Switches for whole mechanisms (all on by default).
+    """Switches for whole mechanisms.
 
-    Turning police, leaders, demography and other killings off leaves the front process
-    alone: a linear Hawkes process whose stationary mean is known (verification).
+    The first four are on by default. Turning police, leaders, demography and other
+    killings off leaves the front process alone: a linear Hawkes process whose stationary
+    mean is known (verification). The mechanisms of DESIGN 2b are off by default until
+    they are calibrated.
     """
 
     leaders: bool = param(True, "flag", ASSUMPTION, "Leaders decide and send orders.")
@@ -355,11 +409,27 @@ class Mechanisms(Frozen):
     other_killings: bool = param(
         True, "flag", ASSUMPTION, "Civilian and background killings."
     )
-    police_gang_retaliation: Annotated[bool, Strict()] = param(
+    police_gang_retaliation: bool = param(
         False, "flag", ASSUMPTION + ": off until calibrated",
         "Police and gangs retaliate against each other: attacks on police and lethal police "
         "force excite each other (section retaliation).",
     )
+    civilian_split: bool = param(
+        False, "flag", ASSUMPTION,
+        "DESIGN 2b.6: background_rate splits into a constant non-gang floor (nongang_share "
+        "of it) and gang killings of civilians that scale with members and fall under restraint.",
+    )
+    other_actors: bool = param(
+        False, "flag", ASSUMPTION,
+        "DESIGN 2b.7: killings by armed actors no truce touches, a national Hawkes process.",
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _only_booleans(cls, value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a boolean (true or false)")
+        return value
 
 
 class Stance(StrEnum):
@@ -461,6 +531,7 @@ PARAMETER_GROUPS: dict[str, type[Frozen]] = {
     "world": WorldParams,
     "gangs.<GANG>": GangParams,
     "violence": ViolenceParams,
+    "other_actors": OtherActorsParams,
     "command": CommandParams,
     "policing": PolicingParams,
     "retaliation": RetaliationParams,

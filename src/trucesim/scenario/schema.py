@@ -27,6 +27,7 @@ from trucesim.scenario.params import (
     Frozen,
     GangParams,
     Mechanisms,
+    OtherActorsParams,
     PolicingParams,
     Regime,
     RetaliationParams,
@@ -178,6 +179,7 @@ class Scenario(Frozen):
     )
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
     violence: ViolenceParams = Field(default_factory=ViolenceParams)
+    other_actors: OtherActorsParams = Field(default_factory=OtherActorsParams)
     command: CommandParams = Field(default_factory=CommandParams)
     policing: PolicingParams = Field(default_factory=PolicingParams)
     retaliation: RetaliationParams = Field(default_factory=RetaliationParams)
