@@ -175,7 +175,7 @@ class ViolenceParams(Frozen):
 class OtherActorsParams(Frozen):
     """Killings by armed actors no gang truce touches (drug-trafficking organisations,
     contract killers, death squads): a national discrete-time Hawkes process, used when
-    ``mechanisms.other_actors`` is on. Not calibrated: the defaults are placeholders of
+    ``mechanisms.other_actors`` is on. Not calibrated: the defaults are assumptions of
     the right order for El Salvador, where gangs did most of the killing."""
 
     mu: float = param(
