@@ -10,7 +10,7 @@ from trucesim import ConfigError, TruceModel, simulate
 from trucesim.core.state import Cliques, Edges, Fronts, Gangs, allocate
 from trucesim.core.world import directed_edges, refresh_fronts, split_gang, take_territory
 
-from .conftest import simple_scenario
+from .conftest import simple_scenario, write_scenario
 
 
 def _world(gang, x, edges, hostile):
@@ -163,3 +163,24 @@ def test_bad_world_events_are_refused_with_their_key(event, key, reason):
     with pytest.raises(ConfigError) as info:
         simple_scenario(events=[event, {**SPLIT, "date": "2020-06-01"}])
     assert key in str(info.value) and reason in str(info.value)
+
+
+@pytest.mark.parametrize(("change", "key", "reason"), [
+    ({"events": [{**SPLIT, "gang": "XX"}]}, "events.0.gang", "unknown gang 'XX'"),
+    ({"events": [{**SPLIT, "share": 1.5}]}, "events.0.share", "less than or equal to 1"),
+    ({"events": [{**SPLIT, "date": "2021-01-05"}]}, "events.0.date", "outside the scenario"),
+    ({"mechanisms": {"other_actors": "yes"}}, "mechanisms.other_actors", "not a boolean"),
+    ({"mechanisms": {"police_gang_retaliation": 1}}, "mechanisms.police_gang_retaliation",
+     "not a boolean"),
+])
+def test_bad_new_keys_stop_the_cli_with_their_location(tmp_path, capsys, change, key, reason):
+    """`check` and `run` exit 2 with `file: key: reason`, and `run` writes nothing."""
+    from trucesim.cli.main import main
+
+    path = write_scenario(tmp_path / "bad.toml", **change)
+    out = tmp_path / "out"
+    assert main(["check", str(path)]) == 2
+    assert main(["run", str(path), "-n", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {key}" in err and reason in err, err
+    assert not out.exists()
