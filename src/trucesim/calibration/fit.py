@@ -451,6 +451,9 @@ def _calibrate(path: Path, problem: CalibrationProblem, out: Path, total: int,
     fig = fit_figure(problem, stats, table)
     with atomic_path(out / "fit.png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
     from trucesim import __version__
     from trucesim.numerics.jit import compiler
 

@@ -121,10 +121,13 @@ def run_scenario(
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "elapsed_seconds": round(elapsed, 3),
         })
+        import matplotlib.pyplot as plt
+
         from trucesim.plots import fan_chart
 
         fig = fan_chart(daily, "homicides", scenario=scenario)
         fig.savefig(stage / "trajectory.png", dpi=110)
+        plt.close(fig)  # a long session (a notebook, the tests) keeps no figure per run
 
     _print_summary(scenario, replicates, by_phase, by_year, cf, out, elapsed)
     return 0

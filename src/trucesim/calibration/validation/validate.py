@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from tqdm import tqdm
 
@@ -106,6 +107,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
                           ("annual.png", annual_figure(annual, title)),
                           ("facts.png", facts_figure(daily, hon, rows, baseline, title))):
             fig.savefig(stage / name, dpi=110)
+            plt.close(fig)
         annual.to_csv(stage / "annual.csv", index=False)
         ctx["in_sample"].to_csv(stage / "in_sample.csv", index=False)
         from trucesim import __version__
