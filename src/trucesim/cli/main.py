@@ -1,7 +1,8 @@
 """The ``trucesim`` command line.
 
 Subcommands: ``run`` (simulate a scenario), ``scenarios`` (list bundled ones),
-``check`` (validate a file), ``params`` (the parameter table), ``regimes`` (the presets).
+``check`` (validate a file), ``params`` (the parameter table), ``regimes`` (the presets),
+``attribute`` (each mechanism's Shapley contribution to an outcome), and more.
 Bad input stops before any simulation with ``file: key.path: reason`` and exit status 2.
 """
 
