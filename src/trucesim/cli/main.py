@@ -1,7 +1,8 @@
 """The ``trucesim`` command line.
 
 Subcommands: ``run`` (simulate a scenario), ``scenarios`` (list bundled ones),
-``check`` (validate a file), ``params`` (the parameter table), ``regimes`` (the presets).
+``check`` (validate a file), ``params`` (the parameter table), ``regimes`` (the presets),
+``attribute`` (each mechanism's Shapley contribution to an outcome), and more.
 Bad input stops before any simulation with ``file: key.path: reason`` and exit status 2.
 """
 
@@ -18,9 +19,9 @@ from trucesim.scenario.errors import ConfigError
 
 EXIT_USAGE = 2
 #: Commands that simulate (they announce the model's first-use compilation).
-SIMULATING = frozenset({"run", "sweep", "calibrate", "validate", "dashboard"})
+SIMULATING = frozenset({"run", "attribute", "sweep", "calibrate", "validate", "dashboard"})
 #: Commands that write figures: they draw with matplotlib's non-interactive Agg backend.
-DRAWING = frozenset({"run", "plot", "calibrate", "validate"})
+DRAWING = frozenset({"run", "attribute", "plot", "calibrate", "validate"})
 
 
 class UsageError(Exception):
@@ -104,6 +105,27 @@ def _parser() -> argparse.ArgumentParser:
                     help="start over, replacing the output folder (even one holding a "
                     "different experiment)")
     sw.set_defaults(func=_cmd_sweep)
+
+    at = sub.add_parser("attribute", help="each mechanism's Shapley contribution to an outcome")
+    at.add_argument("scenario", help="scenario file or bundled name")
+    at.add_argument("--outcome", required=True,
+                    help="a per-run summary outcome, e.g. truce_rate_ratio or "
+                    "phase.<label>.homicides")
+    at.add_argument("--mechanisms", default=None,
+                    help="comma-separated [mechanisms] switches to attribute, at most 6 "
+                    "(default: those on in the scenario)")
+    at.add_argument("--replicates", "-n", type=int, default=None,
+                    help="runs per combination (default: 10)")
+    at.add_argument("--seed", type=_seed, default=None,
+                    help="root seed, 0 to 2**63-1 (default: the scenario's)")
+    at.add_argument("--out", type=Path, default=None,
+                    help="results folder (default: results/<scenario name>-attribution)")
+    at.add_argument("--variant", default=None,
+                    help="scenario variant to run (default: the base timeline)")
+    at.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    at.add_argument("--force", action="store_true",
+                    help="replace an attribution result in --out made with different settings")
+    at.set_defaults(func=_cmd_attribute)
 
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a sobol/morris sweep")
     an.add_argument("results", type=Path, help="sweep results folder")
@@ -254,6 +276,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if results.report.failed or results.report.aborted else 0
 
 
+def _cmd_attribute(args: argparse.Namespace) -> int:
+    from trucesim.cli.attribute import attribute_scenario
+
+    if args.replicates is not None and args.replicates < 1:
+        raise UsageError("--replicates: must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
+    mechanisms = None
+    if args.mechanisms is not None:
+        mechanisms = [m.strip() for m in args.mechanisms.split(",")]
+    return attribute_scenario(args.scenario, args.outcome, mechanisms,
+                              replicates=args.replicates, seed=args.seed, out=args.out,
+                              variant=args.variant, workers=args.workers, force=args.force)
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from trucesim.runner.sensitivity import analyze, sobol_view, sobol_warnings
 
@@ -373,6 +410,7 @@ _INPUT_ERRORS = (PermissionError, FileExistsError, NotADirectoryError, IsADirect
                  FileNotFoundError)
 #: What an interrupted command leaves, by command.
 INTERRUPTED = {
+    "attribute": "nothing was written (results appear whole or not at all); rerun to start again",
     "sweep": "finished runs are kept; rerun the same command to resume",
     "calibrate": "finished evaluations are checkpointed; rerun the same command to resume",
     "run": "nothing was written (results appear whole or not at all); rerun to start again",

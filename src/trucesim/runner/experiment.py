@@ -310,9 +310,24 @@ class Experiment(Frozen):
         exp._bind(base_dir if base_dir is not None else Path.cwd())
         return exp
 
+    @classmethod
+    def of_scenario(cls, data: dict[str, Any], scenario: Scenario,
+                    source: str = "<experiment>") -> Experiment:
+        """Validate an experiment mapping bound to an already loaded base scenario.
+
+        For experiments built in code (e.g. ``trucesim attribute``): ``data["scenario"]``
+        only names the scenario; ``scenario`` is used as the base. Every point is checked
+        as by :meth:`parse`.
+        """
+        exp = validate(cls, data, source)
+        exp._bind_scenario(scenario)
+        return exp
+
     def _bind(self, base_dir: Path) -> None:
+        self._bind_scenario(_load_base(self.scenario, base_dir, self.source))
+
+    def _bind_scenario(self, scenario: Scenario) -> None:
         src = self.source
-        scenario = _load_base(self.scenario, base_dir, src)
         if self.fixed:
             try:
                 scenario = scenario.with_overrides(self.fixed, source=src)
