@@ -173,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="report folder (default: results/validation)")
     val.add_argument("--force", action="store_true",
                      help="replace a validation report in --out made with different settings")
+    val.add_argument("--ablation-replicates", type=int, default=None, metavar="N",
+                     help="replicates per mechanism combination in the ablation table "
+                     "(default: min(--replicates, 4); 0: no ablation)")
     val.set_defaults(func=_cmd_validate)
 
     obs = sub.add_parser("observed", help="list the observed data rows (ids for calibration)")
@@ -346,8 +349,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("--replicates: must be at least 2")
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be at least 1")
+    if args.ablation_replicates is not None and args.ablation_replicates < 0:
+        raise UsageError("--ablation-replicates: must be at least 0")
     return run_validation(args.scenario, replicates=args.replicates, seed=args.seed,
-                          workers=args.workers, out=args.out, force=args.force)
+                          workers=args.workers, out=args.out, force=args.force,
+                          ablation_runs=args.ablation_replicates)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:

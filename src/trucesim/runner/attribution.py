@@ -153,8 +153,14 @@ class Attribution:
 
 def plan_attribution(scenario: Scenario, outcome: str, mechanisms: list[str] | None = None,
                      replicates: int = DEFAULT_REPLICATES, seed: int | None = None,
-                     variant: str | None = None) -> Attribution:
+                     variant: str | None = None,
+                     extra_outcomes: list[str] | None = None) -> Attribution:
     """Check the request and build the ``variants`` experiment of every combination.
+
+    ``extra_outcomes`` are more run-summary outcomes kept in the same sweep's runs table
+    (each checked like ``outcome``), so one sweep can be attributed to several outcomes,
+    or to one derived from them: :func:`attribute` with
+    ``dataclasses.replace(plan, outcome=column)`` on the runs table with that column.
 
     Raises:
         ConfigError: unknown variant, mechanism or outcome; too many mechanisms; a
@@ -163,7 +169,9 @@ def plan_attribution(scenario: Scenario, outcome: str, mechanisms: list[str] | N
     variant = None if variant == BASE else variant
     run_as = scenario.variant(variant)  # checks the name
     chosen = choose_mechanisms(run_as, mechanisms)
-    check_outcome(run_as, outcome)
+    extra = [o for o in (extra_outcomes or []) if o != outcome]
+    for name in [outcome, *extra]:
+        check_outcome(run_as, name)
     if replicates < 1:
         raise ConfigError("-n/--replicates", "", "must be at least 1")
     variants = {}
@@ -179,7 +187,7 @@ def plan_attribution(scenario: Scenario, outcome: str, mechanisms: list[str] | N
         "variants": variants,
         "replicates": replicates,
         "seed": scenario.seed if seed is None else seed,
-        "outcomes": {"summary": [outcome], "daily": False},
+        "outcomes": {"summary": [outcome, *extra], "daily": False},
     }
     exp = Experiment.of_scenario(data, scenario, source=scenario.source)
     for point in exp.points:  # a scenario variant could set a switch back

@@ -9,9 +9,13 @@ replicates) and writes ``validation.md`` plus figures:
   2012) against the 0.55-0.61 of Katz, Hedberg and Amaya (2016);
 * a checklist of stylised facts with the simulated figure and pass or fail;
 * the parameter table: fitted values with their interval, fixed values with their source.
+* out of sample, as it comes: the 2015 surge, the responses to the communiques after
+  2013, police killed and killed by police per year, the Honduras-like truce's 28-day
+  change, and the mechanisms' Shapley contributions to the surge and the 2012 drop.
 
 The package is split by concern: :mod:`.simulate` (the replicates), :mod:`.stats`
-(interval, rate ratios, annual and in-sample tables), :mod:`.facts` (the checklist),
+(interval, rate ratios, annual and in-sample tables), :mod:`.outofsample` (the
+out-of-sample sections and the ablation), :mod:`.facts` (the checklist),
 :mod:`.parameters` (the parameter table), :mod:`.figures` (matplotlib), :mod:`.markdown`
 (the report text) and :mod:`.validate` (the command, which writes the folder).
 """

@@ -9,7 +9,7 @@ import pandas as pd
 
 from trucesim.calibration.observed import FIT_CUTOFF
 from trucesim.calibration.validation.facts import Fact
-from trucesim.calibration.validation.stats import KATZ_RATE_RATIO
+from trucesim.calibration.validation.stats import KATZ_RATE_RATIO, interval
 
 
 def _md_table(df: pd.DataFrame, floats: str = "{:.2f}") -> str:
@@ -71,7 +71,10 @@ def report(ctx: dict[str, Any]) -> str:
     for f in ctx["facts"]:
         lines.append(f"| {f.name} | {f.criterion} | {f.observed} | {f.simulated} | "
                      f"{f.share:.0%} | {'PASS' if f.passed else 'FAIL'} |")
-    lines += ["", "![facts](facts.png)", "", "## Out-of-sample assessment", "", ctx["assessment"],
+    lines += ["", "![facts](facts.png)", ""]
+    if "surge" in ctx:
+        lines += out_of_sample_sections(ctx)
+    lines += ["## Out-of-sample assessment", "", ctx["assessment"],
               "", "## Parameters", "",
               "Fitted values with the range among the best evaluations of the calibration; "
               "fixed values with their source (\"assumption\" where none).", "",
@@ -111,3 +114,111 @@ def assessment(annual: pd.DataFrame, facts: list[Fact]) -> str:
             "spiral with the gangs is not fitted (police deaths are set by the regime "
             "presets).")
     return " ".join(parts)
+
+
+def _pct(x: float) -> str:
+    return "" if not math.isfinite(x) else f"{x:+.0%}"
+
+
+def out_of_sample_sections(ctx: dict[str, Any]) -> list[str]:
+    """The surge, communique, police-deaths, Honduras-like and ablation sections: each as
+    it comes out of the model (nothing here was fitted)."""
+    lines = ["## Out of sample, as it comes (nothing below was fitted or tuned)", ""]
+    med, lo, hi = interval(ctx["surge"])
+    obs = ctx["observed_surge"]
+    verdict = ("inside" if lo <= obs <= hi else "below" if obs < lo else "above")
+    lines += [
+        "### The surge: 2015 over the pre-truce level", "",
+        f"Mean recorded homicides per day in 2015 over January 2010-February 2012: "
+        f"simulated {med:.2f} [90%: {lo:.2f}, {hi:.2f}], observed {obs:.2f} (PNC totals; "
+        f"January-February 2012 at the observed early-2012 daily mean). The observed "
+        f"surge is {verdict} the simulated interval"
+        + ("." if verdict == "inside" else
+           f": the model {'misses' if verdict == 'above' else 'overshoots'} the surge "
+           f"by {abs(obs / med - 1):.0%} of the simulated median."), "",
+    ]
+    com: pd.DataFrame = ctx["communiques"]
+    lines += ["### Responses to the communiques after 2013", "",
+              "Change in recorded homicides per day over the 7 and 30 days from each "
+              "communique (the day itself included) against the 30 days before it; "
+              "simulated median [90% interval] and mean over replicates; observed where "
+              "the record has figures tiling both windows.", ""]
+    if com.empty:
+        lines += ["The scenario has no communique after 2013.", ""]
+    else:
+        t = pd.DataFrame({
+            "date": com["date"], "communique": com["communique"], "stance": com["stance"],
+            "gangs": com["gangs"], "window": com["window"],
+            "simulated [90%]": [f"{_pct(m)} [{_pct(a)}, {_pct(b)}]"
+                                for m, a, b in zip(com["simulated"], com["p05"], com["p95"],
+                                                   strict=True)],
+            "simulated mean": [_pct(x) for x in com["simulated_mean"]],
+            "observed": [_pct(x) if math.isfinite(x) else n
+                         for x, n in zip(com["observed"], com["observed_note"], strict=True)],
+        })
+        lines += [_md_table(t), ""]
+        if not com["observed"].notna().any():
+            lines += ["The record in the data file has no daily or weekly homicide figures "
+                      "around these dates (annual totals, and monthly PNC counts for "
+                      "January-June 2016 only), so no communique response can be compared "
+                      "on the same windows; the monthly figures, where they exist, are "
+                      "given for context, and they mix the communique with everything "
+                      "else that month (the April 2016 extraordinary measures).", ""]
+    deaths: pd.DataFrame = ctx["deaths"]
+    lines += ["### Police killed and gang members killed by police, per year", "",
+              "Simulated mean, median and 90% interval of the annual count over "
+              "replicates; observed where the data file has the year.", ""]
+    d = deaths.assign(observed=[("" if not math.isfinite(x) else f"{x:.0f}")
+                                for x in deaths["observed"]],
+                      inside_90=[("" if v is None else "yes" if v else "no")
+                                 for v in deaths["inside_90"]])
+    lines += [_md_table(d.rename(columns={"simulated": "simulated median",
+                                          "inside_90": "observed inside 90%"}), "{:.1f}"),
+              ""]
+    years = sorted(set(deaths.loc[deaths["observed"].notna(), "year"]))
+    later = [y for y in years if y > FIT_CUTOFF.year]
+    lines += [f"The record has annual figures for {', '.join(map(str, years)) or 'no year'} "
+              + ("only (all in the fitting window); no year after "
+                 f"{FIT_CUTOFF.year} can be compared with it." if not later else
+                 f"(out of sample: {', '.join(map(str, later))})."), ""]
+    n = ctx["honduras_window"]
+    hm, hl, hh = interval(ctx["honduras_change"])
+    lines += [
+        "### The Honduras-like truce", "",
+        f"Change in recorded homicides per day over the {n} days from the truce's start "
+        f"({ctx['honduras_start']}) against the {n} days before, in the honduras-2013 "
+        f"scenario with the fitted El Salvador values: "
+        f"{_pct(hm)} [90%: {_pct(hl)}, {_pct(hh)}] (median over replicates). The data "
+        "file has no Honduran figure; the record (DESIGN) is "
+        "qualitative: the Honduran truce of 2013 did nothing measurable. "
+        + ("The simulated median is within 10% of no change, as in the record."
+           if abs(hm) <= 0.10 else
+           "The simulated median is more than 10% away from no change: the model makes "
+           "this truce do something the record says it did not."), "",
+    ]
+    abl = ctx.get("ablation")
+    lines += ["### Ablation: each mechanism's contribution", ""]
+    if abl is None:
+        lines += ["Not run (ablation replicates 0).", ""]
+        return lines
+    t = abl.table
+    lines += [
+        f"Exact Shapley contributions of each mechanism switch on in the scenario "
+        f"({', '.join(abl.mechanisms)}): all {2 ** len(abl.mechanisms)} on/off combinations "
+        f"run through the sweep runner (trucesim attribute), {abl.replicates} replicate(s) "
+        f"each with common random numbers, {abl.elapsed:.0f} s. The surge here is the "
+        "runner's `year.2015.homicides / phase.pre_truce.homicides` (pre-truce phase to "
+        "7 March 2012), the drop its `truce_rate_ratio` (truce phases, March 2012-May 2014, "
+        "over the pre-truce phase). `shapley` on the replicate-mean outcome; p05-p95 over "
+        "per-replicate Shapley values. The contributions of an outcome sum to all on minus "
+        "all off.", "",
+        _md_table(t, "{:.3f}"), "",
+    ]
+    for outcome, group in t.groupby("outcome", sort=False):
+        small = group[(group["p05"] <= 0) & (group["p95"] >= 0)
+                      & (group["shapley"].abs() < 0.02)]["mechanism"].tolist()
+        if small:
+            lines.append(f"- {outcome}: no measurable contribution (|Shapley| < 0.02, "
+                         f"range straddling 0) from {', '.join(small)}.")
+    lines.append("")
+    return lines

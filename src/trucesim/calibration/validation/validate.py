@@ -20,6 +20,16 @@ from trucesim.calibration.validation.figures import (
     trajectory_figure,
 )
 from trucesim.calibration.validation.markdown import assessment, report
+from trucesim.calibration.validation.outofsample import (
+    TRUCE_WINDOW,
+    ablation,
+    communique_events,
+    communique_responses,
+    deaths_per_year,
+    observed_surge_ratio,
+    surge_ratio,
+    truce_change,
+)
 from trucesim.calibration.validation.parameters import calibration_of, parameter_table
 from trucesim.calibration.validation.simulate import simulate_replicates
 from trucesim.calibration.validation.stats import (
@@ -40,12 +50,23 @@ from trucesim.scenario.schema import load_scenario
 HONDURAS = "honduras-2013"
 #: Days a validated scenario must cover (the record it is compared with).
 VALIDATION_SPAN = (dt.date(2010, 1, 1), dt.date(2016, 12, 31))
+#: Most replicates per combination in the ablation unless asked otherwise.
+ABLATION_REPLICATES = 4
+
+
+def ablation_replicates(replicates: int, asked: int | None) -> int:
+    """Replicates per mechanism combination: ``asked``, else min(replicates, 4)."""
+    return min(replicates, ABLATION_REPLICATES) if asked is None else asked
 
 
 def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicates: int = 40,
                    seed: int | None = None, workers: int | None = None,
-                   out: Path | None = None, force: bool = False) -> int:
+                   out: Path | None = None, force: bool = False,
+                   ablation_runs: int | None = None) -> int:
     """``trucesim validate``: simulate, compare, and write the report folder.
+
+    ``ablation_runs``: replicates per mechanism combination in the ablation (default
+    min(replicates, 4); 0 leaves the ablation out).
 
     The folder is replaced only if it holds a ``validation`` result trucesim made; one
     made with other settings only with ``force``.
@@ -66,8 +87,9 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     budget.check("-n/--replicates", "", 2 * replicates, scenario.days, scenario.world.cliques,
                  scenario.world.burn_in_days)
     out = Path(out) if out is not None else Path("results") / "validation"
+    abl_n = ablation_replicates(replicates, ablation_runs)
     settings = {"scenario": scenario.model_dump(mode="json"), "replicates": replicates,
-                "root_seed": root}
+                "root_seed": root, "ablation_replicates": abl_n}
     claim(out, "validation", settings, force)  # refused before any work, not after it
     rows = load_observed()
     baseline = disappearance_baseline(rows)
@@ -77,7 +99,16 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     ) as bar:
         daily = simulate_replicates(scenario, replicates, root, pool, bar)
         hon = simulate_replicates(honduras, replicates, root, pool, bar)
-    elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        abl = None
+        if abl_n > 0:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="trucesim-ablation-") as tmpdir:
+                abl = ablation(scenario, abl_n, root, pool, Path(tmpdir) / "sweep",
+                               workers=workers)
+    surge = surge_ratio(daily)
+    hon_start, hon_change = truce_change(hon)
     annual = annual_table(daily, rows)
     ratios = rate_ratio(daily)
     facts = stylised_facts(daily, hon, rows, baseline)
@@ -97,6 +128,11 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             (ratios >= KATZ_RATE_RATIO[0]) & (ratios <= KATZ_RATE_RATIO[1]))),
         "facts": facts, "assessment": assessment(annual, facts),
         "parameters": parameter_table(scenario, cal),
+        "surge": surge, "observed_surge": observed_surge_ratio(rows),
+        "communiques": communique_responses(daily, communique_events(scenario), rows),
+        "deaths": deaths_per_year(daily, rows),
+        "honduras_start": hon_start, "honduras_change": hon_change,
+        "honduras_window": TRUCE_WINDOW, "ablation": abl,
     }
     text = report(ctx)
     with result_folder(out, "validation", settings, force=force) as stage:
@@ -110,6 +146,10 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             plt.close(fig)
         annual.to_csv(stage / "annual.csv", index=False)
         ctx["in_sample"].to_csv(stage / "in_sample.csv", index=False)
+        ctx["communiques"].to_csv(stage / "communiques.csv", index=False)
+        ctx["deaths"].to_csv(stage / "deaths_per_year.csv", index=False)
+        if abl is not None:
+            abl.table.to_csv(stage / "ablation.csv", index=False)
         from trucesim import __version__
         from trucesim.numerics.jit import compiler
 
@@ -120,10 +160,16 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             "replicates": replicates, "root_seed": root,
             "rate_ratio": interval(ratios), "observed_rate_ratio": ctx["observed_ratio"],
             "facts": [f.__dict__ for f in facts], "elapsed_seconds": round(elapsed, 1),
+            "surge_ratio": interval(surge), "observed_surge_ratio": ctx["observed_surge"],
+            "honduras_truce_start": hon_start.isoformat(),
+            "honduras_28_day_change": interval(hon_change),
+            "ablation_replicates": abl_n,
+            "ablation_seconds": round(abl.elapsed, 1) if abl is not None else None,
         })
     print(validation_summary(ctx, facts))
     print(f"\nreport: {out / 'validation.md'} (also trajectory.png, annual.png, facts.png, "
-          "annual.csv, in_sample.csv)")
+          "annual.csv, in_sample.csv, communiques.csv, deaths_per_year.csv"
+          + (", ablation.csv)" if abl is not None else ")"))
     return 0
 
 
@@ -131,11 +177,16 @@ def validation_summary(ctx: dict, facts: list) -> str:
     """The few lines ``trucesim validate`` prints; the whole report is in validation.md."""
     passed = sum(f.passed for f in facts)
     return "\n".join([
-        f"{ctx['scenario']}: {ctx['replicates']} replicates, {ctx['elapsed']:.0f} s",
+        f"{ctx['scenario']}: {ctx['replicates']} replicates, {ctx['elapsed']:.0f} s"
+        + (f"; ablation {ctx['ablation'].replicates} replicates x "
+           f"{2 ** len(ctx['ablation'].mechanisms)} combinations, "
+           f"{ctx['ablation'].elapsed:.0f} s" if ctx.get("ablation") else ""),
         f"annual homicides, mean absolute error: in sample {ctx['in_mae']:.0f}%, "
         f"out of sample {ctx['out_mae']:.0f}%",
         f"truce rate ratio: {ctx['rate_ratio']} (Katz et al. 2016: "
         f"{KATZ_RATE_RATIO[0]}-{KATZ_RATE_RATIO[1]})",
+        f"surge, 2015 over pre-truce: {format_interval(ctx['surge'])} (observed "
+        f"{ctx['observed_surge']:.2f})",
         f"stylised facts reproduced: {passed} of {len(facts)}",
         f"assessment: {ctx['assessment']}",
     ])
