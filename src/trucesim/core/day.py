@@ -100,7 +100,8 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
 
     # 5. Inter-gang violence on the fronts.
     row.gang_on_gang = violence.front_killings(
-        rng, cliques, fronts, d, deterrence, params.violence, scratch)
+        rng, cliques, fronts, d, deterrence, params.violence, scratch,
+        on.leaderless_retaliation)
 
     # 6. Other killings.
     if on.other_killings:

@@ -21,6 +21,11 @@ then decays by exp(-omega) and each of the day's killings on a -> b adds 1 to e_
 killing therefore causes, in expectation, ``n = eta / (1 - exp(-omega))`` retaliations:
 a discrete-time multivariate Hawkes process on the front network whose stationary mean
 is ``(I - K)^-1 mu`` (see :func:`stationary_front_mean`).
+
+Leaderless cliques retaliate more (DESIGN 2b, mechanism 5). With
+``mechanisms.leaderless_retaliation``, ``eta`` in the excitation term becomes the
+attacker's ``eta_a = eta * (1 + leaderless_gain * autonomy_a)``, so ``n`` becomes
+``n_a = eta_a / (1 - exp(-omega))`` per attacker.
 """
 
 from __future__ import annotations
@@ -48,8 +53,12 @@ def size_factors(cliques, reference_members, power):
 
 
 @kernel
-def front_killings(rng, cliques, fronts, day, deterrence, p, scratch):
+def front_killings(rng, cliques, fronts, day, deterrence, p, scratch, leaderless):
     """The day's killings on the fronts, then excitation decay and retaliation.
+
+    With ``leaderless`` (``mechanisms.leaderless_retaliation``, DESIGN 2b mechanism 5) the
+    excitation term of an attacker a is weighted by
+    ``eta_a = eta * (1 + leaderless_gain * autonomy_a)``.
 
     Adds to the cliques' ``victims`` and ``killings_by``; returns the number of killings.
     """
@@ -68,7 +77,10 @@ def front_killings(rng, cliques, fronts, day, deterrence, p, scratch):
     src, excitation, rate = fronts.src, fronts.excitation, fronts.rate
     for f in range(count):
         a = src[f]
-        rate[f] = (p.mu * cliques.size[a] + p.eta * excitation[f]) * factor[a]
+        eta = p.eta
+        if leaderless:
+            eta = p.eta * (1.0 + p.leaderless_gain * cliques.autonomy[a])
+        rate[f] = (p.mu * cliques.size[a] + eta * excitation[f]) * factor[a]
         excitation[f] *= keep  # after today's rate: decay, then today's retaliation
     events = poisson_events(rng, rate[:count], scratch.cum)
     fronts.killings[:count] = 0
@@ -130,15 +142,21 @@ def conceal(rng, cliques, p):
 
 
 def stationary_front_mean(
-    mu: np.ndarray, rev: np.ndarray, branching_ratio: float
+    mu: np.ndarray, rev: np.ndarray, branching_ratio: float | np.ndarray
 ) -> np.ndarray:
     """Stationary mean killings per day on each directed front, ``(I - K)^-1 mu``.
 
-    With no restraint or police, killings on a -> b raise the rate on b -> a by a total
-    of ``n`` expected killings, so K has ``n`` at (rev(f), f). Each front pair solves
-    ``m_f = mu_f + n m_rev(f)``.
+    ``branching_ratio`` is one ``n`` for every front, or per front f = a -> b the
+    branching ratio ``n_f`` of its attacker a (``eta_a / (1 - exp(-omega))``, with
+    ``eta_a`` a's retaliation weight under ``mechanisms.leaderless_retaliation``).
+    With no restraint or police, a killing on b -> a raises the rate on a -> b by a total
+    of ``n_f`` expected killings (a retaliates with its own weight), so K has ``n_f`` at
+    (f, rev(f)). Each front pair solves ``m_f = mu_f + n_f m_rev(f)``, so
+    ``m_f = (mu_f + n_f mu_rev(f)) / (1 - n_f n_rev(f))``; stable while every
+    ``n_f n_rev(f) < 1`` (the pair's spectral radius is ``sqrt(n_f n_rev(f))``).
     """
-    if branching_ratio >= 1.0:
-        raise ValueError(f"branching ratio {branching_ratio} >= 1: no stationary mean")
-    n = branching_ratio
-    return (mu + n * mu[rev]) / (1.0 - n * n)
+    n = np.broadcast_to(np.asarray(branching_ratio, dtype=float), np.shape(mu))
+    product = n * n[rev]
+    if np.any(product >= 1.0):
+        raise ValueError(f"branching ratio {np.sqrt(product.max())} >= 1: no stationary mean")
+    return (mu + n * mu[rev]) / (1.0 - product)

@@ -155,11 +155,26 @@ class ViolenceParams(Frozen):
         "Share of its killings a clique under full restraint hides as disappearances.",
         ge=0.0, le=1.0,
     )
+    leaderless_gain: float = param(
+        0.5, "per unit autonomy",
+        "assumption: not calibrated; Calderon et al. 2015 and Lindo and Padilla-Romo 2018 "
+        "give the direction (leaderless groups are more violent), not this weight; 0.5 keeps "
+        "the default process stable (branching 0.77 at autonomy 1)",
+        "Under mechanisms.leaderless_retaliation, a clique's retaliation weight is "
+        "eta * (1 + leaderless_gain * autonomy).",
+        ge=0.0, le=10.0,
+    )
 
     @property
     def branching_ratio(self) -> float:
         """Expected retaliations caused by one killing: eta / (1 - exp(-omega))."""
         return self.eta / -math.expm1(-self.omega)
+
+    @property
+    def leaderless_branching_ratio(self) -> float:
+        """Under ``mechanisms.leaderless_retaliation``, the branching ratio of a fully
+        autonomous clique: eta * (1 + leaderless_gain) / (1 - exp(-omega))."""
+        return self.branching_ratio * (1.0 + self.leaderless_gain)
 
     @model_validator(mode="after")
     def _stable(self) -> ViolenceParams:
@@ -422,6 +437,11 @@ class Mechanisms(Frozen):
     other_actors: bool = param(
         False, "flag", ASSUMPTION,
         "DESIGN 2b.7: killings by armed actors no truce touches, a national Hawkes process.",
+    )
+    leaderless_retaliation: bool = param(
+        False, "flag", ASSUMPTION + ": off until calibrated",
+        "DESIGN 2b.5: autonomous cliques retaliate more; the attacker's retaliation weight is "
+        "eta * (1 + violence.leaderless_gain * autonomy).",
     )
 
     @field_validator("*", mode="before")

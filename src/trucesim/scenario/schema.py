@@ -222,6 +222,14 @@ class Scenario(Frozen):
                           f"{budget.MAX_DAYS:,} days (100 years): one run would need about "
                           f"{budget.human_bytes(memory)} of memory and "
                           f"{budget.human_seconds(seconds)} of computing")
+        if self.mechanisms.leaderless_retaliation:
+            n = self.violence.leaderless_branching_ratio
+            if n >= 1.0:
+                yield "violence.leaderless_gain", (
+                    f"effective branching ratio eta * (1 + leaderless_gain) / (1 - exp(-omega))"
+                    f" = {n:.3f} >= 1 at autonomy 1 under mechanisms.leaderless_retaliation: "
+                    "the retaliation of autonomous cliques is explosive (no stationary "
+                    "level); lower leaderless_gain or eta, or raise omega")
         if not self.gangs:
             yield "gangs", "at least one gang is needed"
         for g in self.gangs:
