@@ -89,18 +89,6 @@ def test_restraint_cuts_only_the_gang_part(split, floor):
     assert abs(df["background"].mean() - floor) < 4 * math.sqrt(floor / days)
 
 
-@pytest.mark.parametrize("value", ["1", "'yes'", "0.5"])
-def test_switch_that_is_not_a_boolean_is_refused(value, tmp_path):
-    path = tmp_path / "s.toml"
-    path.write_text(
-        'name = "s"\nstart = 2000-01-01\nend = 2000-02-01\n'
-        f"[mechanisms]\ncivilian_split = {value}\n"
-        '[[phases]]\nstart = 2000-01-01\nregime = "baseline"\n')
-    from trucesim.scenario.schema import load_scenario
-    with pytest.raises(ConfigError, match=r"s\.toml: mechanisms\.civilian_split: .*not a boolean"):
-        load_scenario(path)
-
-
 def test_share_out_of_range_is_refused():
     with pytest.raises(ConfigError, match=r"test: violence\.nongang_share: .*less than or equal"):
         split_scenario(10, True, nongang_share=1.5)

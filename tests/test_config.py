@@ -11,6 +11,7 @@ import pytest
 
 from trucesim.cli.main import main
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.params import Mechanisms
 from trucesim.scenario.schema import bundled_scenarios, load_scenario, resolve_path
 
 from .conftest import SCENARIOS
@@ -176,3 +177,16 @@ def test_bundled_name_resolution(tmp_path, monkeypatch):
             load_scenario(missing)  # a missing path never falls back to the bundled file
     with pytest.raises(ConfigError, match="no such file"):
         load_scenario(Path("elsewhere/honduras-2013.toml").as_posix() + "x")
+
+
+@pytest.mark.parametrize("switch", sorted(Mechanisms.model_fields))
+@pytest.mark.parametrize("value", ["1", "'yes'", "0.5"])
+def test_every_mechanism_switch_refuses_a_non_boolean(switch, value, tmp_path):
+    """Every `[mechanisms]` switch, those added later included, takes only true or false."""
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'name = "s"\nstart = 2000-01-01\nend = 2000-02-01\n'
+        f"[mechanisms]\n{switch} = {value}\n"
+        '[[phases]]\nstart = 2000-01-01\nregime = "baseline"\n')
+    with pytest.raises(ConfigError, match=rf"s\.toml: mechanisms\.{switch}: .*not a boolean"):
+        load_scenario(path)

@@ -151,18 +151,6 @@ def test_unstable_gain_is_refused_with_its_location():
         leaderless_scenario(10, 0.05, 11.0, on=False)
 
 
-@pytest.mark.parametrize("value", ["1", "'yes'", "0.5"])
-def test_switch_that_is_not_a_boolean_is_refused(value, tmp_path):
-    path = tmp_path / "s.toml"
-    path.write_text(
-        'name = "s"\nstart = 2000-01-01\nend = 2000-02-01\n'
-        f"[mechanisms]\nleaderless_retaliation = {value}\n"
-        '[[phases]]\nstart = 2000-01-01\nregime = "baseline"\n')
-    with pytest.raises(ConfigError,
-                       match=r"s\.toml: mechanisms\.leaderless_retaliation: .*not a boolean"):
-        load_scenario(path)
-
-
 def test_switch_defaults_off_and_defaults_are_stable():
     s = load_scenario("el-salvador-2010-2016")
     assert not s.mechanisms.leaderless_retaliation

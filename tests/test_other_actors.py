@@ -114,15 +114,3 @@ def test_branching_ratio_at_or_above_one_is_refused():
         other_actors_scenario(1.5, 10)
     with pytest.raises(ValueError):
         stationary_mean(1.0, 1.0)
-
-
-@pytest.mark.parametrize("value", ["1", "'yes'", "0.5"])
-def test_switch_that_is_not_a_boolean_is_refused(value, tmp_path):
-    path = tmp_path / "s.toml"
-    path.write_text(
-        'name = "s"\nstart = 2000-01-01\nend = 2000-02-01\n'
-        f"[mechanisms]\nother_actors = {value}\n"
-        '[[phases]]\nstart = 2000-01-01\nregime = "baseline"\n')
-    from trucesim.scenario.schema import load_scenario
-    with pytest.raises(ConfigError, match=r"s\.toml: mechanisms\.other_actors: "):
-        load_scenario(path)
