@@ -21,6 +21,7 @@ from trucesim import budget
 from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.files import is_bare_name, named_path, read_text
 from trucesim.scenario.names import NAME_RULE, check_name
+from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.params import (
     CommandParams,
     DemographyParams,
@@ -195,6 +196,11 @@ class Scenario(Frozen):
         None,
         description="Calibrated-parameters file (relative to the scenario file) applied at "
         "load; values set in the scenario file itself win.",
+    )
+    posterior: str | None = Field(
+        None,
+        description="Posterior sample file (relative to the scenario file): forecasts can "
+        "draw one parameter vector per replicate from it (load_scenario(..., draw=k)).",
     )
     source: str = Field("<scenario>", exclude=True, description="Where it was loaded from.")
 
@@ -491,13 +497,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(str(path), "", f"malformed TOML: {exc}") from None
 
 
-def load_scenario(path: str | Path, *, calibrated: bool = True) -> Scenario:
+def load_scenario(path: str | Path, *, calibrated: bool = True,
+                  draw: int | None = None) -> Scenario:
     """Load and validate a scenario file (or a bundled scenario by name).
 
     If the file names a ``calibration`` file (and ``calibrated`` is true), that file's
     ``[overrides]`` (dotted path -> value) are applied, except paths the scenario file
-    sets itself. Every variant is applied once, so that its overrides are checked
-    exactly as ``run`` applies them.
+    sets itself. With ``draw = k``, the scenario's ``posterior`` file's draw ``k``
+    (:meth:`Posterior.overrides <trucesim.scenario.posterior.Posterior.overrides>`) is
+    applied on top, again except paths the scenario file sets itself. Every variant is
+    applied once, so that its overrides are checked exactly as ``run`` applies them.
 
     Raises:
         ConfigError: with ``file: key.path: reason`` for any problem.
@@ -507,6 +516,12 @@ def load_scenario(path: str | Path, *, calibrated: bool = True) -> Scenario:
     scenario = Scenario.parse(raw, str(path))
     if calibrated and scenario.calibration:
         scenario = _calibrated(scenario, raw, path)
+    if draw is not None:
+        if draw < 0:
+            raise ConfigError(str(path), "posterior", f"draw {draw} is negative")
+        values = posterior_of(scenario).overrides(draw)
+        scenario = scenario.with_overrides(
+            {k: v for k, v in values.items() if walk_path(raw, k)[1] is not None})
     for name in scenario.variants:  # overrides checked exactly as `run` applies them
         scenario.variant(name)
     return scenario
@@ -531,6 +546,24 @@ def _calibrated(scenario: Scenario, raw: dict[str, Any], path: Path) -> Scenario
         return Scenario.parse(data, str(path))
     except ConfigError as exc:
         raise _resourced(exc, source) from None
+
+
+def posterior_of(scenario: Scenario) -> Posterior:
+    """The posterior file the scenario names, read and checked.
+
+    Raises:
+        ConfigError: when the scenario names none, or the file is invalid
+            (:func:`trucesim.scenario.posterior.load_posterior`).
+    """
+    if not scenario.posterior:
+        raise ConfigError(scenario.source, "posterior", "this scenario names no posterior file")
+    path = named_path(scenario.posterior, scenario.source, "posterior")
+    posterior = load_posterior(path)
+    missing = [n for n in posterior.names if walk_path(scenario.to_data(), n)[1] is not None]
+    if missing:
+        raise ConfigError(str(path), f"parameters.{missing[0]}", "names no parameter of "
+                          f"scenario {scenario.name!r}")
+    return posterior
 
 
 def walk_path(data: Any, dotted: str) -> tuple[Any, str | None]:
