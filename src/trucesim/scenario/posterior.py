@@ -7,7 +7,7 @@ draw from it::
 
     format = "trucesim-posterior/1"
     model_version = "2"             # trucesim.scenario.params.MODEL_VERSION when fitted
-    protocol = "A"                  # A: hindcast, data up to 2013-12-31; B: nowcast, up to 2016-07-14
+    protocol = "A"                  # A: hindcast (data to 2013-12-31); B: nowcast (to 2016-07-14)
     data_until = 2013-12-31         # the last day of data the fit saw
     scenario = "el-salvador-2010-2016"
     calibration = "el-salvador-2013.toml"

@@ -21,7 +21,6 @@ from trucesim import budget
 from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.files import is_bare_name, named_path, read_text
 from trucesim.scenario.names import NAME_RULE, check_name
-from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.params import (
     CommandParams,
     DemographyParams,
@@ -36,6 +35,7 @@ from trucesim.scenario.params import (
     ViolenceParams,
     WorldParams,
 )
+from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.regimes import PRESETS
 
 #: Name of the base timeline (the scenario as written) among the variants that run.
