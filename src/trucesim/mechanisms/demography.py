@@ -7,8 +7,9 @@ back to the gang's baseline.
 
 Capacity built during a truce (DESIGN 2b, mechanism 3; ``mechanisms.truce_capacity``):
 restraint raises a clique's carrying capacity to ``capacity * (1 + growth_order *
-restraint)`` (the leaders' order to grow, admitting members who had not killed), and each clique keeps an arms stock that extortion income, in proportion
-to its members, replenishes and that depreciates (:func:`arm`).
+restraint)`` (the leaders' order to grow, admitting members who had not killed), and
+each clique keeps an arms stock that extortion income, in proportion to its members,
+replenishes and that depreciates (:func:`arm`).
 """
 
 from __future__ import annotations
