@@ -18,6 +18,16 @@ from .conftest import SCENARIOS
 
 GOOD = (SCENARIOS / "el-salvador-2010-2016.toml").read_text()
 
+
+def event_key(date: str) -> str:
+    """``events.<i>``: the position in the good file of its event of ``date`` (so that
+    events added to the file do not shift the expected locations)."""
+    import tomllib
+
+    dates = [str(e["date"]) for e in tomllib.loads(GOOD)["events"]]
+    return f"events.{dates.index(date)}"
+
+
 # (name, transform of the good file's text, expected key, expected words in the reason)
 BAD_CASES = [
     ("malformed", lambda t: t + "\n[world\n", "", "malformed TOML"),
@@ -36,11 +46,11 @@ BAD_CASES = [
     ("phase outside", lambda t: t.replace("start = 2016-04-01", "start = 2017-04-01"),
      "phases.4.start", "outside the scenario"),
     ("event outside", lambda t: t.replace("date = 2016-06-15", "date = 2019-06-15"),
-     "events.16.date", "outside the scenario"),
+     f"{event_key('2016-06-15')}.date", "outside the scenario"),
     ("unknown regime", lambda t: t.replace('regime = "extraordinary"', 'regime = "martial"'),
      "phases.4", "unknown regime 'martial'"),
     ("unknown gang", lambda t: t.replace('gangs = ["B18S", "B18R"]', 'gangs = ["B18X"]'),
-     "events.10.gangs", "unknown gang 'B18X'"),
+     f"{event_key('2015-07-26')}.gangs", "unknown gang 'B18X'"),
     ("branching ratio", lambda t: t + "\n[violence]\neta = 0.5\nomega = 0.1\n", "violence",
      "branching ratio"),
     ("phase order", lambda t: t.replace("start = 2013-05-01", "start = 2011-05-01"),
@@ -50,7 +60,7 @@ BAD_CASES = [
     ("unknown override", lambda t: t.replace("benefits = 0.3", "bribes = 0.3"),
      "phases.2.overrides.bribes", "unknown key"),
     ("event missing field", lambda t: t.replace("isolation = 0.9\nlabel", "label"),
-     "events.9", "needs 'isolation'"),
+     event_key("2015-02-19"), "needs 'isolation'"),
 ]
 
 

@@ -19,7 +19,7 @@ from scipy import stats
 
 from trucesim.core.model import TruceModel
 from trucesim.core.timeline import COMMUNIQUE, TRANSFER
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.schema import Scenario, load_scenario
 
 from .conftest import SCENARIOS, small
 
@@ -194,6 +194,15 @@ class DenseModel(TruceModel):
         return self.to_frame()
 
 
+def el_salvador_without_splits(calibrated: bool = True) -> Scenario:
+    """The bundled El Salvador scenario without its split events (2014 and 2016): the
+    dense reference has no world changes."""
+    scenario = load_scenario(SCENARIOS / "el-salvador-2010-2016.toml", calibrated=calibrated)
+    data = scenario.to_data()
+    data["events"] = [e for e in data["events"] if e["kind"] != "split"]
+    return Scenario.parse(data, scenario.source)
+
+
 def phase_means(model_class, scenario, seeds) -> dict[str, np.ndarray]:
     """Per (phase, outcome): the replicates' mean daily values."""
     out: dict[str, list[float]] = {}
@@ -207,8 +216,7 @@ def phase_means(model_class, scenario, seeds) -> dict[str, np.ndarray]:
 
 
 def test_dense_reference_records_every_day():
-    scenario = small(load_scenario(SCENARIOS / "el-salvador-2010-2016.toml"), cliques=40,
-                     burn_in=20)
+    scenario = small(el_salvador_without_splits(), cliques=40, burn_in=20)
     daily = DenseModel(scenario, rng=1, agents=False).run()
     assert len(daily) == scenario.days and (daily["members"] > 0).all()
 
@@ -217,7 +225,7 @@ def test_dense_reference_records_every_day():
 @pytest.mark.parametrize("retaliation", [False, True])
 def test_engine_matches_dense_reference_in_distribution(retaliation):
     # The scenario file's own values (not a calibration that may be refitted).
-    el_salvador = load_scenario(SCENARIOS / "el-salvador-2010-2016.toml", calibrated=False)
+    el_salvador = el_salvador_without_splits(calibrated=False)
     scenario = small(el_salvador, cliques=120, burn_in=120,
                      **{"mechanisms.police_gang_retaliation": retaliation})
     engine = phase_means(TruceModel, scenario, range(REPLICATES))

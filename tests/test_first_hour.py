@@ -74,7 +74,7 @@ def test_params_filter(capsys):
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| `")]
     assert {r.split("`")[1] for r in rows} == {
         "mechanisms.demography", "world.capacity", "demography.recruitment_rate",
-        "regime (phases.<i>.overrides).recruitment_factor"}
+        "demography.growth_order", "regime (phases.<i>.overrides).recruitment_factor"}
     assert main(["params", "no-such-thing"]) == 2
     assert "no parameter's path or meaning contains 'no-such-thing'" in capsys.readouterr().err
 

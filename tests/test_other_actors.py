@@ -114,3 +114,27 @@ def test_branching_ratio_at_or_above_one_is_refused():
         other_actors_scenario(1.5, 10)
     with pytest.raises(ValueError):
         stationary_mean(1.0, 1.0)
+
+
+def test_honduras_is_el_salvador_calibrated_with_structural_differences():
+    """honduras-2013 runs on El Salvador's calibration file, overrides none of its fitted
+    values, and differs by low-cohesion gangs and the other armed actors (DESIGN 2b.7)."""
+    import tomllib
+
+    from trucesim.scenario.schema import bundled_scenarios, load_scenario
+
+    path = bundled_scenarios()["honduras-2013"]
+    raw = tomllib.loads(path.read_text())
+    salvador = load_scenario("el-salvador-2010-2016")
+    assert raw["calibration"] == salvador.calibration
+    cal = tomllib.loads((path.parent / raw["calibration"]).read_text())["overrides"]
+    honduras = load_scenario("honduras-2013")
+    for dotted, value in cal.items():
+        block, name = dotted.split(".")
+        assert block not in raw or name not in raw[block], dotted  # not overridden
+        assert getattr(getattr(honduras, block), name) == value, dotted
+    assert honduras.mechanisms.other_actors and not salvador.mechanisms.other_actors
+    assert max(g.cohesion for g in honduras.gangs.values()) < min(
+        g.cohesion for g in salvador.gangs.values())
+    # The other actors' stationary mean is about half of Honduras's 18.5 a day.
+    assert 8.0 < honduras.other_actors.stationary_mean < 11.0

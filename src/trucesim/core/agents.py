@@ -77,6 +77,12 @@ class Clique(mesa.Agent):
         return int(self.model.cliques.members[self.index])
 
     @property
+    def arms(self) -> float:
+        """Arms stock, in stationary stocks of a clique of the initial mean size (moves
+        only under ``mechanisms.truce_capacity``)."""
+        return float(self.model.cliques.arms[self.index])
+
+    @property
     def prisoners(self) -> int:
         """Members in prison."""
         return int(self.model.cliques.prisoners[self.index])

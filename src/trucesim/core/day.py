@@ -81,7 +81,8 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
         restrained = command.transmit(rng, cliques, gangs, params.command)
 
     # 4. Police act (on this morning's sizes).
-    violence.size_factors(cliques, params.world.members, params.violence.size_power)
+    violence.size_factors(cliques, params.world.members, params.violence.size_power,
+                          params.violence.arms_power, on.truce_capacity)
     deterrence = 0.0
     if on.police:
         policing.allocate(cliques, regime, restrained, params.policing)
@@ -125,7 +126,10 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     if on.demography:
         demography.losses(cliques)
         row.releases, row.recruits = demography.gains(
-            rng, cliques, regime, params.demography, params.world.capacity, scratch)
+            rng, cliques, regime, params.demography, params.world.capacity, scratch,
+            on.truce_capacity)
+    if on.truce_capacity:
+        demography.arm(cliques, params.demography, params.world.members)
 
     # 9. Record.
     record(row, gang_daily[d + burn_in], d, state, restrained)

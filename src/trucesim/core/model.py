@@ -278,21 +278,24 @@ def _shares(cfg: Scenario) -> np.ndarray:
 
 
 def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
-    """The state at the start of burn-in: clique sizes drawn, no restraint, pressure or
-    excitation; the gangs (and the factions splits will create, not existing yet) with
-    their parameters; the fronts derived from the world."""
+    """The state at the start of burn-in: clique sizes drawn, arms at their stationary
+    level for those sizes, no restraint, pressure or excitation; the gangs (and the
+    factions splits will create, not existing yet) with their parameters; the fronts
+    derived from the world."""
     n, w = territory.n, cfg.world
     names = cfg.gang_names
     params = [cfg.gangs[_founder(cfg, g)] for g in names]
     baseline = np.array([p.autonomy for p in params])
+    members = rng.poisson(w.members, size=n)
     cliques = allocate(
         Cliques, n,
         gang=territory.gang,
         x=territory.points[:, 0],
-        members=rng.poisson(w.members, size=n),
+        members=members,
         prisoners=rng.poisson(w.prisoners, size=n),
         autonomy=baseline[territory.gang],
         baseline_autonomy=baseline[territory.gang],
+        arms=members / w.members,  # each clique's stationary stock (truce_capacity)
     )
     src, dst, rev = directed_edges(territory.edges)
     edges = allocate(Edges, len(src), src=src, dst=dst, rev=rev,

@@ -31,6 +31,7 @@ class Cliques(NamedTuple):
     police_grievance: Float  # grievance against police (members they killed; decays)
     heat: Float  # police heat on the territory today
     size: Float  # size factor s_a = (members / initial mean) ** size_power, this morning
+    arms: Float  # arms stock, in stationary stocks of a clique of world.members (mechanism 3)
     own_excitation: Float  # its drive to retaliate: the sum of its excitation on its fronts
     recent_violence: Float  # exponentially weighted killings by and against the clique
     attack_excitation: Float  # its drive to attack police: members police killed, decaying

@@ -4,6 +4,12 @@ Members fall by arrests and deaths and grow by logistic recruitment; prisoners r
 at a release rate. Arrests and deaths of a clique's members raise its autonomy (new,
 younger leadership that the prison leaders do not control); autonomy relaxes slowly
 back to the gang's baseline.
+
+Capacity built during a truce (DESIGN 2b, mechanism 3; ``mechanisms.truce_capacity``):
+restraint raises a clique's carrying capacity to ``capacity * (1 + growth_order *
+restraint)`` (the leaders' order to grow, admitting members who had not killed), and
+each clique keeps an arms stock that extortion income, in proportion to its members,
+replenishes and that depreciates (:func:`arm`).
 """
 
 from __future__ import annotations
@@ -26,10 +32,13 @@ def losses(cliques):
 
 
 @kernel
-def gains(rng, cliques, regime, p, capacity, scratch):
+def gains(rng, cliques, regime, p, capacity, scratch, growth_order):
     """Logistic recruitment and releases (Binomial(prisoners, release_rate)), drawn from
     the state after the day's losses; then autonomy rises with the share lost and
-    relaxes toward the baseline. Returns (releases, recruits)."""
+    relaxes toward the baseline. With ``growth_order`` (``mechanisms.truce_capacity``) a
+    clique's carrying capacity is ``capacity * (1 + p.growth_order * restraint)``: the
+    leaders' order to grow, admitting recruits who have not killed, widens the pool.
+    Returns (releases, recruits)."""
     members, prisoners = cliques.members, cliques.prisoners
     rate = scratch.rate
     n = len(members)
@@ -37,7 +46,11 @@ def gains(rng, cliques, regime, p, capacity, scratch):
     # Recruitment from the members left after the day's losses.
     growth = p.recruitment_rate * regime.recruitment_factor / capacity
     for i in range(n):
-        rate[i] = max(growth * members[i] * (capacity - members[i]), 0.0)
+        if growth_order:  # the growth order widens the pool: capacity K (1 + g restraint)
+            k = capacity * (1.0 + p.growth_order * cliques.restraint[i])
+            rate[i] = max(growth * members[i] * (k - members[i]) * (capacity / k), 0.0)
+        else:
+            rate[i] = max(growth * members[i] * (capacity - members[i]), 0.0)
     recruits = poisson_events(rng, rate, scratch.cum)
     for i in recruits:
         members[i] += 1
@@ -70,3 +83,16 @@ def gains(rng, cliques, regime, p, capacity, scratch):
             a = min(a + p.autonomy_per_loss * cliques.share_lost[i] * (1.0 - a), 1.0)
         auto[i] = (1.0 - relax) * a + relax * cliques.baseline_autonomy[i]
     return released, len(recruits)
+
+
+@kernel
+def arm(cliques, p, reference_members):
+    """Each clique's arms stock depreciates and is replenished by extortion income in
+    proportion to its members (end of day):
+    ``arms <- (1 - arms_depreciation) * arms + arms_depreciation * members / reference_members``.
+    Arms are counted in stationary stocks of a clique of ``reference_members``: at
+    constant members m the stock tends to ``m / reference_members``."""
+    keep = 1.0 - p.arms_depreciation
+    income = p.arms_depreciation / reference_members
+    for i in range(len(cliques.arms)):
+        cliques.arms[i] = keep * cliques.arms[i] + income * cliques.members[i]

@@ -22,6 +22,11 @@ killing therefore causes, in expectation, ``n = eta / (1 - exp(-omega))`` retali
 a discrete-time multivariate Hawkes process on the front network whose stationary mean
 is ``(I - K)^-1 mu`` (see :func:`stationary_front_mean`).
 
+Capacity built during a truce (DESIGN 2b, mechanism 3). With
+``mechanisms.truce_capacity`` the size factor also carries the clique's arms stock
+(:func:`trucesim.mechanisms.demography.arm`): ``s_a = (members_a / world.members) **
+size_power * arms_a ** arms_power``.
+
 Leaderless cliques retaliate more (DESIGN 2b, mechanism 5). With
 ``mechanisms.leaderless_retaliation``, ``eta`` in the excitation term becomes the
 attacker's ``eta_a = eta * (1 + leaderless_gain * autonomy_a)``, so ``n`` becomes
@@ -39,17 +44,26 @@ from trucesim.numerics.jit import kernel
 
 
 @kernel
-def size_factors(cliques, reference_members, power):
-    """Set each clique's size factor ``(members / reference_members) ** power``."""
+def size_factors(cliques, reference_members, power, arms_power, capacity):
+    """Set each clique's size factor ``(members / reference_members) ** power``, times
+    ``arms ** arms_power`` with ``capacity`` (``mechanisms.truce_capacity``)."""
     for i in range(len(cliques.members)):
-        s = cliques.members[i] / reference_members
-        if power == 2.0:
-            s = s * s
-        elif power == 0.5:
-            s = math.sqrt(s)
-        elif power != 1.0:
-            s = s**power
+        s = _power(cliques.members[i] / reference_members, power)
+        if capacity:
+            s *= _power(cliques.arms[i], arms_power)
         cliques.size[i] = s
+
+
+@kernel
+def _power(x, power):
+    """``x ** power``, with the common powers computed exactly and fast."""
+    if power == 1.0:
+        return x
+    if power == 2.0:
+        return x * x
+    if power == 0.5:
+        return math.sqrt(x)
+    return x**power
 
 
 @kernel

@@ -169,6 +169,15 @@ class ViolenceParams(Frozen):
         ge=0.0, le=10.0,
     )
 
+    arms_power: float = param(
+        1.0, "dimensionless",
+        "assumption: not calibrated; as size_power (killings in proportion to the means of "
+        "killing, as to the members who use them); the record up to 2013 has no arms series",
+        "Under mechanisms.truce_capacity, the size factor becomes "
+        "(members / world.members) ** size_power * arms ** arms_power.",
+        ge=0.0, le=4.0,
+    )
+
     @property
     def branching_ratio(self) -> float:
         """Expected retaliations caused by one killing: eta / (1 - exp(-omega))."""
@@ -409,6 +418,27 @@ class DemographyParams(Frozen):
         0.003, "1/day", ASSUMPTION,
         "Daily relaxation of autonomy back to the gang's baseline.", ge=0.0, le=1.0,
     )
+    growth_order: float = param(
+        0.25, "fraction of capacity per unit restraint",
+        "assumption: not calibrated; police intelligence reports leaders' orders during the "
+        "truce to grow MS-13 and admit members who had not killed (DESIGN 2b.3) but no size; "
+        "the membership estimates up to 2013 (12,500 in 2008, 60,000 in 2012, 1,955 cliques "
+        "and 9,553 in prison in 2013) come from different counts, a factor 2 apart, and do "
+        "not identify it; 0.25 stays well within that spread",
+        "Under mechanisms.truce_capacity, a clique's carrying capacity is "
+        "world.capacity * (1 + growth_order * restraint): the leaders' growth order widens "
+        "the pool of recruits.",
+        ge=0.0, le=100.0,
+    )
+    arms_depreciation: float = param(
+        0.00137, "1/day",
+        "assumption: not calibrated; a stock of arms and ammunition lasts about two years "
+        "(1/730 a day), the length of the 2012-2013 truce, so that capacity built during a "
+        "truce is still there when it ends; no arms series up to 2013",
+        "Under mechanisms.truce_capacity, the daily depreciation of a clique's arms stock, "
+        "which income from extortion (in proportion to members) replenishes.",
+        gt=0.0, le=1.0,
+    )
 
 
 class Mechanisms(Frozen):
@@ -446,6 +476,12 @@ class Mechanisms(Frozen):
         False, "flag", ASSUMPTION + ": off until calibrated",
         "DESIGN 2b.5: autonomous cliques retaliate more; the attacker's retaliation weight is "
         "eta * (1 + violence.leaderless_gain * autonomy).",
+    )
+    truce_capacity: bool = param(
+        False, "flag", ASSUMPTION + ": off until calibrated",
+        "DESIGN 2b.3: capacity built during a truce; restraint raises the carrying capacity "
+        "(demography.growth_order) and each clique's arms stock, fed by extortion in "
+        "proportion to members, scales its violence (violence.arms_power).",
     )
 
     @field_validator("*", mode="before")
