@@ -588,18 +588,3 @@ def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
     pool.close()
     dates = pd.date_range(first, periods=days, freq="D")
     return Branches(names, labels, first, dates, hom, true, round(time.perf_counter() - t0, 2))
-
-
-def filtered_history(result: NowcastResult, metric: str = "homicides") -> pd.DataFrame:
-    """Daily 5%, 50% and 95% points and mean of ``metric`` over the final (equally
-    weighted) ensemble's lineages, from the scenario's start to the cutoff: each
-    particle's history is that of its ancestors (the filter's smoothing by genealogy)."""
-    cut = result.day_of(dt.date.fromisoformat(result.settings["cutoff"]))
-    ps = result.ensemble.particles
-    b = ps[0].burn_in
-    h = np.stack([p.history[metric][b: b + cut + 1] for p in ps]).astype(float)
-    return pd.DataFrame({
-        "date": pd.date_range(result.scenario.start, periods=cut + 1, freq="D"),
-        "mean": h.mean(axis=0), "p05": np.quantile(h, 0.05, axis=0),
-        "p50": np.quantile(h, 0.5, axis=0), "p95": np.quantile(h, 0.95, axis=0),
-    })

@@ -28,7 +28,6 @@ from trucesim.atomic import write_json, write_parquet
 from trucesim.calibration.nowcast import (
     NOWCAST_CUTOFF,
     NowcastResult,
-    filtered_history,
     read_posterior,
     run_branches,
     run_filter,
@@ -141,8 +140,7 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
         write_parquet(stage / "ensemble.parquet", _ensemble_frame(result))
         from trucesim.plots.nowcast import nowcast_chart
 
-        _save(nowcast_chart(result.table, result.periods, filtered_history(result),
-                            particles=particles, posterior=Path(result.settings["posterior"]).name,
+        _save(nowcast_chart(result.table, result.periods, particles=particles, posterior=Path(result.settings["posterior"]).name,
                             cutoff=result.settings["cutoff"]), stage / "nowcast.png")
         (stage / "report.md").write_text(_report(result, elapsed))
         write_json(stage / "manifest.json", _manifest("nowcast", result, elapsed))
@@ -205,8 +203,7 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
         write_json(stage / "summary.json", summary)
         from trucesim.plots.nowcast import branches_chart
 
-        _save(branches_chart(branches, filtered_history(result), result.periods, result.table,
-                             particles=particles,
+        _save(branches_chart(branches, result.periods, result.table, particles=particles,
                              posterior=Path(result.settings["posterior"]).name),
               stage / "branches.png")
         write_json(stage / "manifest.json", _manifest(

@@ -24,23 +24,33 @@ def _record(ax, periods, start=None) -> None:
             first = False
 
 
-def nowcast_chart(table: pd.DataFrame, periods, history: pd.DataFrame, *, particles: int,
-                  posterior: str, cutoff: str) -> Figure:
-    """Top: each period's simulated recorded homicides per day before the period was
-    assimilated (prior) and after (filtered), against the record; the final ensemble's
-    lineages (30-day means, 5-95%). Bottom: effective sample size after each period."""
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True,
-                                  gridspec_kw={"height_ratios": [3, 1]})
-    roll = history.set_index("date")[["p05", "p50", "p95"]].rolling(30, min_periods=1).mean()
-    ax.fill_between(roll.index, roll["p05"], roll["p95"], color="#999999", alpha=0.3, lw=0,
-                    label="final ensemble's lineages, 5-95% (30-day means)")
+def _filtered(ax, table: pd.DataFrame, periods, start=None, prior: bool = True) -> None:
+    """Each period's filtered mean and 5-95% band of simulated recorded homicides per
+    day (after weighting by the period), and the prior mean (before), over its days."""
     for (_, r), p in zip(table.iterrows(), periods, strict=True):
         for a, b in p.spans:  # a residual period only over its own days
             s, e = pd.Timestamp(a), pd.Timestamp(b) + pd.Timedelta(days=1)
-            ax.hlines(r["prior_mean"], s, e, color="#ef8a62", lw=1.5, ls="--")
+            if start is not None and e <= start:
+                continue
+            ax.fill_between([s, e], r["filtered_p05"], r["filtered_p95"], color="#2166ac",
+                            alpha=0.18, lw=0)
+            if prior:
+                ax.hlines(r["prior_mean"], s, e, color="#ef8a62", lw=1.5, ls="--")
             ax.hlines(r["filtered_mean"], s, e, color="#2166ac", lw=1.8)
-    ax.plot([], [], color="#ef8a62", ls="--", label="before the period is assimilated (prior mean)")
-    ax.plot([], [], color="#2166ac", label="filtered mean (after weighting by the period)")
+    if prior:
+        ax.plot([], [], color="#ef8a62", ls="--",
+                label="ensemble before the period is assimilated (mean)")
+    ax.plot([], [], color="#2166ac", label="filtered: after weighting by the period (mean, 5-95%)")
+
+
+def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: str,
+                  cutoff: str) -> Figure:
+    """Top: each period's simulated recorded homicides per day before the period was
+    assimilated (prior) and after (filtered, with its 5-95% band), against the record.
+    Bottom: effective sample size after each period."""
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1]})
+    _filtered(ax, table, periods)
     _record(ax, periods)
     ax.set_ylabel("recorded homicides per day")
     ax.set_title(f"El Salvador nowcast (protocol B): bootstrap particle filter, {particles} "
@@ -60,18 +70,14 @@ def nowcast_chart(table: pd.DataFrame, periods, history: pd.DataFrame, *, partic
     return fig
 
 
-def branches_chart(branches, history: pd.DataFrame, periods, table: pd.DataFrame, *,
-                   particles: int, posterior: str) -> Figure:
+def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
+                   posterior: str) -> Figure:
     """The record and the filtered ensemble to the cutoff, then each branch's median and
     5-95% band of 30-day mean recorded homicides per day; below, each branch's paired
     difference from hardline (cumulative true deaths)."""
     start = pd.Timestamp("2015-01-01")
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
-    h = history[history["date"] >= start].set_index("date")
-    roll = h[["p05", "p50", "p95"]].rolling(30, min_periods=1).mean()
-    ax.fill_between(roll.index, roll["p05"], roll["p95"], color="#999999", alpha=0.35, lw=0)
-    ax.plot(roll.index, roll["p50"], color="#555555", lw=1.2,
-            label="filtered ensemble to the cutoff (median, 5-95%; 30-day means)")
+    _filtered(ax, table, periods, start, prior=False)
     _record(ax, periods, start)
     for b, name in enumerate(branches.names):
         c = BRANCH_COLOURS.get(name, None)
