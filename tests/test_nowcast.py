@@ -205,6 +205,8 @@ def test_main_job_end_to_end(tmp_path, capsys):
     first = summary["first_14_days_per_day"]["hardline"]
     assert 9 < first < 20  # from the filtered July 2016 level (record: 14 a day)
     assert summary["filtered_2016_07_01_14"]["record_per_day"] == 14
+    check = summary["hardline_against_record"]
+    assert check["record_per_day"] == pytest.approx((5278 - 3043 - 14 * 14) / 170)
     # the same command again replaces its own result
     assert main(["run", "--particles", "12", "--seed", "3", "--out", str(out)]) == 0
 
@@ -218,3 +220,12 @@ def test_nowcast_command_writes_its_folder(tmp_path, capsys):
     table = pd.read_csv(out / "filtered.csv")
     assert table["end"].max() == "2016-07-14"
     assert read_posterior(None).protocol == "B"
+
+
+def test_main_job_options_are_its_own(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["run", "-n", "2", "--out", str(out)]) == 2
+    assert "--particles" in capsys.readouterr().err
+    assert main(["run", "honduras-2013", "--particles", "5", "--out", str(out)]) == 2
+    assert "only for the main job" in capsys.readouterr().err
+    assert not out.exists()

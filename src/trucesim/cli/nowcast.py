@@ -196,6 +196,7 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
                                        "filtered_mean": last["filtered_mean"],
                                        "p05": last["filtered_p05"], "p95": last["filtered_p95"]},
             "first_14_days_per_day": first14,
+            "hardline_against_record": hardline_against_record(branches),
             "relative_to_hardline": rel.to_dict("records"),
             "seconds": {**result.seconds, "branches": branches.seconds,
                         "total": round(elapsed, 2)},
@@ -213,6 +214,31 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
                     "parameters and generator state (same seed in every branch)"))
     _print_main(result, branches, rel, first14, out, elapsed)
     return 0
+
+
+def hardline_against_record(branches) -> dict | None:
+    """The branch that happened, judged against the record it never saw: hardline's mean
+    recorded homicides per day from the branches' start to 2016-12-31, against the 2016
+    total minus the record's January to mid-July (display only, never an input)."""
+    from trucesim.calibration.observed import load_observed
+
+    rows = {r.id: r for r in load_observed()}
+    year = rows.get("homicides:2016-01-01:2016-12-31")
+    if year is None or "hardline" not in branches.names:
+        return None
+    before = [r for r in rows.values() if r.quantity in ("homicides", "homicides_per_day")
+              and r.start.year == 2016 and r.end < branches.start and r.days < 366]
+    days = sum(r.days for r in before)
+    if days != (branches.start - dt.date(2016, 1, 1)).days:  # the months must tile
+        return None
+    rest = year.value - sum(r.value if r.unit == "count" else r.per_day * r.days
+                            for r in before)
+    n = (dt.date(2016, 12, 31) - branches.start).days + 1
+    per_particle = branches.homicides[branches.names.index("hardline"), :, :n].mean(axis=1)
+    return {"from": branches.start.isoformat(), "to": "2016-12-31",
+            "record_per_day": rest / n, "hardline_mean": float(per_particle.mean()),
+            "hardline_p05": float(np.quantile(per_particle, 0.05)),
+            "hardline_p95": float(np.quantile(per_particle, 0.95))}
 
 
 def _print_main(result, branches, rel, first14, out, elapsed) -> None:
@@ -242,5 +268,12 @@ def _print_main(result, branches, rel, first14, out, elapsed) -> None:
                 line += (f"   vs hardline {r['vs_hardline']:+8,.0f} ({r['p05']:+,.0f} to "
                          f"{r['p95']:+,.0f}); lower in {r['share_below']:.0%} of particles")
             print(line)
+    check = hardline_against_record(branches)
+    if check is not None:
+        print(f"\nThe branch that happened, against the record it never saw: hardline "
+              f"continues, {check['from']}..{check['to']}: {check['hardline_mean']:.1f} "
+              f"recorded homicides a day (5-95% of particles: {check['hardline_p05']:.1f}-"
+              f"{check['hardline_p95']:.1f}); record {check['record_per_day']:.1f} (the 2016 "
+              "total minus January to 14 July; shown, never an input).")
     print(f"\nwrote {out}/branches.csv, branches_daily.parquet, filtered.csv, branches.png, "
           "summary.json, manifest.json")
