@@ -229,3 +229,28 @@ def test_main_job_options_are_its_own(tmp_path, capsys):
     assert main(["run", "honduras-2013", "--particles", "5", "--out", str(out)]) == 2
     assert "only for the main job" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_kernels_release_the_gil_so_threads_share_the_particles(el_salvador_600):
+    """The filter advances particles in 2 threads: while one thread runs the compiled
+    days, the other keeps running Python (with the GIL held it would stall for the whole
+    call)."""
+    import threading
+
+    sc = el_salvador_600
+    tl = compile_timeline(sc)
+    rows = sc.world.burn_in_days + tl.days
+    p = Particle.start(sc, np.random.default_rng(1), tl, new_record(rows, 3))
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (p.advance(tl.days, new_record(rows, 3)),
+                                              done.set()))
+    started = time.perf_counter()
+    last, gap = started, 0.0
+    worker.start()
+    while not done.is_set():
+        now = time.perf_counter()
+        gap, last = max(gap, now - last), now
+    worker.join()
+    wall = time.perf_counter() - started
+    assert wall > 0.05
+    assert gap < 0.5 * wall, (gap, wall)
