@@ -140,7 +140,8 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
         write_parquet(stage / "ensemble.parquet", _ensemble_frame(result))
         from trucesim.plots.nowcast import nowcast_chart
 
-        _save(nowcast_chart(result.table, result.periods, particles=particles, posterior=Path(result.settings["posterior"]).name,
+        _save(nowcast_chart(result.table, result.periods, particles=particles,
+                            posterior=Path(result.settings["posterior"]).name,
                             cutoff=result.settings["cutoff"]), stage / "nowcast.png")
         (stage / "report.md").write_text(_report(result, elapsed))
         write_json(stage / "manifest.json", _manifest("nowcast", result, elapsed))
