@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
-    from trucesim.calibration.nowcast import read_posterior, run_branches, run_filter
+    from trucesim.calibration.nowcast import read_posterior, run_filter
     from trucesim.core.particle import Particle, new_record
     from trucesim.core.timeline import compile_timeline
     from trucesim.scenario.schema import load_scenario
@@ -64,7 +64,6 @@ def main() -> None:
         wall, cpu = time.perf_counter() - t, time.process_time() - c
     print(f"\nmain job, {args.main_particles} particles, {args.workers} thread(s): {wall:.1f} s "
           f"wall, {cpu:.1f} s CPU; load average {os.getloadavg()[0]:.2f}")
-    del run_branches
 
 
 if __name__ == "__main__":
