@@ -254,3 +254,15 @@ def test_kernels_release_the_gil_so_threads_share_the_particles(el_salvador_600)
     wall = time.perf_counter() - started
     assert wall > 0.05
     assert gap < 0.5 * wall, (gap, wall)
+
+
+def test_filter_does_not_depend_on_the_number_of_threads(el_salvador_600):
+    """Each particle has its own generator and the resampling its own: one thread or two
+    give the same filter, period by period."""
+    from trucesim.calibration.nowcast import nowcast_scenario
+
+    sc = small(nowcast_scenario(), cliques=60, burn_in=60)
+    post = read_posterior(None)
+    a = run_filter(6, posterior=post, scenario=sc, workers=1, seed=2)
+    b = run_filter(6, posterior=post, scenario=sc, workers=2, seed=2)
+    pd.testing.assert_frame_equal(a.table, b.table)
