@@ -1,5 +1,5 @@
 # Two entry points for a fresh clone (see README):
-#   make run    install into .venv and run the main job (the 2016-letter scenario)
+#   make run    install into .venv and run the main job (the 2016-letter branches from the nowcast)
 #   make test   install into .venv with the test extras and run the whole test suite
 #   make dashboard  install the dashboard extra into .venv and start the dashboard
 # Both need only python3 (3.12, selected by .python-version) and make.

@@ -40,10 +40,11 @@ def _run(tmp_path, *args):
     return code, out
 
 
-def test_run_letter_default_main_job_small(tmp_path, capsys, monkeypatch):
-    # The main job (no SCENARIO) runs the 2016-letter scenario: the base timeline
-    # (extraordinary measures continue) and the three variants.
-    code, out = _run(tmp_path, "-n", "2", "--seed", "5")
+def test_run_letter_scenario_small(tmp_path, capsys, monkeypatch):
+    # The 2016-letter scenario named (the main job, no SCENARIO, is the nowcast's branches:
+    # tests/test_nowcast.py) runs the base timeline (extraordinary measures continue) and
+    # the three variants, with replicates.
+    code, out = _run(tmp_path, "el-salvador-2016-letter", "-n", "2", "--seed", "5")
     assert code == 0
     printed = capsys.readouterr().out
     assert "Mean per day by phase" in printed and "Mean per day by year" in printed

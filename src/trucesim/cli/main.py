@@ -19,9 +19,10 @@ from trucesim.scenario.errors import ConfigError
 
 EXIT_USAGE = 2
 #: Commands that simulate (they announce the model's first-use compilation).
-SIMULATING = frozenset({"run", "attribute", "sweep", "calibrate", "validate", "dashboard"})
+SIMULATING = frozenset({"run", "attribute", "sweep", "calibrate", "validate", "dashboard",
+                        "nowcast"})
 #: Commands that write figures: they draw with matplotlib's non-interactive Agg backend.
-DRAWING = frozenset({"run", "attribute", "plot", "calibrate", "validate"})
+DRAWING = frozenset({"run", "attribute", "plot", "calibrate", "validate", "nowcast"})
 
 
 class UsageError(Exception):
@@ -44,6 +45,7 @@ def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
 
 _seed = _bounded_int("seed", 0, 2**63 - 1)
 _dpi = _bounded_int("dpi", 10, 1200)
+_particles = _bounded_int("particles", 1, 20_000)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,8 +60,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate a scenario; write tables, summary and a plot")
     run.add_argument(
-        "scenario", nargs="?", default="el-salvador-2016-letter",
-        help="scenario file or bundled name (default: el-salvador-2016-letter)",
+        "scenario", nargs="?", default=None,
+        help="scenario file or bundled name (default: the main job, the "
+        "el-salvador-2016-letter branches from the protocol B nowcast)",
     )
     run.add_argument("--replicates", "-n", type=int, default=None,
                      help="runs per variant (default: 20)")
@@ -72,7 +75,24 @@ def _parser() -> argparse.ArgumentParser:
                      "(default: the base timeline and every variant)")
     run.add_argument("--force", action="store_true",
                      help="replace a run result in --out made with different settings")
+    run.add_argument("--particles", type=_particles, default=None,
+                     help="main job only (no scenario): particles of the nowcast the "
+                     "branches start from (default: 200)")
     run.set_defaults(func=_cmd_run)
+
+    now = sub.add_parser("nowcast", help="protocol B: filter the record up to 2016-07-14 into "
+                         "the model's state (bootstrap particle filter)")
+    now.add_argument("--particles", type=_particles, default=None,
+                     help="ensemble size, 1 to 20000 (default: 500)")
+    now.add_argument("--posterior", type=Path, default=None,
+                     help="posterior file, protocol B (default: the bundled el-salvador-B.toml)")
+    now.add_argument("--seed", type=_seed, default=None,
+                     help="root seed, 0 to 2**63-1 (default: 20160714)")
+    now.add_argument("--out", type=Path, default=None,
+                     help="results folder (default: results/nowcast)")
+    now.add_argument("--force", action="store_true",
+                     help="replace a nowcast result in --out made with different settings")
+    now.set_defaults(func=_cmd_nowcast)
 
     sc = sub.add_parser("scenarios", help="list the bundled scenarios")
     sc.set_defaults(func=_cmd_scenarios)
@@ -245,6 +265,17 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from trucesim.cli.run import run_scenario
 
+    if args.scenario is None:
+        from trucesim.cli.nowcast import main_job
+
+        for flag, value in (("--replicates", args.replicates), ("--variant", args.variant)):
+            if value is not None:
+                raise UsageError(f"{flag}: the main job (no scenario) runs every branch from "
+                                 "the nowcast's particles; use --particles, or name a "
+                                 "scenario (e.g. el-salvador-2016-letter)")
+        return main_job(args.particles, args.seed, args.out, force=args.force)
+    if args.particles is not None:
+        raise UsageError("--particles: only for the main job (trucesim run with no scenario)")
     if args.replicates is not None and args.replicates < 1:
         raise UsageError("--replicates: must be at least 1")
     return run_scenario(
@@ -255,6 +286,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         variant=args.variant,
         force=args.force,
     )
+
+
+def _cmd_nowcast(args: argparse.Namespace) -> int:
+    from trucesim.cli.nowcast import nowcast_command
+
+    return nowcast_command(args.particles, args.posterior, args.seed, args.out, force=args.force)
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -421,6 +458,7 @@ INTERRUPTED = {
     "calibrate": "finished evaluations are checkpointed; rerun the same command to resume",
     "run": "nothing was written (results appear whole or not at all); rerun to start again",
     "validate": "nothing was written; rerun to start again",
+    "nowcast": "nothing was written (results appear whole or not at all); rerun to start again",
     "dashboard": "stopped",
 }
 

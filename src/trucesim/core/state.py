@@ -133,3 +133,11 @@ def allocate[C: NamedTuple](container: type[C], size: int | tuple, **given: np.n
         else:
             arrays[name] = np.zeros(size, dtype=hints[name].__metadata__[0])
     return container(**arrays)
+
+
+def copy_state(state: State) -> State:
+    """An independent copy of ``state``: every array copied, the containers rebuilt.
+
+    What a particle filter resamples with (:class:`trucesim.core.particle.Particle`):
+    about 0.5 MB of arrays at 600 cliques, copied in tens of microseconds."""
+    return type(state)(*(type(box)(*(a.copy() for a in box)) for box in state))

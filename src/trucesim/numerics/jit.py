@@ -107,9 +107,10 @@ refresh_cache()  # before any kernel is loaded from numba's cache
 
 
 def kernel[F: Callable](fn: F) -> F:
-    """Compile ``fn`` with numba (cached on disk), or leave it as Python when
+    """Compile ``fn`` with numba (cached on disk; it releases the GIL, so threads can run
+    kernels side by side), or leave it as Python when
     ``NUMBA_DISABLE_JIT=1``."""
-    return numba.njit(cache=True)(fn)
+    return numba.njit(cache=True, nogil=True)(fn)
 
 
 def jit_disabled() -> bool:

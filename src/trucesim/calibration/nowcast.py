@@ -1,0 +1,590 @@
+"""Protocol B, the nowcast: a bootstrap particle filter over the record up to 2016-07-14.
+
+In July 2016 an analyst knew the record up to the leaders' letter (DESIGN section 7).
+This module assimilates that record into the model's state so that the 2016-letter
+branches start from an ensemble of states that matches it.
+
+**Particles.** Particle ``i`` is a model state (:class:`~trucesim.core.particle.Particle`)
+with posterior draw ``i`` (:meth:`Posterior.overrides
+<trucesim.scenario.posterior.Posterior.overrides>`) and its own seed (child ``i`` of
+``SeedSequence(seed)``), started with the usual burn-in and advanced day by day through
+the real timeline of ``el-salvador-2010-2016`` from 2010-01-01.
+
+**Observations** (:func:`nowcast_periods`). The record's homicide rows (annual, monthly,
+half-month counts, and daily means over a span) that start on or after the filter's
+first day and end on or before the cutoff. Rows overlap (a month inside its year, two
+sources for early 2013), so they are made into periods that never count a day twice,
+finest first: a row disjoint from the periods kept so far is kept whole; a row that
+wholly contains every kept period it touches becomes a *residual* period (its days
+minus theirs, its count minus theirs: e.g. 2011 without March-May); a row that partly
+overlaps a kept period is left out (listed with the reason). Each period is assimilated
+on its last day, from each particle's own history of those days.
+
+**Likelihood.** A period's observed count ``y`` given a particle's simulated recorded
+homicides ``m`` over the same days is negative binomial with mean ``m`` and size ``r =
+1 / cv**2`` (variance ``m + m**2 / r``): Poisson noise plus a relative error of ``cv``
+(default 10%) for what neither the record nor the model gets exactly (sources differ by
+1-5%; the model is a caricature). Plain Poisson on annual counts of 4,000 would be
+sharper than any difference between sources and collapse the ensemble to one particle.
+
+**Resampling.** Systematic, when the effective sample size ``1 / sum(w**2)`` falls
+below ``ess_threshold * N`` after a period, and always after the last period, so that
+the ensemble on the cutoff day is equally weighted.
+
+**Parameter drift.** Each particle's posterior parameters (those of the parameter blocks
+the day reads, not the world's) take a random-walk step in log space after each period,
+of standard deviation ``drift * sqrt(days / 365)``; a step that leaves a parameter's
+valid range (or makes retaliation explosive) is not taken. This is the usual remedy for
+a bootstrap filter with fixed parameters (which would degenerate to a few draws), and it
+lets the level move when the record moves more than the fitted model can (the fitted
+model falls well short of 2015's record, see docs/calibration.md). ``drift = 0`` keeps
+the draws fixed.
+
+**Parallelism.** The kernels release the GIL, so the particles of each period are
+advanced by ``workers`` threads on shared memory (each thread with its own scratch
+record); resampling copies states in memory (:func:`~trucesim.core.state.copy_state`).
+
+Nothing after :data:`NOWCAST_CUTOFF` is ever an input: :func:`nowcast_periods` refuses
+a later cutoff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+from scipy.special import gammaln
+
+from trucesim.calibration.observed import ObservedRow, load_observed
+from trucesim.core.day import Params
+from trucesim.core.particle import Particle, new_record, params_of
+from trucesim.core.timeline import Timeline, compile_timeline
+from trucesim.numerics.constants import constants
+from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.posterior import PROTOCOL_CUTOFFS, Posterior, load_posterior
+from trucesim.scenario.schema import Scenario, load_scenario
+
+#: The last day any nowcast may see (protocol B): the day before the letter was public.
+NOWCAST_CUTOFF = PROTOCOL_CUTOFFS["B"]
+#: The scenario whose real timeline the filter follows.
+FILTER_SCENARIO = "el-salvador-2010-2016"
+#: The scenario whose variants are the branches.
+BRANCH_SCENARIO = "el-salvador-2016-letter"
+#: The posterior shipped for the nowcast (provisional until the ABC one replaces it).
+BUNDLED_POSTERIOR = "el-salvador-B.toml"
+#: Record quantities that count recorded homicides.
+HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
+
+
+def bundled_posterior_path() -> Path:
+    """The posterior file shipped with the package for the nowcast."""
+    from importlib import resources
+
+    return Path(str(resources.files("trucesim") / "bundled" / "posterior" / BUNDLED_POSTERIOR))
+
+
+# ---------------------------------------------------------------------------- periods
+@dataclass(frozen=True)
+class Period:
+    """An observed count over a set of days, assimilated on its last day.
+
+    Attributes:
+        row: the record row it comes from.
+        spans: (first, last) date pairs, both included, that it counts.
+        count: observed recorded homicides over the spans.
+        kind: ``row`` (the row whole) or ``residual`` (the row minus finer periods).
+    """
+
+    row: ObservedRow
+    spans: tuple[tuple[dt.date, dt.date], ...]
+    count: float
+    kind: str = "row"
+
+    @property
+    def end(self) -> dt.date:
+        """The day it is assimilated (its last day)."""
+        return max(last for _, last in self.spans)
+
+    @property
+    def days(self) -> int:
+        return sum((b - a).days + 1 for a, b in self.spans)
+
+    @property
+    def per_day(self) -> float:
+        return self.count / self.days
+
+    @property
+    def label(self) -> str:
+        base = f"{self.row.start}..{self.row.end}"
+        return base if self.kind == "row" else f"{base} (rest)"
+
+
+def check_cutoff(cutoff: dt.date) -> None:
+    """Refuse a cutoff after :data:`NOWCAST_CUTOFF`, in one line."""
+    if cutoff > NOWCAST_CUTOFF:
+        raise ConfigError("nowcast", "cutoff", f"{cutoff} is after {NOWCAST_CUTOFF}: nothing "
+                          f"after {NOWCAST_CUTOFF} (the day before the leaders' letter was "
+                          "public) may be a nowcast input")
+
+
+def _spans(days: list[int]) -> tuple[tuple[dt.date, dt.date], ...]:
+    """Contiguous runs of day ordinals as date pairs."""
+    out, start = [], None
+    for i, d in enumerate(days):
+        if start is None:
+            start = d
+        if i + 1 == len(days) or days[i + 1] != d + 1:
+            out.append((dt.date.fromordinal(start), dt.date.fromordinal(d)))
+            start = None
+    return tuple(out)
+
+
+def nowcast_periods(rows: list[ObservedRow] | None = None, *,
+                    first: dt.date = dt.date(2010, 1, 1),
+                    cutoff: dt.date = NOWCAST_CUTOFF) -> tuple[list[Period], list[str]]:
+    """The periods the filter assimilates, in order of their last day, and a line per
+    homicide row left out and why (see the module docstring).
+
+    Raises:
+        ConfigError: for a cutoff after :data:`NOWCAST_CUTOFF` (one line).
+    """
+    check_cutoff(cutoff)
+    rows = load_observed() if rows is None else rows
+    skipped: list[str] = []
+    candidates = []
+    for r in rows:
+        if r.quantity not in HOMICIDE_QUANTITIES:
+            continue
+        if r.start < first:
+            skipped.append(f"{r.id}: starts before the filter's first day {first}")
+        elif r.end > cutoff:
+            skipped.append(f"{r.id}: ends after the cutoff {cutoff}")
+        else:
+            candidates.append(r)
+    candidates.sort(key=lambda r: (r.days, r.start))
+    kept: list[tuple[Period, set[int]]] = []
+    for r in candidates:
+        days = set(range(r.start.toordinal(), r.end.toordinal() + 1))
+        count = r.value if r.unit == "count" else r.per_day * r.days
+        touched = [(p, d) for p, d in kept if d & days]
+        if not touched:
+            kept.append((Period(r, _spans(sorted(days)), count), days))
+            continue
+        if any(not d <= days for _, d in touched):
+            skipped.append(f"{r.id}: overlaps a finer period only in part")
+            continue
+        inner = set().union(*(d for _, d in touched))
+        rest, rest_count = days - inner, count - sum(p.count for p, _ in touched)
+        if not rest:
+            skipped.append(f"{r.id}: wholly covered by finer periods")
+        elif rest_count < 0:
+            skipped.append(f"{r.id}: finer periods (other sources) count more than it")
+        else:
+            kept.append((Period(r, _spans(sorted(rest)), rest_count, "residual"), rest))
+    periods = sorted((p for p, _ in kept), key=lambda p: (p.end, p.days))
+    return periods, skipped
+
+
+# ---------------------------------------------------------------------------- likelihood
+def nb_loglik(y: float, m: np.ndarray, size: float) -> np.ndarray:
+    """Negative binomial log-likelihood of count ``y`` with means ``m`` and size ``size``."""
+    m = np.maximum(np.asarray(m, dtype=float), 0.5)  # a zero mean would forbid any count
+    return (gammaln(y + size) - gammaln(size) - gammaln(y + 1.0)
+            + size * np.log(size / (size + m)) + y * np.log(m / (size + m)))
+
+
+def systematic_resample(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Ancestor indices by systematic resampling (one uniform, N evenly spaced points)."""
+    n = len(weights)
+    points = (rng.random() + np.arange(n)) / n
+    cum = np.cumsum(weights)
+    cum[-1] = 1.0
+    return np.searchsorted(cum, points, side="right").clip(0, n - 1)
+
+
+def effective_size(weights: np.ndarray) -> float:
+    return float(1.0 / np.sum(weights**2))
+
+
+# ---------------------------------------------------------------------------- scenario
+def nowcast_scenario(posterior_names: tuple[str, ...] = ()) -> Scenario:
+    """The filter's timeline (``el-salvador-2010-2016`` as it happened) extended to the
+    2016-letter scenario's end, with the letter's branches as its variants (they replace
+    the timeline from 2016-07-15). Before that day its base timeline is the filter's."""
+    base = load_scenario(FILTER_SCENARIO)
+    letter = load_scenario(BRANCH_SCENARIO)
+    data = base.to_data()
+    data["name"] = "el-salvador-nowcast"
+    data["end"] = letter.end
+    data["variants"] = {k: v.model_dump(mode="python") for k, v in letter.variants.items()}
+    data["counterfactual"] = letter.counterfactual
+    return Scenario.parse(data, base.source)
+
+
+# ---------------------------------------------------------------------------- parameters
+@dataclass
+class Draw:
+    """A particle's parameter values (dotted path -> value) and the constants built from
+    them; ``posterior`` is the posterior particle it started from."""
+
+    values: dict[str, float]
+    params: Params
+    posterior: int
+    scenario: Scenario | None = None  # the scenario with the draw's starting values
+
+
+class ParameterBuilder:
+    """Builds parameter constants from dotted-path values on top of a base scenario,
+    validating each block (bounds, stable retaliation) as a scenario file would."""
+
+    def __init__(self, scenario: Scenario, names: tuple[str, ...]):
+        self.scenario = scenario
+        self.base = params_of(scenario)
+        blocks = set(Params._fields) - {"world", "mechanisms"}
+        self.drifting = tuple(n for n in names if n.split(".")[0] in blocks
+                              and n.count(".") == 1)
+
+    def start(self, values: dict[str, float], posterior: int) -> Draw:
+        cfg = self.scenario.with_overrides(values) if values else self.scenario
+        return Draw(dict(values), params_of(cfg), posterior, cfg)
+
+    def moved(self, draw: Draw, steps: dict[str, float]) -> Draw:
+        """``draw`` with each drifting value multiplied by ``exp(step)``, block by block; a
+        block whose new values are invalid keeps its old ones."""
+        values = dict(draw.values)
+        params = draw.params
+        by_block: dict[str, dict[str, float]] = {}
+        for name, step in steps.items():
+            block, key = name.split(".")
+            by_block.setdefault(block, {})[key] = draw.values[name] * math.exp(step)
+        for block, changes in by_block.items():
+            current = getattr(self.scenario, block)
+            old = {k: draw.values[f"{block}.{k}"] for k in changes}
+            try:
+                new = type(current)(**{**current.model_dump(), **old, **changes})
+            except (ValidationError, ValueError):
+                continue
+            params = params._replace(**{block: constants(new)})
+            values.update({f"{block}.{k}": v for k, v in changes.items()})
+        return Draw(values, params, draw.posterior, draw.scenario)
+
+
+# ---------------------------------------------------------------------------- the filter
+@dataclass
+class Ensemble:
+    """Particles with their parameter draws and normalised weights."""
+
+    particles: list[Particle]
+    draws: list[Draw]
+    weights: np.ndarray
+
+    def resample(self, ancestors: np.ndarray) -> None:
+        used: set[int] = set()
+        particles, draws = [], []
+        for a in ancestors:
+            a = int(a)
+            particles.append(self.particles[a] if a not in used else self.particles[a].copy())
+            draws.append(self.draws[a])
+            used.add(a)
+        self.particles, self.draws = particles, draws
+        self.weights = np.full(len(particles), 1.0 / len(particles))
+
+
+@dataclass
+class NowcastResult:
+    """What the filter leaves: the ensemble on the cutoff day (equally weighted) and the
+    record of each period."""
+
+    scenario: Scenario
+    timeline: Timeline
+    ensemble: Ensemble
+    periods: list[Period]
+    skipped: list[str]
+    table: pd.DataFrame  # one row per period: observed, prior and filtered per day, ESS
+    posterior: Posterior | None
+    settings: dict
+    seconds: dict = field(default_factory=dict)
+
+    def day_of(self, date: dt.date) -> int:
+        return (date - self.scenario.start).days
+
+
+def _weighted_quantiles(x: np.ndarray, w: np.ndarray, q=(0.05, 0.5, 0.95)) -> list[float]:
+    order = np.argsort(x)
+    cum = np.cumsum(w[order])
+    cum /= cum[-1]
+    return [float(x[order[min(np.searchsorted(cum, p), len(x) - 1)]]) for p in q]
+
+
+class Workers:
+    """Runs a function over the particles in ``workers`` threads (the kernels release
+    the GIL), each thread with its own scratch record."""
+
+    def __init__(self, workers: int, rows: int, gangs: int):
+        self.workers = max(1, workers)
+        self.records = [new_record(rows, gangs) for _ in range(self.workers)]
+        self.pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+
+    def map(self, fn: Callable[[Particle, tuple], object], particles: list) -> list:
+        if self.pool is None:
+            return [fn(p, self.records[0]) for p in particles]
+        chunks = [list(range(k, len(particles), self.workers)) for k in range(self.workers)]
+
+        def run(k: int) -> list:
+            return [fn(particles[i], self.records[k]) for i in chunks[k]]
+
+        out: list = [None] * len(particles)
+        for k, results in enumerate(self.pool.map(run, range(self.workers))):
+            for i, r in zip(chunks[k], results, strict=True):
+                out[i] = r
+        return out
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+def run_filter(
+    particles: int,
+    *,
+    posterior: Posterior | None = None,
+    seed: int = 20160714,
+    cutoff: dt.date = NOWCAST_CUTOFF,
+    cv: float = 0.1,
+    ess_threshold: float = 0.5,
+    drift: float = 0.3,
+    workers: int = 2,
+    observations: list[Period] | None = None,
+    scenario: Scenario | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    keep_workers: bool = False,
+) -> NowcastResult:
+    """Run the bootstrap filter from the scenario's start to ``cutoff``.
+
+    Args:
+        particles: ensemble size N.
+        posterior: parameter draws (particle ``i`` starts with draw ``i``); None: every
+            particle has the scenario's own values (and nothing drifts).
+        seed: root of the particles' seeds and of the resampling.
+        cutoff: the last day assimilated (at most :data:`NOWCAST_CUTOFF`).
+        cv: relative error of the likelihood (negative binomial size ``1 / cv**2``).
+        ess_threshold: resample when ESS < ``ess_threshold * N``.
+        drift: log-scale random-walk sd of the drifting parameters per sqrt(year).
+        workers: threads advancing particles.
+        observations: periods to assimilate (default: :func:`nowcast_periods`); a test
+            gives simulated counts here.
+        scenario: the timeline (default: :func:`nowcast_scenario`).
+        progress: called ``(done, total, label)`` after each period.
+    """
+    check_cutoff(cutoff)
+    if particles < 1:
+        raise ValueError("particles must be >= 1")
+    import time
+
+    t0 = time.perf_counter()
+    scenario = scenario or nowcast_scenario()
+    skipped: list[str] = []
+    if observations is None:
+        observations, skipped = nowcast_periods(first=scenario.start, cutoff=cutoff)
+    observations = [p for p in observations if p.end <= cutoff]
+    timeline = compile_timeline(scenario)
+    names = posterior.names if posterior is not None else ()
+    builder = ParameterBuilder(scenario, names)
+    root = np.random.SeedSequence(seed)
+    children = root.spawn(particles + 1)
+    filter_rng = np.random.default_rng(children[-1])
+    draws = []
+    cache: dict[int, Draw] = {}
+    for i in range(particles):
+        if posterior is None:
+            draws.append(cache.setdefault(-1, builder.start({}, -1)))
+            continue
+        k = int(posterior.indices(i + 1)[i])
+        if k not in cache:
+            cache[k] = builder.start(posterior.overrides(i), k)
+        draws.append(cache[k])
+    pool = Workers(workers, scenario.world.burn_in_days + timeline.days, len(scenario.gang_names))
+
+    def start(i: int, record: tuple) -> Particle:
+        d = draws[i]
+        return Particle.start(d.scenario or scenario, np.random.default_rng(children[i]),
+                              timeline, record, params=d.params)
+
+    ens = Ensemble(pool.map(lambda i, rec: start(i, rec), list(range(particles))), draws,
+                   np.full(particles, 1.0 / particles))
+    t1 = time.perf_counter()
+    size = 1.0 / cv**2
+    rows = []
+    last_day = -1
+    drift_from = 0
+    for n, period in enumerate(observations):
+        end_day = (period.end - scenario.start).days
+        pool.map(lambda p, rec, e=end_day + 1: p.advance(e, rec), ens.particles)
+        spans = [((a - scenario.start).days, (b - scenario.start).days) for a, b in period.spans]
+        sim = np.array([sum(p.between(a, b) for a, b in spans) for p in ens.particles], float)
+        prior_w = ens.weights
+        ll = nb_loglik(period.count, sim, size)
+        logw = np.log(np.maximum(prior_w, 1e-300)) + ll
+        shift = logw.max()
+        w = np.exp(logw - shift)
+        evidence = float(np.log(np.sum(w)) + shift)
+        w /= w.sum()
+        ens.weights = w
+        ess = effective_size(w)
+        per_day = sim / period.days
+        prior_q = _weighted_quantiles(per_day, prior_w)
+        post_q = _weighted_quantiles(per_day, w)
+        last = n == len(observations) - 1
+        resampled = ess < ess_threshold * particles or last
+        row = {
+            "period": period.label, "kind": period.kind, "start": period.row.start,
+            "end": period.end, "days": period.days, "observed_per_day": period.per_day,
+            "prior_mean": float(np.sum(prior_w * per_day)), "prior_p05": prior_q[0],
+            "prior_p95": prior_q[2],
+            "filtered_mean": float(np.sum(w * per_day)), "filtered_p05": post_q[0],
+            "filtered_p50": post_q[1], "filtered_p95": post_q[2],
+            "ess": ess, "resampled": resampled, "log_evidence": evidence,
+            "unique_draws": len({d.posterior for d in ens.draws}),
+        }
+        row["ancestors"] = particles
+        if resampled:
+            ancestors = systematic_resample(w, filter_rng)
+            row["ancestors"] = len(np.unique(ancestors))
+            ens.resample(ancestors)
+        if drift > 0 and builder.drifting and not last:
+            years = (end_day + 1 - drift_from) / 365.0
+            sd = drift * math.sqrt(max(years, 0.0))
+            steps = filter_rng.normal(0.0, sd, size=(particles, len(builder.drifting)))
+            ens.draws = [builder.moved(d, dict(zip(builder.drifting, s, strict=True)))
+                         for d, s in zip(ens.draws, steps, strict=True)]
+            for p, d in zip(ens.particles, ens.draws, strict=True):
+                p.params = d.params
+            drift_from = end_day + 1
+        rows.append(row)
+        last_day = end_day
+        if progress:
+            progress(n + 1, len(observations), period.label)
+    # advance to the cutoff if the last period ends before it
+    cut_day = (cutoff - scenario.start).days
+    if cut_day > last_day:
+        pool.map(lambda p, rec: p.advance(cut_day + 1, rec), ens.particles)
+    if not keep_workers:
+        pool.close()
+    t2 = time.perf_counter()
+    result = NowcastResult(
+        scenario=scenario, timeline=timeline, ensemble=ens, periods=observations,
+        skipped=skipped, table=pd.DataFrame(rows), posterior=posterior,
+        settings={"particles": particles, "seed": seed, "cutoff": cutoff.isoformat(),
+                  "cv": cv, "ess_threshold": ess_threshold, "drift": drift,
+                  "workers": workers, "drifting": list(builder.drifting),
+                  "posterior": None if posterior is None else posterior.source},
+        seconds={"start": round(t1 - t0, 2), "filter": round(t2 - t1, 2)},
+    )
+    result.pool = pool if keep_workers else None  # type: ignore[attr-defined]
+    return result
+
+
+def read_posterior(path: str | Path | None) -> Posterior:
+    """The nowcast's posterior (default: the bundled one), checked: a protocol B file
+    whose parameters all name parameters of the filter's scenario.
+
+    Raises:
+        ConfigError: ``file: key: reason``.
+    """
+    path = Path(path) if path is not None else bundled_posterior_path()
+    posterior = load_posterior(path)
+    if posterior.protocol != "B":
+        raise ConfigError(str(path), "protocol", f"{posterior.protocol!r}: the nowcast needs a "
+                          "protocol B posterior (data up to 2016-07-14 at most)")
+    check_cutoff(posterior.data_until)
+    scenario = load_scenario(FILTER_SCENARIO)
+    try:
+        scenario.with_overrides(posterior.overrides(0), source=str(path))
+    except ConfigError as exc:
+        raise ConfigError(str(path), f"parameters: {exc.key}", exc.reason) from None
+    return posterior
+
+
+# ---------------------------------------------------------------------------- branches
+@dataclass
+class Branches:
+    """The branches run from the filtered ensemble, paired particle by particle.
+
+    ``homicides`` and ``deaths_true`` are (branches, particles, days) arrays of daily
+    counts from ``start`` to the scenario's end; branch ``b`` of particle ``i`` starts
+    from particle ``i``'s state, parameters and generator state (a copy of each)."""
+
+    names: list[str]
+    labels: list[str]
+    start: dt.date
+    dates: pd.DatetimeIndex
+    homicides: np.ndarray
+    deaths_true: np.ndarray
+    seconds: float = 0.0
+
+    def totals(self, metric: str = "deaths_true") -> np.ndarray:
+        """(branches, particles) totals over the branches' days."""
+        return getattr(self, metric).sum(axis=2)
+
+    def relative(self, reference: str, metric: str = "deaths_true") -> pd.DataFrame:
+        """Per branch: mean total and, paired by particle, the difference from
+        ``reference`` with its 5%, 50% and 95% points over the ensemble."""
+        tot = self.totals(metric)
+        ref = tot[self.names.index(reference)]
+        rows = []
+        for b, name in enumerate(self.names):
+            diff = tot[b] - ref
+            rows.append({
+                "branch": name, "label": self.labels[b], "metric": metric,
+                "total_mean": float(tot[b].mean()), "total_p05": float(np.quantile(tot[b], 0.05)),
+                "total_p95": float(np.quantile(tot[b], 0.95)),
+                "vs_" + reference: float(diff.mean()),
+                "p05": float(np.quantile(diff, 0.05)), "p50": float(np.quantile(diff, 0.5)),
+                "p95": float(np.quantile(diff, 0.95)),
+                "share_below": float(np.mean(diff < 0)),
+            })
+        return pd.DataFrame(rows)
+
+
+def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
+    """Run every variant of the nowcast scenario (the 2016-letter branches) from the
+    filtered ensemble on the day after the cutoff to the scenario's end."""
+    import time
+
+    t0 = time.perf_counter()
+    scenario = result.scenario
+    names = list(scenario.variants)
+    configs = [scenario.variant(n) for n in names]
+    timelines = [compile_timeline(c) for c in configs]
+    labels = [c.phases[-1].name for c in configs]
+    first = (dt.date.fromisoformat(result.settings["cutoff"]) + dt.timedelta(days=1))
+    day0 = result.day_of(first)
+    days = min(t.days for t in timelines) - day0
+    pool = getattr(result, "pool", None) or Workers(
+        workers, scenario.world.burn_in_days + max(t.days for t in timelines),
+        len(scenario.gang_names))
+    n = len(result.ensemble.particles)
+    hom = np.zeros((len(names), n, days), dtype=np.int64)
+    true = np.zeros_like(hom)
+
+    def branch(i: int, record: tuple) -> None:
+        p = result.ensemble.particles[i]
+        for b, tl in enumerate(timelines):
+            q = p.copy()
+            q.follow(tl)
+            q.advance(day0 + days, record)
+            lo = day0 + q.burn_in
+            hom[b, i] = q.history["homicides"][lo: lo + days]
+            true[b, i] = q.history["deaths_true"][lo: lo + days]
+
+    pool.map(branch, list(range(n)))
+    pool.close()
+    dates = pd.date_range(first, periods=days, freq="D")
+    return Branches(names, labels, first, dates, hom, true, round(time.perf_counter() - t0, 2))

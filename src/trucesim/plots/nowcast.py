@@ -1,0 +1,112 @@
+"""Figures of the nowcast (protocol B): the filtered trajectory against the record with
+the effective sample size, and the 2016-letter branches run from the filtered ensemble."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+BRANCH_COLOURS = {"hardline": "#b2182b", "truce": "#2166ac", "dialogue": "#1b7837"}
+
+
+def _record(ax, periods, start=None) -> None:
+    """The assimilated record: each period's observed mean per day as a black bar."""
+    first = True
+    for p in periods:
+        for a, b in p.spans:
+            if start is not None and pd.Timestamp(b) < start:
+                continue
+            ax.hlines(p.per_day, pd.Timestamp(a), pd.Timestamp(b) + pd.Timedelta(days=1),
+                      color="black", lw=2.2, zorder=5,
+                      label="record (assimilated periods)" if first else None)
+            first = False
+
+
+def _filtered(ax, table: pd.DataFrame, periods, start=None, prior: bool = True) -> None:
+    """Each period's filtered mean and 5-95% band of simulated recorded homicides per
+    day (after weighting by the period), and the prior mean (before), over its days."""
+    for (_, r), p in zip(table.iterrows(), periods, strict=True):
+        for a, b in p.spans:  # a residual period only over its own days
+            s, e = pd.Timestamp(a), pd.Timestamp(b) + pd.Timedelta(days=1)
+            if start is not None and e <= start:
+                continue
+            ax.fill_between([s, e], r["filtered_p05"], r["filtered_p95"], color="#2166ac",
+                            alpha=0.18, lw=0)
+            if prior:
+                ax.hlines(r["prior_mean"], s, e, color="#ef8a62", lw=1.5, ls="--")
+            ax.hlines(r["filtered_mean"], s, e, color="#2166ac", lw=1.8)
+    if prior:
+        ax.plot([], [], color="#ef8a62", ls="--",
+                label="ensemble before the period is assimilated (mean)")
+    ax.plot([], [], color="#2166ac", label="filtered: after weighting by the period (mean, 5-95%)")
+
+
+def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: str,
+                  cutoff: str) -> Figure:
+    """Top: each period's simulated recorded homicides per day before the period was
+    assimilated (prior) and after (filtered, with its 5-95% band), against the record.
+    Bottom: effective sample size after each period."""
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True,
+                                  gridspec_kw={"height_ratios": [3, 1]})
+    _filtered(ax, table, periods)
+    _record(ax, periods)
+    ax.set_ylabel("recorded homicides per day")
+    ax.set_title(f"El Salvador nowcast (protocol B): bootstrap particle filter, {particles} "
+                 f"particles,\nrecord assimilated 2010-01-01 to {cutoff}; posterior: {posterior}",
+                 fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax2.step(pd.to_datetime(table["end"]), table["ess"], where="post", color="black")
+    res = table[table["resampled"]]
+    ax2.plot(pd.to_datetime(res["end"]), res["ess"], "o", color="#b2182b", ms=4,
+             label="resampled after this period")
+    ax2.axhline(particles, color="grey", lw=0.8, ls=":")
+    ax2.set_ylabel("effective sample size")
+    ax2.set_ylim(0, particles * 1.05)
+    ax2.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
+                   posterior: str) -> Figure:
+    """The record and the filtered ensemble to the cutoff, then each branch's median and
+    5-95% band of 30-day mean recorded homicides per day; below, each branch's paired
+    difference from hardline (cumulative true deaths)."""
+    start = pd.Timestamp("2015-01-01")
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
+    _filtered(ax, table, periods, start, prior=False)
+    _record(ax, periods, start)
+    for b, name in enumerate(branches.names):
+        c = BRANCH_COLOURS.get(name, None)
+        daily = pd.DataFrame(branches.homicides[b].T, index=branches.dates)
+        m = daily.rolling(30, min_periods=1).mean()
+        q = np.quantile(m.to_numpy(), [0.05, 0.5, 0.95], axis=1)
+        ax.fill_between(branches.dates, q[0], q[2], color=c, alpha=0.15, lw=0)
+        ax.plot(branches.dates, q[1], color=c, lw=1.8, label=branches.labels[b])
+    ax.axvline(branches.start, color="black", lw=0.8, ls=":")
+    ax.text(branches.start, ax.get_ylim()[1] * 0.97, " letter public, branches start",
+            fontsize=8, va="top")
+    ax.set_ylabel("recorded homicides per day")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"The 2016 letter's branches from the nowcast: {particles} filtered particles "
+                 f"(posterior: {posterior});\nintervals carry posterior, state and noise "
+                 "uncertainty; the record after 2016-07-14 is not shown nor used", fontsize=10)
+    ax.legend(loc="lower left", fontsize=8)
+    ref = branches.names.index("hardline") if "hardline" in branches.names else 0
+    cum = branches.deaths_true.cumsum(axis=2)
+    for b, name in enumerate(branches.names):
+        if b == ref:
+            continue
+        d = cum[b] - cum[ref]
+        q = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
+        c = BRANCH_COLOURS.get(name, None)
+        ax2.fill_between(branches.dates, q[0], q[2], color=c, alpha=0.2, lw=0)
+        ax2.plot(branches.dates, q[1], color=c, label=f"{branches.labels[b]} minus hardline")
+    ax2.axhline(0, color="black", lw=0.8)
+    ax2.set_ylabel("cumulative true deaths\nvs hardline (paired)")
+    ax2.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
