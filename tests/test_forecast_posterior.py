@@ -140,3 +140,95 @@ def test_a_posterior_naming_an_unknown_parameter_is_refused(tmp_path):
         parameter_draws(toy_scenario(), path)
     with pytest.raises(ConfigError, match="names no posterior file"):
         parameter_draws(toy_scenario(), True)
+
+
+# ---------------------------------------------------------------------- trucesim run
+def _toy_files(tmp_path: Path, posterior: Posterior | None = None) -> Path:
+    write_posterior(tmp_path / "post.toml", posterior or toy_posterior(BACKGROUND_SPREAD))
+    scen = tmp_path / "toy.toml"
+    scen.write_text(
+        'name = "toy"\nstart = 2020-01-01\nend = 2020-04-30\nposterior = "post.toml"\n'
+        'counterfactual = "base"\n'
+        "[world]\ncliques = 30\nburn_in_days = 20\n"
+        '[[phases]]\nstart = 2020-01-01\nregime = "baseline"\n'
+        '[variants.truce]\n[[variants.truce.phases]]\nstart = 2020-03-01\nregime = "truce"\n')
+    return scen
+
+
+def test_run_with_posterior_end_to_end(tmp_path, capsys):
+    import json
+
+    from trucesim.cli.main import main
+
+    scen = _toy_files(tmp_path)
+    out = tmp_path / "r"
+    assert main(["run", str(scen), "-n", "3", "--posterior", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"Intervals over replicates carry {POSTERIOR}: replicate r of every branch " \
+        "runs posterior draw r from" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert summary["uncertainty"] == manifest["uncertainty"] == POSTERIOR
+    assert manifest["posterior"]["protocol"] == "A"
+    post = load_posterior(tmp_path / "post.toml")
+    for row in summary["runs"]:  # both branches: replicate r ran draw r
+        assert row["draw"] == row["replicate"]
+        assert row["parameters"] == post.overrides(row["replicate"])
+    # without the flag: noise only, said so
+    plain = tmp_path / "p"
+    assert main(["run", str(scen), "-n", "2", "--out", str(plain)]) == 0
+    assert f"Intervals over replicates carry {NOISE_ONLY}" in capsys.readouterr().out
+    assert json.loads((plain / "manifest.json").read_text())["uncertainty"] == NOISE_ONLY
+
+
+def test_compare_plot_caption_says_what_the_intervals_carry(tmp_path):
+    from trucesim.plots.data import load_results
+    from trucesim.plots.fan import compare_chart
+
+    run = _run_folder(tmp_path)
+    fig = compare_chart(run.daily, scenario=run.scenario, reference="base",
+                        uncertainty=run.uncertainty)
+    caption = fig._supxlabel.get_text().replace("\n", " ")
+    assert f"Intervals carry {POSTERIOR}." in caption
+    assert "same posterior draw" in caption
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    assert load_results(tmp_path / "r").uncertainty == POSTERIOR
+
+
+def _run_folder(tmp_path):
+    from trucesim.cli.main import main
+    from trucesim.plots.data import load_results
+
+    scen = _toy_files(tmp_path)
+    assert main(["run", str(scen), "-n", "2", "--posterior", str(tmp_path / "post.toml"),
+                 "--out", str(tmp_path / "r")]) == 0
+    return load_results(tmp_path / "r")
+
+
+BAD_POSTERIORS = {
+    "model_version": ('model_version = "2"', 'model_version = "1"', "fitted to model version"),
+    "parameters.violence.nope": ('"violence.background_rate"', '"violence.nope"',
+                                 "names no parameter"),
+    "": ("[parameters]", "[parameters", "malformed TOML"),
+    "weights": ("weights = [", "weights = [-1, ", "non-negative"),
+}
+
+
+@pytest.mark.parametrize("key", list(BAD_POSTERIORS))
+def test_run_refuses_a_bad_posterior_and_writes_nothing(tmp_path, capsys, key):
+    from trucesim.cli.main import main
+
+    scen = _toy_files(tmp_path)
+    old, new, reason = BAD_POSTERIORS[key]
+    path = tmp_path / "post.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    out = tmp_path / "r"
+    assert main(["run", str(scen), "-n", "2", "--posterior", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {path}: {key}: " if key else f"error: {path}: ")
+    assert reason in err and len(err.splitlines()) == 1
+    assert not out.exists()

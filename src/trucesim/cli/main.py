@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
                      "(default: the base timeline and every variant)")
     run.add_argument("--force", action="store_true",
                      help="replace a run result in --out made with different settings")
+    run.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
+                     help="draw each replicate's parameters from a posterior file (default "
+                     "FILE: the scenario's own 'posterior'); replicate r of every branch "
+                     "runs draw r. Without it, every replicate runs the scenario's values "
+                     "and the intervals are noise only")
     run.set_defaults(func=_cmd_run)
 
     sc = sub.add_parser("scenarios", help="list the bundled scenarios")
@@ -254,6 +259,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out=args.out,
         variant=args.variant,
         force=args.force,
+        posterior=args.posterior,
     )
 
 
