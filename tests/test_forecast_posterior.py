@@ -232,3 +232,111 @@ def test_run_refuses_a_bad_posterior_and_writes_nothing(tmp_path, capsys, key):
     assert err.startswith(f"error: {path}: {key}: " if key else f"error: {path}: ")
     assert reason in err and len(err.splitlines()) == 1
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------- sweeps
+SWEEP = """
+name = "toy-posterior"
+scenario = "toy.toml"
+replicates = 3
+seed = 4
+posterior = {posterior}
+
+[design]
+method = "variants"
+
+[variants.base]
+[variants.truce]
+variant = "truce"
+[variants.calm]
+overrides = {{"violence.background_rate" = 0.5}}
+
+[outcomes]
+summary = ["mean_homicides"]
+"""
+
+
+def _sweep_files(tmp_path: Path, posterior: str = "true") -> Path:
+    _toy_files(tmp_path)
+    path = tmp_path / "exp.toml"
+    path.write_text(SWEEP.format(posterior=posterior))
+    return path
+
+
+def test_sweep_tasks_carry_their_draw_and_its_values(tmp_path):
+    import pickle
+
+    from trucesim.runner.experiment import load_experiment
+    from trucesim.runner.store import SweepStore
+    from trucesim.runner.sweep import plan
+
+    exp = load_experiment(_sweep_files(tmp_path))
+    post = load_posterior(tmp_path / "post.toml")
+    tasks, _ = plan(exp, {}, SweepStore(tmp_path / "out"))
+    assert len(tasks) == 9
+    (tmp_path / "post.toml").unlink()  # a worker reads no posterior file
+    for task in tasks:
+        task = pickle.loads(pickle.dumps(task))
+        assert task.draw == task.replicate
+        assert dict(task.parameters) == post.overrides(task.replicate)
+        rate = task.scenario().violence.background_rate
+        if task.point.label == "calm":  # what the experiment sets wins over the draw
+            assert rate == 0.5
+        else:  # base and truce: the same draw for the same replicate
+            assert rate == post.overrides(task.replicate)["violence.background_rate"]
+    assert exp.draws.held == ()
+    assert len({dict(t.parameters)["violence.background_rate"] for t in tasks}) > 1
+
+
+def test_sweep_with_posterior_end_to_end(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from trucesim.cli.main import main
+
+    path = _sweep_files(tmp_path, '"post.toml"')
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(out)]) == 0
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert list(runs["draw"]) == list(runs["replicate"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["uncertainty"] == POSTERIOR
+    assert manifest["posterior"]["file"].endswith("post.toml")
+    from trucesim.plots.data import load_results
+
+    assert load_results(out).uncertainty == POSTERIOR
+
+
+def test_sweep_refuses_a_bad_posterior_before_running(tmp_path, capsys):
+    from trucesim.cli.main import main
+
+    path = _sweep_files(tmp_path, '"post.toml"')
+    post = tmp_path / "post.toml"
+    post.write_text(post.read_text().replace('model_version = "2"', 'model_version = "0"'))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {post}: model_version: fitted to model version '0'")
+    assert not out.exists()
+    path.write_text(SWEEP.format(posterior="true").replace("toy.toml", "plain.toml"))
+    (tmp_path / "plain.toml").write_text(
+        (tmp_path / "toy.toml").read_text().replace('posterior = "post.toml"\n', ""))
+    assert main(["sweep", str(path), "--workers", "1", "--out", str(out)]) == 2
+    assert "exp.toml: posterior: true, but scenario 'toy' names no posterior file" in \
+        capsys.readouterr().err
+
+
+def test_sweep_fixed_values_win_over_the_draw(tmp_path):
+    from trucesim.runner.experiment import load_experiment
+    from trucesim.runner.store import SweepStore
+    from trucesim.runner.sweep import plan
+
+    path = _sweep_files(tmp_path)
+    path.write_text(path.read_text().replace(
+        "\n[design]", '\n[fixed]\n"violence.background_rate" = 2.0\n\n[design]'))
+    exp = load_experiment(path)
+    assert exp.draws.held == ("violence.background_rate",)
+    tasks, _ = plan(exp, {}, SweepStore(tmp_path / "out"))
+    assert {t.scenario().violence.background_rate for t in tasks
+            if t.point.label != "calm"} == {2.0}

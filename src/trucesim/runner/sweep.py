@@ -76,6 +76,8 @@ def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore)
                 run_id=rid, point=p, replicate=r, base=exp.base, root_seed=exp.seed,
                 outcomes=tuple(exp.outcomes.summary),
                 daily_columns=tuple(daily_cols) if daily_cols is not None else None,
+                draw=None if exp.draws is None else r,
+                parameters=tuple(exp.draw_overrides(r).items()),
             ))
     if lost:
         warnings.warn(f"{len(lost)} finished run(s) had a missing or unreadable daily part "
