@@ -340,3 +340,90 @@ def test_sweep_fixed_values_win_over_the_draw(tmp_path):
     tasks, _ = plan(exp, {}, SweepStore(tmp_path / "out"))
     assert {t.scenario().violence.background_rate for t in tasks
             if t.point.label != "calm"} == {2.0}
+
+
+# ---------------------------------------------------------------------- validate
+def _fake_validation(monkeypatch):
+    """Hand-made histories instead of simulations (as in test_calibration_validation)."""
+    from trucesim.calibration.validation import validate
+
+    from .test_calibration_validation import _fake_ablation, _history, _honduras
+
+    calls = []
+
+    def fake_replicates(scenario, replicates, root_seed, pool, bar=None, draws=None):
+        calls.append((scenario, draws))
+        history = (_history(conceal=1.5, reps=replicates) if len(calls) == 1
+                   else _honduras(0.95))
+        return history.assign(restraint_share=0.0)
+
+    monkeypatch.setattr(validate, "simulate_replicates", fake_replicates)
+    monkeypatch.setattr(validate, "ablation", _fake_ablation)
+    return calls
+
+
+def test_validate_with_a_hindcast_posterior_gives_posterior_predictive_intervals(
+        tmp_path, monkeypatch, capsys):
+    import json
+
+    from trucesim.cli.main import main
+
+    calls = _fake_validation(monkeypatch)
+    out = tmp_path / "v"
+    fixture = FIXTURES / "posterior-A.toml"
+    assert main(["validate", "-n", "3", "--workers", "1", "--posterior", str(fixture),
+                 "--out", str(out)]) == 0
+    post = load_posterior(fixture)
+    (es, es_draws), (hon, hon_draws) = calls
+    for r in range(3):  # replicate r runs draw r, in both scenarios
+        assert es_draws.overrides(r) == hon_draws.overrides(r) == post.overrides(r)
+    text = (out / "validation.md").read_text()
+    assert "Intervals are posterior predictive: the central 90% of replicates, replicate r " \
+        "running draw r of the posterior" in text
+    assert "the ablation runs at the fitted point" in text
+    assert "posterior median, 5-95% (protocol A" in text
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["uncertainty"] == POSTERIOR and manifest["posterior"]["protocol"] == "A"
+    assert f"intervals carry {POSTERIOR}" in capsys.readouterr().out
+    # without --posterior: noise only, said so
+    calls.clear()
+    assert main(["validate", "-n", "3", "--workers", "1", "--out", str(tmp_path / "w")]) == 0
+    assert calls[0][1] is None
+    assert "carry noise only, at one fitted point" in (tmp_path / "w" / "validation.md").read_text()
+    assert f"intervals carry {NOISE_ONLY}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", ["protocol B", "model version", "unknown parameter",
+                                  "malformed", "none named"])
+def test_validate_refuses_a_bad_posterior_and_writes_nothing(tmp_path, monkeypatch, capsys,
+                                                             case):
+    from trucesim.cli.main import main
+
+    calls = _fake_validation(monkeypatch)
+    path = tmp_path / "post.toml"
+    text = (FIXTURES / "posterior-A.toml").read_text()
+    key, reason = {
+        "protocol B": ("protocol", "B: fitted to data up to 2016-07-14, so it saw the "
+                       "2014-2016 record that validate holds out (not a hindcast)"),
+        "model version": ("model_version", "fitted to model version '1'"),
+        "unknown parameter": ("parameters.violence.nope", "names no parameter"),
+        "malformed": ("", "malformed TOML"),
+        "none named": ("posterior", "this scenario names no posterior file"),
+    }[case]
+    if case == "protocol B":
+        path.write_text((FIXTURES / "posterior-B.toml").read_text())
+    elif case == "model version":
+        path.write_text(text.replace('model_version = "2"', 'model_version = "1"'))
+    elif case == "unknown parameter":
+        path.write_text(text.replace('"violence.mu"', '"violence.nope"'))
+    elif case == "malformed":
+        path.write_text(text.replace("[parameters]", "[parameters"))
+    args = ["validate", "-n", "2", "--workers", "1", "--out", str(tmp_path / "v"), "--posterior"]
+    if case != "none named":
+        args.append(str(path))
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and reason in err, err
+    if case != "none named":
+        assert err.startswith(f"error: {path}: {key}: " if key else f"error: {path}: ")
+    assert not calls and not (tmp_path / "v").exists()

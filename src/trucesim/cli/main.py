@@ -181,6 +181,11 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--ablation-replicates", type=int, default=None, metavar="N",
                      help="replicates per mechanism combination in the ablation table "
                      "(default: min(--replicates, 4); 0: no ablation)")
+    val.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
+                     help="posterior predictive intervals: replicate r runs draw r of a "
+                     "protocol-A (hindcast) posterior file (default FILE: the scenario's own "
+                     "'posterior'); without it the intervals are noise only at the fitted "
+                     "values")
     val.set_defaults(func=_cmd_validate)
 
     obs = sub.add_parser("observed", help="list the observed data rows (ids for calibration)")
@@ -359,7 +364,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("--ablation-replicates: must be at least 0")
     return run_validation(args.scenario, replicates=args.replicates, seed=args.seed,
                           workers=args.workers, out=args.out, force=args.force,
-                          ablation_runs=args.ablation_replicates)
+                          ablation_runs=args.ablation_replicates, posterior=args.posterior)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
