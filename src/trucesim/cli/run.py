@@ -26,7 +26,7 @@ from trucesim.folders import result_folder
 from trucesim.numerics.jit import compiler
 from trucesim.outcomes import counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import BASE, Scenario, load_scenario
+from trucesim.scenario.schema import BASE, Scenario, load_scenario, walk_path
 from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
 
 DEFAULT_REPLICATES = 20
@@ -75,6 +75,8 @@ def run_scenario(
 
     bases = [scenario if draws is None else draws.apply(scenario, r) for r in range(replicates)]
     uncertainty = label(draws)
+    ran = [] if draws is None else [  # the posterior parameters' values each replicate ran
+        {k: walk_path(b.to_data(), k)[0] for k in draws.posterior.names} for b in bases]
     settings = {"scenario": scenario.model_dump(mode="json"), "variants": labels,
                 "replicates": replicates, "root_seed": root_seed}
     if draws is not None:
@@ -87,8 +89,7 @@ def run_scenario(
             for v in variants:
                 for r, child in enumerate(children):
                     df = simulate(bases[r], seed=child, variant=v)
-                    drawn = {} if draws is None else {"draw": r, "parameters":
-                                                      draws.overrides(r)}
+                    drawn = {} if draws is None else {"draw": r, "parameters": ran[r]}
                     rows.append({"variant": v or "base", "replicate": r,
                                  "seed_entropy": str(child.entropy),
                                  "spawn_key": list(child.spawn_key), **drawn,
