@@ -155,14 +155,28 @@ def _toy_files(tmp_path: Path, posterior: Posterior | None = None) -> Path:
     return scen
 
 
-def test_run_with_posterior_end_to_end(tmp_path, capsys):
+def test_run_with_posterior_end_to_end(tmp_path, capsys, monkeypatch):
     import json
 
     from trucesim.cli.main import main
 
+    import trucesim.cli.run as run_module
+
+    ran = []
+    real = run_module.simulate
+
+    def recorded(scenario, seed=None, variant=None, **kw):
+        ran.append((variant, seed.spawn_key[-1], scenario.violence.background_rate))
+        return real(scenario, seed=seed, variant=variant, **kw)
+
     scen = _toy_files(tmp_path)
     out = tmp_path / "r"
+    monkeypatch.setattr(run_module, "simulate", recorded)
     assert main(["run", str(scen), "-n", "3", "--posterior", "--out", str(out)]) == 0
+    post = load_posterior(tmp_path / "post.toml")
+    assert len(ran) == 6 and {v for v, _, _ in ran} == {None, "truce"}
+    for _, r, rate in ran:  # replicate r of both branches ran draw r
+        assert rate == post.overrides(r)["violence.background_rate"]
     printed = capsys.readouterr().out
     assert f"Intervals over replicates carry {POSTERIOR}: replicate r of every branch " \
         "runs posterior draw r from" in printed
@@ -170,7 +184,6 @@ def test_run_with_posterior_end_to_end(tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert summary["uncertainty"] == manifest["uncertainty"] == POSTERIOR
     assert manifest["posterior"]["protocol"] == "A"
-    post = load_posterior(tmp_path / "post.toml")
     for row in summary["runs"]:  # both branches: replicate r ran draw r
         assert row["draw"] == row["replicate"]
         assert row["parameters"] == post.overrides(row["replicate"])
@@ -227,7 +240,7 @@ def test_run_refuses_a_bad_posterior_and_writes_nothing(tmp_path, capsys, key):
     assert old in text
     path.write_text(text.replace(old, new, 1))
     out = tmp_path / "r"
-    assert main(["run", str(scen), "-n", "2", "--posterior", "--out", str(out)]) == 2
+    assert main(["run", str(scen), "-n", "2", "--posterior", str(path), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {path}: {key}: " if key else f"error: {path}: ")
     assert reason in err and len(err.splitlines()) == 1
