@@ -158,9 +158,8 @@ def _toy_files(tmp_path: Path, posterior: Posterior | None = None) -> Path:
 def test_run_with_posterior_end_to_end(tmp_path, capsys, monkeypatch):
     import json
 
-    from trucesim.cli.main import main
-
     import trucesim.cli.run as run_module
+    from trucesim.cli.main import main
 
     ran = []
     real = run_module.simulate

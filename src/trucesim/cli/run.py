@@ -5,8 +5,8 @@ and ``replicate`` columns), ``summary.json`` (per-run outcomes and the tables pr
 ``manifest.json`` (the resolved scenario, seeds and package version) and
 ``trajectory.png``. With a posterior (``--posterior``), replicate r of every branch runs
 posterior draw r, and the summary, manifest and plot say that the intervals carry
-parameter uncertainty as well as noise. The folder is built aside and moved into place at the end, so an
-interrupted run leaves nothing half-written.
+parameter uncertainty as well as noise. The folder is built aside and moved into place
+at the end, so an interrupted run leaves nothing half-written.
 """
 
 from __future__ import annotations
