@@ -217,8 +217,8 @@ def validation_summary(ctx: dict, facts: list) -> str:
         f"{ctx['scenario']}: {ctx['replicates']} replicates, {ctx['elapsed']:.0f} s"
         + (f"; ablation {ctx['ablation'].replicates} replicates x "
            f"{2 ** len(ctx['ablation'].mechanisms)} combinations, "
-           f"{ctx['ablation'].elapsed:.0f} s" if ctx.get("ablation") else ""),
-        f"intervals carry {ctx['uncertainty']}"
+           f"{ctx['ablation'].elapsed:.0f} s" if ctx.get("ablation") else "")
+        + f"; intervals carry {ctx['uncertainty']}"
         + (f" (posterior predictive: replicate r runs draw r of {ctx['posterior']['file']})"
            if ctx.get("posterior") else ""),
         f"annual homicides, mean absolute error: in sample {ctx['in_mae']:.0f}%, "
