@@ -225,6 +225,9 @@ BAD_POSTERIORS = {
                                  "names no parameter"),
     "": ("[parameters]", "[parameters", "malformed TOML"),
     "weights": ("weights = [", "weights = [-1, ", "non-negative"),
+    "parameters.violence.background_rate": ('"violence.background_rate" = [1,',
+                                            '"violence.background_rate" = [-1,',
+                                            "particle 0 (-1): "),
 }
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.schema import Scenario, posterior_of, walk_path
 
@@ -112,7 +112,26 @@ def parameter_draws(scenario: Scenario, posterior: PosteriorSpec,
         if missing is not None or isinstance(node, dict | list):
             raise ConfigError(post.source, f"parameters.{name}", "names no parameter of "
                               f"scenario {scenario.name!r}")
-    return ParameterDraws(post, _held(scenario, post))
+    draws = ParameterDraws(post, _held(scenario, post))
+    _check_particles(scenario, draws)
+    return draws
+
+
+def _check_particles(scenario: Scenario, draws: ParameterDraws) -> None:
+    """Refuse a posterior with a particle the scenario would refuse (before any run)."""
+    post = draws.posterior
+    names = [n for n in post.names if n not in draws.held]
+    for i in range(len(post)):
+        values = {n: float(post.values[i, post.names.index(n)]) for n in names}
+        try:
+            scenario.with_overrides(values)
+        except ConfigError as exc:
+            first = exc.errors[0] if isinstance(exc, ConfigErrors) else exc
+            shown = values.get(first.key)
+            raise ConfigError(post.source, f"parameters.{first.key}" if shown is not None
+                              else "parameters", f"particle {i}"
+                              + (f" ({shown:g})" if shown is not None else "")
+                              + f": {first.reason}") from None
 
 
 def _held(scenario: Scenario, post: Posterior) -> tuple[str, ...]:
