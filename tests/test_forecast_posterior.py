@@ -207,6 +207,15 @@ def test_compare_plot_caption_says_what_the_intervals_carry(tmp_path):
 
     plt.close(fig)
     assert load_results(tmp_path / "r").uncertainty == POSTERIOR
+    from trucesim.plots.render import plot_results
+
+    for path in plot_results(tmp_path / "r", kind="fan", out=tmp_path / "plots"):
+        assert path.exists()
+    from trucesim.plots.fan import fan_chart
+
+    fig = fan_chart(run.daily, scenario=run.scenario, uncertainty=NOISE_ONLY)
+    assert f"Intervals carry {NOISE_ONLY}." in fig._supxlabel.get_text().replace("\n", " ")
+    plt.close(fig)
 
 
 def _run_folder(tmp_path):

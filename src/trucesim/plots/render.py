@@ -176,7 +176,7 @@ def _plan(results: PlotData, kind: str, metric: str | None, outcome: str | None
         idx = sensitivity_indices(results.folder, outcome, results.method)
         points = int(results.runs["point"].nunique()) if "point" in results.runs else None
         return sensitivity_chart(idx, outcome, name=name, points=points,
-                                 replicates=results.replicates)
+                                 replicates=results.replicates, uncertainty=uncertainty)
 
     return f"sensitivity-{outcome}", build
 
