@@ -322,6 +322,7 @@ def test_sweep_with_posterior_end_to_end(tmp_path, capsys):
     path = _sweep_files(tmp_path, '"post.toml"')
     out = tmp_path / "out"
     assert main(["sweep", str(path), "--workers", "1", "--out", str(out)]) == 0
+    assert f"the spread over replicates carries {POSTERIOR}" in capsys.readouterr().out
     runs = pd.read_parquet(out / "runs.parquet")
     assert list(runs["draw"]) == list(runs["replicate"])
     manifest = json.loads((out / "manifest.json").read_text())
