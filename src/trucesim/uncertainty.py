@@ -15,14 +15,13 @@ dotted path -> float, so they travel inside a task to a worker that cannot read 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.posterior import Posterior, load_posterior
-from trucesim.scenario.schema import Scenario, posterior_of, walk_path
+from trucesim.scenario.schema import Scenario, posterior_of, read_toml, walk_path
 
 #: What the intervals carry without a posterior.
 NOISE_ONLY = "noise only, at one fitted point"
@@ -138,7 +137,7 @@ def _held(scenario: Scenario, post: Posterior) -> tuple[str, ...]:
     """Posterior parameters that the scenario's file sets itself (as load_scenario)."""
     path = Path(scenario.source)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8-sig")) if path.is_file() else {}
-    except (OSError, ValueError):
+        raw = read_toml(path) if path.is_file() else {}
+    except ConfigError:  # a scenario built in code from a file since changed: none held
         raw = {}
     return tuple(n for n in post.names if walk_path(raw, n)[1] is None)
