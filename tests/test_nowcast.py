@@ -228,6 +228,8 @@ def test_main_job_options_are_its_own(tmp_path, capsys):
     assert "--particles" in capsys.readouterr().err
     assert main(["run", "honduras-2013", "--particles", "5", "--out", str(out)]) == 2
     assert "only for the main job" in capsys.readouterr().err
+    assert main(["run", "--posterior", "--out", str(out)]) == 2
+    assert "--posterior: the main job" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 
 from trucesim.core.model import TruceModel
 from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
 
 __all__ = ["load_scenario", "simulate", "simulate_variants"]
 
@@ -39,7 +40,7 @@ def simulate(
 
 def simulate_variants(
     scenario: Scenario, seed: int | None = None, replicates: int = 1,
-    variants: list[str | None] | None = None,
+    variants: list[str | None] | None = None, *, posterior: PosteriorSpec = None,
 ) -> pd.DataFrame:
     """Simulate ``replicates`` runs of each variant with common random numbers.
 
@@ -47,16 +48,29 @@ def simulate_variants(
     variants are compared on paired runs. By default the base timeline (labelled
     ``base``) and every variant run. Returns the daily tables stacked, with
     ``variant`` and ``replicate`` columns.
+
+    ``posterior``: None or False (default) runs every replicate at the scenario's
+    values, so the spread over replicates is noise only; True draws from the scenario's
+    own ``posterior`` file, a path or a loaded
+    :class:`~trucesim.scenario.posterior.Posterior` from that one. Replicate r then uses
+    posterior draw r in every variant (paired). The table's ``attrs["uncertainty"]``
+    says which uncertainty the spread carries (:mod:`trucesim.uncertainty`). Posterior
+    parameters that the scenario file sets itself keep its value, as in
+    ``load_scenario(path, draw=k)``; a variant's own overrides apply on top of the draw.
     """
     root = np.random.SeedSequence(scenario.seed if seed is None else seed)
     children = root.spawn(replicates)
     if variants is None:
         variants = [None, *scenario.variants]  # the base timeline always runs
+    draws = parameter_draws(scenario, posterior)
+    bases = [scenario if draws is None else draws.apply(scenario, r) for r in range(replicates)]
     frames = []
     for name in variants:
         for r, child in enumerate(children):
-            df = simulate(scenario, seed=child, variant=name)
+            df = simulate(bases[r], seed=child, variant=name)
             df.insert(0, "replicate", r)
             df.insert(0, "variant", name or "base")
             frames.append(df)
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["uncertainty"] = label(draws)
+    return out

@@ -78,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--particles", type=_particles, default=None,
                      help="main job only (no scenario): particles of the nowcast the "
                      "branches start from (default: 200)")
+    run.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
+                     help="draw each replicate's parameters from a posterior file (default "
+                     "FILE: the scenario's own 'posterior'); replicate r of every branch "
+                     "runs draw r. Without it, every replicate runs the scenario's values "
+                     "and the intervals are noise only")
     run.set_defaults(func=_cmd_run)
 
     now = sub.add_parser("nowcast", help="protocol B: filter the record up to 2016-07-14 into "
@@ -196,6 +201,11 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--ablation-replicates", type=int, default=None, metavar="N",
                      help="replicates per mechanism combination in the ablation table "
                      "(default: min(--replicates, 4); 0: no ablation)")
+    val.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
+                     help="posterior predictive intervals: replicate r runs draw r of a "
+                     "protocol-A (hindcast) posterior file (default FILE: the scenario's own "
+                     "'posterior'); without it the intervals are noise only at the fitted "
+                     "values")
     val.set_defaults(func=_cmd_validate)
 
     obs = sub.add_parser("observed", help="list the observed data rows (ids for calibration)")
@@ -268,7 +278,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.scenario is None:
         from trucesim.cli.nowcast import main_job
 
-        for flag, value in (("--replicates", args.replicates), ("--variant", args.variant)):
+        for flag, value in (("--replicates", args.replicates), ("--variant", args.variant),
+                            ("--posterior", args.posterior)):
             if value is not None:
                 raise UsageError(f"{flag}: the main job (no scenario) runs every branch from "
                                  "the nowcast's particles; use --particles, or name a "
@@ -285,6 +296,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out=args.out,
         variant=args.variant,
         force=args.force,
+        posterior=args.posterior,
     )
 
 
@@ -390,7 +402,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("--ablation-replicates: must be at least 0")
     return run_validation(args.scenario, replicates=args.replicates, seed=args.seed,
                           workers=args.workers, out=args.out, force=args.force,
-                          ablation_runs=args.ablation_replicates)
+                          ablation_runs=args.ablation_replicates, posterior=args.posterior)
 
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:

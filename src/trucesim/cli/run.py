@@ -3,8 +3,10 @@
 The results folder holds ``daily.parquet`` (every run's daily table, with ``variant``
 and ``replicate`` columns), ``summary.json`` (per-run outcomes and the tables printed),
 ``manifest.json`` (the resolved scenario, seeds and package version) and
-``trajectory.png``. The folder is built aside and moved into place at the end, so an
-interrupted run leaves nothing half-written.
+``trajectory.png``. With a posterior (``--posterior``), replicate r of every branch runs
+posterior draw r, and the summary, manifest and plot say that the intervals carry
+parameter uncertainty as well as noise. The folder is built aside and moved into place
+at the end, so an interrupted run leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from trucesim.folders import result_folder
 from trucesim.numerics.jit import compiler
 from trucesim.outcomes import counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import BASE, Scenario, load_scenario
+from trucesim.scenario.schema import BASE, Scenario, load_scenario, walk_path
+from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
 
 DEFAULT_REPLICATES = 20
 SHOWN_TYPES = ["homicides", "gang_on_gang", "gang_on_civilian", "police_killed",
@@ -45,9 +48,14 @@ def run_scenario(
     out: Path | None = None,
     variant: str | None = None,
     force: bool = False,
+    posterior: PosteriorSpec = None,
 ) -> int:
     """Run the base timeline and every variant (or one of them) of a scenario, write the
     results folder and print a summary.
+
+    ``posterior``: None (default) runs every replicate at the scenario's values (the
+    intervals are noise only); True draws from the scenario's own ``posterior`` file, a
+    path from that file: replicate r of every branch runs posterior draw r.
 
     The folder is replaced only if it holds a ``run`` result trucesim made; one made with
     other settings (scenario, variants, replicates, seed) only with ``force``.
@@ -57,6 +65,7 @@ def run_scenario(
     for v in labels:  # validates every name before anything runs
         scenario.variant(v)
     variants = [None if v == BASE else v for v in labels]
+    draws = parameter_draws(scenario, posterior)
     replicates = replicates or DEFAULT_REPLICATES
     budget.check("-n/--replicates", "", len(variants) * replicates, scenario.days,
                  scenario.world.cliques, scenario.world.burn_in_days)
@@ -64,8 +73,14 @@ def run_scenario(
     children = np.random.SeedSequence(root_seed).spawn(replicates)
     out = Path(out) if out is not None else Path("results") / scenario.name
 
+    bases = [scenario if draws is None else draws.apply(scenario, r) for r in range(replicates)]
+    uncertainty = label(draws)
+    ran = [] if draws is None else [  # the posterior parameters' values each replicate ran
+        {k: walk_path(b.to_data(), k)[0] for k in draws.posterior.names} for b in bases]
     settings = {"scenario": scenario.model_dump(mode="json"), "variants": labels,
                 "replicates": replicates, "root_seed": root_seed}
+    if draws is not None:
+        settings["posterior"] = draws.settings()
     with result_folder(out, "run", settings, force=force) as stage:
         frames, rows = [], []
         started = time.perf_counter()
@@ -73,10 +88,12 @@ def run_scenario(
         with tqdm(total=total, desc=f"{scenario.name}", unit="run", disable=None) as bar:
             for v in variants:
                 for r, child in enumerate(children):
-                    df = simulate(scenario, seed=child, variant=v)
+                    df = simulate(bases[r], seed=child, variant=v)
+                    drawn = {} if draws is None else {"draw": r, "parameters": ran[r]}
                     rows.append({"variant": v or "base", "replicate": r,
                                  "seed_entropy": str(child.entropy),
-                                 "spawn_key": list(child.spawn_key), **run_summary(df)})
+                                 "spawn_key": list(child.spawn_key), **drawn,
+                                 **run_summary(df)})
                     df.insert(0, "replicate", r)
                     df.insert(0, "variant", v or "base")
                     frames.append(df)
@@ -98,6 +115,8 @@ def run_scenario(
             "replicates": replicates,
             "seed": root_seed,
             "variants": labels,
+            "uncertainty": uncertainty,
+            "posterior": None if draws is None else draws.describe(),
             "by_phase": _records(by_phase),
             "by_year": _records(by_year),
             "counterfactual": None if cf is None else {
@@ -118,6 +137,8 @@ def run_scenario(
             "compiler": compiler(),
             "seeding": "numpy SeedSequence(root_seed).spawn(replicates); replicate r uses "
                        "child r in every variant (common random numbers)",
+            "uncertainty": uncertainty,
+            "posterior": None if draws is None else draws.describe(),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "elapsed_seconds": round(elapsed, 3),
         })
@@ -125,11 +146,11 @@ def run_scenario(
 
         from trucesim.plots import fan_chart
 
-        fig = fan_chart(daily, "homicides", scenario=scenario)
+        fig = fan_chart(daily, "homicides", scenario=scenario, uncertainty=uncertainty)
         fig.savefig(stage / "trajectory.png", dpi=110)
         plt.close(fig)  # a long session (a notebook, the tests) keeps no figure per run
 
-    _print_summary(scenario, replicates, by_phase, by_year, cf, out, elapsed)
+    _print_summary(scenario, replicates, by_phase, by_year, cf, out, elapsed, draws)
     return 0
 
 
@@ -137,9 +158,25 @@ def _records(table: pd.DataFrame) -> list[dict]:
     return table.reset_index().astype({c: str for c in table.index.names if c}).to_dict("records")
 
 
-def _print_summary(scenario, replicates, by_phase, by_year, cf, out, elapsed) -> None:
+def uncertainty_line(draws) -> str:
+    """The printed line saying what the intervals over replicates carry."""
+    if draws is None:
+        return (f"Intervals over replicates carry {label(None)} (the scenario's values; "
+                "--posterior draws parameters too).")
+    d = draws.describe()
+    held = (f"; held at the scenario's value: {', '.join(d['held_at_scenario_value'])}"
+            if d["held_at_scenario_value"] else "")
+    return (f"Intervals over replicates carry {label(draws)}: replicate r of every branch "
+            f"runs posterior draw r from {d['file']} (protocol {d['protocol']}, data to "
+            f"{d['data_until']}, {d['particles']} particles, effective size "
+            f"{d['effective_size']:.0f}){held}.")
+
+
+def _print_summary(scenario, replicates, by_phase, by_year, cf, out, elapsed,
+                   draws=None) -> None:
     fmt = {c: "{:.2f}".format for c in SHOWN_TYPES}
     print(f"\n{scenario.name}: {replicates} replicate(s), {elapsed:.1f} s")
+    print(uncertainty_line(draws))
     print("\nMean per day by phase (averaged over replicates):")
     print(by_phase.to_string(formatters=fmt))
     print("\nMean per day by year:")

@@ -45,6 +45,7 @@ def annual_chart(
     scenario: Scenario | None = None,
     name: str | None = None,
     observed: bool | None = None,
+    uncertainty: str | None = None,
 ) -> Figure:
     """Simulated annual totals per variant (box: median, quartiles, 5-95% whiskers) and
     observed totals (black diamonds) for each complete calendar year of the run."""
@@ -109,6 +110,7 @@ def annual_chart(
         f"{style.subject(name, scenario_name(scenario))}; "
         f"{style.replicates_text(reps, len(variants))}. Boxes: median and quartiles of the "
         f"simulated totals over replicates; whiskers: 5% to 95%. Complete calendar years only.",
+        style.intervals_text(uncertainty),
         ("Observed: El Salvador police (PNC) annual totals, data/el_salvador_observed.csv"
          + (f"; none for {', '.join(map(str, missing))}." if missing else ".")) if n_obs else "",
     )

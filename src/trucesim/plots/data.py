@@ -21,6 +21,7 @@ from trucesim.plots.series import variants_of
 from trucesim.runner.experiment import RESERVED_COLUMNS
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario
+from trucesim.uncertainty import NOISE_ONLY
 
 
 @dataclass
@@ -38,6 +39,11 @@ class RunPlotData:
     def name(self) -> str:
         """The scenario's name."""
         return self.manifest.get("scenario", {}).get("name") or self.folder.name
+
+    @property
+    def uncertainty(self) -> str:
+        """What the intervals over replicates carry (runs made before posteriors: noise)."""
+        return self.manifest.get("uncertainty") or NOISE_ONLY
 
     @property
     def counterfactual(self) -> str | None:
@@ -64,6 +70,11 @@ class SweepPlotData:
     def name(self) -> str:
         """The experiment's name."""
         return self.manifest.get("experiment", {}).get("name") or self.folder.name
+
+    @property
+    def uncertainty(self) -> str:
+        """What the spread over replicates carries (sweeps before posteriors: noise)."""
+        return self.manifest.get("uncertainty") or NOISE_ONLY
 
     @property
     def method(self) -> str:

@@ -51,6 +51,7 @@ def fan_chart(
     scenario: Scenario | None = None,
     name: str | None = None,
     observed: bool | None = None,
+    uncertainty: str | None = None,
 ) -> Figure:
     """Median with 50% and 90% bands over replicates of a daily metric, one panel per variant.
 
@@ -62,6 +63,8 @@ def fan_chart(
         scenario: the scenario run (for its name and dated events).
         name: title name when no scenario is given.
         observed: overlay the observed record; default: when the scenario is El Salvador's.
+        uncertainty: what the bands carry, for the caption (:mod:`trucesim.uncertainty`:
+            noise only at one fitted point, or posterior parameters and noise).
 
     Regime phases are shaded and labelled, events are numbered dashed lines (listed in
     the caption), observed monthly or span means and annual means are drawn in black.
@@ -98,6 +101,7 @@ def fan_chart(
         f"{style.subject(name, scenario_name(scenario))}; "
         f"{style.replicates_text(reps, len(variants))}"
         + (f"; {w}-day trailing mean per day" if w > 1 else "") + "; shaded spans: regime phases.",
+        style.intervals_text(uncertainty),
         events_key(events),
         OBSERVED_NOTE if n_obs else "",
     )
@@ -115,6 +119,7 @@ def compare_chart(
     scenario: Scenario | None = None,
     name: str | None = None,
     observed: bool | None = None,
+    uncertainty: str | None = None,
 ) -> Figure:
     """Several variants' fans on one axis, and their paired differences from a reference.
 
@@ -207,7 +212,10 @@ def compare_chart(
         f"variant, paired: replicate r of every variant uses the same seed (common random "
         f"numbers). Lines: medians; bands: 50% and 90% over replicates (bottom: over "
         f"replicate pairs)."
-        + (f" {w}-day trailing means per day." if w > 1 else ""),
+        + (f" {w}-day trailing means per day." if w > 1 else "")
+        + (" " + style.intervals_text(uncertainty) if uncertainty else "")
+        + (" Replicate r of every variant also runs the same posterior draw."
+           if uncertainty and "posterior" in uncertainty else ""),
         " ".join(totals),
         events_key(events),
         OBSERVED_NOTE if n_obs else "",

@@ -147,17 +147,20 @@ def _plan(results: PlotData, kind: str, metric: str | None, outcome: str | None
           ) -> tuple[str, Builder]:
     name = results.name
     scenario = results.scenario
+    uncertainty = results.uncertainty
     if kind in DAILY_KINDS:
         daily = _daily(results)
         if kind == "fan":
-            return f"fan-{metric}", lambda: fan_chart(daily, metric, scenario=scenario, name=name)
+            return f"fan-{metric}", lambda: fan_chart(daily, metric, scenario=scenario, name=name,
+                                                      uncertainty=uncertainty)
         if kind == "compare":
             reference = results.counterfactual if isinstance(results, RunPlotData) else None
             return f"compare-{metric}", lambda: compare_chart(
-                daily, metric, scenario=scenario, name=name, reference=reference)
+                daily, metric, scenario=scenario, name=name, reference=reference,
+                uncertainty=uncertainty)
         if kind == "annual":
             return f"annual-{metric}", lambda: annual_chart(daily, metric, scenario=scenario,
-                                                            name=name)
+                                                            name=name, uncertainty=uncertainty)
         if kind == "composition":
             return "composition", lambda: composition_chart(daily, scenario=scenario, name=name)
         return "control", lambda: control_chart(daily, scenario=scenario, name=name)
@@ -168,12 +171,12 @@ def _plan(results: PlotData, kind: str, metric: str | None, outcome: str | None
         labels = _parameter_labels(results)
         return f"response-{outcome}", lambda: response_chart(
             results.runs, outcome, x, y, panel, name=name, replicates=results.replicates,
-            labels=labels, grid=results.method == "grid")
+            labels=labels, grid=results.method == "grid", uncertainty=uncertainty)
     def build() -> Figure:
         idx = sensitivity_indices(results.folder, outcome, results.method)
         points = int(results.runs["point"].nunique()) if "point" in results.runs else None
         return sensitivity_chart(idx, outcome, name=name, points=points,
-                                 replicates=results.replicates)
+                                 replicates=results.replicates, uncertainty=uncertainty)
 
     return f"sensitivity-{outcome}", build
 

@@ -81,6 +81,7 @@ def response_chart(
     replicates: int | None = None,
     labels: dict[str, str] | None = None,
     grid: bool | None = None,
+    uncertainty: str | None = None,
 ) -> Figure:
     """Mean ``outcome`` over replicates as a function of parameters ``x`` and ``y``.
 
@@ -161,6 +162,7 @@ def response_chart(
         f"Experiment {name}; {len(df)} design points, {style.plural(n, 'replicate')} each "
         f"(common random numbers across points); colour: mean of {outcome} over replicates; {kind}."
         + panel_note,
+        ("Replicates carry " + uncertainty + ".") if uncertainty else "",
     )
     return fig
 

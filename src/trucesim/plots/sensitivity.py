@@ -37,6 +37,7 @@ def sensitivity_chart(
     name: str = "sweep",
     points: int | None = None,
     replicates: int | None = None,
+    uncertainty: str | None = None,
 ) -> Figure:
     """Bars of Sobol first-order and total indices with 95% intervals, or of Morris mu* (with
     its 95% interval) and sigma, for each parameter (from :func:`sensitivity_indices`)."""
@@ -79,5 +80,6 @@ def sensitivity_chart(
         + (f", {style.plural(replicates, 'replicate')} each (outcome averaged over them)"
            if replicates
            else "") + ". " + note,
+        ("Replicates carry " + uncertainty + "." if uncertainty else ""),
     )
     return fig

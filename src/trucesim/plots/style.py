@@ -55,6 +55,11 @@ def replicates_text(reps: int, n_variants: int) -> str:
     return plural(reps, "replicate") + (" per variant" if n_variants > 1 else "")
 
 
+def intervals_text(uncertainty: str | None) -> str:
+    """``Intervals carry posterior parameters and noise.`` (empty when not known)."""
+    return f"Intervals carry {uncertainty}." if uncertainty else ""
+
+
 def subject(name: str, scenario_name: str | None) -> str:
     """Caption subject: ``Scenario X``, or ``Experiment E (scenario X)`` for a sweep."""
     if scenario_name is None or scenario_name == name:

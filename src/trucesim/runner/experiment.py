@@ -12,6 +12,8 @@ Example::
     variant = "truce"            # scenario variant used by every run (optional)
     replicates = 20
     seed = 2016
+    posterior = true             # optional: replicate r runs posterior draw r (true: the
+                                 # scenario's own posterior file; or a file relative to this one)
 
     [design]
     method = "grid"              # grid | lhs | sobol | morris | variants
@@ -30,7 +32,10 @@ Example::
 
 A design point is a set of dotted-path overrides (plus, for ``variants`` designs, a
 scenario variant). Runs are (point, replicate) pairs; replicate ``r`` is seeded with
-``SeedSequence(seed).spawn(replicates)[r]`` at every point (common random numbers).
+``SeedSequence(seed).spawn(replicates)[r]`` at every point (common random numbers) and,
+with ``posterior``, runs posterior draw ``r`` at every point: the draw's values are set
+first, then ``fixed``, the point's overrides and its variant (so what the experiment sets
+itself wins, as do values the scenario file sets itself).
 """
 
 from __future__ import annotations
@@ -60,11 +65,13 @@ from trucesim.scenario.schema import (
     validate,
     walk_path,
 )
+from trucesim.uncertainty import ParameterDraws, parameter_draws
+from trucesim.uncertainty import label as uncertainty_label
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "variants")
 #: Columns of runs.parquet that a parameter may not be named after.
 RESERVED_COLUMNS = frozenset({"run_id", "point", "replicate", "variant", "seed", "status",
-                              "error", "attempts", "elapsed_s"})
+                              "error", "attempts", "elapsed_s", "draw"})
 #: Columns every stored daily part keeps, whatever ``outcomes.daily`` says.
 DAILY_KEYS = ("date", "phase", "regime")
 
@@ -173,12 +180,17 @@ class Experiment(Frozen):
     variants: dict[str, VariantPoint] = Field(default_factory=dict)
     replicates: int = Field(ge=1, le=1_000_000)
     seed: int = Field(ge=0, lt=2**63)
+    posterior: bool | str = Field(
+        False, description="Draw each replicate's parameters from a posterior sample: true "
+        "(the base scenario's own 'posterior' file) or a file relative to this one; "
+        "replicate r runs draw r at every design point.")
     outcomes: Outcomes = Field(default_factory=Outcomes)
     execution: Execution = Field(default_factory=Execution)
     source: str = Field("<experiment>", exclude=True)
 
     _base: Scenario | None = PrivateAttr(None)
     _points: list[Point] | None = PrivateAttr(None)
+    _draws: ParameterDraws | None = PrivateAttr(None)
 
     @model_validator(mode="before")
     @classmethod
@@ -244,6 +256,20 @@ class Experiment(Frozen):
         return self._base
 
     @property
+    def draws(self) -> ParameterDraws | None:
+        """The posterior draws (None: every replicate runs the scenario's values)."""
+        return self._draws
+
+    @property
+    def uncertainty(self) -> str:
+        """What the spread over replicates carries (:mod:`trucesim.uncertainty`)."""
+        return uncertainty_label(self._draws)
+
+    def draw_overrides(self, replicate: int) -> dict[str, float]:
+        """The posterior values replicate ``replicate`` runs with ({} without a posterior)."""
+        return {} if self._draws is None else self._draws.overrides(replicate)
+
+    @property
     def points(self) -> list[Point]:
         """The design points, in design order."""
         if self._points is None:
@@ -284,6 +310,8 @@ class Experiment(Frozen):
         data = self.model_dump(mode="json",
                                exclude={"name", "description", "execution", "scenario"})
         data["base_scenario"] = self.base.model_dump(mode="json")
+        if self._draws is not None:  # the sample's content, not where the file is
+            data["posterior"] = self._draws.settings()
         return json.loads(json.dumps(data, default=str))
 
     def fingerprint(self) -> str:
@@ -328,6 +356,7 @@ class Experiment(Frozen):
 
     def _bind_scenario(self, scenario: Scenario) -> None:
         src = self.source
+        draws = self._bound_posterior(scenario)
         if self.fixed:
             try:
                 scenario = scenario.with_overrides(self.fixed, source=src)
@@ -343,9 +372,28 @@ class Experiment(Frozen):
         for key, p in self.parameters.items():
             for path in p.targets(key):
                 _check_path(data, path, src, f"parameters.{key}")
+        if draws is not None:  # `fixed` wins over the draw (a point's overrides come after it)
+            held = tuple(dict.fromkeys([*draws.held,
+                                        *(n for n in draws.posterior.names if n in self.fixed)]))
+            draws = ParameterDraws(draws.posterior, held)
+        self._draws = draws
         self._points = design_points(self)
         check_points(self)
         _check_outcomes(self)
+
+    def _bound_posterior(self, scenario: Scenario) -> ParameterDraws | None:
+        if self.posterior is False:
+            return None
+        spec = (True if self.posterior is True
+                else named_path(self.posterior, Path(self.source), "posterior"))
+        try:
+            return parameter_draws(scenario, spec)
+        except ConfigError as exc:
+            if self.posterior is True and exc.key == "posterior":  # names none
+                raise ConfigError(self.source, "posterior", f"true, but scenario "
+                                  f"{scenario.name!r} names no posterior file; give one "
+                                  "here") from None
+            raise
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,8 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
         "seeding": "replicate r of every design point uses numpy "
                    "SeedSequence(root_seed).spawn(replicates)[r] == "
                    "SeedSequence(root_seed, spawn_key=(r,)) (common random numbers)",
+        "uncertainty": exp.uncertainty,
+        "posterior": None if exp.draws is None else exp.draws.describe(),
         "design": {
             "method": exp.design.method,
             "parameters": exp.parameter_names,
@@ -309,6 +311,8 @@ def runs_table(exp: Experiment, records: dict[str, dict[str, Any]]) -> pd.DataFr
             if exp.design.method == "variants":
                 row["variant"] = p.label
             row.update(p.values)
+            if exp.draws is not None:
+                row["draw"] = r
             row.update(seed=exp.seed, status=rec["status"], error=rec.get("error"),
                        attempts=rec.get("attempts", 1), elapsed_s=rec.get("elapsed_s"))
             for k, v in (rec.get("outcomes") or {}).items():

@@ -37,6 +37,7 @@ class SweepReport:
     failures: list[str] = field(default_factory=list)
     totals: dict[str, int] = field(default_factory=dict)
     aborted: str | None = None
+    uncertainty: str = ""
 
     def line(self, out: Path) -> str:
         """The closing line: totals in the folder, then what this invocation did."""
@@ -46,7 +47,9 @@ class SweepReport:
                 + (f", {t['missing']} not run" if t.get("missing") else ""))
         return (f"{self.name}: {self.total} runs: {done}. This time: ran {self.ran} "
                 f"({self.failed} failed), skipped {self.skipped} already done, "
-                f"{self.elapsed_s:.1f} s ({rate:.2f} runs/s). Results in {out}")
+                f"{self.elapsed_s:.1f} s ({rate:.2f} runs/s). Results in {out}"
+                + (f"; the spread over replicates carries {self.uncertainty}"
+                   if self.uncertainty else ""))
 
 
 def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore) -> tuple[
@@ -76,6 +79,8 @@ def plan(exp: Experiment, records: dict[str, dict[str, Any]], store: SweepStore)
                 run_id=rid, point=p, replicate=r, base=exp.base, root_seed=exp.seed,
                 outcomes=tuple(exp.outcomes.summary),
                 daily_columns=tuple(daily_cols) if daily_cols is not None else None,
+                draw=None if exp.draws is None else r,
+                parameters=tuple(exp.draw_overrides(r).items()),
             ))
     if lost:
         warnings.warn(f"{len(lost)} finished run(s) had a missing or unreadable daily part "
@@ -196,7 +201,7 @@ def _execute(exp: Experiment, store: SweepStore, records: dict[str, dict[str, An
     """
     todo, skipped = plan(exp, records, store)
     code = running_code()
-    report = SweepReport(exp.name, exp.runs, skipped=skipped)
+    report = SweepReport(exp.name, exp.runs, skipped=skipped, uncertainty=exp.uncertainty)
     started = time.perf_counter()
     window = max(2, 4 * b.slots)
     tasks = iter(todo)

@@ -40,6 +40,10 @@ class RunTask:
     root_seed: int
     outcomes: tuple[str, ...]
     daily_columns: tuple[str, ...] | None = None
+    #: Posterior draw of this replicate (None without a posterior) and its values,
+    #: carried in the task: a worker reads no posterior file.
+    draw: int | None = None
+    parameters: tuple[tuple[str, float], ...] = ()
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
@@ -47,8 +51,10 @@ class RunTask:
         return np.random.SeedSequence(self.root_seed, spawn_key=(self.replicate,))
 
     def scenario(self) -> Scenario:
-        """The scenario of this run: base, then the point's overrides, then its variant."""
-        return self.point.scenario(self.base)
+        """The scenario of this run: base, then the posterior draw's values, then the
+        point's overrides, then its variant."""
+        base = self.base.with_overrides(dict(self.parameters)) if self.parameters else self.base
+        return self.point.scenario(base)
 
 
 def simulate_run(task: RunTask) -> pd.DataFrame:

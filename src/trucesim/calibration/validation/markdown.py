@@ -42,8 +42,7 @@ def report(ctx: dict[str, Any]) -> str:
         f"{ctx['replicates']} replicates, root seed {ctx['seed']}, simulated "
         f"{ctx['start']} to {ctx['end']} with the real event timeline; calibration "
         f"`{ctx['calibration_file']}` (fitted to data up to {ctx['data_until']}). "
-        f"Intervals are the central 90% of replicates: simulation noise at the fitted "
-        f"values, not parameter uncertainty. {ctx['elapsed']:.0f} s.", "",
+        f"{intervals_sentence(ctx)} {ctx['elapsed']:.0f} s.", "",
         "![trajectory](trajectory.png)", "",
         "## Annual homicides", "",
         _md_table(annual.assign(error=annual["error"] * 100).rename(
@@ -80,6 +79,23 @@ def report(ctx: dict[str, Any]) -> str:
               "fixed values with their source (\"assumption\" where none).", "",
               _md_table(ctx["parameters"]), ""]
     return "\n".join(lines)
+
+
+def intervals_sentence(ctx: dict[str, Any]) -> str:
+    """Which uncertainty the report's intervals carry, in words."""
+    post = ctx.get("posterior")
+    if not post:
+        return ("Intervals are the central 90% of replicates and carry noise only, at one "
+                "fitted point: simulation noise at the fitted values, not parameter "
+                "uncertainty.")
+    held = post.get("held_at_scenario_value") or []
+    return ("Intervals are posterior predictive: the central 90% of replicates, replicate r "
+            f"running draw r of the posterior `{post['file']}` (protocol {post['protocol']}, "
+            f"fitted to data up to {post['data_until']}, {post['particles']} particles, "
+            f"effective size {post['effective_size']:.0f}), in this and in the "
+            "Honduras-like scenario; they carry posterior parameters and noise, in and out "
+            "of sample." + (f" Held at the scenario's value: {', '.join(held)}." if held
+                            else ""))
 
 
 def assessment(annual: pd.DataFrame, facts: list[Fact]) -> str:
@@ -124,6 +140,10 @@ def out_of_sample_sections(ctx: dict[str, Any]) -> list[str]:
     """The surge, communique, police-deaths, Honduras-like and ablation sections: each as
     it comes out of the model (nothing here was fitted)."""
     lines = ["## Out of sample, as it comes (nothing below was fitted or tuned)", ""]
+    if ctx.get("posterior"):
+        lines += ["Every interval below except the ablation's is posterior predictive (one "
+                  "posterior draw per replicate); the ablation runs at the fitted point, "
+                  "so its ranges are noise only.", ""]
     med, lo, hi = interval(ctx["surge"])
     obs = ctx["observed_surge"]
     verdict = ("inside" if lo <= obs <= hi else "below" if obs < lo else "above")

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from trucesim.scenario.files import named_path
+from trucesim.scenario.posterior import Posterior
 from trucesim.scenario.schema import Scenario, read_toml
 
 
@@ -21,10 +22,16 @@ def calibration_of(scenario: Scenario) -> tuple[Path | None, dict[str, Any]]:
     return path, read_toml(path)
 
 
-def parameter_table(scenario: Scenario, calibration: dict[str, Any]) -> pd.DataFrame:
-    """Every parameter: its value in this scenario, and fitted interval or source."""
+def parameter_table(scenario: Scenario, calibration: dict[str, Any],
+                    posterior: Posterior | None = None) -> pd.DataFrame:
+    """Every parameter: its value in this scenario, and fitted interval or source.
+
+    With a ``posterior``, its parameters show the posterior median and 5-95% interval
+    (what the replicates drew from) instead of the point fit.
+    """
     from trucesim.scenario.params import parameter_rows
 
+    drawn = posterior.quantiles((0.05, 0.5, 0.95)) if posterior is not None else {}
     fitted = calibration.get("overrides", {})
     spans = calibration.get("fit", {}).get("intervals", {})
     data = scenario.to_data()
@@ -42,7 +49,13 @@ def parameter_table(scenario: Scenario, calibration: dict[str, Any]) -> pd.DataF
             value = ", ".join(f"{g} {v[field]}" for g, v in data["gangs"].items())
         elif name.startswith("regime"):
             value = f"{r['default']} (preset-dependent)"
-        if name in fitted:
+        if name in drawn:
+            lo, med, hi = drawn[name]
+            out.append({"parameter": name, "value": f"{med:.4g}",
+                        "interval": f"{lo:.4g} to {hi:.4g}", "unit": r["unit"],
+                        "source": f"posterior median, 5-95% (protocol {posterior.protocol}, "
+                                  f"data up to {posterior.data_until})"})
+        elif name in fitted:
             lo, hi = spans.get(name, (math.nan, math.nan))
             out.append({"parameter": name, "value": f"{fitted[name]:.4g}",
                         "interval": f"{lo:.4g} to {hi:.4g}", "unit": r["unit"],

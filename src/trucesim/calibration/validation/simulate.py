@@ -7,16 +7,21 @@ import pandas as pd
 from tqdm import tqdm
 
 from trucesim.scenario.schema import Scenario
+from trucesim.uncertainty import ParameterDraws
 
 #: The daily columns validation uses.
 COLUMNS = ("date", "phase", "regime", "homicides", "police_killed", "gang_killed_by_police",
            "disappearances", "restraint_share", "members", "prisoners")
 
 
-def simulate_daily(scenario: Scenario, root_seed: int, replicate: int) -> pd.DataFrame:
-    """One replicate's daily table (the columns validation uses), seeded as in ``run``."""
+def simulate_daily(scenario: Scenario, root_seed: int, replicate: int,
+                   overrides: dict[str, float] | None = None) -> pd.DataFrame:
+    """One replicate's daily table (the columns validation uses), seeded as in ``run``;
+    ``overrides``: the replicate's posterior draw (dotted path -> value), if any."""
     from trucesim.api import simulate
 
+    if overrides:
+        scenario = scenario.with_overrides(overrides)
     daily = simulate(scenario, np.random.SeedSequence(root_seed, spawn_key=(replicate,)))
     daily = daily[list(COLUMNS)].copy()
     daily.insert(0, "replicate", replicate)
@@ -24,12 +29,20 @@ def simulate_daily(scenario: Scenario, root_seed: int, replicate: int) -> pd.Dat
 
 
 def simulate_replicates(scenario: Scenario, replicates: int, root_seed: int, pool,
-                        bar: tqdm | None = None) -> pd.DataFrame:
-    """``replicates`` runs of ``scenario`` stacked (in parallel when ``pool`` is given)."""
+                        bar: tqdm | None = None,
+                        draws: ParameterDraws | None = None) -> pd.DataFrame:
+    """``replicates`` runs of ``scenario`` stacked (in parallel when ``pool`` is given).
+
+    With ``draws``, replicate r runs posterior draw r (its values travel with the task).
+    """
+    def values(r: int) -> dict[str, float] | None:
+        return None if draws is None else draws.overrides(r)
+
     if pool is None:
-        results = (simulate_daily(scenario, root_seed, r) for r in range(replicates))
+        results = (simulate_daily(scenario, root_seed, r, values(r)) for r in range(replicates))
     else:
-        futures = [pool.submit(simulate_daily, scenario, root_seed, r) for r in range(replicates)]
+        futures = [pool.submit(simulate_daily, scenario, root_seed, r, values(r))
+                   for r in range(replicates)]
         results = (f.result() for f in futures)
     frames = []
     for daily in results:

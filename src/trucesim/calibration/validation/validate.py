@@ -45,6 +45,7 @@ from trucesim.calibration.validation.stats import (
 from trucesim.folders import claim, result_folder
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import load_scenario
+from trucesim.uncertainty import ParameterDraws, PosteriorSpec, label, parameter_draws
 
 #: The low-cohesion contrast scenario of the checklist.
 HONDURAS = "honduras-2013"
@@ -62,11 +63,17 @@ def ablation_replicates(replicates: int, asked: int | None) -> int:
 def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicates: int = 40,
                    seed: int | None = None, workers: int | None = None,
                    out: Path | None = None, force: bool = False,
-                   ablation_runs: int | None = None) -> int:
+                   ablation_runs: int | None = None, posterior: PosteriorSpec = None) -> int:
     """``trucesim validate``: simulate, compare, and write the report folder.
 
     ``ablation_runs``: replicates per mechanism combination in the ablation (default
     min(replicates, 4); 0 leaves the ablation out).
+
+    ``posterior``: None (default) runs every replicate at the calibrated values (the
+    intervals are noise only); True (the scenario's own ``posterior`` file) or a file
+    gives posterior predictive intervals: replicate r runs posterior draw r, in the El
+    Salvador and in the Honduras-like scenario. Only a protocol-A (hindcast) posterior is
+    accepted: a protocol-B one saw the 2014-2016 record.
 
     The folder is replaced only if it holds a ``validation`` result trucesim made; one
     made with other settings only with ``force``.
@@ -80,9 +87,13 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             f"Salvador's record of {VALIDATION_SPAN[0]} to {VALIDATION_SPAN[1]}: use an El "
             "Salvador scenario covering those years (default: el-salvador-2010-2016)"))
     cal_path, cal = calibration_of(scenario)
+    draws = hindcast_draws(scenario, posterior)
     honduras = load_scenario(HONDURAS)
     if cal.get("overrides"):
         honduras = honduras.with_overrides(cal["overrides"])
+    hon_draws = None
+    if draws is not None:  # the fitted values everywhere, as the calibration above
+        hon_draws = ParameterDraws(parameter_draws(honduras, draws.posterior).posterior)
     root = scenario.seed if seed is None else seed
     budget.check("-n/--replicates", "", 2 * replicates, scenario.days, scenario.world.cliques,
                  scenario.world.burn_in_days)
@@ -90,6 +101,8 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     abl_n = ablation_replicates(replicates, ablation_runs)
     settings = {"scenario": scenario.model_dump(mode="json"), "replicates": replicates,
                 "root_seed": root, "ablation_replicates": abl_n}
+    if draws is not None:
+        settings["posterior"] = draws.settings()
     claim(out, "validation", settings, force)  # refused before any work, not after it
     rows = load_observed()
     baseline = disappearance_baseline(rows)
@@ -97,8 +110,10 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     with executor("process", workers) as pool, tqdm(
         total=2 * replicates, desc="validate", unit="run", disable=None
     ) as bar:
-        daily = simulate_replicates(scenario, replicates, root, pool, bar)
-        hon = simulate_replicates(honduras, replicates, root, pool, bar)
+        extra = {} if draws is None else {"draws": draws}
+        daily = simulate_replicates(scenario, replicates, root, pool, bar, **extra)
+        extra = {} if draws is None else {"draws": hon_draws}
+        hon = simulate_replicates(honduras, replicates, root, pool, bar, **extra)
         elapsed = time.perf_counter() - started
         abl = None
         if abl_n > 0:
@@ -133,12 +148,17 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         "deaths": deaths_per_year(daily, rows),
         "honduras_start": hon_start, "honduras_change": hon_change,
         "honduras_window": TRUCE_WINDOW, "ablation": abl,
+        "uncertainty": label(draws),
+        "posterior": None if draws is None else draws.describe(),
     }
+    if draws is not None:
+        ctx["parameters"] = parameter_table(scenario, cal, draws.posterior)
     text = report(ctx)
     with result_folder(out, "validation", settings, force=force) as stage:
         with atomic_path(stage / "validation.md") as tmp:
             tmp.write_text(text)
-        title = f"{scenario.name}: calibrated to 2013, {replicates} replicates"
+        title = f"{scenario.name}: calibrated to 2013, {replicates} replicates" + (
+            "" if draws is None else " (posterior draws)")
         for name, fig in (("trajectory.png", trajectory_figure(daily, rows, title)),
                           ("annual.png", annual_figure(annual, title)),
                           ("facts.png", facts_figure(daily, hon, rows, baseline, title))):
@@ -158,6 +178,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             "scenario": scenario.name,
             "scenario_source": scenario.source, "calibration_file": ctx["calibration_file"],
             "replicates": replicates, "root_seed": root,
+            "uncertainty": ctx["uncertainty"], "posterior": ctx["posterior"],
             "rate_ratio": interval(ratios), "observed_rate_ratio": ctx["observed_ratio"],
             "facts": [f.__dict__ for f in facts], "elapsed_seconds": round(elapsed, 1),
             "surge_ratio": interval(surge), "observed_surge_ratio": ctx["observed_surge"],
@@ -173,6 +194,22 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     return 0
 
 
+def hindcast_draws(scenario, posterior: PosteriorSpec) -> ParameterDraws | None:
+    """The posterior draws of a validation: protocol A only (a hindcast).
+
+    Raises:
+        ConfigError: for a bad posterior file, and for a protocol-B one (it saw
+            2014-2016, the years validation holds out).
+    """
+    draws = parameter_draws(scenario, posterior)
+    if draws is not None and draws.posterior.protocol != "A":
+        p = draws.posterior
+        raise ConfigError(p.source, "protocol", f"{p.protocol}: fitted to data up to "
+                          f"{p.data_until}, so it saw the 2014-2016 record that validate holds "
+                          "out (not a hindcast); give a protocol-A posterior")
+    return draws
+
+
 def validation_summary(ctx: dict, facts: list) -> str:
     """The few lines ``trucesim validate`` prints; the whole report is in validation.md."""
     passed = sum(f.passed for f in facts)
@@ -180,7 +217,10 @@ def validation_summary(ctx: dict, facts: list) -> str:
         f"{ctx['scenario']}: {ctx['replicates']} replicates, {ctx['elapsed']:.0f} s"
         + (f"; ablation {ctx['ablation'].replicates} replicates x "
            f"{2 ** len(ctx['ablation'].mechanisms)} combinations, "
-           f"{ctx['ablation'].elapsed:.0f} s" if ctx.get("ablation") else ""),
+           f"{ctx['ablation'].elapsed:.0f} s" if ctx.get("ablation") else "")
+        + f"; intervals carry {ctx['uncertainty']}"
+        + (f" (posterior predictive: replicate r runs draw r of {ctx['posterior']['file']})"
+           if ctx.get("posterior") else ""),
         f"annual homicides, mean absolute error: in sample {ctx['in_mae']:.0f}%, "
         f"out of sample {ctx['out_mae']:.0f}%",
         f"truce rate ratio: {ctx['rate_ratio']} (Katz et al. 2016: "
