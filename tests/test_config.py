@@ -36,11 +36,11 @@ BAD_CASES = [
     ("phase outside", lambda t: t.replace("start = 2016-04-01", "start = 2017-04-01"),
      "phases.4.start", "outside the scenario"),
     ("event outside", lambda t: t.replace("date = 2016-06-15", "date = 2019-06-15"),
-     "events.16.date", "outside the scenario"),
+     "events.18.date", "outside the scenario"),
     ("unknown regime", lambda t: t.replace('regime = "extraordinary"', 'regime = "martial"'),
      "phases.4", "unknown regime 'martial'"),
     ("unknown gang", lambda t: t.replace('gangs = ["B18S", "B18R"]', 'gangs = ["B18X"]'),
-     "events.10.gangs", "unknown gang 'B18X'"),
+     "events.12.gangs", "unknown gang 'B18X'"),
     ("branching ratio", lambda t: t + "\n[violence]\neta = 0.5\nomega = 0.1\n", "violence",
      "branching ratio"),
     ("phase order", lambda t: t.replace("start = 2013-05-01", "start = 2011-05-01"),
@@ -50,7 +50,7 @@ BAD_CASES = [
     ("unknown override", lambda t: t.replace("benefits = 0.3", "bribes = 0.3"),
      "phases.2.overrides.bribes", "unknown key"),
     ("event missing field", lambda t: t.replace("isolation = 0.9\nlabel", "label"),
-     "events.9", "needs 'isolation'"),
+     "events.11", "needs 'isolation'"),
 ]
 
 
