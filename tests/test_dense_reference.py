@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 from trucesim.core.model import TruceModel
-from trucesim.core.timeline import COMMUNIQUE, TRANSFER
+from trucesim.core.timeline import COMMUNIQUE, REFUSAL, STREET_ARREST, STREET_TIER, TRANSFER
 from trucesim.scenario.schema import Scenario, load_scenario
 
 from .conftest import SCENARIOS, small
@@ -39,6 +39,7 @@ def dense_day(model: TruceModel, day: int) -> None:
     first_model = ("leaders", "police", "demography", "other_killings")
     assert all(on[k] for k in first_model), "the reference needs the first model's mechanisms"
     assert not (on.get("civilian_split") or on.get("other_actors")), "no DESIGN 2b 6-7 in it"
+    assert not (on.get("command_tiers") or on.get("bargaining_violence")), "nor 2b 1-2"
     row = model.daily[day + model.burn_in]
     tl = model.timeline
     phase = int(tl.phase_of_day[day])
@@ -49,6 +50,8 @@ def dense_day(model: TruceModel, day: int) -> None:
         model.state.clock.phase[0] = phase
         g.isolation[:] = regime.isolation
     for ev in tl.schedule.events[tl.schedule.events["day"] == day]:
+        if ev["kind"] in (STREET_TIER, STREET_ARREST, REFUSAL):
+            continue  # nothing without their mechanisms' switches (DESIGN 2b 1-2)
         assert ev["kind"] in (TRANSFER, COMMUNIQUE), "the reference has no world changes"
         if ev["kind"] == TRANSFER:
             g.isolation[ev["gang"]] = ev["value"]

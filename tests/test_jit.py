@@ -124,7 +124,7 @@ model = TruceModel(s, rng=1, agents=False)  # no day simulated: only the kernels
 fronts = model.state.fronts
 count = fronts.count[0]
 fronts.last_killing[:count] = np.where(np.arange(count) % 2, 25, 0)  # half killed today
-record(model.daily[25], model.gang_daily[25], 25, model.state, False)
+record(model.daily[25], model.gang_daily[25], 25, model.state, False, False)
 print(count, model.daily[25].active_fronts)
 """
 

@@ -18,9 +18,26 @@ import math
 from typing import NamedTuple
 
 from trucesim.core.metrics import ACTIVE_WINDOW
-from trucesim.core.timeline import COMMUNIQUE, SPLIT, TAKEOVER, TRANSFER
+from trucesim.core.timeline import (
+    COMMUNIQUE,
+    REFUSAL,
+    SPLIT,
+    STREET,
+    STREET_ARREST,
+    STREET_TIER,
+    TAKEOVER,
+    TRANSFER,
+)
 from trucesim.core.world import refresh_fronts, split_gang, take_territory
-from trucesim.mechanisms import command, demography, other_actors, policing, retaliation, violence
+from trucesim.mechanisms import (
+    bargaining,
+    command,
+    demography,
+    other_actors,
+    policing,
+    retaliation,
+    violence,
+)
 from trucesim.numerics.jit import kernel
 
 
@@ -32,6 +49,7 @@ class Params(NamedTuple):
     violence: tuple
     other_actors: tuple
     command: tuple
+    bargaining: tuple
     policing: tuple
     retaliation: tuple
     demography: tuple
@@ -65,20 +83,25 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
         clock.phase[0] = phase
         gangs.isolation[:] = regime.isolation
     if d >= 0:
-        apply_events(state, schedule.events, d)
+        apply_events(state, schedule.events, d, on.command_tiers)
 
-    # 2. Leaders decide.
+    # 2. Leaders decide: grievance against the state (bargaining by violence), the
+    # imprisoned leadership's stance, then the street tier's.
     if on.leaders:
         recent = 0.0
         if regime.conditional:
             recent = recent_recorded_per_day(daily, d + burn_in, regime.verification_days)
         row.benefits_paid = command.benefits_paid(regime, recent)
+        if on.bargaining_violence:
+            bargaining.weigh(gangs, regime, row.benefits_paid, params.bargaining)
         command.decide(gangs, regime, row.benefits_paid, d, params.command)
+        if on.command_tiers:
+            command.street_decide(rng, gangs, d, params.command)
 
     # 3. Orders travel.
     restrained = False
     if on.leaders:
-        restrained = command.transmit(rng, cliques, gangs, params.command)
+        restrained = command.transmit(rng, cliques, gangs, d, params.command, on.command_tiers)
 
     # 4. Police act (on this morning's sizes).
     violence.size_factors(cliques, params.world.members, params.violence.size_power,
@@ -108,8 +131,9 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     if on.other_killings:
         civilian_rate, background_rate = violence.civilian_rates(
             params.violence, on.civilian_split, len(cliques.members), params.world.members)
+        escalation = params.bargaining.civilian_escalation if on.bargaining_violence else 0.0
         row.gang_on_civilian = violence.civilians(
-            rng, cliques, civilian_rate, params.violence, scratch)
+            rng, cliques, civilian_rate, params.violence, scratch, escalation)
         row.background = violence.background(rng, background_rate)
     if on.other_actors:
         row.other_actors = other_actors.killings(rng, state.nation, params.other_actors)
@@ -132,12 +156,16 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
         demography.arm(cliques, params.demography, params.world.members)
 
     # 9. Record.
-    record(row, gang_daily[d + burn_in], d, state, restrained)
+    record(row, gang_daily[d + burn_in], d, state, restrained, on.command_tiers)
 
 
 @kernel
-def apply_events(state, events, d):
-    """Apply the events of day ``d`` (the next ones in the day-sorted ``events``)."""
+def apply_events(state, events, d, tiers):
+    """Apply the events of day ``d`` (the next ones in the day-sorted ``events``). With
+    ``tiers`` (``mechanisms.command_tiers``) a communique is public, and one from the
+    street tier forces the street tier's stance; without it every communique forces the
+    leadership's stance. Street-tier events and refusals only change state that their
+    mechanisms read."""
     cliques, edges, fronts, gangs, clock = (
         state.cliques, state.edges, state.fronts, state.gangs, state.clock)
     i = clock.next_event[0]
@@ -147,14 +175,28 @@ def apply_events(state, events, d):
         if ev.kind == TRANSFER:
             gangs.isolation[ev.gang] = ev.value
         elif ev.kind == COMMUNIQUE:
-            gangs.forced_stance[ev.gang] = ev.other
-            gangs.forced_until[ev.gang] = d + ev.days
+            if tiers and ev.tier == STREET:
+                gangs.street_forced_stance[ev.gang] = ev.other
+                gangs.street_forced_until[ev.gang] = d + ev.days
+            else:
+                gangs.forced_stance[ev.gang] = ev.other
+                gangs.forced_until[ev.gang] = d + ev.days
+            gangs.public_stance[ev.gang] = ev.other
+            gangs.public_until[ev.gang] = d + ev.days
         elif ev.kind == SPLIT:
             split_gang(cliques, gangs, ev.gang, ev.other, ev.value)
             changed = True
         elif ev.kind == TAKEOVER:
             take_territory(cliques, edges, gangs, ev.gang, ev.other, ev.value)
             changed = True
+        elif ev.kind == STREET_TIER:
+            gangs.street_tier[ev.gang] = True
+            gangs.street_reach[ev.gang] = ev.value
+            gangs.street_heard[ev.gang] = gangs.stance[ev.gang]  # it starts with the stance
+        elif ev.kind == STREET_ARREST:
+            gangs.street_reach[ev.gang] *= 1.0 - ev.value
+        elif ev.kind == REFUSAL:
+            gangs.refusals[ev.gang] += 1
         i += 1
     clock.next_event[0] = i
     if changed:
@@ -174,7 +216,7 @@ def recent_recorded_per_day(daily, done, window):
 
 
 @kernel
-def record(row, gang_row, d, state, restrained):
+def record(row, gang_row, d, state, restrained, tiers):
     """Step 9: complete the day's row and the gangs' row."""
     cliques, fronts, gangs = state.cliques, state.fronts, state.gangs
     row.deaths_true = (row.gang_on_gang + row.gang_on_civilian + row.police_killed
@@ -204,7 +246,11 @@ def record(row, gang_row, d, state, restrained):
         if gangs.exists[g]:
             gang_row[g].control = gangs.control[g]
             gang_row[g].authority = gangs.authority[g]
+            gang_row[g].grievance = gangs.grievance[g]
         else:
             gang_row[g].control = math.nan
             gang_row[g].authority = math.nan
+            gang_row[g].grievance = math.nan
         gang_row[g].stance = gangs.stance[g] if gangs.exists[g] else -1
+        street = tiers and gangs.exists[g] and gangs.street_tier[g]
+        gang_row[g].street_stance = gangs.street_stance[g] if street else -1

@@ -61,6 +61,11 @@ GANG_METRICS = (
     Metric("control", np.float64, "share of the gang's cliques following today's order"),
     Metric("authority", np.float64, "the leaders' authority"),
     Metric("stance", np.int64, "the leaders' stance", categories=tuple(STANCE_NAMES)),
+    Metric("street_stance", np.int64,
+           "the stance the street tier relays (missing unless mechanisms.command_tiers and "
+           "the tier exists)", categories=tuple(STANCE_NAMES)),
+    Metric("grievance", np.float64,
+           "the leaders' grievance against the state (0 unless mechanisms.bargaining_violence)"),
 )
 
 DAILY = np.dtype([(m.name, m.dtype) for m in METRICS])

@@ -315,6 +315,8 @@ def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
         authority=[p.authority for p in params],
         baseline_autonomy=baseline,
         forced_until=np.full(g, -(10**9)),
+        street_forced_until=np.full(g, -(10**9)),
+        public_until=np.full(g, -(10**9)),
     )
     state = State(
         cliques=cliques,

@@ -89,6 +89,20 @@ class Gangs(NamedTuple):
     forced_until: Int  # day until which the forced stance holds (exclusive)
     control: Float  # share of the gang's cliques following today's order
     clique_count: Int  # cliques held
+    # Two tiers of command (mechanisms.command_tiers): the street tier of leaders at liberty.
+    street_tier: Bool  # the street tier exists (from its street_tier event on)
+    street_reach: Float  # strength of its channel to the cliques, in [0, 1] (arrests cut it)
+    street_heard: Int  # the imprisoned leadership's stance as the street tier last heard it
+    street_stance: Int  # the stance the street tier relays to the cliques today
+    street_forced_stance: Int  # stance forced on the street tier by its own communique
+    street_forced_until: Int  # day until which that stance holds (exclusive)
+    public_stance: Int  # stance of the latest public communique (either tier's)
+    public_until: Int  # day until which it is broadcast to the cliques directly (exclusive)
+    # Violence as bargaining capital (mechanisms.bargaining_violence).
+    grievance: Float  # grievance against the state (withdrawals, refusals; decays)
+    refusals: Int  # refusals of talks today, not yet weighed
+    benefits_paid: Float  # benefits paid to the gang's leaders on the last day
+    escalating: Bool  # the leaders order escalation today (grievance above threshold)
 
 
 class Clock(NamedTuple):

@@ -20,8 +20,11 @@ from trucesim.scenario.schema import Event, Scenario
 
 #: Event kinds the model acts on (markers only label plots); a kind's code is its position.
 EVENT_KINDS = tuple(kind for kind in Event.NEEDS if kind != "marker")
-TRANSFER, COMMUNIQUE, SPLIT, TAKEOVER = (EVENT_KINDS.index(k) for k in
-                                         ("transfer", "communique", "split", "takeover"))
+TRANSFER, COMMUNIQUE, SPLIT, TAKEOVER, STREET_TIER, STREET_ARREST, REFUSAL = (
+    EVENT_KINDS.index(k) for k in ("transfer", "communique", "split", "takeover", "street_tier",
+                                   "street_arrest", "refusal"))
+#: Who issues a communique (the event's ``tier``): the imprisoned leadership or the street tier.
+RANFLA, STREET = 0, 1
 
 REGIME = record_dtype(Regime)
 EVENT = np.dtype([
@@ -29,8 +32,10 @@ EVENT = np.dtype([
     ("kind", np.int64),  # code in EVENT_KINDS
     ("gang", np.int64),  # the gang concerned
     ("other", np.int64),  # split: the faction; takeover: the winner; communique: the stance
-    ("value", np.float64),  # transfer: isolation; split, takeover: the share
+    ("value", np.float64),  # transfer: isolation; split, takeover, street_arrest: the
+                            # share; street_tier: the reach
     ("days", np.int64),  # communique: its span
+    ("tier", np.int64),  # communique: RANFLA or STREET
 ])
 
 
@@ -86,14 +91,18 @@ def compile_timeline(scenario: Scenario) -> Timeline:
         kind = EVENT_KINDS.index(e.kind)
         if e.kind in ("split", "takeover"):
             other = e.faction if e.kind == "split" else e.to
-            rows.append((day, kind, gangs.index(e.gang), gangs.index(other), e.share, 0))
+            rows.append((day, kind, gangs.index(e.gang), gangs.index(other), e.share, 0, 0))
             alive += [e.faction] if e.kind == "split" else []
             continue
         for g in e.gangs if e.gangs is not None else list(alive):  # omitted: every gang today
             if e.kind == "transfer":
-                rows.append((day, kind, gangs.index(g), 0, e.isolation, 0))
-            else:
-                rows.append((day, kind, gangs.index(g), code(e.stance), 0.0, e.days))
+                rows.append((day, kind, gangs.index(g), 0, e.isolation, 0, 0))
+            elif e.kind == "communique":
+                tier = STREET if e.from_street else RANFLA
+                rows.append((day, kind, gangs.index(g), code(e.stance), 0.0, e.days, tier))
+            else:  # street_tier: the reach; street_arrest: the share; refusal: nothing
+                value = {"street_tier": e.reach, "street_arrest": e.share}.get(e.kind, 0.0)
+                rows.append((day, kind, gangs.index(g), 0, value, 0, 0))
     return Timeline(
         days=days,
         schedule=Schedule(

@@ -122,13 +122,18 @@ def civilian_rates(p, split, cliques, reference_members):
 
 
 @kernel
-def civilians(rng, cliques, civilian_rate, p, scratch):
+def civilians(rng, cliques, civilian_rate, p, scratch, escalation):
     """Civilian killings by clique members at ``civilian_rate`` per member-day (reduced by
-    restraint); adds to the cliques' ``killings_by`` and returns their number."""
+    restraint, and under ``mechanisms.bargaining_violence`` multiplied by
+    ``1 + escalation * pressure``; ``escalation`` 0 otherwise); adds to the cliques'
+    ``killings_by`` and returns their number."""
     rate = scratch.rate
     for i in range(len(rate)):
         rate[i] = (cliques.members[i] * civilian_rate
                    * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
+    if escalation > 0.0:
+        for i in range(len(rate)):
+            rate[i] *= 1.0 + escalation * cliques.pressure[i]
     events = poisson_events(rng, rate, scratch.cum)
     for i in events:
         cliques.killings_by[i] += 1

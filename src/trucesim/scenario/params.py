@@ -283,6 +283,75 @@ class CommandParams(Frozen):
         "Daily erosion of authority while leaders order restraint that brings no benefits.",
         ge=0.0, le=1.0,
     )
+    street_link_rate: float = param(
+        0.5, "1/day",
+        "assumption: not calibrated; the street leaders at liberty met or phoned their "
+        "imprisoned leadership several times a week during the 2012 truce (El Faro, October "
+        "2014), so an open channel passes a new stance within days",
+        "Under mechanisms.command_tiers, daily chance that the street tier hears the imprisoned "
+        "leadership's stance when isolation is 0 (times 1 - isolation).", ge=0.0, le=1.0,
+    )
+    communique_reach: float = param(
+        0.5, "1/day",
+        "assumption: not calibrated; a communique read in the media or passed on at prison "
+        "visits reaches an obedient clique within days, the speed of the step drop within "
+        "days of the March 2012 transfers",
+        "Under mechanisms.command_tiers, daily chance that a public communique in force "
+        "reaches a clique directly (times authority and 1 - autonomy; no isolation factor).",
+        ge=0.0, le=1.0,
+    )
+
+
+class BargainingParams(Frozen):
+    """Violence as bargaining capital (DESIGN 2b, mechanism 2; switch
+    ``mechanisms.bargaining_violence``; Lessing 2015, J. Conflict Resolution 59(8); Jones
+    and Lloyd 2024, J. Empirical Legal Studies 22(1)). Per gang, a grievance jumps when the
+    state withdraws benefits it was paying or refuses talks (a ``refusal`` event) and
+    decays; while it exceeds a threshold the leaders order escalation (the pressure
+    stance), under which cliques also kill more civilians, and their authority erodes.
+    None of these values is fitted, and none was chosen to match 2014-2016 figures."""
+
+    grievance_decay: float = param(
+        0.01, "1/day",
+        "assumption: not calibrated; a grievance remembered for months (half-life about 70 "
+        "days)",
+        "Daily decay rate of a gang's grievance against the state (multiplied by "
+        "exp(-grievance_decay) each day).", gt=0.0, le=10.0,
+    )
+    withdrawal_grievance: float = param(
+        1.0, "grievance per unit of benefits",
+        "assumption: the unit of grievance is one unit of benefits withdrawn",
+        "Grievance added per unit by which the benefits offered today fall below those paid "
+        "yesterday.", ge=0.0, le=100.0,
+    )
+    refusal_grievance: float = param(
+        0.5, "grievance per refusal",
+        "assumption: a refusal of talks the gangs seek weighs as much as withdrawing half "
+        "the full benefits (0.5 on the 0-1 benefits scale)",
+        "Grievance added by a refusal event.", ge=0.0, le=100.0,
+    )
+    escalation_threshold: float = param(
+        0.25, "grievance",
+        "assumption: half a refusal; a withdrawal of the truce's benefits (0.8 to 0.3, 2013) "
+        "or one refusal then drives escalation for about 70 days at the default decay",
+        "Leaders order escalation (the pressure stance) while their grievance exceeds this.",
+        ge=0.0, le=100.0,
+    )
+    civilian_escalation: float = param(
+        1.0, "multiplier",
+        "assumption: not calibrated; Lessing 2015 and Jones and Lloyd 2024 give the direction "
+        "(killings, civilians included, used to force the state back), not the size; 1 "
+        "doubles a clique's civilian killings under a full pressure order",
+        "Extra civilian killings (relative) by a clique under a full pressure order: the rate "
+        "is multiplied by 1 + civilian_escalation * pressure.", ge=0.0, le=100.0,
+    )
+    authority_erosion: float = param(
+        0.003, "1/day per unit grievance",
+        "assumption: the order of command.authority_loss (restraint that brings nothing)",
+        "Daily erosion of the leaders' authority per unit of grievance (leaders who delivered "
+        "a truce that then brought nothing lose standing): authority is multiplied by "
+        "exp(-authority_erosion * grievance).", ge=0.0, le=1.0,
+    )
 
 
 class PolicingParams(Frozen):
@@ -484,6 +553,19 @@ class Mechanisms(Frozen):
         "proportion to members, scales its violence (violence.arms_power).",
     )
 
+    command_tiers: bool = param(
+        False, "flag", ASSUMPTION + ": off until calibrated",
+        "DESIGN 2b.1: the imprisoned leadership passes its stance to a street tier of leaders "
+        "at liberty (the channel isolation cuts), which relays it to the cliques; a public "
+        "communique also reaches cliques directly.",
+    )
+    bargaining_violence: bool = param(
+        False, "flag", ASSUMPTION + ": off until calibrated",
+        "DESIGN 2b.2: a withdrawal of benefits or a refusal of talks raises a grievance; "
+        "above a threshold leaders order escalation (pressure, more civilian killings) and "
+        "their authority erodes.",
+    )
+
     @field_validator("*", mode="before")
     @classmethod
     def _only_booleans(cls, value: Any) -> Any:
@@ -593,6 +675,7 @@ PARAMETER_GROUPS: dict[str, type[Frozen]] = {
     "violence": ViolenceParams,
     "other_actors": OtherActorsParams,
     "command": CommandParams,
+    "bargaining": BargainingParams,
     "policing": PolicingParams,
     "retaliation": RetaliationParams,
     "demography": DemographyParams,

@@ -22,6 +22,7 @@ from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.files import is_bare_name, named_path, read_text
 from trucesim.scenario.names import NAME_RULE, check_name
 from trucesim.scenario.params import (
+    BargainingParams,
     CommandParams,
     DemographyParams,
     Frozen,
@@ -88,13 +89,17 @@ class Phase(Frozen):
 
 class Event(Frozen):
     """A dated event: leaders transferred, a communique forcing a stance, a gang splitting
-    into two hostile factions, territory taken by a rival, or a marker (a plot label)."""
+    into two hostile factions, territory taken by a rival, a street tier of leaders at
+    liberty created or its leaders arrested, the state refusing talks the gangs seek, or a
+    marker (a plot label)."""
 
     date: dt.date
-    kind: Literal["transfer", "communique", "split", "takeover", "marker"]
+    kind: Literal["transfer", "communique", "split", "takeover", "street_tier",
+                  "street_arrest", "refusal", "marker"]
     label: str = ""
     gangs: list[str] | None = Field(
-        None, description="transfer, communique: gangs concerned (all when omitted)."
+        None, description="transfer, communique, street_tier, street_arrest, refusal: gangs "
+        "concerned (every gang existing then when omitted)."
     )
     isolation: float | None = Field(
         None, ge=0.0, le=1.0,
@@ -102,6 +107,16 @@ class Event(Frozen):
     )
     stance: Stance | None = Field(None, description="communique: the stance forced.")
     days: int | None = Field(None, ge=1, le=3650, description="communique: for how many days.")
+    tier: Literal["ranfla", "street"] | None = Field(
+        None, description="communique: who issues it, the imprisoned leadership ('ranfla', "
+        "when omitted) or the street tier of leaders at liberty ('street', which needs the "
+        "gang's street_tier event before it). Without mechanisms.command_tiers every "
+        "communique forces the leadership's stance.",
+    )
+    reach: float | None = Field(
+        None, gt=0.0, le=1.0,
+        description="street_tier: strength of the new tier's channel to the cliques.",
+    )
     gang: str | None = Field(
         None, description="split: the gang that splits; takeover: the gang losing territory."
     )
@@ -112,7 +127,8 @@ class Event(Frozen):
     share: float | None = Field(
         None, gt=0.0, le=1.0,
         description="split: share of the gang's cliques (the westmost) that leave; takeover: "
-        "share of the loser's territories bordering the winner (the westmost) that pass.",
+        "share of the loser's territories bordering the winner (the westmost) that pass; "
+        "street_arrest: share of the street tier's reach the arrests cut.",
     )
 
     #: The fields each kind needs (the others must be absent).
@@ -121,6 +137,9 @@ class Event(Frozen):
         "communique": ("stance", "days"),
         "split": ("gang", "faction", "share"),
         "takeover": ("gang", "to", "share"),
+        "street_tier": ("reach",),
+        "street_arrest": ("share",),
+        "refusal": (),
         "marker": (),
     }
 
@@ -136,7 +155,14 @@ class Event(Frozen):
                 raise ValueError(f"{f!r} is only for {' and '.join(kinds)} events")
         if self.gangs is not None and self.kind in ("split", "takeover"):
             raise ValueError(f"a {self.kind} event names one 'gang', not 'gangs'")
+        if self.tier is not None and self.kind != "communique":
+            raise ValueError("'tier' is only for communique events")
         return self
+
+    @property
+    def from_street(self) -> bool:
+        """A communique issued by the street tier."""
+        return self.tier == "street"
 
 
 class Variant(Frozen):
@@ -182,6 +208,7 @@ class Scenario(Frozen):
     violence: ViolenceParams = Field(default_factory=ViolenceParams)
     other_actors: OtherActorsParams = Field(default_factory=OtherActorsParams)
     command: CommandParams = Field(default_factory=CommandParams)
+    bargaining: BargainingParams = Field(default_factory=BargainingParams)
     policing: PolicingParams = Field(default_factory=PolicingParams)
     retaliation: RetaliationParams = Field(default_factory=RetaliationParams)
     demography: DemographyParams = Field(default_factory=DemographyParams)
@@ -286,6 +313,7 @@ class Scenario(Frozen):
         else:
             indexed = [(e, f"events.{i}") for i, e in enumerate(events)]
         alive = list(self.gangs)
+        tiers: set[str] = set()  # gangs with a street tier
         for e, key in sorted(indexed, key=lambda pair: pair[0].date):
             named = [("gangs", g) for g in e.gangs or ()]
             named += [(k, getattr(e, k)) for k in ("gang", "to") if getattr(e, k) is not None]
@@ -293,6 +321,16 @@ class Scenario(Frozen):
                 if g not in alive and key is not None:
                     yield f"{key}.{field}", (
                         f"unknown gang {g!r} on {e.date}; existing then: {', '.join(alive)}")
+            concerned = [g for g in (e.gangs if e.gangs is not None else alive) if g in alive]
+            if e.kind == "street_tier":
+                tiers.update(concerned)
+            elif e.kind == "street_arrest" or (e.kind == "communique" and e.from_street):
+                lacking = [g for g in concerned if g not in tiers]
+                if lacking and key is not None:
+                    what = "street-tier communique" if e.kind == "communique" else e.kind
+                    yield f"{key}.gangs" if e.gangs is not None else key, (
+                        f"a {what} needs the street tier of {', '.join(lacking)}: no "
+                        f"street_tier event for it on or before {e.date}")
             if key is not None and e.kind == "takeover" and e.gang == e.to:
                 yield f"{key}.to", "a gang cannot take territory from itself"
             if e.kind != "split":
