@@ -522,7 +522,7 @@ def _claim(out: Path, resume: bool) -> bool:
         return False
     marker = read_marker(out)
     if marker is None:
-        raise ConfigError(str(out), "", f"exists and is not a folder trucesim made (no "
+        raise ConfigError(str(out), "", f"exists and is not a calibration folder trucesim made (no "
                           f"{MARKER}); nothing in it is touched: choose another --out")
     if marker["kind"] != "calibration":
         raise ConfigError(str(out), "", f"holds a 'trucesim {marker['kind']}' result, not a "
