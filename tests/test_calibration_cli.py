@@ -294,3 +294,22 @@ def test_the_shipped_calibration_files_load():
     assert not any(s.row.nowcast_only for s in a.stats)
     assert {s.row.id for s in a.stats} < {s.row.id for s in b.stats}
     assert sum(s.row.nowcast_only for s in b.stats) == 9
+
+
+@pytest.mark.parametrize("protocol, calibration, until", [
+    ("A", "el-salvador-2013.toml", dt.date(2013, 12, 31)),
+    ("B", "el-salvador-2016-07-14.toml", dt.date(2016, 7, 14)),
+])
+def test_the_bundled_posteriors_match_their_calibrations(protocol, calibration, until):
+    from importlib import resources
+    from pathlib import Path
+
+    from trucesim.calibration.problem import load_calibration
+
+    bundled = Path(str(resources.files("trucesim") / "bundled" / "posterior"))
+    post = load_posterior(bundled / f"el-salvador-{protocol}.toml")
+    problem = load_calibration(Path(__file__).resolve().parents[1] / "calibration" / calibration)
+    assert (post.protocol, post.data_until, post.calibration) == (protocol, until, calibration)
+    assert list(post.names) == problem.names
+    for j, prior in enumerate(problem.priors.values()):
+        assert prior.low <= post.values[:, j].min() and post.values[:, j].max() <= prior.high
