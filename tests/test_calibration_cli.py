@@ -313,3 +313,14 @@ def test_the_bundled_posteriors_match_their_calibrations(protocol, calibration, 
     assert list(post.names) == problem.names
     for j, prior in enumerate(problem.priors.values()):
         assert prior.low <= post.values[:, j].min() and post.values[:, j].max() <= prior.high
+
+
+def test_an_unreachable_scheduler_is_refused_before_anything_is_written(tiny, tmp_path,
+                                                                       capsys):
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    assert main(["calibrate", str(tiny), "--backend", "dask", "--scheduler",
+                 "tcp://127.0.0.1:9", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --scheduler: tcp://127.0.0.1:9: cannot reach the Dask")
+    assert not out.exists()

@@ -565,18 +565,19 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
                                   f"calibration (digest {found}, this file {digest}: its "
                                   "settings, scenario, data or the model changed); use "
                                   "another --out")
-        out.mkdir(parents=True, exist_ok=True)
-        write_marker(out, "calibration", {"calibration_file": str(path), "digest": digest})
-        np.random.seed(spec.seed % 2**32)
-        import random
-
-        random.seed(spec.seed)
         started = time.perf_counter()
-        # Compile (or load) the kernels here, before pyabc forks its workers.
-        warm = Simulator(problem.scenario, problem.priors, problem.stats, spec.seed)
-        warm.run({n: p.quantile(0.5) for n, p in problem.priors.items()},
-                 np.random.SeedSequence(0))
+        # The sampler first: an unreachable scheduler is refused before anything is written.
         with open_sampler(backend, workers, scheduler) as sampler:
+            out.mkdir(parents=True, exist_ok=True)
+            write_marker(out, "calibration", {"calibration_file": str(path), "digest": digest})
+            np.random.seed(spec.seed % 2**32)
+            import random
+
+            random.seed(spec.seed)
+            # Compile (or load) the kernels here, before pyabc forks its workers.
+            warm = Simulator(problem.scenario, problem.priors, problem.stats, spec.seed)
+            warm.run({n: p.quantile(0.5) for n, p in problem.priors.items()},
+                     np.random.SeedSequence(0))
             abc = make_abc(problem, sampler)
             db = f"sqlite:///{(out / HISTORY).resolve()}"
             if resuming:
