@@ -555,7 +555,7 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
     sc = problem.scenario
     budget.check(str(path), "method", m.population_size * (m.max_generations + 1), sc.days,
                  sc.world.cliques, sc.world.burn_in_days, keep_daily=False)
-    pyabc = _pyabc()
+    _pyabc()  # the optional extra is missing: refuse before anything is written
     with FolderLock(out, f"calibrate {path.name}"):
         resuming = _claim(out, resume)
         if resuming:
@@ -599,7 +599,6 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
         elapsed = time.perf_counter() - started
         pred = predictive_table(problem, pred_sims)
         _write_outputs(out, problem, posterior, table, pred, str(path), elapsed, digest)
-    del pyabc
     qs = posterior.quantiles((0.05, 0.5, 0.95))
     last = table.iloc[-1]
     print(f"\n{len(table)} generations, final epsilon {last['epsilon']:.4g}, acceptance "
