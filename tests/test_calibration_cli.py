@@ -324,3 +324,13 @@ def test_an_unreachable_scheduler_is_refused_before_anything_is_written(tiny, tm
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: --scheduler: tcp://127.0.0.1:9: cannot reach the Dask")
     assert not out.exists()
+
+
+def test_priors_of_invalid_scenarios_give_no_posterior(tmp_path, capsys):
+    # eta >= 1 - exp(-omega) makes every particle an explosive process.
+    path = _calibration(tmp_path, '[parameters."violence.eta"]\nlow = 0.07\nhigh = 0.09\n')
+    out = tmp_path / "out"
+    assert main(["calibrate", path, "--workers", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cal.toml: parameters: 10 accepted particles have an infinite distance" in err
+    assert not (out / "posterior.toml").exists()

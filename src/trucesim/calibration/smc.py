@@ -593,6 +593,12 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
             history = abc.history
             if history.max_t < 0:
                 raise ConfigError(str(path), "method", "no generation finished")
+            bad = ~np.isfinite(history.get_weighted_distances(t=history.max_t)["distance"])
+            if bad.any():
+                raise ConfigError(str(path), "parameters", f"{int(bad.sum())} accepted "
+                                  "particles have an infinite distance (their values make an "
+                                  "invalid scenario, e.g. an explosive branching ratio): "
+                                  "narrow the priors; no posterior was written")
             table = generations(history)
             posterior = posterior_of(problem, history, str(path), table)
             pred_sims = predictive(problem, posterior, PREDICTIVE_DRAWS)
