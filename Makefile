@@ -8,7 +8,7 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install install-test install-dashboard run dashboard test test-fast bench clean
+.PHONY: install install-test install-dashboard run dashboard test test-fast bench bench-abc posterior posterior-A posterior-B clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PYTHON) -m pip install --quiet -e '.[test]'
+	$(PYTHON) -m pip install --quiet -e '.[test,calibrate]'
 	touch $@
 
 $(VENV)/.installed-dashboard: $(VENV)/.installed pyproject.toml
@@ -42,6 +42,19 @@ test-fast: install-test
 
 bench: install
 	$(PYTHON) benchmarks/run.py
+
+# ABC-SMC simulations per second on the 2010-2013 window (2 workers).
+bench-abc: install-test
+	$(PYTHON) benchmarks/abc.py
+
+# The bundled posteriors (src/trucesim/bundled/posterior/el-salvador-{A,B}.toml): one
+# calibration each, with the settings in its calibration file (see docs/calibration.md).
+POSTERIOR_WORKERS ?= 2
+posterior: posterior-A posterior-B
+posterior-A: install-test
+	$(PYTHON) tools/bundle_posterior.py calibration/el-salvador-2013.toml A --workers $(POSTERIOR_WORKERS)
+posterior-B: install-test
+	$(PYTHON) tools/bundle_posterior.py calibration/el-salvador-2016-07-14.toml B --workers $(POSTERIOR_WORKERS)
 
 clean:
 	rm -rf $(VENV) results

@@ -9,20 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trucesim.calibration.fit import (
-    executor,
-    fit_figure,
-    fit_report,
-    overrides_toml,
-    simulate_statistics,
-)
 from trucesim.calibration.observed import (
     STATISTIC_METRICS,
     ObservedRow,
     Statistic,
     simulated_statistics,
 )
-from trucesim.calibration.validation.simulate import COLUMNS, simulate_daily, simulate_replicates
+from trucesim.calibration.validation.simulate import (
+    COLUMNS,
+    executor,
+    simulate_daily,
+    simulate_replicates,
+)
 from trucesim.core.model import TruceModel
 from trucesim.outcomes import TYPES
 from trucesim.scenario.errors import ConfigError
@@ -66,21 +64,45 @@ def test_unknown_backend_is_a_config_error():
         pass
 
 
-def test_calibration_replicates_are_seeded_as_before(tiny):
+def _simulator(tiny, stats, seed=7):
+    pytest.importorskip("pyabc")
+    from trucesim.calibration.problem import Prior
+    from trucesim.calibration.smc import Simulator
+
+    priors = {"violence.background_rate": Prior(low=0.5, high=3.0),
+              "violence.mu": Prior(prior="loguniform", low=0.001, high=0.01)}
+    return Simulator(tiny, priors, stats, seed)
+
+
+def test_a_particle_is_simulated_with_a_seed_of_its_values(tiny):
+    from trucesim.calibration.smc import particle_seed
+
     stats = [_stat(), _stat("2013-12-10", "2013-12-20")]
-    for r in (0, 3):
-        got, error = simulate_statistics(tiny, {"violence.background_rate": 2.5}, 7, r, stats)
-        assert error is None
-        want = simulated_statistics(
-            _old_way(tiny.with_overrides({"violence.background_rate": 2.5}), 7, r), stats)
-        assert got == want.tolist()
-    # Common random numbers: replicate r's run depends on r, not on the other replicates.
-    assert simulate_statistics(tiny, {}, 7, 0, stats) != simulate_statistics(tiny, {}, 7, 1, stats)
+    model = _simulator(tiny, stats)
+    pars = {"violence.background_rate": 2.5, "ln_violence.mu": np.log(0.004)}
+    got = model(pars)["s"]
+    u = np.array([2.5, np.log(0.004)])
+    values = {"violence.background_rate": 2.5, "violence.mu": float(np.exp(np.log(0.004)))}
+    seed = np.random.default_rng(particle_seed(7, u))
+    want = simulated_statistics(
+        TruceModel(tiny.with_overrides(values), rng=seed, agents=False).run(), stats)
+    assert got.tolist() == want.tolist()
+    assert model(dict(pars))["s"].tolist() == got.tolist()  # the same particle, the same run
+    other = model({**pars, "violence.background_rate": 2.5 + 1e-12})["s"]
+    assert other.tolist() != got.tolist()  # another particle, another seed
+    assert _simulator(tiny, stats, seed=8)(pars)["s"].tolist() != got.tolist()
 
 
-def test_invalid_values_give_the_reason_not_a_run(tiny):
-    stats, error = simulate_statistics(tiny, {"violence.eta": 0.9}, 7, 0, [_stat()])
-    assert stats is None and "branching" in error
+def test_invalid_values_give_nan_statistics_and_an_infinite_distance(tiny):
+    from trucesim.calibration.smc import Distance
+
+    model = _simulator(tiny, [_stat()])
+    s = model.run({"violence.eta": 0.9}, np.random.SeedSequence(1))
+    assert np.isnan(s).all()
+    problem = type("P", (), {"stats": [_stat()], "target_of": np.array([0]),
+                             "weights": np.array([1.0])})()
+    assert Distance(problem)({"s": s}) == np.inf
+    assert Distance(problem)({"s": np.array([60 / 31])}) == 0.0
 
 
 def test_validation_replicates_are_seeded_as_before(tiny):
@@ -113,58 +135,3 @@ def test_replicates_are_the_same_in_this_process_and_in_a_pool(tiny):
 def test_statistic_metrics_are_the_summary_death_types_and_the_member_stocks():
     assert STATISTIC_METRICS == frozenset(TYPES) | {"members", "prisoners"}
     assert len(TYPES) == 9 and {"disappearances", "other_actors"} <= STATISTIC_METRICS
-
-
-class _Spec:
-    replicates = 2
-    seed = 1
-    targets = []
-    parameters = {}
-
-    class method:  # noqa: N801
-        popsize, maxiter, accept_fraction = 2, 1, 0.2
-        seed = 0
-
-
-class _Problem:
-    spec = _Spec()
-    stats = []
-    fit_end = dt.date(2014, 1, 31)
-    future_data_used = True
-    scenario = type("S", (), {"name": "tiny", "start": dt.date(2013, 12, 1)})()
-
-
-def _stats_table():
-    return pd.DataFrame({
-        "target": ["a", "b"], "row": ["homicides:2013-12-01:2013-12-31",
-                                      "homicides:2014-01-01:2014-01-31"],
-        "metric": ["homicides", "homicides"], "days": [31, 31],
-        "observed_per_day": [2.0, 4.0], "simulated_per_day": [3.0, 2.0],
-        "sim_min": [2.5, 1.0], "sim_max": [4.0, 3.0], "baseline": [0.0, 0.0],
-        "ratio": [1.5, 0.5],
-    })
-
-
-def test_future_data_warnings_name_the_cutoff():
-    result = {"values": {}, "distance": 0.5, "evaluations": 4, "generations": 1,
-              "message": "done"}
-    toml = overrides_toml(_Problem(), result, {}, "cal.toml")
-    assert "(INCLUDES DATA AFTER 2013-12-31: allow_future_data = true)." in toml
-    report = fit_report(_Problem(), result, {}, _stats_table(), 1.0, "cal.toml")
-    assert report.startswith("**WARNING: this fit uses data after 2013-12-31 "
-                             "(allow_future_data = true); it is not an out-of-sample")
-
-
-def test_fit_figure_plots_the_ratio_with_the_replicate_range():
-    table = pd.DataFrame({"evaluation": [0, 1, 2], "distance": [3.0, np.inf, 1.0]})
-    fig = fit_figure(_Problem(), _stats_table(), table)
-    ax = fig.axes[0]
-    line = next(c for c in ax.containers)  # the errorbar container
-    x, y = line.lines[0].get_data()
-    assert list(x) == [1.5, 0.5] and list(y) == [0, 1]
-    # Error bars span sim_min/observed to sim_max/observed.
-    segments = line.lines[2][0].get_segments()
-    assert [tuple(s[:, 0]) for s in segments] == [(1.25, 2.0), (0.25, 0.75)]
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)

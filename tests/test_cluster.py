@@ -24,10 +24,11 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from trucesim.calibration.fit import run_calibration
+from trucesim.calibration.smc import run_calibration
 from trucesim.runner import run_experiment
 from trucesim.runner.experiment import load_experiment
 from trucesim.runner.store import TIMING_COLUMNS
@@ -274,11 +275,10 @@ def cluster():
 #: A small calibration (2 simulations of 2010-2016 on 30 cliques).
 CALIBRATION = """
 scenario = "el-salvador-2010-2016"
-replicates = 1
 overrides = {"world.cliques" = 30, "world.burn_in_days" = 10}
 [method]
-popsize = 2
-maxiter = 0
+population_size = 10
+max_generations = 1
 [parameters."violence.mu"]
 low = 0.001
 high = 0.005
@@ -348,14 +348,28 @@ def test_sweep_on_a_cluster_without_shared_folder(tmp_path, cluster):
         pd.testing.assert_frame_equal(pd.read_parquet(part),
                                       pd.read_parquet(out / "sweep" / "daily" / part.name))
 
-    # Calibration on the same cluster (one worker left): the same evaluations as here.
+    # ABC-SMC on the same cluster (one worker left; pyabc's Dask sampler): every accepted
+    # particle's statistics are those of its own seed, as a local simulation gives them.
     cal = exp_dir / "cal.toml"
     cal.write_text(CALIBRATION)
-    assert run_calibration(cal, workers=1, out=tmp_path / "cal-local") == 0
     assert run_calibration(cal, backend="dask", scheduler=cluster.address,
                            out=out / "cal") == 0
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cal-local" / "evaluations.parquet"),
-                                  pd.read_parquet(out / "cal" / "evaluations.parquet"))
+    import pyabc
+
+    from trucesim.calibration.problem import load_calibration
+    from trucesim.calibration.smc import Simulator
+    from trucesim.scenario.posterior import load_posterior
+
+    post = load_posterior(out / "cal" / "posterior.toml")
+    assert len(post) == 10 and post.protocol == "A"
+    problem = load_calibration(cal)
+    model = Simulator(problem.scenario, problem.priors, problem.stats, problem.spec.seed)
+    history = pyabc.History(f"sqlite:///{out / 'cal' / 'history.db'}", _id=1)
+    particles = history.get_population(t=history.max_t).particles
+    assert len(particles) == 10
+    for particle in particles:
+        got = model(dict(particle.parameter))["s"]
+        assert got.tolist() == np.asarray(particle.sum_stat["s"]).tolist()
 
     # Only the client wrote the results; no cluster process wrote outside its folder.
     assert {p.stat().st_uid for p in out.rglob("*")} == {os.getuid()}

@@ -49,6 +49,9 @@ from trucesim.scenario.files import read_text
 #: Last day whose data may be used for fitting (the truce and its rollback, not after).
 FIT_CUTOFF = dt.date(2013, 12, 31)
 
+#: Last day of data a nowcast (protocol B) may use: the day of the 2016 letter.
+NOWCAST_CUTOFF = dt.date(2016, 7, 14)
+
 #: A row whose note starts with this may never be fitted under protocol A (the hindcast).
 NOWCAST_MARK = "nowcast window only"
 
@@ -251,6 +254,8 @@ def select_rows(
     allow_future_data: bool = False,
     source: str = "<calibration>",
     key: str = "targets",
+    protocol: str | None = None,
+    cutoff: dt.date | None = None,
 ) -> list[ObservedRow]:
     """Rows picked by explicit ``ids``, or by ``quantity`` within ``window`` and a span length.
 
@@ -260,7 +265,16 @@ def select_rows(
     explicit row reaching past :data:`FIT_CUTOFF` without ``allow_future_data``, a row
     marked "nowcast window only" among the selected rows (always, even with
     ``allow_future_data``: fitting here is protocol A), an empty selection.
+
+    A calibration names its ``protocol`` ("A" or "B") and its last day of data
+    (``cutoff``, the calibration's ``data_until``): then rows ending after ``cutoff`` are
+    refused (explicit ids, windows) or out of reach (quantity selection), whatever
+    ``allow_future_data`` says, and rows marked "nowcast window only" are usable under
+    protocol B only.
     """
+    if protocol is not None:
+        return _select_for_protocol(rows, ids, quantity, window, min_days, max_days, source,
+                                    key, protocol, cutoff or FIT_CUTOFF)
     known = {r.id: r for r in rows}
     if window is not None and window[1] > FIT_CUTOFF and not allow_future_data:
         raise ConfigError(
@@ -306,6 +320,61 @@ def select_rows(
     if not chosen:
         raise ConfigError(source, key, "selects no data row")
     return chosen
+
+
+def _select_for_protocol(rows, ids, quantity, window, min_days, max_days, source, key,
+                         protocol, cutoff) -> list[ObservedRow]:
+    """:func:`select_rows` for a calibration with a protocol and a last day of data."""
+    known = {r.id: r for r in rows}
+    why = (f"the calibration's data_until is {cutoff} (protocol {protocol}; protocol A fits "
+           f"data up to {FIT_CUTOFF}, protocol B up to {NOWCAST_CUTOFF})")
+    if window is not None and window[1] > cutoff:
+        raise ConfigError(source, f"{key}.window",
+                          f"the fitting window ends {window[1]}, after {cutoff}: {why}")
+    if ids:
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ConfigError(
+                source, f"{key}.rows",
+                f"unknown data row {unknown[0]!r}; valid ids look like 'quantity:start:end', "
+                f"e.g. {next(iter(known), 'none')!r} (see `trucesim observed`)",
+            )
+        chosen = [known[i] for i in ids]
+        nowcast = [r for r in chosen if r.nowcast_only]
+        if nowcast and protocol != "B":
+            raise ConfigError(source, f"{key}.rows", nowcast_protocol_refusal(nowcast[0]))
+        late = [r for r in chosen if r.end > cutoff]
+        if late:
+            raise ConfigError(source, f"{key}.rows",
+                              f"row {late[0].id} ends after {cutoff}: {why}")
+    else:
+        quantities = {r.quantity for r in rows}
+        if quantity not in quantities:
+            raise ConfigError(
+                source, f"{key}.quantity",
+                f"unknown quantity {quantity!r}; valid: {', '.join(sorted(quantities))}",
+            )
+        chosen = [
+            r for r in rows
+            if r.quantity == quantity and min_days <= r.days <= max_days
+            and (window is None or (window[0] <= r.start and r.end <= window[1]))
+            and r.end <= cutoff
+        ]
+        nowcast = [r for r in chosen if r.nowcast_only]
+        if nowcast and protocol != "B":
+            raise ConfigError(source, f"{key}.quantity", nowcast_protocol_refusal(nowcast[0]))
+    if not chosen:
+        raise ConfigError(source, key, f"selects no data row up to {cutoff} (an empty data "
+                          "window)")
+    return chosen
+
+
+def nowcast_protocol_refusal(row: ObservedRow) -> str:
+    """Why ``row`` (marked "nowcast window only") cannot be fitted by a protocol A
+    calibration: one line naming it."""
+    where = f" ({row.origin})" if row.origin else ""
+    return (f"row {row.id}{where} is marked {NOWCAST_MARK!r}: it may inform only a "
+            f'nowcast: set protocol = "B" (data_until at most {NOWCAST_CUTOFF})')
 
 
 def nowcast_refusal(row: ObservedRow) -> str:

@@ -1,21 +1,27 @@
-"""Calibration files: the parameters to fit, the target statistics, and the distance.
+"""Calibration files: the parameters to fit and their priors, the targets, the distance.
 
-A calibration file is TOML (unknown keys are errors)::
+A calibration file is TOML (unknown keys are errors; errors read ``file: key.path: reason``)::
 
     scenario = "el-salvador-2010-2016"   # file (relative to this one) or bundled name
-    replicates = 2                       # runs per evaluation (common random numbers)
-    seed = 2013                          # root of the replicates' seeds
-    allow_future_data = false            # true lets targets use rows after 2013-12-31
+    seed = 2013                          # root of the simulations' seeds and of pyabc's RNG
+    protocol = "A"                       # "A" (hindcast, the default) or "B" (nowcast)
+    data_until = 2013-12-31              # last day of data (default: the protocol's cutoff,
+                                         # 2013-12-31 for A, 2016-07-14 for B; never later)
 
-    [method]                             # scipy.optimize.differential_evolution
-    name = "differential_evolution"
-    popsize = 6
-    maxiter = 12
+    [method]                             # pyabc ABC-SMC
+    name = "abc_smc"
+    population_size = 250
+    max_generations = 8
+    epsilon = "median"                   # or "quantile" with quantile = 0.3
+    min_epsilon = 0.0                    # stop at this tolerance ...
+    min_acceptance_rate = 0.0            # ... or below this acceptance rate
+    adaptive_population = false          # pyabc AdaptivePopulationSize
+    max_population_size = 1000
 
     [parameters."violence.mu"]           # dotted path into the scenario
-    low = 0.001
-    high = 0.006
-    scale = "log"                        # prior / search scale: "linear" or "log"
+    prior = "loguniform"                 # "uniform" (default), "loguniform" or "normal"
+    low = 0.0002                         # default: the parameter table's bounds
+    high = 0.008                         # (a normal prior: mean, sd, truncated to low/high)
 
     [[targets]]
     name = "annual homicides"
@@ -24,11 +30,14 @@ A calibration file is TOML (unknown keys are errors)::
     min_days = 365
     weight = 2.0
 
-The distance of a parameter vector is ``sum over targets of weight * mean over the
+Rows marked "nowcast window only" can be targets only with ``protocol = "B"``; no row
+ending after ``data_until`` can be, and the scenario is simulated only up to the last
+target row's end (:func:`truncate`).
+
+The distance of one simulated run is ``sum over targets of weight * mean over the
 target's rows of (ln((S + 0.5) / (O + 0.5)))**2`` where S and O are the simulated and
-observed counts over each row's span (:func:`trucesim.calibration.observed.log_ratio_distance`), S
-being the mean over ``replicates`` runs that use the same seeds for every parameter
-vector, so that the distance is a smooth function of the parameters.
+observed counts over each row's span
+(:func:`trucesim.calibration.observed.log_ratio_distance`).
 """
 
 from __future__ import annotations
@@ -41,10 +50,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from trucesim.calibration.observed import (
     FIT_CUTOFF,
+    NOWCAST_CUTOFF,
     STATISTIC_METRICS,
     Statistic,
     load_observed,
@@ -55,6 +65,7 @@ from trucesim.calibration.observed import (
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.files import is_bare_name, named_path
 from trucesim.scenario.params import Frozen
+from trucesim.scenario.posterior import PROTOCOL_CUTOFFS
 from trucesim.scenario.schema import (
     Scenario,
     load_scenario,
@@ -65,35 +76,105 @@ from trucesim.scenario.schema import (
 )
 
 
-class FittedParameter(Frozen):
-    """A parameter to fit: uniform (``scale = "linear"``) or log-uniform prior on bounds."""
+def table_bounds(path: str) -> tuple[float | None, float | None]:
+    """The bounds the parameter table gives the parameter at dotted ``path`` (``ge``/``gt``
+    and ``le``/``lt``; None where it gives none or the path is not a table parameter)."""
+    from trucesim.scenario.params import PARAMETER_GROUPS
 
-    low: float
-    high: float
-    scale: Literal["linear", "log"] = "linear"
+    group, _, name = path.rpartition(".")
+    model = PARAMETER_GROUPS.get(group)
+    field = model.model_fields.get(name) if model is not None else None
+    lo = hi = None
+    for m in (field.metadata if field is not None else ()):
+        for attr in ("ge", "gt"):
+            if getattr(m, attr, None) is not None:
+                lo = float(getattr(m, attr))
+        for attr in ("le", "lt"):
+            if getattr(m, attr, None) is not None:
+                hi = float(getattr(m, attr))
+    return lo, hi
+
+
+class Prior(Frozen):
+    """The prior of a fitted parameter.
+
+    ``uniform`` on [low, high]; ``loguniform`` (uniform in ln x) on [low, high], low > 0;
+    ``normal`` with ``mean`` and ``sd``, truncated to [low, high]. ``low`` and ``high``
+    default to the parameter table's bounds (see :meth:`resolved`).
+    """
+
+    prior: Literal["uniform", "loguniform", "normal"] = "uniform"
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: float | None = Field(None, gt=0.0)
 
     @model_validator(mode="after")
-    def _bounds(self) -> FittedParameter:
-        if not (math.isfinite(self.low) and math.isfinite(self.high)):
-            raise ValueError("bounds must be finite numbers")
-        if self.low >= self.high:
+    def _shape(self) -> Prior:
+        for key in ("low", "high", "mean", "sd"):
+            v = getattr(self, key)
+            if v is not None and not math.isfinite(v):
+                raise ValueError(f"{key} must be a finite number")
+        if self.prior == "normal":
+            if self.mean is None or self.sd is None:
+                raise ValueError("a normal prior needs mean and sd")
+        elif self.mean is not None or self.sd is not None:
+            raise ValueError(f"mean and sd belong to a normal prior, not {self.prior!r}")
+        if self.low is not None and self.high is not None and self.low >= self.high:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        if self.scale == "log" and self.low <= 0:
-            raise ValueError("a log scale needs low > 0")
         return self
 
-    def to_unit(self, value: float) -> float:
-        """Search coordinate of ``value`` (log of it on a log scale)."""
-        return math.log(value) if self.scale == "log" else value
+    def resolved(self, path: str, source: str) -> Prior:
+        """This prior with low/high filled in from the parameter table, checked against it.
 
-    def from_unit(self, u: float) -> float:
-        """Parameter value of search coordinate ``u``."""
-        return math.exp(u) if self.scale == "log" else u
+        Raises:
+            ConfigError: at ``parameters.<path>``: bounds outside the table's, a missing
+                bound the table cannot give, low >= high, a loguniform prior reaching 0 or
+                below, a normal mean outside its truncation.
+        """
+        key = f"parameters.{path}"
+        t_lo, t_hi = table_bounds(path)
+        low = self.low if self.low is not None else t_lo
+        high = self.high if self.high is not None else t_hi
+        if low is None or high is None:
+            side = "low" if low is None else "high"
+            raise ConfigError(source, f"{key}.{side}", f"missing, and the parameter table "
+                              f"gives no {'lower' if side == 'low' else 'upper'} bound")
+        if t_lo is not None and low < t_lo:
+            raise ConfigError(source, f"{key}.low", f"{low} is below the parameter table's "
+                              f"bound {t_lo}")
+        if t_hi is not None and high > t_hi:
+            raise ConfigError(source, f"{key}.high", f"{high} is above the parameter table's "
+                              f"bound {t_hi}")
+        if low >= high:
+            raise ConfigError(source, key, f"low ({low}) must be below high ({high})")
+        if self.prior == "loguniform" and low <= 0:
+            raise ConfigError(source, f"{key}.low", "a loguniform prior needs low > 0")
+        if self.prior == "normal" and not low <= self.mean <= high:
+            raise ConfigError(source, f"{key}.mean", f"{self.mean} is outside the "
+                              f"truncation [{low}, {high}]")
+        return self.model_copy(update={"low": low, "high": high})
 
     @property
-    def search_bounds(self) -> tuple[float, float]:
-        """Bounds in search coordinates."""
-        return self.to_unit(self.low), self.to_unit(self.high)
+    def log(self) -> bool:
+        """True if the sampler works on ln x (a loguniform prior)."""
+        return self.prior == "loguniform"
+
+    def to_value(self, u: float) -> float:
+        """Parameter value of sampler coordinate ``u`` (exp of it on a log scale)."""
+        return math.exp(u) if self.log else u
+
+    def quantile(self, q: float) -> float:
+        """The prior's ``q`` quantile (for reports)."""
+        from scipy import stats
+
+        lo, hi = float(self.low), float(self.high)
+        if self.prior == "uniform":
+            return lo + q * (hi - lo)
+        if self.prior == "loguniform":
+            return math.exp(math.log(lo) + q * (math.log(hi) - math.log(lo)))
+        a, b = (lo - self.mean) / self.sd, (hi - self.mean) / self.sd
+        return float(stats.truncnorm.ppf(q, a, b, loc=self.mean, scale=self.sd))
 
 
 class Target(Frozen):
@@ -128,62 +209,88 @@ class Target(Frozen):
 
 
 class Method(Frozen):
-    """Optimiser settings (scipy.optimize.differential_evolution)."""
+    """ABC-SMC settings (pyabc)."""
 
-    name: Literal["differential_evolution"] = "differential_evolution"
-    popsize: int = Field(6, ge=2, description="Population = popsize * number of parameters.")
-    maxiter: int = Field(12, ge=0, description="Generations after the initial population.")
-    tol: float = Field(0.01, ge=0.0)
-    mutation: tuple[float, float] = (0.5, 1.0)
-    recombination: float = Field(0.7, ge=0.0, le=1.0)
-    seed: int = Field(1, ge=0, description="Seed of the optimiser's own randomness.")
-    init: Literal["latinhypercube", "sobol", "halton", "random"] = "latinhypercube"
-    accept_fraction: float = Field(
-        0.1, gt=0.0, le=1.0,
-        description="Share of the best evaluations whose spread gives the reported intervals.",
-    )
+    name: Literal["abc_smc"] = "abc_smc"
+    population_size: int = Field(200, ge=10, le=100_000,
+                                 description="Particles per generation (the first, if adaptive).")
+    adaptive_population: bool = Field(
+        False, description="pyabc AdaptivePopulationSize: size each generation to the target "
+        "coefficient of variation of the transition density.")
+    max_population_size: int = Field(1000, ge=10, le=100_000)
+    population_cv: float = Field(0.1, gt=0.0, le=1.0,
+                                 description="Target CV of AdaptivePopulationSize.")
+    epsilon: Literal["median", "quantile"] = Field(
+        "median", description="Tolerance schedule: the median (quantile 0.5) or the "
+        "'quantile' of the last generation's weighted distances (pyabc QuantileEpsilon).")
+    quantile: float = Field(0.5, gt=0.0, lt=1.0, description="Quantile of 'quantile'.")
+    max_generations: int = Field(8, ge=1, le=1000)
+    min_epsilon: float = Field(0.0, ge=0.0, description="Stop when the tolerance reaches this.")
+    min_acceptance_rate: float = Field(0.0, ge=0.0, le=1.0,
+                                       description="Stop when acceptance falls below this.")
+    max_simulations: int = Field(1_000_000, ge=1,
+                                 description="Stop after this many simulations in all.")
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Method:
+        if self.epsilon == "median" and self.quantile != 0.5:
+            raise ValueError("quantile is for epsilon = \"quantile\" (the median is 0.5)")
+        if self.adaptive_population and self.max_population_size < self.population_size:
+            raise ValueError("max_population_size is below population_size")
+        return self
+
+    @property
+    def alpha(self) -> float:
+        """The tolerance quantile."""
+        return 0.5 if self.epsilon == "median" else self.quantile
+
+
+#: Method settings that only stop a run: a run may be resumed with other values.
+STOPPING = ("max_generations", "min_epsilon", "min_acceptance_rate", "max_simulations")
 
 
 class Calibration(Frozen):
-    """A calibration: scenario, fitted parameters, targets, replicates and method."""
+    """A calibration: scenario, protocol, priors, targets and method."""
 
     scenario: str
     description: str = ""
-    replicates: int = Field(2, ge=1, le=1000)
-    seed: int = Field(2013, ge=0)
-    allow_future_data: bool = False
+    seed: int = Field(2013, ge=0, le=2**63 - 1,
+                      description="Root of the simulations' seeds and of pyabc's RNG.")
+    protocol: Literal["A", "B"] = "A"
+    data_until: dt.date | None = Field(
+        None, description="Last day of data (default: the protocol's cutoff).")
     data: str | None = Field(None, description="Observed data CSV (default: the bundled one).")
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="Fixed dotted-path overrides applied before fitting."
     )
-    parameters: dict[str, FittedParameter] = Field(min_length=1)
+    parameters: dict[str, Prior] = Field(min_length=1)
     targets: list[Target] = Field(min_length=1)
     method: Method = Field(default_factory=Method)
     source: str = Field("<calibration>", exclude=True)
+
+    @field_validator("data_until")
+    @classmethod
+    def _protocol(cls, until: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        protocol = info.data.get("protocol", "A")
+        cutoff = PROTOCOL_CUTOFFS[protocol]
+        if until is not None and until > cutoff:
+            if until > PROTOCOL_CUTOFFS["B"]:
+                raise ValueError(
+                    f"{until} is after {PROTOCOL_CUTOFFS['B']}, the last day any calibration "
+                    "may use (the 2016 letter; later data are never an input)")
+            raise ValueError(f"{until} is after protocol {protocol}'s cutoff {cutoff}; a "
+                             'nowcast fit needs protocol = "B"')
+        return until
+
+    @property
+    def until(self) -> dt.date:
+        """The last day of data: ``data_until`` or the protocol's cutoff."""
+        return self.data_until or PROTOCOL_CUTOFFS[self.protocol]
 
     @property
     def names(self) -> list[str]:
         """Fitted parameter paths, in file order."""
         return list(self.parameters)
-
-    def values(self, u: np.ndarray) -> dict[str, float]:
-        """Parameter values (dotted path -> value) of a search vector."""
-        return {
-            name: float(p.from_unit(float(x)))
-            for (name, p), x in zip(self.parameters.items(), u, strict=True)
-        }
-
-    def digest(self) -> str:
-        """Hash of everything that determines the evaluations (for resuming).
-
-        The stopping rule (``maxiter``, ``tol``) and the reporting share are left out:
-        a run may be resumed with more or fewer generations.
-        """
-        data = self.model_dump(mode="json")
-        for key in ("maxiter", "tol", "accept_fraction"):
-            data["method"].pop(key)
-        text = json.dumps(data, sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class CalibrationProblem:
@@ -191,6 +298,7 @@ class CalibrationProblem:
 
     Attributes:
         spec: the validated :class:`Calibration`.
+        priors: each fitted parameter's prior, bounds filled in from the parameter table.
         scenario: the base scenario with the fixed overrides, ending at :attr:`fit_end`.
         stats: the target statistics, in target order.
         target_of: index of the target of each statistic.
@@ -201,13 +309,17 @@ class CalibrationProblem:
         self.spec = spec
         src = spec.source
         rows = load_observed(_relative(spec.data, base_dir, src) if spec.data else None)
+        until = spec.until
+        if rows and until < min(r.start for r in rows):
+            raise ConfigError(src, "data_until", f"{until} is before the first data row "
+                              f"({min(r.start for r in rows)}): an empty data window")
         stats: list[Statistic] = []
         target_of: list[int] = []
         for i, t in enumerate(spec.targets):
             chosen = select_rows(
                 rows, ids=t.rows or None, quantity=t.quantity, window=t.window,
-                min_days=t.min_days, max_days=t.max_days,
-                allow_future_data=spec.allow_future_data, source=src, key=f"targets.{i}",
+                min_days=t.min_days, max_days=t.max_days, source=src, key=f"targets.{i}",
+                protocol=spec.protocol, cutoff=until,
             )
             got = statistics_for(chosen, t.metric, t.baseline, source=src, key=f"targets.{i}")
             stats += got
@@ -229,23 +341,52 @@ class CalibrationProblem:
             )
         self.scenario = truncate(scenario, self.fit_end)
         data = self.scenario.to_data()
+        self.priors: dict[str, Prior] = {}
         for name, p in spec.parameters.items():  # every path must name a parameter
             try:
-                set_path(data, name, p.low, src)
+                set_path(data, name, 0.0, src)
             except ConfigError as exc:
                 raise ConfigError(src, f"parameters.{name}", exc.reason) from None
+            self.priors[name] = p.resolved(name, src)
 
     @property
-    def future_data_used(self) -> bool:
-        """True if any target row ends after the fit cutoff (only with allow_future_data)."""
-        return any(s.row.future for s in self.stats)
+    def names(self) -> list[str]:
+        """Fitted parameter paths, in file order."""
+        return self.spec.names
+
+    @property
+    def data_until(self) -> dt.date:
+        """The last day of data the calibration may use."""
+        return self.spec.until
+
+    def digest(self) -> str:
+        """Hash of everything that determines the simulations and distances (for resuming).
+
+        The calibration settings without the stopping rule (:data:`STOPPING`: a run may be
+        resumed with more or fewer generations), the resolved priors, the scenario as
+        simulated, the observed statistics and the model version.
+        """
+        from trucesim.scenario.params import MODEL_VERSION
+
+        settings = self.spec.model_dump(mode="json")
+        for key in STOPPING:
+            settings["method"].pop(key)
+        data = {
+            "settings": settings,
+            "priors": {n: p.model_dump(mode="json") for n, p in self.priors.items()},
+            "scenario": self.scenario.to_data(),
+            "statistics": [[s.row.id, s.metric, s.baseline, s.observed] for s in self.stats],
+            "model_version": MODEL_VERSION,
+        }
+        text = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def scenario_for(self, values: dict[str, float]) -> Scenario:
         """The base scenario with fitted values applied (ConfigError if invalid)."""
         return self.scenario.with_overrides(values)
 
     def distance(self, simulated: np.ndarray) -> float:
-        """Weighted distance of simulated statistics (mean over replicates) to the data."""
+        """Weighted distance of one run's simulated statistics to the data."""
         terms = log_ratio_distance(simulated, self.stats)
         if not np.all(np.isfinite(terms)):
             return math.inf
@@ -296,8 +437,9 @@ def load_calibration(path: str | Path) -> CalibrationProblem:
 
     Raises:
         ConfigError: ``file: key.path: reason`` for any problem (unknown statistic or
-        data row, a window past :data:`~trucesim.calibration.observed.FIT_CUTOFF` without
-        ``allow_future_data``, bounds with low >= high, an unknown parameter path ...).
+        data row, a window or row past ``data_until``, a nowcast row without protocol B,
+        a cutoff after 2016-07-14, an empty data window, an invalid prior, an unknown
+        parameter path ...).
     """
     path = Path(path)
     spec = parse_calibration(read_toml(path), str(path))
@@ -306,10 +448,11 @@ def load_calibration(path: str | Path) -> CalibrationProblem:
 
 __all__ = [
     "FIT_CUTOFF",
+    "NOWCAST_CUTOFF",
     "Calibration",
     "CalibrationProblem",
-    "FittedParameter",
     "Method",
+    "Prior",
     "Target",
     "load_calibration",
     "parse_calibration",

@@ -175,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="resolution of PNGs, 10 to 1200 (default: 110)")
     pl.set_defaults(func=_cmd_plot)
 
-    cal = sub.add_parser("calibrate", help="fit parameters to observed data (up to 2013)")
+    cal = sub.add_parser("calibrate", help="posterior of parameters by ABC-SMC (pyabc)")
     cal.add_argument("calibration", help="calibration TOML file")
     cal.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
     cal.add_argument("--backend", choices=["process", "dask"], default="process",
@@ -183,8 +183,10 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--scheduler", default=None,
                      help="Dask scheduler address (default: a local Dask cluster)")
     cal.add_argument("--out", type=Path, default=None,
-                     help="results folder; rerunning resumes from its checkpoint "
+                     help="results folder, with pyabc's history.db "
                      "(default: results/calibration-<file stem>)")
+    cal.add_argument("--resume", action="store_true",
+                     help="continue the history in --out (same calibration only)")
     cal.set_defaults(func=_cmd_calibrate)
 
     val = sub.add_parser("validate", help="in- and out-of-sample report of the calibrated model")
@@ -368,23 +370,29 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from trucesim.calibration.fit import run_calibration
+    from trucesim.calibration.smc import run_calibration
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers: must be at least 1")
     return run_calibration(args.calibration, workers=args.workers, backend=args.backend,
-                           out=args.out, scheduler=args.scheduler)
+                           out=args.out, scheduler=args.scheduler, resume=args.resume)
 
 
 def _cmd_observed(args: argparse.Namespace) -> int:
-    from trucesim.calibration.observed import FIT_CUTOFF, NOWCAST_MARK, load_observed
+    from trucesim.calibration.observed import (
+        FIT_CUTOFF,
+        NOWCAST_CUTOFF,
+        NOWCAST_MARK,
+        load_observed,
+    )
 
     rows = load_observed()
     for r in rows:
         value = f"{r.value:9.0f} level" if r.stock else f"{r.per_day:9.3f}/day "
         print(f"{r.id:64s} {value}  {r.use:12s} {r.source}")
-    print(f"\nRows ending after {FIT_CUTOFF} cannot be fitted without allow_future_data = true.")
-    print(f"Rows marked {NOWCAST_MARK!r} are never fitted (protocol A, the hindcast).")
+    print(f"\nA protocol A calibration fits rows ending up to {FIT_CUTOFF}; protocol B, up to "
+          f"{NOWCAST_CUTOFF}.")
+    print(f"Rows marked {NOWCAST_MARK!r} are fitted only by protocol B (the nowcast).")
     for q in sorted({r.quantity for r in rows if r.use == "context"}):
         reason = next(r.context_reason for r in rows if r.quantity == q)
         print(f"context, {q}: {reason}")
@@ -467,7 +475,7 @@ _INPUT_ERRORS = (PermissionError, FileExistsError, NotADirectoryError, IsADirect
 INTERRUPTED = {
     "attribute": "nothing was written (results appear whole or not at all); rerun to start again",
     "sweep": "finished runs are kept; rerun the same command to resume",
-    "calibrate": "finished evaluations are checkpointed; rerun the same command to resume",
+    "calibrate": "finished generations are in history.db; rerun with --resume to continue",
     "run": "nothing was written (results appear whole or not at all); rerun to start again",
     "validate": "nothing was written; rerun to start again",
     "nowcast": "nothing was written (results appear whole or not at all); rerun to start again",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -12,6 +16,22 @@ from trucesim.uncertainty import ParameterDraws
 #: The daily columns validation uses.
 COLUMNS = ("date", "phase", "regime", "homicides", "police_killed", "gang_killed_by_police",
            "disappearances", "restraint_share", "members", "prisoners")
+
+
+@contextmanager
+def executor(backend: str = "process", workers: int | None = None,
+             scheduler: str | None = None) -> Iterator[Executor | None]:
+    """The sweeps' executor (:func:`trucesim.runner.backends.open_backend`).
+
+    One local worker means no pool at all (``None``: simulate in this process).
+    """
+    if backend == "process" and workers == 1 and scheduler is None:
+        yield None
+        return
+    from trucesim.runner.backends import open_backend
+
+    with open_backend(backend, workers, scheduler) as b:
+        yield b.executor
 
 
 def simulate_daily(scenario: Scenario, root_seed: int, replicate: int,

@@ -78,7 +78,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     The folder is replaced only if it holds a ``validation`` result trucesim made; one
     made with other settings only with ``force``.
     """
-    from trucesim.calibration.fit import executor
+    from trucesim.calibration.validation.simulate import executor
 
     scenario = load_scenario(scenario_spec)
     if scenario.start > VALIDATION_SPAN[0] or scenario.end < VALIDATION_SPAN[1]:
