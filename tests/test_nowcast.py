@@ -12,6 +12,7 @@ import pytest
 from trucesim.calibration.nowcast import (
     NOWCAST_CUTOFF,
     Period,
+    bundled_posterior_path,
     nowcast_periods,
     read_posterior,
     run_filter,
@@ -24,7 +25,7 @@ from trucesim.core.particle import Particle, new_record
 from trucesim.core.state import copy_state
 from trucesim.core.timeline import compile_timeline
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.posterior import Posterior, posterior_toml
+from trucesim.scenario.posterior import Posterior, load_posterior, posterior_toml
 from trucesim.scenario.schema import load_scenario
 
 from .conftest import small
@@ -191,7 +192,8 @@ def test_main_job_end_to_end(tmp_path, capsys):
     assert main(["run", "--particles", "12", "--seed", "3", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "intervals carry posterior" in text and "state (" in text and "noise (" in text
-    assert "truce reinstated" in text and "dialogue mechanism" in text and "PROVISIONAL" in text
+    assert "truce reinstated" in text and "dialogue mechanism" in text
+    assert load_posterior(bundled_posterior_path()).description in text  # which posterior
     for name in ("branches.csv", "branches_daily.parquet", "filtered.csv", "branches.png",
                  "summary.json", "manifest.json", ".trucesim-result.json"):
         assert (out / name).is_file(), name
