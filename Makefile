@@ -48,11 +48,13 @@ bench-abc: install-test
 	$(PYTHON) benchmarks/abc.py
 
 # The bundled posteriors (src/trucesim/bundled/posterior/el-salvador-{A,B}.toml): one
-# calibration each, with the settings in its calibration file (see docs/calibration.md).
+# calibration each, with the settings in its calibration file (see docs/calibration.md);
+# posterior-A also writes the scenarios' point values (its weighted medians).
 POSTERIOR_WORKERS ?= 2
 posterior: posterior-A posterior-B
 posterior-A: install-test
 	$(PYTHON) tools/bundle_posterior.py calibration/el-salvador-2013.toml A --workers $(POSTERIOR_WORKERS)
+	$(PYTHON) tools/point_from_posterior.py
 posterior-B: install-test
 	$(PYTHON) tools/bundle_posterior.py calibration/el-salvador-2016-07-14.toml B --workers $(POSTERIOR_WORKERS)
 

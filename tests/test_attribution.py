@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tomllib
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,9 @@ import pytest
 
 from trucesim.cli.main import main
 from trucesim.folders import read_marker
-from trucesim.runner.attribution import combination_name, shapley
+from trucesim.runner.attribution import choose_mechanisms, combination_name, shapley
+from trucesim.scenario.params import Mechanisms
+from trucesim.scenario.schema import Scenario
 
 from .sweep_support import TINY_SCENARIO
 
@@ -175,13 +178,23 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(tiny, tmp_path, 
 
 def test_too_many_switches_on_by_default_is_refused(tmp_path, capsys):
     path = tmp_path / "all-on.toml"
-    switches = "\n".join(f"{m} = true" for m in (
-        "leaders", "police", "demography", "other_killings", "police_gang_retaliation",
-        "civilian_split", "other_actors"))
+    switches = "\n".join(f"{m} = true" for m in Mechanisms.design_2b())  # all 7
     path.write_text(TINY_SCENARIO.replace("[world]", f"[mechanisms]\n{switches}\n[world]"))
     out = tmp_path / "out"
     _refused(["attribute", str(path), "--outcome", "mean_homicides", "--out", str(out)],
              capsys, out, "7 mechanisms are on", "--mechanisms")
+
+
+def test_by_default_the_design_2b_switches_on_are_attributed():
+    """With DESIGN 2b switches on, the default attributes those (not the first model's
+    four, which are on too); with none on, every switch that is on."""
+    on = TINY_SCENARIO.replace("[world]", "[mechanisms]\ncivilian_split = true\n"
+                               "truce_capacity = true\n[world]")
+    sc = Scenario.parse(tomllib.loads(on), "on.toml")
+    assert choose_mechanisms(sc, None) == ["civilian_split", "truce_capacity"]
+    sc = Scenario.parse(tomllib.loads(TINY_SCENARIO), "tiny.toml")
+    assert choose_mechanisms(sc, None) == [m for m in Mechanisms.FOUNDATION
+                                           if getattr(sc.mechanisms, m)]
 
 
 def test_a_variant_that_sets_a_chosen_switch_is_refused(tmp_path, capsys):

@@ -62,6 +62,7 @@ QUANTITY_METRICS: dict[str, str] = {
     "disappearance_reports": "disappearances",
     "police_killed": "police_killed",
     "gang_members_killed_by_police": "gang_killed_by_police",
+    "attacks_on_police": "attacks_on_police",  # recorded with mechanisms.police_gang_retaliation
     "gang_members": "members",  # members at liberty (the PNC's 2012 estimate sets world.members)
     "gang_members_in_prison": "prisoners",
 }
@@ -75,9 +76,6 @@ CONTEXT_QUANTITIES: dict[str, str] = {
         "the number of cliques is the size of the model's world (world.cliques), set from a "
         "source, not simulated; the 2008 study, the 2013 census and the 2017 estimate count "
         "by different rules"),
-    "attacks_on_police": (
-        "the model records police killed, not attacks on police (with wounded or unharmed "
-        "officers); attacks belong to the police-gang retaliation streams of DESIGN 2b (4)"),
     "leaders_transferred_out_of_max_security": (
         "a dated event: scenarios enter it as a transfer event, not as a statistic"),
 }
@@ -87,7 +85,7 @@ STOCK_METRICS = frozenset({"members", "prisoners"})
 
 #: Daily-table metrics a statistic may use (the death types of the summaries, and the
 #: member stocks).
-STATISTIC_METRICS = frozenset(TYPES) | STOCK_METRICS
+STATISTIC_METRICS = frozenset(TYPES) | STOCK_METRICS | {"attacks_on_police"}
 
 UNITS = frozenset({"count", "per_day"})
 

@@ -203,11 +203,12 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--ablation-replicates", type=int, default=None, metavar="N",
                      help="replicates per mechanism combination in the ablation table "
                      "(default: min(--replicates, 4); 0: no ablation)")
-    val.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
+    val.add_argument("--posterior", nargs="?", const=True, default="auto", metavar="FILE",
                      help="posterior predictive intervals: replicate r runs draw r of a "
-                     "protocol-A (hindcast) posterior file (default FILE: the scenario's own "
-                     "'posterior'); without it the intervals are noise only at the fitted "
-                     "values")
+                     "protocol-A (hindcast) posterior file (default: the scenario's own "
+                     "'posterior', when it names one, as the bundled El Salvador scenario does)")
+    val.add_argument("--no-posterior", dest="posterior", action="store_const", const=None,
+                     help="run every replicate at the point values: intervals are noise only")
     val.set_defaults(func=_cmd_validate)
 
     obs = sub.add_parser("observed", help="list the observed data rows (ids for calibration)")

@@ -81,7 +81,8 @@ def mechanism_names() -> list[str]:
 
 
 def choose_mechanisms(scenario: Scenario, asked: list[str] | None) -> list[str]:
-    """The mechanisms to attribute: ``asked`` (checked), or those on in ``scenario``.
+    """The mechanisms to attribute: ``asked`` (checked), or the DESIGN 2b mechanisms on in
+    ``scenario`` (when none is, every switch on in it).
 
     Raises:
         ConfigError: an unknown or repeated name, none chosen, or more than
@@ -89,7 +90,8 @@ def choose_mechanisms(scenario: Scenario, asked: list[str] | None) -> list[str]:
     """
     valid = mechanism_names()
     if asked is None:
-        chosen = [m for m in valid if getattr(scenario.mechanisms, m)]
+        on = [m for m in valid if getattr(scenario.mechanisms, m)]
+        chosen = [m for m in on if m in scenario.mechanisms.design_2b()] or on
         where = f"{scenario.source}: mechanisms"
         if len(chosen) > MAX_MECHANISMS:
             raise ConfigError("--mechanisms", "", f"{len(chosen)} mechanisms are on in "

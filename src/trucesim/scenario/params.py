@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Any, get_args
+from typing import Any, ClassVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -565,6 +565,14 @@ class Mechanisms(Frozen):
         "above a threshold leaders order escalation (pressure, more civilian killings) and "
         "their authority erodes.",
     )
+
+    #: The first model's mechanisms; every other switch is one of DESIGN 2b's.
+    FOUNDATION: ClassVar[tuple[str, ...]] = ("leaders", "police", "demography", "other_killings")
+
+    @classmethod
+    def design_2b(cls) -> list[str]:
+        """The switches of the DESIGN 2b mechanisms, in the table's order."""
+        return [m for m in cls.model_fields if m not in cls.FOUNDATION]
 
     @field_validator("*", mode="before")
     @classmethod

@@ -69,8 +69,10 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
     ``ablation_runs``: replicates per mechanism combination in the ablation (default
     min(replicates, 4); 0 leaves the ablation out).
 
-    ``posterior``: None (default) runs every replicate at the calibrated values (the
-    intervals are noise only); True (the scenario's own ``posterior`` file) or a file
+    ``posterior``: None (the default here) runs every replicate at the calibrated values
+    (the intervals are noise only); ``"auto"`` (what ``trucesim validate`` passes unless
+    told ``--no-posterior``) is True when the scenario names a posterior file and None
+    otherwise; True (the scenario's own ``posterior`` file) or a file
     gives posterior predictive intervals: replicate r runs posterior draw r, in the El
     Salvador and in the Honduras-like scenario. Only a protocol-A (hindcast) posterior is
     accepted: a protocol-B one saw the 2014-2016 record.
@@ -87,6 +89,8 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
             f"Salvador's record of {VALIDATION_SPAN[0]} to {VALIDATION_SPAN[1]}: use an El "
             "Salvador scenario covering those years (default: el-salvador-2010-2016)"))
     cal_path, cal = calibration_of(scenario)
+    if posterior == "auto":
+        posterior = True if scenario.posterior else None
     draws = hindcast_draws(scenario, posterior)
     honduras = load_scenario(HONDURAS)
     if cal.get("overrides"):
