@@ -38,6 +38,7 @@ def _history(pre=12.0, truce=6.0, after=20.0, police=(0.01, 0.05), reps=3, shift
             "regime": np.where(late, "hardline", np.where(t, "truce", "baseline")),
             "police_killed": np.where(late, police[1], police[0]),
             "gang_killed_by_police": np.where(late, 0.3, 0.05),
+            "attacks_on_police": np.where(late, 1.0, 0.4),
             "disappearances": np.where(t & ~late, conceal, 0.0),
             "members": 60_000.0, "prisoners": 9_000.0,
         }))

@@ -96,8 +96,8 @@ def test_more_capacity_means_more_violence_after_the_truce():
 def test_switch_off_changes_nothing(name):
     """Off, the capacity parameters play no role; on with no growth order and arms
     power 0 the model is exactly the one without the switch (every bundled scenario)."""
-    base = load_scenario(name).with_overrides({"world.cliques": 120})
-    assert not base.mechanisms.truce_capacity
+    base = load_scenario(name).with_overrides({"world.cliques": 120,
+                                               "mechanisms.truce_capacity": False})
     off = simulate(base, seed=7)
     extreme = {"demography.growth_order": 50.0, "demography.arms_depreciation": 0.5,
                "violence.arms_power": 3.0}
@@ -192,4 +192,4 @@ def test_defaults_and_switch():
     assert DemographyParams().growth_order == 0.25
     assert DemographyParams().arms_depreciation == pytest.approx(1 / 730, rel=0.01)
     assert ViolenceParams().arms_power == 1.0
-    assert not load_scenario("el-salvador-2010-2016").mechanisms.truce_capacity
+    assert load_scenario("el-salvador-2010-2016").mechanisms.truce_capacity  # on there

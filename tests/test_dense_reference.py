@@ -19,6 +19,7 @@ from scipy import stats
 
 from trucesim.core.model import TruceModel
 from trucesim.core.timeline import COMMUNIQUE, REFUSAL, STREET_ARREST, STREET_TIER, TRANSFER
+from trucesim.scenario.params import Mechanisms
 from trucesim.scenario.schema import Scenario, load_scenario
 
 from .conftest import SCENARIOS, small
@@ -198,11 +199,13 @@ class DenseModel(TruceModel):
 
 
 def el_salvador_without_splits(calibrated: bool = True) -> Scenario:
-    """The bundled El Salvador scenario without its split events (2014 and 2016): the
-    dense reference has no world changes."""
+    """The bundled El Salvador scenario without its split events (2014 and 2016) and with
+    every DESIGN 2b switch off: the dense reference has no world changes and implements
+    the first model (plus mechanism 4, which a test switches on)."""
     scenario = load_scenario(SCENARIOS / "el-salvador-2010-2016.toml", calibrated=calibrated)
     data = scenario.to_data()
     data["events"] = [e for e in data["events"] if e["kind"] != "split"]
+    data["mechanisms"].update({m: False for m in Mechanisms.design_2b()})
     return Scenario.parse(data, scenario.source)
 
 

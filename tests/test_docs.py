@@ -25,7 +25,7 @@ def test_fitted_parameters_say_so_in_the_table():
     assert "violence.mu" in fit
     rows = {r["parameter"]: r for r in parameter_rows(fit)}
     for key in fit:
-        assert "fitted for El Salvador 2010-2013" in rows[key]["source"], key
+        assert "fitted for El Salvador up to 2013 (protocol A)" in rows[key]["source"], key
     assert "fitted" not in rows["violence.omega"]["source"]
 
 

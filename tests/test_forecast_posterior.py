@@ -8,6 +8,7 @@ intervals; toy ones are written to ``tmp_path``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -410,9 +411,15 @@ def test_validate_with_a_hindcast_posterior_gives_posterior_predictive_intervals
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["uncertainty"] == POSTERIOR and manifest["posterior"]["protocol"] == "A"
     assert f"intervals carry {POSTERIOR}" in capsys.readouterr().out
-    # without --posterior: noise only, said so
+    # by default: the scenario's own posterior (the bundled protocol-A one)
     calls.clear()
-    assert main(["validate", "-n", "3", "--workers", "1", "--out", str(tmp_path / "w")]) == 0
+    assert main(["validate", "-n", "3", "--workers", "1", "--out", str(tmp_path / "d")]) == 0
+    assert calls[0][1] is not None and calls[0][1].posterior.protocol == "A"
+    capsys.readouterr()
+    # with --no-posterior: noise only, said so
+    calls.clear()
+    assert main(["validate", "-n", "3", "--workers", "1", "--no-posterior",
+                 "--out", str(tmp_path / "w")]) == 0
     assert calls[0][1] is None
     assert "carry noise only, at one fitted point" in (tmp_path / "w" / "validation.md").read_text()
     assert f"intervals carry {NOISE_ONLY}" in capsys.readouterr().out
@@ -446,6 +453,16 @@ def test_validate_refuses_a_bad_posterior_and_writes_nothing(tmp_path, monkeypat
     args = ["validate", "-n", "2", "--workers", "1", "--out", str(tmp_path / "v"), "--posterior"]
     if case != "none named":
         args.append(str(path))
+    else:  # the bundled El Salvador scenario without its posterior line
+        from trucesim.scenario.files import ALLOW_ABSOLUTE_ENV
+        from trucesim.scenario.schema import bundled_dir
+
+        src = bundled_dir() / "el-salvador-2010-2016.toml"
+        text = re.sub(r"(?m)^posterior = .*$", "", src.read_text()).replace(
+            '"calibrated/el-salvador.toml"', f'"{src.parent / "calibrated/el-salvador.toml"}"')
+        (tmp_path / "es.toml").write_text(text)
+        monkeypatch.setenv(ALLOW_ABSOLUTE_ENV, "1")
+        args += ["--scenario", str(tmp_path / "es.toml")]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and reason in err, err

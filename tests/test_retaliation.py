@@ -20,7 +20,7 @@ from trucesim import load_scenario, simulate
 from trucesim.core.model import TruceModel
 from trucesim.mechanisms.retaliation import branching_matrix, stationary_mean
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.params import RetaliationParams
+from trucesim.scenario.params import Mechanisms, RetaliationParams
 from trucesim.scenario.schema import Scenario
 
 BATCHES = 40
@@ -189,6 +189,8 @@ def test_switch_off_leaves_the_run_unchanged():
     assert on["attacks_on_police"].sum() > 0
 
 
-def test_default_scenario_has_the_switch_off():
+def test_switch_off_by_default_and_on_for_el_salvador():
+    """Off in the parameter table; the El Salvador scenario turns it on, fitted up to 2013."""
+    assert Mechanisms().police_gang_retaliation is False
     scenario = load_scenario("el-salvador-2010-2016")
-    assert scenario.mechanisms.police_gang_retaliation is False
+    assert scenario.mechanisms.police_gang_retaliation is True

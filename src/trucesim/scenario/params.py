@@ -734,10 +734,11 @@ def parameter_rows(fitted: dict[str, dict] | None = None) -> list[dict[str, str]
             source = str(extra.get("source", ASSUMPTION))
             fit = fitted.get(f"{group}.{name}")
             if fit is not None:
-                source += f"; fitted for El Salvador 2010-2013: {fit['value']:.4g}"
+                source += (f"; fitted for El Salvador up to 2013 (protocol A): posterior "
+                           f"median {fit['value']:.4g}")
                 if fit.get("interval"):
                     lo, hi = fit["interval"]
-                    source += f" (best-10% range {lo:.3g}-{hi:.3g})"
+                    source += f", 90% interval {lo:.3g}-{hi:.3g}"
             rows.append(
                 {
                     "parameter": f"{group}.{name}",

@@ -99,7 +99,8 @@ def intervals_sentence(ctx: dict[str, Any]) -> str:
 
 
 def assessment(annual: pd.DataFrame, facts: list[Fact]) -> str:
-    """Plain-words verdict on the out-of-sample fit, with what the model likely misses.
+    """Plain-words verdict on the out-of-sample fit, and what the model does not have when
+    it falls short of 2015.
 
     Good: every out-of-sample total inside the 90% interval and a mean absolute error
     under 15%; poor: none inside, or an error of 25% or more; otherwise mixed.
@@ -119,16 +120,13 @@ def assessment(annual: pd.DataFrame, facts: list[Fact]) -> str:
                  f"against {out.loc[worst, 'observed']:.0f} observed.")
     if 2015 in out.index and out.loc[2015, "error"] < -0.15:
         parts.append(
-            "The model does not produce the 2015 record year: after the truce it returns to "
-            "about its pre-truce level, while the record rose far above it. Likely missing: "
-            "an escalation of the gangs against each other and the state once the leaders "
-            "were back in maximum security (in the model, isolation cuts the leaders' "
-            "ability to order escalation as much as restraint, and the fitted violence "
-            "rates are constant in time); the growth of the gangs and of their extortion "
-            "during the truce; and the war between the two Barrio 18 factions in 2015. "
-            "Police killings rise under hardline policy in the model, but their lethal "
-            "spiral with the gangs is not fitted (police deaths are set by the regime "
-            "presets).")
+            f"The model falls short of the 2015 record year by "
+            f"{-out.loc[2015, 'error']:.0%}. What it does not have: violence rates that "
+            "change in time other than through its mechanisms and the dated events; "
+            "killings by extermination groups as a stream of their own; and any measured "
+            "size for the Barrio 18 Revolucionarios and MS-503 splits (their dates and "
+            "shares are assumptions). The ablation section gives what each mechanism that "
+            "is on contributes to the surge.")
     return " ".join(parts)
 
 

@@ -15,6 +15,7 @@ from trucesim.uncertainty import ParameterDraws
 
 #: The daily columns validation uses.
 COLUMNS = ("date", "phase", "regime", "homicides", "police_killed", "gang_killed_by_police",
+           "attacks_on_police",
            "disappearances", "restraint_share", "members", "prisoners")
 
 
