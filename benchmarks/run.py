@@ -47,10 +47,20 @@ def _peak_rss_mib() -> float:
 SCENARIO_ENV = "TRUCESIM_BENCH_SCENARIO"
 
 
+#: Set to 1 to run the workloads with every DESIGN 2b mechanism switched off (``--off``).
+OFF_ENV = "TRUCESIM_BENCH_2B_OFF"
+
+
 def _base_scenario():
     from trucesim import load_scenario
 
-    return load_scenario(os.environ.get(SCENARIO_ENV, "el-salvador-2010-2016"))
+    scenario = load_scenario(os.environ.get(SCENARIO_ENV, "el-salvador-2010-2016"))
+    if os.environ.get(OFF_ENV) == "1":
+        from trucesim.scenario.params import Mechanisms
+
+        scenario = scenario.with_overrides(
+            {f"mechanisms.{m}": False for m in Mechanisms.design_2b()})
+    return scenario
 
 
 def _model_class():
@@ -184,8 +194,9 @@ WORKLOADS = {
 }
 
 
-def run_child(name: str, quick: bool, source: str | None = None) -> dict:
-    env = {**os.environ, **ONE_CORE}
+def run_child(name: str, quick: bool, source: str | None = None,
+              extra_env: dict | None = None) -> dict:
+    env = {**os.environ, **ONE_CORE, **(extra_env or {})}
     if source is not None:
         env["PYTHONPATH"] = source
         env["TRUCESIM_ENGINE"] = "numba"  # a baseline with engines: its compiled one
@@ -223,6 +234,9 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], help="workloads to skip")
     ap.add_argument("--baseline", default=None,
                     help="src folder of another checkout, measured side by side")
+    ap.add_argument("--off", action="store_true",
+                    help="also measure this checkout with every DESIGN 2b mechanism off, "
+                         "side by side (the scenario's switches otherwise)")
     ap.add_argument("--scenario", default=None,
                     help="scenario file or bundled name the workloads are built from "
                          "(default: el-salvador-2010-2016)")
@@ -241,8 +255,13 @@ def main() -> None:
     import trucesim
 
     sources = {"this": None}
+    envs = {"this": {}}
+    if args.off:
+        sources["2b off"] = None
+        envs["2b off"] = {OFF_ENV: "1"}
     if args.baseline:
         sources["baseline"] = str(Path(args.baseline).resolve())
+        envs["baseline"] = {}
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {_cpu_model()},"
           f" python {platform.python_version()}, numpy {numpy.__version__},"
           f" load average {os.getloadavg()[0]:.1f}")
@@ -254,7 +273,7 @@ def main() -> None:
             continue
         for label, source in sources.items() if name in MODEL_WORKLOADS else [("", None)]:
             key = f"{name} [{label}]" if label else name
-            results[key] = r = run_child(name, args.quick, source)
+            results[key] = r = run_child(name, args.quick, source, envs.get(label))
             print(f"  {key:28s} {r['wall_s']:9.3f} s wall {r['cpu_s']:9.3f} s cpu "
                   f"{r['per_unit_ns']:9.1f} ns/unit  "
                   f"{r['peak_rss_mib']:8.0f} MiB  {r['note']}", flush=True)
@@ -278,9 +297,10 @@ def main() -> None:
             ok = v is not None and (v <= target if better == "<=" else v >= target)
             cells.append("n/a" if v is None else f"{v:.2f} {'(met)' if ok else '(NOT met)'}")
         print(f"| {label} | " + " | ".join(cells) + f" | {better} {target:g} |")
-    if all(f"default [{s}]" in results for s in sources) and len(sources) == 2:
-        a, b = (results[f"default [{s}]"]["cpu_s"] for s in sources)
-        print(f"\ndefault run, baseline / this CPU time: {b / a:.2f}x")
+    for other in list(sources)[1:]:
+        if "default [this]" in results and f"default [{other}]" in results:
+            a, b = (results[f"default [{s}]"]["cpu_s"] for s in ("this", other))
+            print(f"\ndefault run, {other} / this CPU time: {b / a:.2f}x")
 
 
 def _checks(results: dict) -> list:
