@@ -51,7 +51,10 @@ def test_dated_events_are_those_of_the_record(name):
     # Every past event and every phase after the first is dated by a line of the events
     # file (the 2013-05-01 rollback phase is older than the record's 23 May date, kept as
     # fitted; see docs/calibration.md).
-    assert {e.date for e in scenario.events if e.kind != "split"} <= record
+    # Events on the first day state what the world already had (the letter scenario's
+    # street tier and B18R split, dated in 2012 and 2014).
+    assert {e.date for e in scenario.events
+            if e.kind != "split" and e.date != scenario.start} <= record
     assert {p.start for p in scenario.phases[1:]} - record <= {dt.date(2013, 5, 1)}
     # One event per date, except the government's refusal of talks (bargaining_violence)
     # on the day of the gangs' declaration that sought them.
@@ -65,10 +68,31 @@ def test_dated_events_are_those_of_the_record(name):
     assert returned.kind == "transfer" and returned.isolation == 0.9
     assert [e.date for e in scenario.events if e.kind == "transfer"] == [dt.date(2015, 2, 19)]
     # The record (events.csv) dates no internal split: the two splits are DESIGN 2b's
-    # (mechanism 5), dated approximately, and only the 2010-2016 scenario has them.
+    # (mechanism 5), dated approximately; the letter scenario, from 2015, starts with the
+    # first already made.
     splits = [(e.date, e.gang, e.faction) for e in scenario.events if e.kind == "split"]
-    if name == "el-salvador-2010-2016.toml":
-        assert splits == [(dt.date(2014, 1, 1), "B18R", "B18R_dissidents"),
-                          (dt.date(2016, 1, 1), "MS13", "MS503")]
-    else:
-        assert splits == []
+    first = scenario.start if name != "el-salvador-2010-2016.toml" else dt.date(2014, 1, 1)
+    assert splits == [(first, "B18R", "B18R_dissidents"), (dt.date(2016, 1, 1), "MS13", "MS503")]
+
+
+def test_the_letter_scenario_has_the_events_of_the_main_timeline():
+    """el-salvador-2016-letter starts in 2015: its events after its first day are those of
+    el-salvador-2010-2016 (kinds, dates, gangs and values; labels may differ), and on its
+    first day it has what the world already had (the street tier, the B18R split)."""
+    import datetime as dt
+
+    def events(name, after):
+        sc = load_scenario(name)
+        return sorted(
+            (e.date, e.kind, tuple(e.gangs or ()), tuple(sorted(
+                (k, str(v)) for k, v in e.model_dump().items()
+                if k not in ("date", "kind", "gangs", "label") and v is not None)))
+            for e in sc.events if e.date > after)
+
+    start = load_scenario("el-salvador-2016-letter").start
+    assert events("el-salvador-2016-letter", start) == \
+        events("el-salvador-2010-2016", start)
+    first = [(e.kind, e.faction) for e in load_scenario("el-salvador-2016-letter").events
+             if e.date == start]
+    assert ("street_tier", None) in first and ("split", "B18R_dissidents") in first
+    assert start == dt.date(2015, 1, 1)

@@ -309,7 +309,8 @@ class BargainingParams(Frozen):
     state withdraws benefits it was paying or refuses talks (a ``refusal`` event) and
     decays; while it exceeds a threshold the leaders order escalation (the pressure
     stance), under which cliques also kill more civilians, and their authority erodes.
-    None of these values is fitted, and none was chosen to match 2014-2016 figures."""
+    Only ``escalation_threshold`` is fitted (up to 2013, in the El Salvador calibrations);
+    none was chosen to match 2014-2016 figures."""
 
     grievance_decay: float = param(
         0.01, "1/day",
@@ -414,7 +415,7 @@ class RetaliationParams(Frozen):
     base_attack_rate: float = param(
         0.0005, "attacks per clique-day", ASSUMPTION + ": order of magnitude of the 2013 "
         "anchor (140 attacks on police / 600 cliques / 365 days = 0.00064, less the part the "
-        "default excitation adds); not fitted",
+        "default excitation adds); the prior of the fit up to 2013",
         "Attacks on police per clique of reference size per day, with no order and no "
         "excitation.", ge=0.0, le=1.0,
     )
@@ -512,7 +513,8 @@ class DemographyParams(Frozen):
 
 #: Source of the DESIGN 2b switches the El Salvador scenarios turn on.
 SWITCH_ON_IN_EL_SALVADOR = (ASSUMPTION + ": off by default (a scenario decides); on in the El "
-                            "Salvador scenarios, fitted up to 2013 (docs/calibration.md)")
+                            "Salvador scenarios, chosen on evidence up to 2013 and the "
+                            "literature (docs/calibration.md)")
 
 
 class Mechanisms(Frozen):
@@ -627,7 +629,7 @@ class Regime(Frozen):
         ge=0.0, le=1.0,
     )
     conditional: bool = param(
-        False, "flag", SWITCH_ON_IN_EL_SALVADOR,
+        False, "flag", ASSUMPTION,
         "Benefits are paid only while recent recorded homicides stay under violence_target.",
     )
     violence_target: float = param(
