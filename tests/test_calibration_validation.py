@@ -183,11 +183,22 @@ def test_report_warns_when_the_calibration_used_later_data(tmp_path, monkeypatch
                             else _honduras()).assign(restraint_share=0.0))
     monkeypatch.setattr(validate, "ablation", _fake_ablation)
     monkeypatch.setattr(validate, "calibration_of",
-                        lambda scenario: (None, {"fit": {"allow_future_data": True}}))
+                        lambda scenario: (None, {"fit": {"data_until": dt.date(2016, 7, 14)}}))
     assert validate.run_validation(replicates=2, workers=1, out=tmp_path / "v") == 0
     first = (tmp_path / "v" / "validation.md").read_text().splitlines()[0]
-    assert first == ("**WARNING: the calibration used data after 2013-12-31 "
-                     "(allow_future_data = true); 2014-2016 are NOT out of sample.**")
+    assert first == ("**WARNING: the calibration used data after 2013-12-31 (its data_until "
+                     "is 2016-07-14); 2014-2016 are NOT out of sample.**")
+
+
+@pytest.mark.parametrize(("fit", "future"), [
+    ({}, False), ({"data_until": dt.date(2013, 12, 31)}, False),
+    ({"data_until": dt.date(2012, 6, 30)}, False), ({"data_until": dt.date(2014, 1, 1)}, True),
+    ({"data_until": "2016-07-14"}, True),
+    # The old flag, still in older calibration files, no longer decides anything.
+    ({"data_until": dt.date(2013, 12, 31), "allow_future_data": True}, False),
+])
+def test_future_data_is_read_from_the_fit_data_until(fit, future):
+    assert validate.used_future_data(fit) is future
 
 
 # ---------------------------------------------------------------------- out of sample
