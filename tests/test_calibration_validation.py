@@ -357,3 +357,35 @@ def test_validate_cli_smoke_with_two_replicates(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert len(printed.strip().splitlines()) <= 10
     assert main(["validate", "--ablation-replicates", "-1", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_honduras_keeps_the_values_its_scenario_file_sets_over_posterior_draws(
+        tmp_path, monkeypatch):
+    """A value written in the Honduras scenario file wins over the posterior draw, as in
+    any run with a posterior (ParameterDraws.held), not only in El Salvador's."""
+    from trucesim.scenario.files import ALLOW_ABSOLUTE_ENV
+    from trucesim.scenario.schema import bundled_dir
+
+    monkeypatch.setenv(ALLOW_ABSOLUTE_ENV, "1")
+    text = (bundled_dir() / "honduras-2013.toml").read_text().replace(
+        'calibration = "calibrated/el-salvador.toml"',
+        f'calibration = "{bundled_dir() / "calibrated" / "el-salvador.toml"}"')
+    honduras = tmp_path / "honduras.toml"
+    honduras.write_text(text + "\n[violence]\nconcealment = 0.3\n")
+    monkeypatch.setattr(validate, "HONDURAS", str(honduras))
+    seen = {}
+
+    def fake_replicates(scenario, n, seed, pool, bar=None, draws=None):
+        seen[scenario.name] = draws
+        return (_history(conceal=1.5, reps=n) if "salvador" in scenario.name.lower()
+                else _honduras()).assign(restraint_share=0.0)
+
+    monkeypatch.setattr(validate, "simulate_replicates", fake_replicates)
+    monkeypatch.setattr(validate, "ablation", _fake_ablation)
+    assert validate.run_validation(replicates=2, workers=1, out=tmp_path / "v",
+                                   posterior=True) == 0
+    hon = seen["honduras-2013"]
+    assert hon.held == ("violence.concealment",)
+    assert "violence.concealment" not in hon.overrides(0)
+    assert "violence.mu" in hon.overrides(0)
+    assert seen["el-salvador-2010-2016"].held == ()
