@@ -11,6 +11,7 @@ import pytest
 from trucesim.calibration.observed import (
     CONTEXT_QUANTITIES,
     FIT_CUTOFF,
+    NOWCAST_CUTOFF,
     QUANTITY_METRICS,
     ObservedRow,
     Statistic,
@@ -95,17 +96,19 @@ def test_log_ratio_distance_is_zero_on_a_match_and_symmetric_in_log():
     assert high == pytest.approx(np.log(200.5 / 100.5) ** 2)
 
 
-def test_rows_after_the_cutoff_cannot_be_selected_by_default():
+def test_rows_after_the_cutoff_cannot_be_selected_under_protocol_a():
     rows = load_observed()
-    with pytest.raises(ConfigError, match="validation only"):
-        select_rows(rows, ids=["homicides:2015-01-01:2015-12-31"])
-    with pytest.raises(ConfigError, match="allow_future_data"):
-        select_rows(rows, quantity="homicides", window=(dt.date(2010, 1, 1), dt.date(2015, 12, 31)))
+    with pytest.raises(ConfigError, match="ends after 2013-12-31"):
+        select_rows(rows, ids=["homicides:2015-01-01:2015-12-31"], protocol="A")
+    with pytest.raises(ConfigError, match="the fitting window ends 2015-12-31, after 2013-12-31"):
+        select_rows(rows, quantity="homicides", window=(dt.date(2010, 1, 1), dt.date(2015, 12, 31)),
+                    protocol="A")
     # Without a window, later rows are silently out of reach.
-    chosen = select_rows(rows, quantity="homicides", min_days=365)
+    chosen = select_rows(rows, quantity="homicides", min_days=365, protocol="A")
     assert chosen and max(r.end for r in chosen) <= FIT_CUTOFF
-    # Explicitly allowed, they are selectable.
-    allowed = select_rows(rows, ids=["homicides:2015-01-01:2015-12-31"], allow_future_data=True)
+    # With a later data_until (protocol B), they are selectable.
+    allowed = select_rows(rows, ids=["homicides:2015-01-01:2015-12-31"], protocol="B",
+                          cutoff=dt.date(2015, 12, 31))
     assert allowed[0].value == 6657
 
 
@@ -114,44 +117,48 @@ def test_future_rows_errors_name_the_row_window_and_key():
     past = "homicides:2013-01-01:2013-12-31"
     with pytest.raises(ConfigError) as exc:
         select_rows(rows, ids=[past, "homicides:2015-01-01:2015-12-31"], source="c.toml",
-                    key="targets[0]")
+                    key="targets[0]", protocol="A")
     assert str(exc.value) == (
         "c.toml: targets[0].rows: row homicides:2015-01-01:2015-12-31 ends after 2013-12-31: "
-        "data after 2013-12-31 are for validation only (set allow_future_data = true to "
-        "override)")
+        "the calibration's data_until is 2013-12-31 (protocol A; protocol A fits data up to "
+        "2013-12-31, protocol B up to 2016-07-14)")
     with pytest.raises(ConfigError) as exc:
-        select_rows(rows, ids=[past], quantity="homicides", source="c.toml",
+        select_rows(rows, ids=[past], quantity="homicides", source="c.toml", protocol="A",
                     window=(dt.date(2013, 1, 1), dt.date(2014, 1, 1)))
     assert "targets.window: the fitting window ends 2014-01-01, after 2013-12-31" in str(exc.value)
-    assert [r.id for r in select_rows(rows, ids=[past])] == [past]
+    assert [r.id for r in select_rows(rows, ids=[past], protocol="A")] == [past]
+    # The cutoff is the calibration's data_until, not only the protocol's.
+    with pytest.raises(ConfigError, match="row homicides:2013-01-01:2013-12-31 ends after "
+                       "2012-12-31: the calibration's data_until is 2012-12-31"):
+        select_rows(rows, ids=[past], protocol="A", cutoff=dt.date(2012, 12, 31))
 
 
-def test_quantity_selection_reaches_later_rows_only_when_allowed():
+def test_quantity_selection_reaches_later_rows_only_up_to_the_cutoff():
     rows = load_observed()
     years = [r for r in rows if r.quantity == "homicides" and r.days >= 365]
     assert any(r.future for r in years) and not all(r.future for r in years)
-    past = select_rows(rows, quantity="homicides", min_days=365)
+    past = select_rows(rows, quantity="homicides", min_days=365, protocol="A")
     assert past == [r for r in years if not r.future]
-    assert select_rows(rows, quantity="homicides", min_days=365, allow_future_data=True) == years
-    window = (dt.date(2012, 1, 1), dt.date(2016, 12, 31))
-    inside = select_rows(rows, quantity="homicides", min_days=365, window=window,
-                         allow_future_data=True)
-    assert inside == [r for r in years if r.start.year >= 2012]
+    nowcast = select_rows(rows, quantity="homicides", min_days=365, protocol="B")
+    assert nowcast == [r for r in years if r.end <= NOWCAST_CUTOFF] != past
+    window = (dt.date(2012, 1, 1), dt.date(2015, 12, 31))
+    inside = select_rows(rows, quantity="homicides", min_days=365, window=window, protocol="B")
+    assert [r.start.year for r in inside] == [2012, 2013, 2014, 2015]
     # Only later rows of the quantity: nothing to select.
-    with pytest.raises(ConfigError, match="selects no data row"):
-        select_rows(rows, quantity="homicides", min_days=365,
+    with pytest.raises(ConfigError, match="selects no data row up to 2013-12-31"):
+        select_rows(rows, quantity="homicides", min_days=365, protocol="A",
                     window=(dt.date(2013, 6, 1), dt.date(2013, 12, 31)))
     later = [r for r in rows if r.start.year >= 2014]
     with pytest.raises(ConfigError, match="selects no data row"):
-        select_rows(later, quantity="homicides")
+        select_rows(later, quantity="homicides", protocol="A")
 
 
 def test_unknown_rows_quantities_and_statistics_are_errors():
     rows = load_observed()
     with pytest.raises(ConfigError, match="unknown data row"):
-        select_rows(rows, ids=["homicides:2012-01-01:2012-01-31"])
+        select_rows(rows, ids=["homicides:2012-01-01:2012-01-31"], protocol="A")
     with pytest.raises(ConfigError, match="unknown quantity"):
-        select_rows(rows, quantity="robberies")
+        select_rows(rows, quantity="robberies", protocol="A")
     with pytest.raises(ConfigError, match="unknown statistic"):
         statistics_for(rows[:1], metric="robberies")
     cliques = [r for r in rows if r.quantity == "cliques"]
@@ -201,7 +208,7 @@ def test_member_counts_are_stocks_compared_with_the_daily_level():
     (stat,) = statistics_for([prison])
     assert simulated_statistics(daily, [stat])[0] == pytest.approx(9300)
     assert log_ratio_distance(np.array([9553.0]), [stat])[0] == pytest.approx(0.0)
-    chosen = select_rows(list(rows.values()), quantity="gang_members_in_prison")
+    chosen = select_rows(list(rows.values()), quantity="gang_members_in_prison", protocol="A")
     assert chosen == [prison]
 
 
@@ -218,37 +225,42 @@ def test_nowcast_rows_are_marked_loadable_and_displayed():
 
 
 @pytest.mark.parametrize("row_id", NOWCAST_IDS)
-@pytest.mark.parametrize("allow", [False, True])
-def test_nowcast_rows_are_never_fitted_even_with_allow_future_data(row_id, allow):
+@pytest.mark.parametrize("cutoff", [None, NOWCAST_CUTOFF])
+def test_nowcast_rows_are_never_fitted_under_protocol_a(row_id, cutoff):
     rows = load_observed()
+    past = "homicides:2013-01-01:2013-12-31"
     with pytest.raises(ConfigError) as exc:
-        select_rows(rows, ids=["homicides:2013-01-01:2013-12-31", row_id],
-                    allow_future_data=allow, source="cal.toml", key="targets.2")
+        select_rows(rows, ids=[past, row_id], protocol="A", cutoff=cutoff,
+                    source="cal.toml", key="targets.2")
     msg = str(exc.value)
     assert "\n" not in msg
     assert msg.startswith(f"cal.toml: targets.2.rows: row {row_id} (el_salvador_observed.csv "
                           "line ")
-    assert msg.endswith("is marked 'nowcast window only': it may inform only a nowcast "
-                        "(protocol B), never a protocol A fit, even with allow_future_data = "
-                        "true")
+    assert msg.endswith("is marked 'nowcast window only': it may inform only a nowcast: "
+                        'set protocol = "B" (data_until at most 2016-07-14)')
+    # A nowcast (protocol B) may use them.
+    assert [r.id for r in select_rows(rows, ids=[past, row_id], protocol="B")] == [past, row_id]
 
 
 def test_quantity_selections_reaching_nowcast_rows_are_refused():
     rows = load_observed()
-    window = (dt.date(2010, 1, 1), dt.date(2016, 12, 31))
+    window = (dt.date(2010, 1, 1), NOWCAST_CUTOFF)
     with pytest.raises(ConfigError) as exc:
         select_rows(rows, quantity="homicides", window=window, min_days=28, max_days=31,
-                    allow_future_data=True, source="cal.toml", key="targets.1")
+                    protocol="A", cutoff=NOWCAST_CUTOFF, source="cal.toml", key="targets.1")
     assert str(exc.value).startswith(
         "cal.toml: targets.1.quantity: row homicides:2016-01-01:2016-01-31 ")
     with pytest.raises(ConfigError, match="nowcast window only"):
-        select_rows(rows, quantity="homicides_per_day", allow_future_data=True)
-    # Without the flag they are out of reach like every row after the cutoff, and a
+        select_rows(rows, quantity="homicides_per_day", protocol="A", cutoff=NOWCAST_CUTOFF)
+    monthly = select_rows(rows, quantity="homicides", window=window, min_days=28, max_days=31,
+                          protocol="B")
+    assert "homicides:2016-01-01:2016-01-31" in [r.id for r in monthly]
+    # With protocol A's own cutoff they are out of reach like every row after it, and a
     # selection that does not reach them is unaffected.
-    assert all(not r.nowcast_only for r in select_rows(rows, quantity="homicides"))
+    assert all(not r.nowcast_only for r in select_rows(rows, quantity="homicides", protocol="A"))
     annual = select_rows(rows, quantity="homicides", min_days=365, window=window,
-                         allow_future_data=True)
-    assert [r.start.year for r in annual] == [2010, 2011, 2012, 2013, 2014, 2015, 2016]
+                         protocol="A", cutoff=NOWCAST_CUTOFF)
+    assert [r.start.year for r in annual] == [2010, 2011, 2012, 2013, 2014, 2015]
 
 
 def test_a_nowcast_mark_before_the_cutoff_is_refused_too(tmp_path):
@@ -259,5 +271,6 @@ def test_a_nowcast_mark_before_the_cutoff_is_refused_too(tmp_path):
     rows = load_observed(data)
     assert [r.nowcast_only for r in rows] == [False, True]
     with pytest.raises(ConfigError, match=r"\(obs.csv line 3\) is marked 'nowcast window only'"):
-        select_rows(rows, quantity="homicides")
-    assert select_rows(rows, ids=["homicides:2013-01-01:2013-01-31"]) == rows[:1]
+        select_rows(rows, quantity="homicides", protocol="A")
+    assert select_rows(rows, ids=["homicides:2013-01-01:2013-01-31"], protocol="A") == rows[:1]
+    assert select_rows(rows, quantity="homicides", protocol="B") == rows

@@ -183,11 +183,22 @@ def test_report_warns_when_the_calibration_used_later_data(tmp_path, monkeypatch
                             else _honduras()).assign(restraint_share=0.0))
     monkeypatch.setattr(validate, "ablation", _fake_ablation)
     monkeypatch.setattr(validate, "calibration_of",
-                        lambda scenario: (None, {"fit": {"allow_future_data": True}}))
+                        lambda scenario: (None, {"fit": {"data_until": dt.date(2016, 7, 14)}}))
     assert validate.run_validation(replicates=2, workers=1, out=tmp_path / "v") == 0
     first = (tmp_path / "v" / "validation.md").read_text().splitlines()[0]
-    assert first == ("**WARNING: the calibration used data after 2013-12-31 "
-                     "(allow_future_data = true); 2014-2016 are NOT out of sample.**")
+    assert first == ("**WARNING: the calibration used data after 2013-12-31 (its data_until "
+                     "is 2016-07-14); 2014-2016 are NOT out of sample.**")
+
+
+@pytest.mark.parametrize(("fit", "future"), [
+    ({}, False), ({"data_until": dt.date(2013, 12, 31)}, False),
+    ({"data_until": dt.date(2012, 6, 30)}, False), ({"data_until": dt.date(2014, 1, 1)}, True),
+    ({"data_until": "2016-07-14"}, True),
+    # The old flag, still in older calibration files, no longer decides anything.
+    ({"data_until": dt.date(2013, 12, 31), "allow_future_data": True}, False),
+])
+def test_future_data_is_read_from_the_fit_data_until(fit, future):
+    assert validate.used_future_data(fit) is future
 
 
 # ---------------------------------------------------------------------- out of sample
@@ -346,3 +357,35 @@ def test_validate_cli_smoke_with_two_replicates(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert len(printed.strip().splitlines()) <= 10
     assert main(["validate", "--ablation-replicates", "-1", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_honduras_keeps_the_values_its_scenario_file_sets_over_posterior_draws(
+        tmp_path, monkeypatch):
+    """A value written in the Honduras scenario file wins over the posterior draw, as in
+    any run with a posterior (ParameterDraws.held), not only in El Salvador's."""
+    from trucesim.scenario.files import ALLOW_ABSOLUTE_ENV
+    from trucesim.scenario.schema import bundled_dir
+
+    monkeypatch.setenv(ALLOW_ABSOLUTE_ENV, "1")
+    text = (bundled_dir() / "honduras-2013.toml").read_text().replace(
+        'calibration = "calibrated/el-salvador.toml"',
+        f'calibration = "{bundled_dir() / "calibrated" / "el-salvador.toml"}"')
+    honduras = tmp_path / "honduras.toml"
+    honduras.write_text(text + "\n[violence]\nconcealment = 0.3\n")
+    monkeypatch.setattr(validate, "HONDURAS", str(honduras))
+    seen = {}
+
+    def fake_replicates(scenario, n, seed, pool, bar=None, draws=None):
+        seen[scenario.name] = draws
+        return (_history(conceal=1.5, reps=n) if "salvador" in scenario.name.lower()
+                else _honduras()).assign(restraint_share=0.0)
+
+    monkeypatch.setattr(validate, "simulate_replicates", fake_replicates)
+    monkeypatch.setattr(validate, "ablation", _fake_ablation)
+    assert validate.run_validation(replicates=2, workers=1, out=tmp_path / "v",
+                                   posterior=True) == 0
+    hon = seen["honduras-2013"]
+    assert hon.held == ("violence.concealment",)
+    assert "violence.concealment" not in hon.overrides(0)
+    assert "violence.mu" in hon.overrides(0)
+    assert seen["el-salvador-2010-2016"].held == ()

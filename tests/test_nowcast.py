@@ -278,3 +278,29 @@ def test_filter_does_not_depend_on_the_number_of_threads(el_salvador_600):
     a = run_filter(6, posterior=post, scenario=sc, workers=1, seed=2)
     b = run_filter(6, posterior=post, scenario=sc, workers=2, seed=2)
     pd.testing.assert_frame_equal(a.table, b.table)
+
+
+def test_a_value_the_scenario_file_sets_is_held_over_the_draws(tmp_path):
+    """As in any run with a posterior, a value written in the scenario file wins over the
+    posterior draw (ParameterDraws.held): it neither starts at the draw nor drifts."""
+    from .conftest import phases, write_scenario
+
+    path = write_scenario(tmp_path / "s.toml", start=dt.date(2010, 1, 1),
+                          end=dt.date(2010, 12, 31),
+                          phases=phases((dt.date(2010, 1, 1), "baseline")),
+                          violence={"eta": 0.02})
+    sc = load_scenario(path)
+    post = _posterior({"violence.mu": np.array([0.001, 0.002, 0.003]),
+                       "violence.eta": np.array([0.01, 0.03, 0.05])})
+
+    def month(a, b, count):
+        return Period(ObservedRow(a, b, "homicides", count, "count", "test"), ((a, b),), count)
+
+    r = run_filter(3, posterior=post, scenario=sc, cutoff=dt.date(2010, 2, 28), workers=1,
+                   seed=3, observations=[month(dt.date(2010, 1, 1), dt.date(2010, 1, 31), 100.0),
+                                         month(dt.date(2010, 2, 1), dt.date(2010, 2, 28), 90.0)])
+    assert r.settings["drifting"] == ["violence.mu"]
+    for d in r.ensemble.draws:
+        assert set(d.values) == {"violence.mu"}
+        assert d.scenario.violence.eta == 0.02
+        assert d.scenario.violence.mu in (0.001, 0.002, 0.003)  # the draw's starting value

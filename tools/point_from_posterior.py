@@ -35,7 +35,6 @@ def point_toml(posterior) -> str:
         "",
         "[fit]",
         f"data_until = {posterior.data_until.isoformat()}",
-        "allow_future_data = false",
         f'method = "{posterior.description}"',
         'posterior = "../../posterior/el-salvador-A.toml"',
         f"effective_sample_size = {posterior.effective_size:.1f}",

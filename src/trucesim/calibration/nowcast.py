@@ -5,8 +5,9 @@ This module assimilates that record into the model's state so that the 2016-lett
 branches start from an ensemble of states that matches it.
 
 **Particles.** Particle ``i`` is a model state (:class:`~trucesim.core.particle.Particle`)
-with posterior draw ``i`` (:meth:`Posterior.overrides
-<trucesim.scenario.posterior.Posterior.overrides>`) and its own seed (child ``i`` of
+with posterior draw ``i`` (:meth:`ParameterDraws.overrides
+<trucesim.uncertainty.ParameterDraws.overrides>`: a value the scenario file sets itself
+is held at it, as in any run with a posterior) and its own seed (child ``i`` of
 ``SeedSequence(seed)``), started with the usual burn-in and advanced day by day through
 the real timeline of ``el-salvador-2010-2016`` from 2010-01-01.
 
@@ -70,6 +71,7 @@ from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.posterior import PROTOCOL_CUTOFFS, Posterior, load_posterior
 from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.uncertainty import parameter_draws
 
 #: The last day any nowcast may see (protocol B): the day before the letter was public.
 NOWCAST_CUTOFF = PROTOCOL_CUTOFFS["B"]
@@ -370,8 +372,9 @@ def run_filter(
 
     Args:
         particles: ensemble size N.
-        posterior: parameter draws (particle ``i`` starts with draw ``i``); None: every
-            particle has the scenario's own values (and nothing drifts).
+        posterior: parameter draws (particle ``i`` starts with draw ``i``, except the
+            values the scenario file sets itself, which are held and do not drift); None:
+            every particle has the scenario's own values (and nothing drifts).
         seed: root of the particles' seeds and of the resampling.
         cutoff: the last day assimilated (at most :data:`NOWCAST_CUTOFF`).
         cv: relative error of the likelihood (negative binomial size ``1 / cv**2``).
@@ -395,7 +398,9 @@ def run_filter(
         observations, skipped = nowcast_periods(first=scenario.start, cutoff=cutoff)
     observations = [p for p in observations if p.end <= cutoff]
     timeline = compile_timeline(scenario)
-    names = posterior.names if posterior is not None else ()
+    # A value the scenario file sets itself wins over the draw (held), as for any run.
+    bound = parameter_draws(scenario, posterior)
+    names = tuple(n for n in bound.posterior.names if n not in bound.held) if bound else ()
     builder = ParameterBuilder(scenario, names)
     root = np.random.SeedSequence(seed)
     children = root.spawn(particles + 1)
@@ -403,12 +408,12 @@ def run_filter(
     draws = []
     cache: dict[int, Draw] = {}
     for i in range(particles):
-        if posterior is None:
+        if bound is None:
             draws.append(cache.setdefault(-1, builder.start({}, -1)))
             continue
-        k = int(posterior.indices(i + 1)[i])
+        k = int(bound.posterior.indices(i + 1)[i])
         if k not in cache:
-            cache[k] = builder.start(posterior.overrides(i), k)
+            cache[k] = builder.start(bound.overrides(i), k)
         draws.append(cache[k])
     pool = Workers(workers, scenario.world.burn_in_days + timeline.days, len(scenario.gang_names))
 

@@ -9,11 +9,11 @@ row's span**, computed the same way on a simulated daily table.
 
 Fitting window (protocol A, the hindcast). Only rows that end on or before
 :data:`FIT_CUTOFF` (2013-12-31) may be used to fit; later rows are for display and
-validation. :func:`select_rows` refuses them unless ``allow_future_data`` is explicitly
-set. Rows whose note starts with :data:`NOWCAST_MARK` ("nowcast window only") are data an
-analyst had in July 2016 but that a hindcast must never see: :func:`select_rows` refuses
-them always, even with ``allow_future_data``; they stay loadable for display (the
-nowcast, protocol B, is the only use planned for them).
+validation. :func:`select_rows` refuses rows after a calibration's last day of data
+(protocol A: :data:`FIT_CUTOFF`). Rows whose note starts with :data:`NOWCAST_MARK`
+("nowcast window only") are data an analyst had in July 2016 but that a hindcast must
+never see: :func:`select_rows` refuses them under protocol A whatever the cutoff; they
+stay loadable for display (the nowcast, protocol B, is the only use planned for them).
 
 Flows and stocks. Most quantities are flows (killings counted over the row's span); a
 few are stocks (members, members in prison: a level during the span), listed in
@@ -45,6 +45,7 @@ import pandas as pd
 from trucesim.outcomes import TYPES
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.files import read_text
+from trucesim.scenario.posterior import PROTOCOL_CUTOFFS
 
 #: Last day whose data may be used for fitting (the truce and its rollback, not after).
 FIT_CUTOFF = dt.date(2013, 12, 31)
@@ -249,80 +250,22 @@ def select_rows(
     window: tuple[dt.date, dt.date] | None = None,
     min_days: int = 1,
     max_days: int = 100_000,
-    allow_future_data: bool = False,
     source: str = "<calibration>",
     key: str = "targets",
-    protocol: str | None = None,
+    protocol: str = "A",
     cutoff: dt.date | None = None,
 ) -> list[ObservedRow]:
     """Rows picked by explicit ``ids``, or by ``quantity`` within ``window`` and a span length.
 
-    A row is inside ``window`` when its whole span is. Without ``allow_future_data``, a
-    selection by quantity leaves out rows ending after :data:`FIT_CUTOFF`. Errors
-    (``ConfigError`` with ``source`` and ``key``): an unknown id or quantity, a window or
-    explicit row reaching past :data:`FIT_CUTOFF` without ``allow_future_data``, a row
-    marked "nowcast window only" among the selected rows (always, even with
-    ``allow_future_data``: fitting here is protocol A), an empty selection.
-
-    A calibration names its ``protocol`` ("A" or "B") and its last day of data
-    (``cutoff``, the calibration's ``data_until``): then rows ending after ``cutoff`` are
-    refused (explicit ids, windows) or out of reach (quantity selection), whatever
-    ``allow_future_data`` says, and rows marked "nowcast window only" are usable under
-    protocol B only.
+    A calibration names its ``protocol`` ("A", the hindcast, or "B", the nowcast) and its
+    last day of data (``cutoff``, the calibration's ``data_until``; default: the
+    protocol's, :data:`FIT_CUTOFF` or :data:`NOWCAST_CUTOFF`). A row is inside ``window``
+    when its whole span is; a selection by quantity leaves out rows ending after
+    ``cutoff``. Errors (``ConfigError`` with ``source`` and ``key``): an unknown id or
+    quantity, a window or explicit row reaching past ``cutoff``, a row marked "nowcast
+    window only" among the selected rows under protocol A, an empty selection.
     """
-    if protocol is not None:
-        return _select_for_protocol(rows, ids, quantity, window, min_days, max_days, source,
-                                    key, protocol, cutoff or FIT_CUTOFF)
-    known = {r.id: r for r in rows}
-    if window is not None and window[1] > FIT_CUTOFF and not allow_future_data:
-        raise ConfigError(
-            source, f"{key}.window",
-            f"the fitting window ends {window[1]}, after {FIT_CUTOFF}: data after "
-            f"{FIT_CUTOFF} are for validation only (set allow_future_data = true to override)",
-        )
-    if ids:
-        unknown = [i for i in ids if i not in known]
-        if unknown:
-            raise ConfigError(
-                source, f"{key}.rows",
-                f"unknown data row {unknown[0]!r}; valid ids look like 'quantity:start:end', "
-                f"e.g. {next(iter(known), 'none')!r} (see `trucesim observed`)",
-            )
-        chosen = [known[i] for i in ids]
-        nowcast = [r for r in chosen if r.nowcast_only]  # before the cutoff: no flag helps
-        if nowcast:
-            raise ConfigError(source, f"{key}.rows", nowcast_refusal(nowcast[0]))
-        future = [r for r in chosen if r.future]
-        if future and not allow_future_data:
-            raise ConfigError(
-                source, f"{key}.rows",
-                f"row {future[0].id} ends after {FIT_CUTOFF}: data after {FIT_CUTOFF} are for "
-                "validation only (set allow_future_data = true to override)",
-            )
-    else:
-        quantities = {r.quantity for r in rows}
-        if quantity not in quantities:
-            raise ConfigError(
-                source, f"{key}.quantity",
-                f"unknown quantity {quantity!r}; valid: {', '.join(sorted(quantities))}",
-            )
-        chosen = [
-            r for r in rows
-            if r.quantity == quantity and min_days <= r.days <= max_days
-            and (window is None or (window[0] <= r.start and r.end <= window[1]))
-            and (allow_future_data or not r.future)
-        ]
-        nowcast = [r for r in chosen if r.nowcast_only]
-        if nowcast:
-            raise ConfigError(source, f"{key}.quantity", nowcast_refusal(nowcast[0]))
-    if not chosen:
-        raise ConfigError(source, key, "selects no data row")
-    return chosen
-
-
-def _select_for_protocol(rows, ids, quantity, window, min_days, max_days, source, key,
-                         protocol, cutoff) -> list[ObservedRow]:
-    """:func:`select_rows` for a calibration with a protocol and a last day of data."""
+    cutoff = cutoff or PROTOCOL_CUTOFFS[protocol]
     known = {r.id: r for r in rows}
     why = (f"the calibration's data_until is {cutoff} (protocol {protocol}; protocol A fits "
            f"data up to {FIT_CUTOFF}, protocol B up to {NOWCAST_CUTOFF})")
@@ -373,13 +316,6 @@ def nowcast_protocol_refusal(row: ObservedRow) -> str:
     where = f" ({row.origin})" if row.origin else ""
     return (f"row {row.id}{where} is marked {NOWCAST_MARK!r}: it may inform only a "
             f'nowcast: set protocol = "B" (data_until at most {NOWCAST_CUTOFF})')
-
-
-def nowcast_refusal(row: ObservedRow) -> str:
-    """Why ``row`` (marked "nowcast window only") cannot be fitted: one line naming it."""
-    where = f" ({row.origin})" if row.origin else ""
-    return (f"row {row.id}{where} is marked {NOWCAST_MARK!r}: it may inform only a "
-            "nowcast (protocol B), never a protocol A fit, even with allow_future_data = true")
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ def report(ctx: dict[str, Any]) -> str:
     in_rows = annual[annual["sample"] != "out"]
     lines = []
     if ctx["future_data"]:
-        lines.append(f"**WARNING: the calibration used data after {FIT_CUTOFF} "
-                     "(allow_future_data = true); 2014-2016 are NOT out of sample.**\n")
+        lines.append(f"**WARNING: the calibration used data after {FIT_CUTOFF} (its data_until "
+                     f"is {ctx['data_until']}); 2014-2016 are NOT out of sample.**\n")
     lines += [
         f"# Validation of {ctx['scenario']}", "",
         f"{ctx['replicates']} replicates, root seed {ctx['seed']}, simulated "

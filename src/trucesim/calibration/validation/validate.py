@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from trucesim import budget
 from trucesim.atomic import atomic_path, write_json
-from trucesim.calibration.observed import load_observed
+from trucesim.calibration.observed import FIT_CUTOFF, load_observed
 from trucesim.calibration.validation.facts import stylised_facts
 from trucesim.calibration.validation.figures import (
     annual_figure,
@@ -60,6 +60,17 @@ def ablation_replicates(replicates: int, asked: int | None) -> int:
     return min(replicates, ABLATION_REPLICATES) if asked is None else asked
 
 
+def used_future_data(fit: dict) -> bool:
+    """True if a calibration file's ``[fit]`` table says the fit used data after
+    :data:`FIT_CUTOFF`: its ``data_until`` is later (no ``data_until``: False)."""
+    until = fit.get("data_until")
+    if until is None:
+        return False
+    if not isinstance(until, dt.date):
+        until = dt.date.fromisoformat(str(until))
+    return until > FIT_CUTOFF
+
+
 def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicates: int = 40,
                    seed: int | None = None, workers: int | None = None,
                    out: Path | None = None, force: bool = False,
@@ -97,7 +108,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         honduras = honduras.with_overrides(cal["overrides"])
     hon_draws = None
     if draws is not None:  # the fitted values everywhere, as the calibration above
-        hon_draws = ParameterDraws(parameter_draws(honduras, draws.posterior).posterior)
+        hon_draws = parameter_draws(honduras, draws.posterior)  # keeps Honduras's held
     root = scenario.seed if seed is None else seed
     budget.check("-n/--replicates", "", 2 * replicates, scenario.days, scenario.world.cliques,
                  scenario.world.burn_in_days)
@@ -137,7 +148,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         "start": scenario.start, "end": scenario.end, "elapsed": elapsed,
         "calibration_file": str(cal_path) if cal_path else "none (uncalibrated defaults)",
         "data_until": fit.get("data_until", "n/a"),
-        "future_data": bool(fit.get("allow_future_data", False)),
+        "future_data": used_future_data(fit),
         "annual": annual, "in_sample": in_sample_table(daily, rows, scenario.start, baseline),
         "in_mae": float(annual.loc[annual["sample"] != "out", "error"].abs().mean() * 100),
         "out_mae": float(annual.loc[annual["sample"] == "out", "error"].abs().mean() * 100),
