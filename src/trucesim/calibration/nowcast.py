@@ -69,7 +69,12 @@ from trucesim.core.particle import Particle, new_record, params_of
 from trucesim.core.timeline import Timeline, compile_timeline
 from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.posterior import PROTOCOL_CUTOFFS, Posterior, load_posterior
+from trucesim.scenario.posterior import (
+    PROTOCOL_CUTOFFS,
+    Posterior,
+    load_posterior,
+    weighted_quantiles,
+)
 from trucesim.scenario.schema import Scenario, load_scenario
 from trucesim.uncertainty import parameter_draws
 
@@ -318,13 +323,6 @@ class NowcastResult:
         return (date - self.scenario.start).days
 
 
-def _weighted_quantiles(x: np.ndarray, w: np.ndarray, q=(0.05, 0.5, 0.95)) -> list[float]:
-    order = np.argsort(x)
-    cum = np.cumsum(w[order])
-    cum /= cum[-1]
-    return [float(x[order[min(np.searchsorted(cum, p), len(x) - 1)]]) for p in q]
-
-
 class Workers:
     """Runs a function over the particles in ``workers`` threads (the kernels release
     the GIL), each thread with its own scratch record."""
@@ -444,8 +442,8 @@ def run_filter(
         ens.weights = w
         ess = effective_size(w)
         per_day = sim / period.days
-        prior_q = _weighted_quantiles(per_day, prior_w)
-        post_q = _weighted_quantiles(per_day, w)
+        prior_q = weighted_quantiles(per_day, prior_w)
+        post_q = weighted_quantiles(per_day, w)
         last = n == len(observations) - 1
         resampled = ess < ess_threshold * particles or last
         row = {

@@ -101,14 +101,8 @@ class Posterior:
 
     def quantiles(self, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> dict[str, tuple[float, ...]]:
         """Weighted quantiles of each parameter's marginal, by dotted path."""
-        out = {}
-        for j, name in enumerate(self.names):
-            order = np.argsort(self.values[:, j])
-            cum = np.cumsum(self.weights[order])
-            cum /= cum[-1]
-            idx = np.searchsorted(cum, q)
-            out[name] = tuple(float(self.values[order[min(k, len(order) - 1)], j]) for k in idx)
-        return out
+        return {name: weighted_quantiles(self.values[:, j], self.weights, q)
+                for j, name in enumerate(self.names)}
 
     def to_data(self) -> dict[str, Any]:
         """The file's contents as a mapping (what :func:`parse_posterior` reads back)."""
@@ -125,6 +119,15 @@ class Posterior:
             "parameters": {n: [float(v) for v in self.values[:, j]]
                            for j, n in enumerate(self.names)},
         }
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray,
+                       q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> tuple[float, ...]:
+    """The values of ``x`` at cumulative weight ``q`` (weights ``w``, any positive sum)."""
+    order = np.argsort(x)
+    cum = np.cumsum(w[order])
+    cum /= cum[-1]
+    return tuple(float(x[order[min(k, len(x) - 1)]]) for k in np.searchsorted(cum, q))
 
 
 def posterior_toml(posterior: Posterior) -> str:
