@@ -110,17 +110,21 @@ max_days = 31
         (MU, GOOD_TARGET.replace("2010-12-31]", "2014-12-31]"), "",
          "cal.toml: targets.0.window: the fitting window ends 2014-12-31, after 2013-12-31"),
         (MU, GOOD_TARGET, "DE", "cal.toml: method.name: "),
+        (MU, GOOD_TARGET, "KERNEL", "cal.toml: method.kernel_scaling: Input should be greater than 0"),
     ],
     ids=["low>=high", "above-table", "below-table", "loguniform-zero", "unknown-prior",
          "normal-without-sd", "normal-mean-outside", "sd-on-uniform", "unknown-parameter",
          "unknown-key", "empty-window-before-data", "window-after-cutoff",
          "empty-selection", "cutoff-after-2016-07-14", "A-after-2013", "nowcast-without-B",
-         "future-window", "de-method"],
+         "future-window", "de-method", "kernel-scaling-zero"],
 )
 def test_invalid_calibration_files_exit_2_in_one_line(tmp_path, capsys, parameters, targets,
                                                       top, message):
     if top == "DE":
         path = _calibration(tmp_path, parameters, targets, method='name = "differential_evolution"')
+    elif top == "KERNEL":
+        path = _calibration(tmp_path, parameters, targets,
+                            method='name = "abc_smc"\nkernel_scaling = 0.0')
     else:
         path = _calibration(tmp_path, parameters, targets, top=top)
     err = _refused(tmp_path, capsys, path)

@@ -225,6 +225,10 @@ class Method(Frozen):
         "'quantile' of the last generation's weighted distances (pyabc QuantileEpsilon).")
     quantile: float = Field(0.5, gt=0.0, lt=1.0, description="Quantile of 'quantile'.")
     max_generations: int = Field(8, ge=1, le=1000)
+    kernel_scaling: float = Field(
+        1.0, gt=0.0, le=10.0, description="Scaling of the perturbation kernel's bandwidth "
+        "(pyabc MultivariateNormalTransition, Silverman's rule times this): wider kernels "
+        "spread the proposals and keep the importance weights from degenerating.")
     min_epsilon: float = Field(0.0, ge=0.0, description="Stop when the tolerance reaches this.")
     min_acceptance_rate: float = Field(0.0, ge=0.0, le=1.0,
                                        description="Stop when acceptance falls below this.")

@@ -172,9 +172,14 @@ def make_abc(problem: CalibrationProblem, sampler):
     else:
         population = pyabc.ConstantPopulationSize(m.population_size)
     model = Simulator(problem.scenario, problem.priors, problem.stats, problem.spec.seed)
+    # The tolerance is a quantile of the previous generation's distances, unweighted: a
+    # weighted quantile follows the few heaviest particles when the weights degenerate,
+    # and then drops the tolerance to their distance in one generation.
     return pyabc.ABCSMC(model, pyabc_prior(problem.priors), Distance(problem),
                         population_size=population, sampler=sampler,
-                        eps=pyabc.QuantileEpsilon(alpha=m.alpha))
+                        transitions=pyabc.MultivariateNormalTransition(
+                            scaling=m.kernel_scaling),
+                        eps=pyabc.QuantileEpsilon(alpha=m.alpha, weighted=False))
 
 
 @contextmanager
