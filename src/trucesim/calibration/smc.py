@@ -354,7 +354,9 @@ def report(problem: CalibrationProblem, posterior: Posterior, table: pd.DataFram
         f"Method: pyabc ABC-SMC, {m.population_size} particles"
         f"{f' (adaptive, at most {m.max_population_size})' if m.adaptive_population else ''}, "
         f"tolerance the {'median' if m.epsilon == 'median' else f'{m.alpha:g} quantile'} of "
-        f"the previous generation's distances, one simulation per particle, seed {spec.seed}.",
+        f"the previous generation's distances (unweighted), perturbation kernel "
+        f"{m.kernel_scaling:g} x Silverman's bandwidth, one simulation per particle, seed "
+        f"{spec.seed}.",
         f"{len(table)} generations, {int(table['simulations'].sum())} simulations "
         f"(plus the prior sample that set the first tolerance); final epsilon "
         f"{_num(last['epsilon'])}, acceptance rate {last['acceptance_rate']:.3f}, effective "
