@@ -91,6 +91,21 @@ def write_scenario(path: Path, **changes: Any) -> Path:
     return path
 
 
+def assert_cli_refuses_change(tmp_path: Path, capsys: Any, change: dict, key: str,
+                              reason: str) -> None:
+    """The small test scenario with ``change``: `check` and `run` exit 2 with
+    `file: key: reason`, and `run` writes nothing."""
+    from trucesim.cli.main import main
+
+    path = write_scenario(tmp_path / "bad.toml", **change)
+    out = tmp_path / "out"
+    assert main(["check", str(path)]) == 2
+    assert main(["run", str(path), "-n", "1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {key}" in err and reason in err, err
+    assert not out.exists()
+
+
 def simple_scenario(**changes: Any) -> Scenario:
     """The small test scenario, parsed (``changes`` as in :func:`scenario_data`)."""
     return Scenario.parse(scenario_data(**changes), "test.toml")

@@ -22,7 +22,7 @@ from trucesim.core.model import TruceModel
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario
 
-from .conftest import simple_scenario, write_scenario
+from .conftest import assert_cli_refuses_change, simple_scenario
 
 START = dt.date(2000, 1, 1)
 GANGS = {"A": {"share": 0.5, "cohesion": 1.0, "authority": 0.9, "autonomy": 0.1},
@@ -208,12 +208,4 @@ def test_bad_refusals_are_refused_with_their_key(event, key, reason):
 def test_bad_bargaining_input_stops_the_cli_with_its_location(tmp_path, capsys, change, key,
                                                               reason):
     """`check` and `run` exit 2 with `file: key: reason`, and `run` writes nothing."""
-    from trucesim.cli.main import main
-
-    path = write_scenario(tmp_path / "bad.toml", **change)
-    out = tmp_path / "out"
-    assert main(["check", str(path)]) == 2
-    assert main(["run", str(path), "-n", "1", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert f"{path}: {key}" in err and reason in err, err
-    assert not out.exists()
+    assert_cli_refuses_change(tmp_path, capsys, change, key, reason)

@@ -26,7 +26,7 @@ from trucesim.core.model import TruceModel
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario, bundled_scenarios, load_scenario
 
-from .conftest import simple_scenario, write_scenario
+from .conftest import assert_cli_refuses_change, simple_scenario
 
 START = dt.date(2000, 1, 1)
 AUTHORITY, AUTONOMY, CONTACT = 0.9, 0.1, 0.6
@@ -300,15 +300,7 @@ def test_a_street_communique_after_its_tier_is_accepted():
 ])
 def test_bad_tier_input_stops_the_cli_with_its_location(tmp_path, capsys, change, key, reason):
     """`check` and `run` exit 2 with `file: key: reason`, and `run` writes nothing."""
-    from trucesim.cli.main import main
-
-    path = write_scenario(tmp_path / "bad.toml", **change)
-    out = tmp_path / "out"
-    assert main(["check", str(path)]) == 2
-    assert main(["run", str(path), "-n", "1", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert f"{path}: {key}" in err and reason in err, err
-    assert not out.exists()
+    assert_cli_refuses_change(tmp_path, capsys, change, key, reason)
 
 
 def test_the_model_exposes_the_street_tier_state():

@@ -10,7 +10,7 @@ from trucesim import ConfigError, TruceModel, simulate
 from trucesim.core.state import Cliques, Edges, Fronts, Gangs, allocate
 from trucesim.core.world import directed_edges, refresh_fronts, split_gang, take_territory
 
-from .conftest import simple_scenario, write_scenario
+from .conftest import assert_cli_refuses_change, simple_scenario
 
 
 def _world(gang, x, edges, hostile):
@@ -175,12 +175,4 @@ def test_bad_world_events_are_refused_with_their_key(event, key, reason):
 ])
 def test_bad_new_keys_stop_the_cli_with_their_location(tmp_path, capsys, change, key, reason):
     """`check` and `run` exit 2 with `file: key: reason`, and `run` writes nothing."""
-    from trucesim.cli.main import main
-
-    path = write_scenario(tmp_path / "bad.toml", **change)
-    out = tmp_path / "out"
-    assert main(["check", str(path)]) == 2
-    assert main(["run", str(path), "-n", "1", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert f"{path}: {key}" in err and reason in err, err
-    assert not out.exists()
+    assert_cli_refuses_change(tmp_path, capsys, change, key, reason)
