@@ -22,6 +22,14 @@ span: a flow's count is divided by its days, a stock's level is that mean alread
 Quantities with no simulated counterpart are kept for display, each with its reason in
 :data:`CONTEXT_QUANTITIES`.
 
+Shares. A row in unit ``share`` (gang members among homicide victims) is a ratio of two
+daily-table columns over its span, listed in :data:`RATIO_QUANTITIES`: the simulated
+statistic is the sum of the numerator column over the span divided by the sum of the
+denominator's (``gang_member_victims`` over ``homicides``: the recorded victims who were
+gang members, among all recorded victims; see the column's definition in
+:mod:`trucesim.core.metrics`). Its distance compares the two shares as counts out of
+the span's days (:func:`log_ratio_distance`).
+
 Disappearance reports. The police's missing-person reports include people who go
 missing for reasons unrelated to gang concealment; the model's ``disappearances`` are
 only killings hidden by cliques. A simulated report count is therefore the model's
@@ -66,7 +74,16 @@ QUANTITY_METRICS: dict[str, str] = {
     "attacks_on_police": "attacks_on_police",  # recorded with mechanisms.police_gang_retaliation
     "gang_members": "members",  # members at liberty (the PNC's 2012 estimate sets world.members)
     "gang_members_in_prison": "prisoners",
+    "gang_arrests": "arrests",  # arrests of people linked to gangs
+    # Recorded victims the police identified as gang members (mechanisms.extortion_killings
+    # records them), a count and a share of all homicide victims.
+    "gang_member_victims": "gang_member_victims",
+    "gang_member_victim_share": "gang_member_victims",
 }
+
+#: Quantities that are a share: the row's metric summed over the span, divided by this
+#: metric summed over the span.
+RATIO_QUANTITIES: dict[str, str] = {"gang_member_victim_share": "homicides"}
 
 #: Quantities that are a level during the row's span (a stock), not a count over it.
 STOCK_QUANTITIES = frozenset({"gang_members", "gang_members_in_prison", "cliques"})
@@ -86,9 +103,10 @@ STOCK_METRICS = frozenset({"members", "prisoners"})
 
 #: Daily-table metrics a statistic may use (the death types of the summaries, and the
 #: member stocks).
-STATISTIC_METRICS = frozenset(TYPES) | STOCK_METRICS | {"attacks_on_police"}
+STATISTIC_METRICS = (frozenset(TYPES) | STOCK_METRICS
+                     | {"attacks_on_police", "arrests", "gang_member_victims"})
 
-UNITS = frozenset({"count", "per_day"})
+UNITS = frozenset({"count", "per_day", "share"})
 
 
 def data_dir() -> Path:
@@ -134,7 +152,7 @@ class ObservedRow:
     @property
     def per_day(self) -> float:
         """The figure as the mean of its daily series over the span: a flow's count divided
-        by the days, a stock's level as it is."""
+        by the days, a stock's level as it is (a share: the share itself)."""
         if self.unit == "count" and not self.stock:
             return self.value / self.days
         return self.value
@@ -209,6 +227,14 @@ def load_observed(path: str | Path | None = None) -> list[ObservedRow]:
                 raise ConfigError(
                     str(path), f"line {n}", f"unit {row.unit!r}; valid: {', '.join(sorted(UNITS))}"
                 )
+            if (row.unit == "share") != (row.quantity in RATIO_QUANTITIES):
+                raise ConfigError(
+                    str(path), f"line {n}",
+                    f"quantity {row.quantity!r} in unit {row.unit!r}: the shares "
+                    f"({', '.join(sorted(RATIO_QUANTITIES))}) and only they take unit 'share'")
+            if row.unit == "share" and not 0.0 <= row.value <= 1.0:
+                raise ConfigError(str(path), f"line {n}",
+                                  f"share {row.value} is outside 0..1")
             if row.id in seen:
                 raise ConfigError(str(path), f"line {n}", f"duplicate row {row.id}")
             seen.add(row.id)
@@ -324,12 +350,14 @@ class Statistic:
 
     The simulated statistic is ``mean per day of metric over the row's span`` plus
     ``baseline`` (for disappearance reports: non-gang missing-person reports per day,
-    which the model does not simulate).
+    which the model does not simulate); with a ``denominator`` (a share), the sum of
+    ``metric`` over the span divided by the sum of ``denominator``.
     """
 
     row: ObservedRow
     metric: str
     baseline: float = 0.0
+    denominator: str | None = None
 
     @property
     def observed(self) -> float:
@@ -356,7 +384,7 @@ def statistics_for(
                 source, f"{key}.metric",
                 f"unknown statistic {m!r}; valid: {', '.join(sorted(STATISTIC_METRICS))}",
             )
-        out.append(Statistic(r, m, baseline))
+        out.append(Statistic(r, m, baseline, RATIO_QUANTITIES.get(r.quantity)))
     return out
 
 
@@ -376,10 +404,15 @@ def simulated_statistics(daily: pd.DataFrame, stats: list[Statistic]) -> np.ndar
         start, end = np.datetime64(s.row.start, "D"), np.datetime64(s.row.end, "D")
         if start < first or end > last:
             continue
-        if s.metric not in cache:
-            cache[s.metric] = daily[s.metric].to_numpy(dtype=float)
+        for m in (s.metric, s.denominator):
+            if m is not None and m not in cache:
+                cache[m] = daily[m].to_numpy(dtype=float)
         mask = (dates >= start) & (dates <= end)
-        out[i] = cache[s.metric][mask].sum() / (s.row.days * n_runs) + s.baseline
+        if s.denominator is not None:
+            total = cache[s.denominator][mask].sum()
+            out[i] = cache[s.metric][mask].sum() / total if total > 0 else math.nan
+        else:
+            out[i] = cache[s.metric][mask].sum() / (s.row.days * n_runs) + s.baseline
     return out
 
 
@@ -388,8 +421,9 @@ def log_ratio_distance(simulated: np.ndarray, stats: list[Statistic]) -> np.ndar
 
     ``(ln((S + 0.5) / (O + 0.5)))**2`` with ``S`` and ``O`` the simulated (mean per day
     times days) and observed counts: scale-free, so a homicide total and a dozen police
-    killed weigh alike, and the half count keeps small counts and zeros finite.
-    NaN where the simulation gave no value.
+    killed weigh alike, and the half count keeps small counts and zeros finite. A share
+    counts as the share times the span's days (the same log ratio, with the half count
+    scaled to the span). NaN where the simulation gave no value.
     """
     days = np.array([s.row.days for s in stats], dtype=float)
     obs = np.array([s.observed for s in stats], dtype=float) * days

@@ -389,7 +389,8 @@ def _cmd_observed(args: argparse.Namespace) -> int:
 
     rows = load_observed()
     for r in rows:
-        value = f"{r.value:9.0f} level" if r.stock else f"{r.per_day:9.3f}/day "
+        value = (f"{r.value:9.0f} level" if r.stock else f"{r.value:9.3f} share"
+                 if r.unit == "share" else f"{r.per_day:9.3f}/day ")
         print(f"{r.id:64s} {value}  {r.use:12s} {r.source}")
     print(f"\nA protocol A calibration fits rows ending up to {FIT_CUTOFF}; protocol B, up to "
           f"{NOWCAST_CUTOFF}.")

@@ -75,6 +75,7 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     cliques.killed_by_police[:] = 0
     cliques.victims[:] = 0
     cliques.killings_by[:] = 0
+    cliques.front_killings_by[:] = 0
 
     # 1. Regime and events.
     phase = schedule.phase_of_day[d] if d >= 0 else 0
@@ -106,26 +107,26 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     # 4. Police act (on this morning's sizes).
     violence.size_factors(cliques, params.world.members, params.violence.size_power,
                           params.violence.arms_power, on.truce_capacity)
-    deterrence = 0.0
     if on.police:
         policing.allocate(cliques, regime, restrained, params.policing)
+        policing.deter(cliques, regime.deterrence)
         row.arrests, row.gang_killed_by_police, row.police_killed = policing.act(
-            rng, cliques, regime, params.policing, scratch, not on.police_gang_retaliation)
+            rng, cliques, regime, params.policing, scratch, not on.police_gang_retaliation,
+            on.deterrence_all_streams)
         if on.police_gang_retaliation:
             attacks, killed, police_killed = retaliation.exchange(
                 rng, cliques, regime, params.retaliation, params.policing.attack_lethality,
-                scratch)
+                scratch, on.deterrence_all_streams)
             row.attacks_on_police = attacks
             row.gang_killed_by_police += killed
             row.police_killed += police_killed
-        deterrence = regime.deterrence
     else:
         cliques.heat[:] = 0.0
+        policing.deter(cliques, 0.0)
 
     # 5. Inter-gang violence on the fronts.
     row.gang_on_gang = violence.front_killings(
-        rng, cliques, fronts, d, deterrence, params.violence, scratch,
-        on.leaderless_retaliation)
+        rng, cliques, fronts, d, params.violence, scratch, on.leaderless_retaliation)
 
     # 6. Other killings.
     if on.other_killings:
@@ -133,14 +134,19 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
             params.violence, on.civilian_split, len(cliques.members), params.world.members)
         escalation = params.bargaining.civilian_escalation if on.bargaining_violence else 0.0
         row.gang_on_civilian = violence.civilians(
-            rng, cliques, civilian_rate, params.violence, scratch, escalation)
+            rng, cliques, civilian_rate, params.violence, scratch, escalation,
+            on.extortion_killings, params.world.members, on.deterrence_all_streams)
         row.background = violence.background(rng, background_rate)
     if on.other_actors:
         row.other_actors = other_actors.killings(rng, state.nation, params.other_actors)
 
     # 7. Hidden violence.
+    hidden_front = 0
     if restrained:
-        row.disappearances = violence.conceal(rng, cliques, params.violence)
+        row.disappearances, hidden_front = violence.conceal(
+            rng, cliques, params.violence, on.extortion_killings)
+    if on.extortion_killings:  # recorded victims who were gang members
+        row.gang_member_victims = row.gang_on_gang - hidden_front + row.gang_killed_by_police
     keep = math.exp(-1.0 / params.policing.hotspot_memory)
     for i in range(len(cliques.recent_violence)):
         cliques.recent_violence[i] = (keep * cliques.recent_violence[i] + cliques.killings_by[i]
@@ -148,10 +154,13 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
 
     # 8. Cliques change.
     if on.demography:
-        demography.losses(cliques)
+        held = demography.held_share(params.demography.custody_share, regime.custody_factor)
+        demography.losses(rng, cliques, on.prison_terms, held)
+        release_rate = (1.0 / regime.sentence_days if on.prison_terms
+                        else params.demography.release_rate)
         row.releases, row.recruits = demography.gains(
             rng, cliques, regime, params.demography, params.world.capacity, scratch,
-            on.truce_capacity)
+            on.truce_capacity, release_rate)
     if on.truce_capacity:
         demography.arm(cliques, params.demography, params.world.members)
 

@@ -43,6 +43,10 @@ METRICS = (
     Metric("other_actors", np.int64,
            "killings by armed actors no truce touches (mechanisms.other_actors)", flow=True),
     Metric("disappearances", np.int64, "killings hidden by cliques under restraint", flow=True),
+    Metric("gang_member_victims", np.int64,
+           "recorded victims who were gang members: gang_on_gang + gang_killed_by_police - "
+           "front killings hidden (0 unless mechanisms.extortion_killings, under which "
+           "concealment is drawn per stream)", flow=True),
     Metric("arrests", np.int64, "members arrested", flow=True),
     Metric("releases", np.int64, "prisoners released back to their clique", flow=True),
     Metric("recruits", np.int64, "members recruited", flow=True),

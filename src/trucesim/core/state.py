@@ -40,6 +40,8 @@ class Cliques(NamedTuple):
     killed_by_police: Int  # today: members killed by police
     victims: Int  # today: members killed by rivals
     killings_by: Int  # today: killings committed (rivals and civilians)
+    front_killings_by: Int  # today: killings of rival members on its fronts
+    deterred: Float  # today: police deterrence on its killings, exp(-deterrence * heat)
     attacks_on_police: Int  # today: attacks on police (retaliation mechanism)
     share_lost: Float  # today: share of members lost (raises autonomy)
 

@@ -10,6 +10,15 @@ restraint raises a clique's carrying capacity to ``capacity * (1 + growth_order 
 restraint)`` (the leaders' order to grow, admitting members who had not killed), and
 each clique keeps an arms stock that extortion income, in proportion to its members,
 replenishes and that depreciates (:func:`arm`).
+
+Prison terms (issue 20.4; ``mechanisms.prison_terms``). Of a clique's ``a`` arrests
+today, Binomial(a, ``h``) are held in prison, with
+``h = min(custody_share * custody_factor, 1)`` (``demography.custody_share``, fitted to
+the prison counts; the regime's ``custody_factor`` a lever); the others return to the
+street the same day. Prisoners are released at ``1 / sentence_days`` a day (the regime's
+``sentence_days``, a lever), instead of ``release_rate``. Under a regime held for long
+the stock then tends to ``h * arrests per day * sentence_days``
+(:func:`stationary_prisoners`), finite whatever the arrests.
 """
 
 from __future__ import annotations
@@ -19,21 +28,27 @@ from trucesim.numerics.jit import kernel
 
 
 @kernel
-def losses(cliques):
+def losses(rng, cliques, terms, held_share):
     """Arrests, deaths at police hands and victims of rivals leave the street; arrests
-    go to prison. Records the share of members each clique lost."""
+    go to prison, or with ``terms`` (``mechanisms.prison_terms``) Binomial(arrests,
+    ``held_share``) of them, the rest returning the same day. Records the share of
+    members each clique lost."""
     members = cliques.members
     for i in range(len(members)):
-        lost = min(cliques.arrests[i] + cliques.killed_by_police[i] + cliques.victims[i],
-                   members[i])
+        held = cliques.arrests[i]
+        if terms and held > 0:
+            held = rng.binomial(held, held_share) if held_share < 1.0 else held
+        lost = min(held + cliques.killed_by_police[i] + cliques.victims[i], members[i])
         cliques.share_lost[i] = lost / max(members[i], 1)
         members[i] -= lost
-        cliques.prisoners[i] += cliques.arrests[i]
+        cliques.prisoners[i] += held
 
 
 @kernel
-def gains(rng, cliques, regime, p, capacity, scratch, growth_order):
-    """Logistic recruitment and releases (Binomial(prisoners, release_rate)), drawn from
+def gains(rng, cliques, regime, p, capacity, scratch, growth_order, release_rate):
+    """Logistic recruitment and releases (Binomial(prisoners, ``release_rate``): the
+    parameter ``demography.release_rate``, or ``1 / sentence_days`` under
+    ``mechanisms.prison_terms``), drawn from
     the state after the day's losses; then autonomy rises with the share lost and
     relaxes toward the baseline. With ``growth_order`` (``mechanisms.truce_capacity``) a
     clique's carrying capacity is ``capacity * (1 + p.growth_order * restraint)``: the
@@ -57,13 +72,13 @@ def gains(rng, cliques, regime, p, capacity, scratch, growth_order):
 
     # Releases from the prisoners after the day's arrests.
     released = 0
-    if p.release_rate >= 1.0:
+    if release_rate >= 1.0:
         for i in range(n):
             released += prisoners[i]
             members[i] += prisoners[i]
             prisoners[i] = 0
     else:
-        per_prisoner = dart_rate(p.release_rate)
+        per_prisoner = dart_rate(release_rate)
         for i in range(n):
             rate[i] = prisoners[i] * per_prisoner
         darts = poisson_events(rng, rate, scratch.cum)
@@ -96,3 +111,18 @@ def arm(cliques, p, reference_members):
     income = p.arms_depreciation / reference_members
     for i in range(len(cliques.arms)):
         cliques.arms[i] = keep * cliques.arms[i] + income * cliques.members[i]
+
+
+@kernel
+def held_share(custody_share, custody_factor):
+    """The share of arrests held in prison under ``mechanisms.prison_terms``:
+    ``min(custody_share * custody_factor, 1)``."""
+    return min(custody_share * custody_factor, 1.0)
+
+
+def stationary_prisoners(arrests_per_day: float, held: float, sentence_days: float) -> float:
+    """The stock of prisoners a regime held for long tends to under
+    ``mechanisms.prison_terms``: inflow ``held * arrests_per_day`` a day, each prisoner
+    released at ``1 / sentence_days`` a day, so ``held * arrests_per_day * sentence_days``
+    (Little's law)."""
+    return held * arrests_per_day * sentence_days

@@ -3,10 +3,18 @@
 The regime's force is spread over territories as a daily ``heat``: uniformly, in
 proportion to recent violence (hotspot), or concentrated on the most violent cliques
 (focused); a truce regime pulls back from complying territories. Arrests are
-Binomial(members, ``min(arrest_rate * heat, 1)``); confrontations are Poisson with a rate
-growing in heat, clique size, police grievance and pressure orders, and kill gang
-members with the regime's lethality and police with a smaller probability. Cliques
-under a pressure order also attack police directly.
+Binomial(members, ``min(arrest_scale * arrest_rate * heat, 1)``); confrontations are
+Poisson with a rate growing in heat, clique size, police grievance and pressure orders,
+and kill gang members with the regime's lethality and police with a smaller probability.
+Cliques under a pressure order also attack police directly.
+
+Deterrence (:func:`deter`). Police presence deters a clique's killings by the factor
+``deterred = exp(-deterrence * heat)`` of its territory (the regime's ``deterrence``,
+delta). It always multiplies the front killings; with
+``mechanisms.deterrence_all_streams`` it multiplies every gang stream: civilian
+killings, attacks on police (direct ones here, and the base rate of
+:mod:`trucesim.mechanisms.retaliation`), so that sustained policing can lower violence
+as a whole, not only its gang-on-gang part.
 """
 
 from __future__ import annotations
@@ -62,9 +70,22 @@ def allocate(cliques, regime, restrained, p):
 
 
 @kernel
-def act(rng, cliques, regime, p, scratch, direct_attacks):
+def deter(cliques, deterrence):
+    """Set each clique's ``deterred = exp(-deterrence * heat)`` (1 without police:
+    ``deterrence`` 0)."""
+    last_heat, deterred = -1.0, 1.0
+    for i in range(len(cliques.heat)):
+        if cliques.heat[i] != last_heat:
+            last_heat = cliques.heat[i]
+            deterred = math.exp(-deterrence * last_heat)
+        cliques.deterred[i] = deterred
+
+
+@kernel
+def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
     """Arrests, confrontations and (if ``direct_attacks``) attacks on police under
-    pressure orders. Fills the cliques' ``arrests`` and ``killed_by_police`` (zero on
+    pressure orders, deterred with ``deter_all`` (``mechanisms.deterrence_all_streams``;
+    :func:`deter` first). Fills the cliques' ``arrests`` and ``killed_by_police`` (zero on
     entry); returns (arrests, gang members killed, police killed)."""
     members, heat, rate = cliques.members, cliques.heat, scratch.rate
     n = len(members)
@@ -75,7 +96,7 @@ def act(rng, cliques, regime, p, scratch, direct_attacks):
     for i in range(n):
         if heat[i] != last_heat:
             last_heat = heat[i]
-            q = regime.arrest_rate * last_heat
+            q = regime.arrest_rate * p.arrest_scale * last_heat
             per_member = -1.0 if q >= 1.0 else dart_rate(q)
         if per_member < 0.0:
             cliques.arrests[i] = members[i]
@@ -100,7 +121,7 @@ def act(rng, cliques, regime, p, scratch, direct_attacks):
                    * (1.0 + p.grievance_weight * cliques.police_grievance[i])
                    * (1.0 + p.pressure_confrontations * cliques.pressure[i]))
         cliques.police_grievance[i] *= keep_grievance
-        pressure += cliques.pressure[i]
+        pressure += cliques.pressure[i] * cliques.deterred[i] if deter_all else cliques.pressure[i]
     confrontations = poisson_events(rng, rate, scratch.cum)
     killed_total, police_killed = confront(rng, cliques, regime, confrontations)
 

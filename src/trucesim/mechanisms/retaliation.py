@@ -5,8 +5,10 @@ Two mutually exciting streams per clique c, each with its own excitation, both
 decaying by ``exp(-omega_p)`` a day (``omega_p = retaliation.decay``):
 
 * attacks on police, Poisson with rate
-  ``A_c = base_attack_rate * s_c * (1 + pressure_weight * pressure_c) + alpha_pg * e_attack_c``,
-  where ``e_attack_c`` counts the clique's members killed by police (decaying);
+  ``A_c = base_attack_rate * s_c * (1 + pressure_weight * pressure_c) * D_c + alpha_pg * e_attack_c``,
+  where ``e_attack_c`` counts the clique's members killed by police (decaying) and
+  ``D_c`` is police deterrence ``exp(-deterrence * heat_c)`` under
+  ``mechanisms.deterrence_all_streams`` (1 otherwise; revenge is not deterred);
 * retaliatory confrontations, Poisson with rate ``alpha_gp * e_police_c`` on top of the
   ordinary ones (:func:`trucesim.mechanisms.policing.act`), where ``e_police_c`` counts
   the clique's attacks on police (decaying). Every confrontation kills a gang member
@@ -41,9 +43,10 @@ from trucesim.numerics.jit import kernel
 
 
 @kernel
-def exchange(rng, cliques, regime, p, attack_lethality, scratch):
+def exchange(rng, cliques, regime, p, attack_lethality, scratch, deter_all):
     """Today's retaliatory confrontations and attacks on police, then the excitations'
-    decay and today's increments. Adds to the cliques' ``killed_by_police`` (ordinary
+    decay and today's increments. With ``deter_all`` the base attacks are multiplied by
+    the cliques' ``deterred``. Adds to the cliques' ``killed_by_police`` (ordinary
     confrontations already in it) and sets ``attacks_on_police``; returns (attacks on
     police, gang members killed, police killed)."""
     rate = scratch.rate
@@ -57,9 +60,11 @@ def exchange(rng, cliques, regime, p, attack_lethality, scratch):
     # Attacks on police: a base rate raised by pressure orders, and revenge for members
     # killed by police.
     for i in range(n):
-        rate[i] = (p.base_attack_rate * cliques.size[i]
-                   * (1.0 + p.pressure_weight * cliques.pressure[i])
-                   + p.gang_excitation * cliques.attack_excitation[i])
+        base = p.base_attack_rate * cliques.size[i] * (1.0 + p.pressure_weight
+                                                       * cliques.pressure[i])
+        if deter_all:
+            base *= cliques.deterred[i]
+        rate[i] = base + p.gang_excitation * cliques.attack_excitation[i]
     attacks = poisson_events(rng, rate, scratch.cum)
     cliques.attacks_on_police[:] = 0
     for i in attacks:

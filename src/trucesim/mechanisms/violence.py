@@ -67,25 +67,24 @@ def _power(x, power):
 
 
 @kernel
-def front_killings(rng, cliques, fronts, day, deterrence, p, scratch, leaderless):
-    """The day's killings on the fronts, then excitation decay and retaliation.
+def front_killings(rng, cliques, fronts, day, p, scratch, leaderless):
+    """The day's killings on the fronts, then excitation decay and retaliation. Police
+    deterrence is the cliques' ``deterred`` factor of the day.
 
     With ``leaderless`` (``mechanisms.leaderless_retaliation``, DESIGN 2b mechanism 5) the
     excitation term of an attacker a is weighted by
     ``eta_a = eta * (1 + leaderless_gain * autonomy_a)``.
 
-    Adds to the cliques' ``victims`` and ``killings_by``; returns the number of killings.
+    Adds to the cliques' ``victims``, ``killings_by`` and ``front_killings_by``; returns
+    the number of killings.
     """
     keep = math.exp(-p.omega)
-    # Each clique's multiplier on its killings, (1 - rho restraint) exp(-delta heat); the
-    # excitation against it decays.
+    # Each clique's multiplier on its killings, (1 - rho restraint) exp(-delta heat) (the
+    # police's deterrence, :func:`trucesim.mechanisms.policing.deter`); the excitation
+    # against it decays.
     factor = scratch.rate
-    last_heat, deterred = -1.0, 1.0
     for i in range(len(factor)):
-        if cliques.heat[i] != last_heat:
-            last_heat = cliques.heat[i]
-            deterred = math.exp(-deterrence * last_heat)
-        factor[i] = (1.0 - p.restraint_efficacy * cliques.restraint[i]) * deterred
+        factor[i] = (1.0 - p.restraint_efficacy * cliques.restraint[i]) * cliques.deterred[i]
         cliques.own_excitation[i] *= keep
     count = fronts.count[0]
     src, excitation, rate = fronts.src, fronts.excitation, fronts.rate
@@ -106,6 +105,7 @@ def front_killings(rng, cliques, fronts, day, deterrence, p, scratch, leaderless
         cliques.own_excitation[b] += 1.0
         cliques.victims[b] += 1
         cliques.killings_by[src[f]] += 1
+        cliques.front_killings_by[src[f]] += 1
     return len(events)
 
 
@@ -122,18 +122,37 @@ def civilian_rates(p, split, cliques, reference_members):
 
 
 @kernel
-def civilians(rng, cliques, civilian_rate, p, scratch, escalation):
-    """Civilian killings by clique members at ``civilian_rate`` per member-day (reduced by
-    restraint, and under ``mechanisms.bargaining_violence`` multiplied by
-    ``1 + escalation * pressure``; ``escalation`` 0 otherwise); adds to the cliques'
-    ``killings_by`` and returns their number."""
+def civilians(rng, cliques, civilian_rate, p, scratch, escalation, extortion,
+              reference_members, deter_all):
+    """Civilian killings by the cliques; adds to their ``killings_by`` and returns their
+    number.
+
+    A clique's rate per day is ``civilian_rate * members`` or, with ``extortion``
+    (``mechanisms.extortion_killings``), the rate per territory held
+    ``civilian_rate * reference_members * (members / reference_members) ** extortion_power``
+    (0 with no members); times ``1 - rho * restraint``, under
+    ``mechanisms.bargaining_violence`` times ``1 + escalation * pressure`` (``escalation``
+    0 otherwise), and with ``deter_all`` (``mechanisms.deterrence_all_streams``) times the
+    police's deterrence ``deterred``."""
     rate = scratch.rate
-    for i in range(len(rate)):
-        rate[i] = (cliques.members[i] * civilian_rate
-                   * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
+    if extortion:
+        per_territory = civilian_rate * reference_members
+        for i in range(len(rate)):
+            m = cliques.members[i]
+            rate[i] = 0.0
+            if m > 0:
+                rate[i] = (per_territory * _power(m / reference_members, p.extortion_power)
+                           * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
+    else:
+        for i in range(len(rate)):
+            rate[i] = (cliques.members[i] * civilian_rate
+                       * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
     if escalation > 0.0:
         for i in range(len(rate)):
             rate[i] *= 1.0 + escalation * cliques.pressure[i]
+    if deter_all:
+        for i in range(len(rate)):
+            rate[i] *= cliques.deterred[i]
     events = poisson_events(rng, rate, scratch.cum)
     for i in events:
         cliques.killings_by[i] += 1
@@ -147,17 +166,28 @@ def background(rng, rate):
 
 
 @kernel
-def conceal(rng, cliques, p):
-    """A clique under restraint hides a share of its killings as disappearances; returns
-    how many were hidden."""
-    hidden = 0
+def conceal(rng, cliques, p, by_stream):
+    """A clique under restraint hides a share ``restraint * concealment`` of its killings
+    as disappearances. Returns (killings hidden, front killings hidden): with
+    ``by_stream`` (``mechanisms.extortion_killings``) each clique's front killings and
+    its other killings are drawn apart, Binomial(front, q) + Binomial(other, q), the
+    same law as one Binomial(all, q); without it one draw, and the front killings hidden
+    are not known (0)."""
+    hidden, hidden_front = 0, 0
     if p.concealment <= 0.0:
-        return 0
+        return 0, 0
     for i in range(len(cliques.killings_by)):
         k = cliques.killings_by[i]
         if k and cliques.restraint[i] > 0.0:
-            hidden += rng.binomial(k, cliques.restraint[i] * p.concealment)
-    return hidden
+            q = cliques.restraint[i] * p.concealment
+            if by_stream:
+                front = cliques.front_killings_by[i]
+                h = rng.binomial(front, q) if front else 0
+                hidden_front += h
+                hidden += h + (rng.binomial(k - front, q) if k > front else 0)
+            else:
+                hidden += rng.binomial(k, q)
+    return hidden, hidden_front
 
 
 def stationary_front_mean(

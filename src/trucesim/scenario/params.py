@@ -169,6 +169,19 @@ class ViolenceParams(Frozen):
         ge=0.0, le=10.0,
     )
 
+    extortion_power: float = param(
+        0.5, "dimensionless",
+        "assumption: not calibrated; extortion, the gangs' main income, is a tax collected "
+        "from the businesses and bus routes of a clique's territory (Cruz et al. 2017, The "
+        "New Face of Street Gangs, FIU; InSight Crime 2015), and killing civilians enforces "
+        "it, so the rate follows the territory more than the head count; 0.5 is halfway "
+        "between a rate per territory (0) and the per-member rate (1); the record up to 2013 "
+        "does not separate the streams",
+        "Under mechanisms.extortion_killings, a clique's civilian killings per day are "
+        "c * world.members * (members / world.members) ** extortion_power: a rate per "
+        "territory held, equal to the per-member rate at the reference size.",
+        ge=0.0, le=1.0,
+    )
     arms_power: float = param(
         1.0, "dimensionless",
         "assumption: not calibrated; as size_power (killings in proportion to the means of "
@@ -389,6 +402,13 @@ class PolicingParams(Frozen):
         0.3, "0-1", ASSUMPTION, "Chance that a direct attack kills a police officer.",
         ge=0.0, le=1.0,
     )
+    arrest_scale: float = param(
+        1.0, "multiplier",
+        "fitted (protocol B: the 2016 gang arrests, 10,646 in January-April, PNC); default 1 "
+        "(the regime presets' arrest rates, assumptions); not fitted by protocol A, whose "
+        "record up to 2013 has no arrest count",
+        "Multiplier on every regime's arrest_rate.", ge=0.0, le=100.0,
+    )
 
 
 ANCHORS_2013 = ("DESIGN 2b anchors, 2013: 140 attacks on police, 12 police killed, 27 gang "
@@ -470,13 +490,26 @@ class RetaliationParams(Frozen):
 class DemographyParams(Frozen):
     """Recruitment, prison release and the autonomy of cliques."""
 
+    custody_share: float = param(
+        0.6, "fraction of arrests",
+        "fitted (calibration/el-salvador-2013.toml, protocol A: the May 2013 prison census, "
+        "9,553 gang members; protocol B adds the April 2015 count, 12,851); default 0.6 "
+        "reaches the 2013 census on the bundled El Salvador scenario (9,530, mean of 8 "
+        "replicates; 14,100 with every arrest held), a provisional estimate from protocol-A "
+        "data until the fit",
+        "Under mechanisms.prison_terms, the share of arrested members held in prison (times "
+        "the regime's custody_factor); the rest return to the street the same day.",
+        ge=0.0, le=1.0,
+    )
+
     recruitment_rate: float = param(
         0.0015, "1/day", ASSUMPTION,
         "Logistic growth rate of clique membership.", ge=0.0, le=1.0,
     )
     release_rate: float = param(
         0.0009, "1/day", ASSUMPTION,
-        "Daily chance that a prisoner is released back to the clique (mean stay ~3 years).",
+        "Daily chance that a prisoner is released back to the clique (mean stay ~3 years); "
+        "under mechanisms.prison_terms the regime's sentence_days sets it instead.",
         ge=0.0, le=1.0,
     )
     autonomy_per_loss: float = param(
@@ -574,6 +607,23 @@ class Mechanisms(Frozen):
         "DESIGN 2b.2: a withdrawal of benefits or a refusal of talks raises a grievance; "
         "above a threshold leaders order escalation (pressure, more civilian killings) and "
         "their authority erodes.",
+    )
+
+    extortion_killings: bool = param(
+        False, "flag", SWITCH_ON_IN_EL_SALVADOR,
+        "Issue 20.3: gang killings of civilians are a rate per territory held, tied to "
+        "extortion (violence.extortion_power), not per member; concealment is drawn per "
+        "stream, so the day's gang_member_victims are recorded.",
+    )
+    deterrence_all_streams: bool = param(
+        False, "flag", SWITCH_ON_IN_EL_SALVADOR,
+        "Issue 20.3: police deterrence exp(-deterrence * heat) acts on every gang stream "
+        "(front killings, civilian killings, attacks on police), not only on the fronts.",
+    )
+    prison_terms: bool = param(
+        False, "flag", SWITCH_ON_IN_EL_SALVADOR,
+        "Issue 20.4: only demography.custody_share * custody_factor of arrests go to prison, "
+        "for a mean of the regime's sentence_days; the rest return the same day.",
     )
 
     #: The first model's mechanisms; every other switch is one of DESIGN 2b's.
@@ -676,13 +726,29 @@ class Regime(Frozen):
     )
     deterrence: float = param(
         0.2, "per unit heat", ASSUMPTION,
-        "delta: front killings are multiplied by exp(-deterrence * heat of the attacker).",
+        "delta: front killings are multiplied by exp(-deterrence * heat of the attacker) "
+        "(under mechanisms.deterrence_all_streams also civilian killings and attacks on "
+        "police).",
         ge=0.0, le=100.0,
     )
     recruitment_factor: float = param(
         1.0, "multiplier", ASSUMPTION,
         "Multiplier on recruitment (exit services under focused deterrence lower it).",
         ge=0.0, le=100.0,
+    )
+    sentence_days: float = param(
+        1111.0, "days",
+        "assumption: about 3 years, the mean stay of demography.release_rate (1/0.0009); a "
+        "lever (longer sentences, e.g. the 2015-2016 anti-terror charges, raise it)",
+        "Under mechanisms.prison_terms, the mean days a member held in prison serves: "
+        "prisoners are released at 1 / sentence_days a day.", ge=1.0, le=36500.0,
+    )
+    custody_factor: float = param(
+        1.0, "multiplier",
+        "assumption: 1 in every preset; a lever (pretrial detention as the rule raises it, "
+        "releases on arrest lower it)",
+        "Under mechanisms.prison_terms, multiplier on demography.custody_share (the share "
+        "of arrests held in prison, at most 1).", ge=0.0, le=100.0,
     )
 
 
