@@ -179,6 +179,10 @@ NOWCAST_IDS = [
     *(f"homicides:2016-{m:02d}-01:2016-{m:02d}-{d}"
       for m, d in ((1, 31), (2, 29), (3, 31), (4, 30), (5, 31), (6, 30))),
     "homicides_per_day:2016-07-01:2016-07-14",
+    "gang_member_victim_share:2014-01-01:2015-09-15",
+    "gang_member_victims:2015-01-01:2015-05-31",
+    "gang_members_in_prison:2015-04-30:2015-04-30",
+    "gang_arrests:2016-01-01:2016-04-30",
 ]
 
 
@@ -274,3 +278,44 @@ def test_a_nowcast_mark_before_the_cutoff_is_refused_too(tmp_path):
         select_rows(rows, quantity="homicides", protocol="A")
     assert select_rows(rows, ids=["homicides:2013-01-01:2013-01-31"], protocol="A") == rows[:1]
     assert select_rows(rows, quantity="homicides", protocol="B") == rows
+
+
+def test_victim_share_is_a_ratio_of_sums_over_the_span():
+    """gang_member_victim_share: sum of gang_member_victims over the span / sum of
+    homicides; its distance compares share * days as a count."""
+    rows = {r.id: r for r in load_observed()}
+    share = rows["gang_member_victim_share:2014-01-01:2015-09-15"]
+    count = rows["gang_member_victims:2015-01-01:2015-05-31"]
+    assert share.unit == "share" and share.per_day == 0.32 and not share.stock
+    assert share.metric == count.metric == "gang_member_victims"
+    assert rows["gang_arrests:2016-01-01:2016-04-30"].metric == "arrests"
+    (stat,) = statistics_for([share])
+    assert stat.denominator == "homicides"
+    days = share.days
+    victims = np.r_[np.full(100, 1.0), np.zeros(days - 100)]
+    daily = _daily("2014-01-01", days=days, gang_member_victims=victims,
+                   homicides=np.full(days, 2.0))
+    assert simulated_statistics(daily, [stat])[0] == pytest.approx(100 / (2 * days))
+    assert log_ratio_distance(np.array([0.32]), [stat])[0] == pytest.approx(0.0)
+    assert log_ratio_distance(np.array([0.16]), [stat])[0] == pytest.approx(
+        np.log((0.16 * days + 0.5) / (0.32 * days + 0.5)) ** 2)
+    # The count row is a flow: its mean per day.
+    (flow,) = statistics_for([count])
+    assert flow.denominator is None
+    daily = _daily("2015-01-01", days=count.days, gang_member_victims=3.0, homicides=9.0)
+    assert simulated_statistics(daily, [flow])[0] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("2014-01-01,2014-12-31,gang_member_victim_share,30,count,x",
+     "quantity 'gang_member_victim_share' in unit 'count': the shares"),
+    ("2014-01-01,2014-12-31,homicides,0.3,share,x",
+     "quantity 'homicides' in unit 'share': the shares"),
+    ("2014-01-01,2014-12-31,gang_member_victim_share,1.3,share,x", "share 1.3 is outside 0..1"),
+])
+def test_share_rows_are_checked(tmp_path, line, reason):
+    bad = tmp_path / "obs.csv"
+    bad.write_text("period_start,period_end,quantity,value,unit,source\n" + line + "\n")
+    with pytest.raises(ConfigError) as exc:
+        load_observed(bad)
+    assert str(exc.value).startswith(f"{bad}: line 2: {reason}")

@@ -133,5 +133,6 @@ def test_replicates_are_the_same_in_this_process_and_in_a_pool(tiny):
 
 
 def test_statistic_metrics_are_the_summary_death_types_and_the_member_stocks():
-    assert STATISTIC_METRICS == frozenset(TYPES) | {"members", "prisoners", "attacks_on_police"}
+    assert STATISTIC_METRICS == frozenset(TYPES) | {"members", "prisoners", "attacks_on_police",
+                                                    "arrests", "gang_member_victims"}
     assert len(TYPES) == 9 and {"disappearances", "other_actors"} <= STATISTIC_METRICS

@@ -52,6 +52,7 @@ def main() -> None:
     streams = ["gang_on_civilian", "background", "gang_on_gang", "gang_killed_by_police",
                "police_killed"]
     rows = {k: [] for k in [*streams, "homicides", "share", "p2013", "p2015", "p2017",
+                            "growth2017", "level2017",
                             "arrests2016", "deterrence_effect"]}
     for r in range(args.replicates):
         seed = np.random.SeedSequence(2024).spawn(args.replicates)[r]
@@ -69,6 +70,18 @@ def main() -> None:
         rows["p2013"].append(df.loc["2013-05-01":"2013-05-31", "prisoners"].mean())
         rows["p2015"].append(df.loc["2015-04-30", "prisoners"])
         rows["p2017"].append(df.loc["2017-12-31", "prisoners"])
+        rows["growth2017"].append(df.loc["2017-12-31", "prisoners"]
+                                  - df.loc["2016-12-31", "prisoners"])
+        # The level the stock tends to at 2017's arrests (end-of-day stock, Little's law):
+        # inflow held * arrests, mean stay in end-of-day counts 1 / release rate - 1.
+        a2017 = df.loc["2017-01-01":"2017-12-31", "arrests"].mean()
+        regime = scen.phases[-1].resolved_regime()
+        if getattr(scen.mechanisms, "prison_terms", False):
+            held = min(scen.demography.custody_share * regime.custody_factor, 1.0)
+            stay = regime.sentence_days
+        else:
+            held, stay = 1.0, 1.0 / scen.demography.release_rate
+        rows["level2017"].append(held * a2017 * (stay - 1.0))
         rows["arrests2016"].append(df.loc["2016-01-01":"2016-04-30", "arrests"].mean())
         dd = simulate(deterred, seed=seed).set_index("date")
         rows["deterrence_effect"].append(
@@ -80,7 +93,8 @@ def main() -> None:
                                          for k in [*streams, "homicides"]))
     if rows["share"]:
         lo, hi = np.quantile(rows["share"], [0.05, 0.95])
-        how = ("gang_member_victims / homicides" if getattr(scen.mechanisms, "extortion_killings", False) else
+        split = getattr(scen.mechanisms, "extortion_killings", False)
+        how = ("gang_member_victims / homicides" if split else
                "(gang_on_gang + gang_killed_by_police) / homicides, concealment not split")
         print(f"gang members among recorded victims 2014-01-01..2015-09-15 ({how}): "
               f"{np.mean(rows['share']):.3f} [{lo:.3f}, {hi:.3f}] (record 0.32)")
@@ -89,6 +103,8 @@ def main() -> None:
                      ("p2017", "prisoners 2017-12-31")):
         lo, hi = np.quantile(rows[k], [0.05, 0.95])
         print(f"{label}: {np.mean(rows[k]):.0f} [{lo:.0f}, {hi:.0f}]")
+    print(f"prisoners' growth during 2017: {np.mean(rows['growth2017']):.0f}; the level "
+          f"they tend to at 2017's arrests: {np.mean(rows['level2017']):.0f}")
     print(f"arrests per day Jan-Apr 2016: {np.mean(rows['arrests2016']):.1f} "
           f"(record 10646 / 121 = 88.0)")
     lo, hi = np.quantile(rows["deterrence_effect"], [0.05, 0.95])

@@ -17,7 +17,7 @@ today, Binomial(a, ``h``) are held in prison, with
 the prison counts; the regime's ``custody_factor`` a lever); the others return to the
 street the same day. Prisoners are released at ``1 / sentence_days`` a day (the regime's
 ``sentence_days``, a lever), instead of ``release_rate``. Under a regime held for long
-the stock then tends to ``h * arrests per day * sentence_days``
+the stock then tends to ``h * arrests per day * (sentence_days - 1)``
 (:func:`stationary_prisoners`), finite whatever the arrests.
 """
 
@@ -121,8 +121,9 @@ def held_share(custody_share, custody_factor):
 
 
 def stationary_prisoners(arrests_per_day: float, held: float, sentence_days: float) -> float:
-    """The stock of prisoners a regime held for long tends to under
-    ``mechanisms.prison_terms``: inflow ``held * arrests_per_day`` a day, each prisoner
-    released at ``1 / sentence_days`` a day, so ``held * arrests_per_day * sentence_days``
-    (Little's law)."""
-    return held * arrests_per_day * sentence_days
+    """The mean end-of-day stock of prisoners a regime held for long tends to under
+    ``mechanisms.prison_terms``: inflow ``I = held * arrests_per_day`` a day, each
+    prisoner (today's arrivals included) released at ``r = 1 / sentence_days`` a day, so
+    ``P = (P + I)(1 - r)``, ``P = I (sentence_days - 1)`` (Little's law in days: a
+    prisoner is counted at the end of ``sentence_days - 1`` days on average)."""
+    return held * arrests_per_day * (sentence_days - 1.0)

@@ -5,7 +5,8 @@ Two mutually exciting streams per clique c, each with its own excitation, both
 decaying by ``exp(-omega_p)`` a day (``omega_p = retaliation.decay``):
 
 * attacks on police, Poisson with rate
-  ``A_c = base_attack_rate * s_c * (1 + pressure_weight * pressure_c) * D_c + alpha_pg * e_attack_c``,
+  ``A_c = base_attack_rate * s_c * (1 + pressure_weight * pressure_c) * D_c
+  + alpha_pg * e_attack_c``,
   where ``e_attack_c`` counts the clique's members killed by police (decaying) and
   ``D_c`` is police deterrence ``exp(-deterrence * heat_c)`` under
   ``mechanisms.deterrence_all_streams`` (1 otherwise; revenge is not deterred);
