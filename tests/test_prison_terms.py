@@ -139,3 +139,16 @@ def test_custody_factor_and_sentence_are_regime_levers():
 def test_bad_prison_input_stops_the_cli_with_its_location(tmp_path, capsys, change, key,
                                                           reason):
     assert_cli_refuses_change(tmp_path, capsys, change, key, reason)
+
+
+def test_arrest_scale_multiplies_every_regimes_arrest_rate():
+    """Arrests are Binomial(members, arrest_scale * arrest_rate * heat): over the first
+    month, twice the scale gives about twice the arrests, 0 none."""
+    def arrests(scale):
+        s = prison_scenario(True).with_overrides({"policing.arrest_scale": scale,
+                                                  "end": "2000-01-30"})
+        return sum(simulate(s, seed=k)["arrests"].sum() for k in range(3))
+
+    one, two = arrests(1.0), arrests(2.0)
+    assert arrests(0.0) == 0
+    assert two / one == pytest.approx(2.0, rel=0.1), (one, two)
