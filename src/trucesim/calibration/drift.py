@@ -41,7 +41,7 @@ import numpy as np
 #: The settings of ``--drift``.
 DRIFT_MODES = ("off", "reverting")
 #: The default (see docs/nowcast.md for the evidence it was chosen on).
-DEFAULT_DRIFT = "off"
+DEFAULT_DRIFT = "reverting"
 
 #: The parameters that may drift under ``reverting``, and why (shown in reports and in
 #: docs/nowcast.md). Each stands for a process outside the model's state: nothing the

@@ -80,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
                      "branches start from (default: 200)")
     run.add_argument("--drift", default=None, metavar="SETTING",
                      help="main job only: parameter drift in the nowcast, off or reverting "
-                     "(default: off; see docs/nowcast.md)")
+                     "(default: reverting; see docs/nowcast.md)")
     run.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
                      help="draw each replicate's parameters from a posterior file (default "
                      "FILE: the scenario's own 'posterior'); replicate r of every branch "
@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="replace a nowcast result in --out made with different settings")
     now.add_argument("--drift", default=None, metavar="SETTING",
                      help="parameter drift: off (every parameter at its posterior draw) or "
-                     "reverting (a few drift back toward it; default: off)")
+                     "reverting (a few drift back toward it; default: reverting)")
     now.set_defaults(func=_cmd_nowcast)
 
     sc = sub.add_parser("scenarios", help="list the bundled scenarios")
