@@ -179,3 +179,30 @@ def test_the_nowcast_records_the_default_drift(tmp_path, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["drift"] == DEFAULT_DRIFT
     assert f"Parameter drift: {DEFAULT_DRIFT}" in (out / "report.md").read_text()
+
+
+def test_resampled_copies_have_independent_futures(small_nowcast):
+    """Without drift, only the propagation noise tells copies of one resampled state
+    apart: each copy after the first gets a new generator, so their next days differ;
+    the kept original goes on with its own."""
+    from trucesim.calibration.nowcast import Ensemble
+    from trucesim.core.particle import Particle
+    from trucesim.core.timeline import compile_timeline
+
+    sc = small_nowcast
+    tl = compile_timeline(sc)
+    rows = sc.world.burn_in_days + tl.days
+    rec = new_record(rows, len(sc.gang_names))
+    p = Particle.start(sc, np.random.default_rng(5), tl, rec)
+    p.advance(300, rec)
+    twin = p.copy()  # what the ancestor alone would do next
+    seeds = iter(np.random.SeedSequence(9).spawn(3))
+    ens = Ensemble([p], [None], np.ones(1))
+    ens.resample(np.array([0, 0, 0]), fresh=lambda: np.random.default_rng(next(seeds)))
+    for q in (*ens.particles, twin):
+        q.advance(700, rec)
+    days = [q.history["homicides"][300 + q.burn_in: 700 + q.burn_in] for q in ens.particles]
+    assert np.array_equal(days[0], twin.history["homicides"][300 + twin.burn_in:
+                                                             700 + twin.burn_in])
+    assert not np.array_equal(days[0], days[1])
+    assert not np.array_equal(days[1], days[2])

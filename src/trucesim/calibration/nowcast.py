@@ -30,7 +30,9 @@ sharper than any difference between sources and collapse the ensemble to one par
 
 **Resampling.** Systematic, when the effective sample size ``1 / sum(w**2)`` falls
 below ``ess_threshold * N`` after a period, and always after the last period, so that
-the ensemble on the cutoff day is equally weighted.
+the ensemble on the cutoff day is equally weighted. A particle drawn more than once is
+copied, and each copy after the first gets a new generator (a further child of the
+seed), so that copies of one state have independent futures.
 
 **Parameter drift** (:mod:`trucesim.calibration.drift`). ``off``: every parameter stays
 at the particle's draw, through the filter and into the branches. ``reverting``: the few
@@ -299,12 +301,23 @@ class Ensemble:
     draws: list[Draw]
     weights: np.ndarray
 
-    def resample(self, ancestors: np.ndarray) -> None:
+    def resample(self, ancestors: np.ndarray,
+                 fresh: Callable[[], np.random.Generator] | None = None) -> None:
+        """Keep the particles of ``ancestors`` (indices, with repeats). A repeat is a copy
+        of the state; with ``fresh`` it gets a new generator from it, so that copies of
+        one ancestor have independent futures (the bootstrap filter's propagation
+        noise); without, it draws the same numbers as its ancestor."""
         used: set[int] = set()
         particles, draws = [], []
         for a in ancestors:
             a = int(a)
-            particles.append(self.particles[a] if a not in used else self.particles[a].copy())
+            if a in used:
+                q = self.particles[a].copy()
+                if fresh is not None:
+                    q.rng = fresh()
+                particles.append(q)
+            else:
+                particles.append(self.particles[a])
             draws.append(self.draws[a])
             used.add(a)
         self.particles, self.draws = particles, draws
@@ -472,7 +485,7 @@ def run_filter(
         if resampled:
             ancestors = systematic_resample(w, filter_rng)
             row["ancestors"] = len(np.unique(ancestors))
-            ens.resample(ancestors)
+            ens.resample(ancestors, fresh=lambda: np.random.default_rng(root.spawn(1)[0]))
         if moving and not last:
             ens.draws = step_draws(ens.draws, builder, moving, end_day + 1 - drift_from,
                                    drift_prior, filter_rng)
