@@ -589,14 +589,16 @@ def branch_parameters(result: NowcastResult, days: int) -> list[list[Params]]:
     """Each particle's parameter constants in the branches, chunk by chunk of
     :data:`BRANCH_DRIFT_DAYS` (one chunk with the draw's constants when nothing drifts):
     the filter's reverting drift goes on from its last values, with one path per particle
-    shared by its branches, from its own generator (child ``particles + 1`` of the seed)."""
+    shared by its branches, from its own generator (seed sequence key ``(particles, 0)``:
+    a child of the resampling's, used by nothing else)."""
     s = result.settings
     draws = result.ensemble.draws
     if not s["drifting"]:
         return [[d.params] for d in draws]
     builder = ParameterBuilder(result.scenario, tuple(s["drifting"]))
     prior = DriftPrior(s["drift_sd"], s["drift_reversion_days"])
-    rng = np.random.default_rng(np.random.SeedSequence(s["seed"]).spawn(s["particles"] + 2)[-1])
+    rng = np.random.default_rng(np.random.SeedSequence(s["seed"],
+                                                       spawn_key=(s["particles"], 0)))
     return branch_paths(draws, builder, builder.drifting, days, BRANCH_DRIFT_DAYS, prior, rng)
 
 

@@ -113,7 +113,9 @@ def _manifest(kind: str, result: NowcastResult, elapsed: float, **extra) -> dict
         **result.settings, "seconds": {**result.seconds, "total": round(elapsed, 2)},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seeding": "numpy SeedSequence(seed).spawn(particles + 1): child i seeds particle i, "
-                   "the last the resampling and the drift", **extra,
+                   "the last the resampling and the filter's drift; each copy of a resampled "
+                   "particle after the first gets a further child of the root; the drift in "
+                   "the branches a child of the last", **extra,
     }
 
 
