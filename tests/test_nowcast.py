@@ -178,7 +178,7 @@ def test_filter_tracks_a_hidden_truth_it_was_not_shown(el_salvador_600):
 
     def run(cv):
         r = run_filter(60, posterior=post, seed=11, cutoff=cut,
-                       observations=periods, scenario=sc, drift=0.0, cv=cv)
+                       observations=periods, scenario=sc, drift="off", cv=cv)
         members = np.array([p.state.cliques.members.sum() for p in r.ensemble.particles])
         mu = np.array([d.values["violence.mu"] for d in r.ensemble.draws])
         return members, mu, r
@@ -288,19 +288,21 @@ def test_a_value_the_scenario_file_sets_is_held_over_the_draws(tmp_path):
     path = write_scenario(tmp_path / "s.toml", start=dt.date(2010, 1, 1),
                           end=dt.date(2010, 12, 31),
                           phases=phases((dt.date(2010, 1, 1), "baseline")),
-                          violence={"eta": 0.02})
+                          violence={"concealment": 0.2})
     sc = load_scenario(path)
-    post = _posterior({"violence.mu": np.array([0.001, 0.002, 0.003]),
-                       "violence.eta": np.array([0.01, 0.03, 0.05])})
+    post = _posterior({"violence.background_rate": np.array([1.0, 2.0, 3.0]),
+                       "violence.concealment": np.array([0.1, 0.3, 0.5])})
 
     def month(a, b, count):
         return Period(ObservedRow(a, b, "homicides", count, "count", "test"), ((a, b),), count)
 
     r = run_filter(3, posterior=post, scenario=sc, cutoff=dt.date(2010, 2, 28), workers=1,
-                   seed=3, observations=[month(dt.date(2010, 1, 1), dt.date(2010, 1, 31), 100.0),
-                                         month(dt.date(2010, 2, 1), dt.date(2010, 2, 28), 90.0)])
-    assert r.settings["drifting"] == ["violence.mu"]
+                   seed=3, drift="reverting",
+                   observations=[month(dt.date(2010, 1, 1), dt.date(2010, 1, 31), 100.0),
+                                 month(dt.date(2010, 2, 1), dt.date(2010, 2, 28), 90.0)])
+    assert r.settings["drifting"] == ["violence.background_rate"]
     for d in r.ensemble.draws:
-        assert set(d.values) == {"violence.mu"}
-        assert d.scenario.violence.eta == 0.02
-        assert d.scenario.violence.mu in (0.001, 0.002, 0.003)  # the draw's starting value
+        assert set(d.values) == {"violence.background_rate"}
+        assert d.scenario.violence.concealment == 0.2
+        assert d.params.violence.concealment == 0.2
+        assert d.scenario.violence.background_rate in (1.0, 2.0, 3.0)  # the draw's start

@@ -30,16 +30,14 @@ sharper than any difference between sources and collapse the ensemble to one par
 
 **Resampling.** Systematic, when the effective sample size ``1 / sum(w**2)`` falls
 below ``ess_threshold * N`` after a period, and always after the last period, so that
-the ensemble on the cutoff day is equally weighted.
+the ensemble on the cutoff day is equally weighted. A particle drawn more than once is
+copied, and each copy after the first gets a new generator (a further child of the
+seed), so that copies of one state have independent futures.
 
-**Parameter drift.** Each particle's posterior parameters (those of the parameter blocks
-the day reads, not the world's) take a random-walk step in log space after each period,
-of standard deviation ``drift * sqrt(days / 365)``; a step that leaves a parameter's
-valid range (or makes retaliation explosive) is not taken. This is the usual remedy for
-a bootstrap filter with fixed parameters (which would degenerate to a few draws), and it
-lets the level move when the record moves more than the fitted model can (the fitted
-model falls well short of 2015's record, see docs/calibration.md). ``drift = 0`` keeps
-the draws fixed.
+**Parameter drift** (:mod:`trucesim.calibration.drift`). ``off``: every parameter stays
+at the particle's draw, through the filter and into the branches. ``reverting``: the few
+parameters that stand for processes outside the model's state take an Ornstein-Uhlenbeck
+step in log space toward the draw after each period, and keep going in the branches.
 
 **Parallelism.** The kernels release the GIL, so the particles of each period are
 advanced by ``workers`` threads on shared memory (each thread with its own scratch
@@ -63,6 +61,15 @@ import pandas as pd
 from pydantic import ValidationError
 from scipy.special import gammaln
 
+from trucesim.calibration.drift import (
+    DEFAULT_DRIFT,
+    DriftPrior,
+    branch_paths,
+    check_mode,
+    deviation_summary,
+    drifting_names,
+    step_draws,
+)
 from trucesim.calibration.observed import ObservedRow, load_observed
 from trucesim.core.day import Params
 from trucesim.core.particle import Particle, new_record, params_of
@@ -263,8 +270,10 @@ class ParameterBuilder:
         return Draw(dict(values), params_of(cfg), posterior, cfg)
 
     def moved(self, draw: Draw, steps: dict[str, float]) -> Draw:
-        """``draw`` with each drifting value multiplied by ``exp(step)``, block by block; a
-        block whose new values are invalid keeps its old ones."""
+        """``draw`` with each value of ``steps`` multiplied by ``exp(step)``, block by
+        block; a block whose new values are invalid keeps its old ones. A moved block is
+        rebuilt from the draw's own block with the draw's current values: the values
+        that do not move stay exactly where they are."""
         values = dict(draw.values)
         params = draw.params
         by_block: dict[str, dict[str, float]] = {}
@@ -272,8 +281,8 @@ class ParameterBuilder:
             block, key = name.split(".")
             by_block.setdefault(block, {})[key] = draw.values[name] * math.exp(step)
         for block, changes in by_block.items():
-            current = getattr(self.scenario, block)
-            old = {k: draw.values[f"{block}.{k}"] for k in changes}
+            current = getattr(draw.scenario or self.scenario, block)
+            old = {n.split(".")[1]: v for n, v in values.items() if n.split(".")[0] == block}
             try:
                 new = type(current)(**{**current.model_dump(), **old, **changes})
             except (ValidationError, ValueError):
@@ -292,12 +301,23 @@ class Ensemble:
     draws: list[Draw]
     weights: np.ndarray
 
-    def resample(self, ancestors: np.ndarray) -> None:
+    def resample(self, ancestors: np.ndarray,
+                 fresh: Callable[[], np.random.Generator] | None = None) -> None:
+        """Keep the particles of ``ancestors`` (indices, with repeats). A repeat is a copy
+        of the state; with ``fresh`` it gets a new generator from it, so that copies of
+        one ancestor have independent futures (the bootstrap filter's propagation
+        noise); without, it draws the same numbers as its ancestor."""
         used: set[int] = set()
         particles, draws = [], []
         for a in ancestors:
             a = int(a)
-            particles.append(self.particles[a] if a not in used else self.particles[a].copy())
+            if a in used:
+                q = self.particles[a].copy()
+                if fresh is not None:
+                    q.rng = fresh()
+                particles.append(q)
+            else:
+                particles.append(self.particles[a])
             draws.append(self.draws[a])
             used.add(a)
         self.particles, self.draws = particles, draws
@@ -359,7 +379,8 @@ def run_filter(
     cutoff: dt.date = NOWCAST_CUTOFF,
     cv: float = 0.1,
     ess_threshold: float = 0.5,
-    drift: float = 0.3,
+    drift: str = DEFAULT_DRIFT,
+    drift_prior: DriftPrior | None = None,
     workers: int = 2,
     observations: list[Period] | None = None,
     scenario: Scenario | None = None,
@@ -377,7 +398,8 @@ def run_filter(
         cutoff: the last day assimilated (at most :data:`NOWCAST_CUTOFF`).
         cv: relative error of the likelihood (negative binomial size ``1 / cv**2``).
         ess_threshold: resample when ESS < ``ess_threshold * N``.
-        drift: log-scale random-walk sd of the drifting parameters per sqrt(year).
+        drift: ``off`` or ``reverting`` (:mod:`trucesim.calibration.drift`).
+        drift_prior: the reverting drift's stated prior (default :class:`DriftPrior`).
         workers: threads advancing particles.
         observations: periods to assimilate (default: :func:`nowcast_periods`); a test
             gives simulated counts here.
@@ -385,6 +407,8 @@ def run_filter(
         progress: called ``(done, total, label)`` after each period.
     """
     check_cutoff(cutoff)
+    check_mode(drift)
+    drift_prior = drift_prior or DriftPrior()
     if particles < 1:
         raise ValueError("particles must be >= 1")
     import time
@@ -400,6 +424,7 @@ def run_filter(
     bound = parameter_draws(scenario, posterior)
     names = tuple(n for n in bound.posterior.names if n not in bound.held) if bound else ()
     builder = ParameterBuilder(scenario, names)
+    moving = drifting_names(drift, builder.drifting)
     root = np.random.SeedSequence(seed)
     children = root.spawn(particles + 1)
     filter_rng = np.random.default_rng(children[-1])
@@ -460,13 +485,10 @@ def run_filter(
         if resampled:
             ancestors = systematic_resample(w, filter_rng)
             row["ancestors"] = len(np.unique(ancestors))
-            ens.resample(ancestors)
-        if drift > 0 and builder.drifting and not last:
-            years = (end_day + 1 - drift_from) / 365.0
-            sd = drift * math.sqrt(max(years, 0.0))
-            steps = filter_rng.normal(0.0, sd, size=(particles, len(builder.drifting)))
-            ens.draws = [builder.moved(d, dict(zip(builder.drifting, s, strict=True)))
-                         for d, s in zip(ens.draws, steps, strict=True)]
+            ens.resample(ancestors, fresh=lambda: np.random.default_rng(root.spawn(1)[0]))
+        if moving and not last:
+            ens.draws = step_draws(ens.draws, builder, moving, end_day + 1 - drift_from,
+                                   drift_prior, filter_rng)
             for p, d in zip(ens.particles, ens.draws, strict=True):
                 p.params = d.params
             drift_from = end_day + 1
@@ -486,7 +508,10 @@ def run_filter(
         skipped=skipped, table=pd.DataFrame(rows), posterior=posterior,
         settings={"particles": particles, "seed": seed, "cutoff": cutoff.isoformat(),
                   "cv": cv, "ess_threshold": ess_threshold, "drift": drift,
-                  "workers": workers, "drifting": list(builder.drifting),
+                  "workers": workers, "drifting": list(moving),
+                  "drift_sd": drift_prior.sd if moving else None,
+                  "drift_reversion_days": drift_prior.reversion_days if moving else None,
+                  "drift_at_cutoff": deviation_summary(ens.draws, moving),
                   "posterior": None if posterior is None else posterior.source},
         seconds={"start": round(t1 - t0, 2), "filter": round(t2 - t1, 2)},
     )
@@ -556,6 +581,27 @@ class Branches:
         return pd.DataFrame(rows)
 
 
+#: Days between the reverting drift's steps in the branches.
+BRANCH_DRIFT_DAYS = 30
+
+
+def branch_parameters(result: NowcastResult, days: int) -> list[list[Params]]:
+    """Each particle's parameter constants in the branches, chunk by chunk of
+    :data:`BRANCH_DRIFT_DAYS` (one chunk with the draw's constants when nothing drifts):
+    the filter's reverting drift goes on from its last values, with one path per particle
+    shared by its branches, from its own generator (seed sequence key ``(particles, 0)``:
+    a child of the resampling's, used by nothing else)."""
+    s = result.settings
+    draws = result.ensemble.draws
+    if not s["drifting"]:
+        return [[d.params] for d in draws]
+    builder = ParameterBuilder(result.scenario, tuple(s["drifting"]))
+    prior = DriftPrior(s["drift_sd"], s["drift_reversion_days"])
+    rng = np.random.default_rng(np.random.SeedSequence(s["seed"],
+                                                       spawn_key=(s["particles"], 0)))
+    return branch_paths(draws, builder, builder.drifting, days, BRANCH_DRIFT_DAYS, prior, rng)
+
+
 def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
     """Run every variant of the nowcast scenario (the 2016-letter branches) from the
     filtered ensemble on the day after the cutoff to the scenario's end."""
@@ -577,12 +623,17 @@ def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
     hom = np.zeros((len(names), n, days), dtype=np.int64)
     true = np.zeros_like(hom)
 
+    paths = branch_parameters(result, days)
+
     def branch(i: int, record: tuple) -> None:
         p = result.ensemble.particles[i]
         for b, tl in enumerate(timelines):
             q = p.copy()
             q.follow(tl)
-            q.advance(day0 + days, record)
+            for k, params in enumerate(paths[i]):  # the drift goes on, the same in each branch
+                q.params = params
+                last = k + 1 == len(paths[i])
+                q.advance(day0 + days if last else day0 + (k + 1) * BRANCH_DRIFT_DAYS, record)
             lo = day0 + q.burn_in
             hom[b, i] = q.history["homicides"][lo: lo + days]
             true[b, i] = q.history["deaths_true"][lo: lo + days]

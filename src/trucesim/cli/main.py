@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--particles", type=_particles, default=None,
                      help="main job only (no scenario): particles of the nowcast the "
                      "branches start from (default: 200)")
+    run.add_argument("--drift", default=None, metavar="SETTING",
+                     help="main job only: parameter drift in the nowcast, off or reverting "
+                     "(default: reverting; see docs/nowcast.md)")
     run.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
                      help="draw each replicate's parameters from a posterior file (default "
                      "FILE: the scenario's own 'posterior'); replicate r of every branch "
@@ -97,6 +100,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="results folder (default: results/nowcast)")
     now.add_argument("--force", action="store_true",
                      help="replace a nowcast result in --out made with different settings")
+    now.add_argument("--drift", default=None, metavar="SETTING",
+                     help="parameter drift: off (every parameter at its posterior draw) or "
+                     "reverting (a few drift back toward it; default: reverting)")
     now.set_defaults(func=_cmd_nowcast)
 
     sc = sub.add_parser("scenarios", help="list the bundled scenarios")
@@ -287,9 +293,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 raise UsageError(f"{flag}: the main job (no scenario) runs every branch from "
                                  "the nowcast's particles; use --particles, or name a "
                                  "scenario (e.g. el-salvador-2016-letter)")
-        return main_job(args.particles, args.seed, args.out, force=args.force)
-    if args.particles is not None:
-        raise UsageError("--particles: only for the main job (trucesim run with no scenario)")
+        return main_job(args.particles, args.seed, args.out, force=args.force,
+                        drift=_drift(args.drift))
+    for flag, value in (("--particles", args.particles), ("--drift", args.drift)):
+        if value is not None:
+            raise UsageError(f"{flag}: only for the main job (trucesim run with no scenario)")
     if args.replicates is not None and args.replicates < 1:
         raise UsageError("--replicates: must be at least 1")
     return run_scenario(
@@ -306,7 +314,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_nowcast(args: argparse.Namespace) -> int:
     from trucesim.cli.nowcast import nowcast_command
 
-    return nowcast_command(args.particles, args.posterior, args.seed, args.out, force=args.force)
+    return nowcast_command(args.particles, args.posterior, args.seed, args.out, force=args.force,
+                           drift=_drift(args.drift))
+
+
+def _drift(text: str | None) -> str:
+    """The ``--drift`` setting (default when not given), or a one-line usage error."""
+    from trucesim.calibration.drift import DEFAULT_DRIFT, check_mode
+
+    try:
+        return check_mode(DEFAULT_DRIFT if text is None else text)
+    except ValueError as exc:
+        raise UsageError(f"--drift: {exc}") from None
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:

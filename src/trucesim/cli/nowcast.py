@@ -25,6 +25,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from trucesim.atomic import write_json, write_parquet
+from trucesim.calibration.drift import DEFAULT_DRIFT
 from trucesim.calibration.nowcast import (
     NOWCAST_CUTOFF,
     NowcastResult,
@@ -44,7 +45,8 @@ INTERVALS_CARRY = ("posterior (each particle's parameter draw, as filtered), sta
                    "branch's own future randomness)")
 
 
-def _filter(particles, posterior_path, seed, workers, keep_workers=False) -> NowcastResult:
+def _filter(particles, posterior_path, seed, workers, keep_workers=False,
+            drift=DEFAULT_DRIFT) -> NowcastResult:
     posterior = read_posterior(posterior_path)  # every check before anything runs
     with tqdm(total=1, desc="nowcast: periods", unit="period", disable=None) as bar:
         def progress(done, total, label):
@@ -53,7 +55,7 @@ def _filter(particles, posterior_path, seed, workers, keep_workers=False) -> Now
             bar.update(done - bar.n)
 
         return run_filter(particles, posterior=posterior, seed=seed, workers=workers,
-                          progress=progress, keep_workers=keep_workers)
+                          progress=progress, keep_workers=keep_workers, drift=drift)
 
 
 def _ensemble_frame(result: NowcastResult) -> pd.DataFrame:
@@ -85,8 +87,7 @@ def _report(result: NowcastResult, elapsed: float) -> str:
         "Likelihood: negative binomial on each period's recorded homicides, mean = the "
         f"particle's simulated count, relative error cv = {result.settings['cv']}. "
         f"Resampling: systematic, when ESS < {result.settings['ess_threshold']} N and after "
-        f"the last period. Parameter drift: log random walk, sd {result.settings['drift']} "
-        f"per sqrt(year), of {', '.join(result.settings['drifting']) or 'nothing'}.", "",
+        f"the last period. {drift_line(result)}", "",
         f"On {last['period']}: record {last['observed_per_day']:.1f} a day; filtered "
         f"{last['filtered_mean']:.1f} (5-95%: {last['filtered_p05']:.1f}-"
         f"{last['filtered_p95']:.1f}); before assimilating it {last['prior_mean']:.1f}.", "",
@@ -112,7 +113,9 @@ def _manifest(kind: str, result: NowcastResult, elapsed: float, **extra) -> dict
         **result.settings, "seconds": {**result.seconds, "total": round(elapsed, 2)},
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seeding": "numpy SeedSequence(seed).spawn(particles + 1): child i seeds particle i, "
-                   "the last the resampling and the drift", **extra,
+                   "the last the resampling and the filter's drift; each copy of a resampled "
+                   "particle after the first gets a further child of the root; the drift in "
+                   "the branches a child of the last", **extra,
     }
 
 
@@ -124,17 +127,18 @@ def _save(fig, path: Path) -> None:
 
 
 def nowcast_command(particles: int | None, posterior: Path | None, seed: int | None,
-                    out: Path | None, force: bool = False, workers: int = 2) -> int:
+                    out: Path | None, force: bool = False, workers: int = 2,
+                    drift: str = DEFAULT_DRIFT) -> int:
     """``trucesim nowcast``: run the filter and write its results folder."""
     particles = particles or DEFAULT_NOWCAST_PARTICLES
     seed = 20160714 if seed is None else seed
     read_posterior(posterior)  # a bad file stops here: one line, exit 2, nothing written
     out = Path(out) if out is not None else Path("results") / "nowcast"
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
-                "cutoff": NOWCAST_CUTOFF.isoformat()}
+                "cutoff": NOWCAST_CUTOFF.isoformat(), "drift": drift}
     with result_folder(out, "nowcast", settings, force=force) as stage:
         started = time.perf_counter()
-        result = _filter(particles, posterior, seed, workers)
+        result = _filter(particles, posterior, seed, workers, drift=drift)
         elapsed = time.perf_counter() - started
         result.table.to_csv(stage / "filtered.csv", index=False)
         write_parquet(stage / "ensemble.parquet", _ensemble_frame(result))
@@ -158,17 +162,17 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
 
 
 def main_job(particles: int | None, seed: int | None, out: Path | None, force: bool = False,
-             posterior: Path | None = None, workers: int = 2) -> int:
+             posterior: Path | None = None, workers: int = 2, drift: str = DEFAULT_DRIFT) -> int:
     """``trucesim run`` with no scenario: the 2016-letter branches from the nowcast."""
     particles = particles or DEFAULT_MAIN_PARTICLES
     seed = 20160715 if seed is None else seed
     read_posterior(posterior)
     out = Path(out) if out is not None else Path("results") / MAIN_JOB_NAME
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
-                "cutoff": NOWCAST_CUTOFF.isoformat(), "job": "main"}
+                "cutoff": NOWCAST_CUTOFF.isoformat(), "job": "main", "drift": drift}
     with result_folder(out, "run", settings, force=force) as stage:
         started = time.perf_counter()
-        result = _filter(particles, posterior, seed, workers, keep_workers=True)
+        result = _filter(particles, posterior, seed, workers, keep_workers=True, drift=drift)
         branches = run_branches(result, workers=workers)
         elapsed = time.perf_counter() - started
         rel = pd.concat([branches.relative("hardline", "deaths_true"),
@@ -192,7 +196,7 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
             "particles": particles, "seed": seed, "cutoff": NOWCAST_CUTOFF.isoformat(),
             "branches_from": branches.start.isoformat(),
             "branches_to": branches.dates[-1].date().isoformat(),
-            "intervals_carry": INTERVALS_CARRY,
+            "intervals_carry": INTERVALS_CARRY, "drift": drift_settings(result),
             "filtered_2016_07_01_14": {"record_per_day": last["observed_per_day"],
                                        "filtered_mean": last["filtered_mean"],
                                        "p05": last["filtered_p05"], "p95": last["filtered_p95"]},
@@ -215,6 +219,30 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
                     "parameters and generator state (same seed in every branch)"))
     _print_main(result, branches, rel, first14, out, elapsed)
     return 0
+
+
+def drift_settings(result: NowcastResult) -> dict:
+    """The filter's drift setting as the summary records it: the setting, what drifts,
+    its prior, and the drifted values against the draws on the cutoff day."""
+    s = result.settings
+    return {"setting": s["drift"], "drifting": s["drifting"], "sd": s["drift_sd"],
+            "reversion_days": s["drift_reversion_days"], "at_cutoff": s["drift_at_cutoff"],
+            "in_branches": "the reverting drift goes on, one path per particle shared by its "
+                           "branches" if s["drifting"] else "every parameter at the draw"}
+
+
+def drift_line(result: NowcastResult) -> str:
+    """One sentence on the parameter drift the filter ran with."""
+    s = result.settings
+    if not s["drifting"]:
+        return (f"Parameter drift: {s['drift']} (every parameter at its posterior draw, in "
+                "the filter and in the branches).")
+    at = "; ".join(f"{n} x{v['median_ratio']:.2f} ({v['p05']:.2f}-{v['p95']:.2f})"
+                   for n, v in s["drift_at_cutoff"].items())
+    return (f"Parameter drift: {s['drift']} (Ornstein-Uhlenbeck in log space toward the draw, "
+            f"stationary sd {s['drift_sd']}, reversion time {s['drift_reversion_days']:g} days) "
+            f"of {', '.join(s['drifting'])}; on the cutoff day, value / draw: {at}; the "
+            "drift goes on in the branches.")
 
 
 def hardline_against_record(branches) -> dict | None:
@@ -251,6 +279,7 @@ def _print_main(result, branches, rel, first14, out, elapsed) -> None:
           f"{branches.start}..{branches.dates[-1].date()} ({elapsed:.1f} s)")
     if posterior is not None:
         print(f"posterior: {posterior.source}\n  {posterior.description}")
+    print(drift_line(result))
     print(f"\nFiltered level, {last['period']}: {last['filtered_mean']:.1f} recorded homicides "
           f"a day (5-95%: {last['filtered_p05']:.1f}-{last['filtered_p95']:.1f}); record "
           f"{last['observed_per_day']:.1f}. First 14 days of each branch: "
