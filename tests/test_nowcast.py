@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from trucesim.calibration.nowcast import (
-    NOWCAST_CUTOFF,
     Period,
-    bundled_posterior_path,
+    main_case,
     nowcast_periods,
     read_posterior,
     run_filter,
@@ -30,6 +29,13 @@ from trucesim.scenario.posterior import Posterior, load_posterior, posterior_tom
 from trucesim.scenario.schema import load_scenario
 
 from .conftest import small
+
+#: The main case's as-of date (bundled/cases/el-salvador-2016/case.toml).
+NOWCAST_CUTOFF = dt.date(2016, 7, 14)
+
+
+def bundled_posterior_path():
+    return main_case().posterior_path("B")
 
 
 def _arrays(state):
@@ -89,8 +95,9 @@ def test_cutoff_after_the_letter_is_refused():
     with pytest.raises(ConfigError) as exc:
         nowcast_periods(cutoff=dt.date(2016, 7, 15))
     text = str(exc.value)
-    assert "\n" not in text and "2016-07-15 is after 2016-07-14" in text
-    with pytest.raises(ConfigError, match="after 2016-07-14"):
+    assert "\n" not in text and ("2016-07-15 is after case el-salvador-2016's as-of date "
+                                 "2016-07-14") in text
+    with pytest.raises(ConfigError, match="as-of date 2016-07-14"):
         run_filter(2, cutoff=dt.date(2016, 12, 31))
 
 
@@ -214,8 +221,10 @@ def test_main_job_end_to_end(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     first = summary["first_14_days_per_day"]["hardline"]
     assert 9 < first < 20  # from the filtered July 2016 level (record: 14 a day)
-    assert summary["filtered_2016_07_01_14"]["record_per_day"] == 14
-    check = summary["hardline_against_record"]
+    assert summary["filtered_last_period"]["record_per_day"] == 14
+    assert summary["filtered_last_period"]["period"] == "2016-07-01..2016-07-14"
+    (check,) = summary["status_quo_against_record"]
+    assert check["row"] == "homicides:2016-01-01:2016-12-31"
     assert check["record_per_day"] == pytest.approx((5278 - 3043 - 14 * 14) / 170)
     # the same command again replaces its own result
     assert main(["run", "--particles", "12", "--seed", "3", "--out", str(out)]) == 0
@@ -236,10 +245,10 @@ def test_main_job_options_are_its_own(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["run", "-n", "2", "--out", str(out)]) == 2
     assert "--particles" in capsys.readouterr().err
-    assert main(["run", "honduras-2013", "--particles", "5", "--out", str(out)]) == 2
-    assert "only for the main job" in capsys.readouterr().err
+    assert main(["run", "honduras-like-2013", "--particles", "5", "--out", str(out)]) == 2
+    assert "only for a case or the main job" in capsys.readouterr().err
     assert main(["run", "--posterior", "--out", str(out)]) == 2
-    assert "--posterior: the main job" in capsys.readouterr().err
+    assert "--posterior: a case (or the main job" in capsys.readouterr().err
     assert not out.exists()
 
 
