@@ -138,8 +138,9 @@ def test_bad_posterior_file_is_refused(tmp_path, capsys, problem):
     text = posterior_toml(good)
     if problem == "malformed":
         text = text.replace("[parameters]", "[parameters")
-    elif problem == "protocol A":
-        text = text.replace('protocol = "B"', 'protocol = "A"')
+    elif problem == "protocol A":  # fitted after the case's hindcast cutoff
+        text = text.replace('protocol = "B"', 'protocol = "A"').replace(
+            "data_until = 2013-12-31", "data_until = 2014-06-30")
     elif problem == "unknown parameter":
         text = text.replace('"violence.mu"', '"violence.nonsense"')
     else:
@@ -150,7 +151,17 @@ def test_bad_posterior_file_is_refused(tmp_path, capsys, problem):
     assert main(["nowcast", "--posterior", str(path), "--particles", "3", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "post.toml" in err
+    if problem == "protocol A":
+        assert err.endswith("data_until: 2014-06-30 is after protocol A's date in case "
+                            "el-salvador-2016, 2013-12-31")
     assert not out.exists()
+
+
+def test_a_hindcast_posterior_may_start_a_nowcast(tmp_path):
+    """Nothing after the as-of date is an input: a posterior fitted on less data (protocol
+    A, to the hindcast cutoff) is accepted as the nowcast's."""
+    post = read_posterior(main_case().posterior_path("A"))
+    assert post.protocol == "A" and post.data_until == dt.date(2013, 12, 31)
 
 
 @pytest.mark.slow
