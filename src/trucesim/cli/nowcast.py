@@ -165,7 +165,8 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
 
         _save(nowcast_chart(result.table, result.periods, particles=particles,
                             posterior=Path(result.settings["posterior"]).name,
-                            cutoff=result.settings["cutoff"]), stage / "nowcast.png")
+                            cutoff=result.settings["cutoff"], case=case.name,
+                            first=str(result.scenario.start)), stage / "nowcast.png")
         (stage / "report.md").write_text(_report(result, elapsed))
         write_json(stage / "manifest.json", _manifest("nowcast", result, elapsed))
     last = result.table.iloc[-1]
@@ -237,7 +238,8 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
         from trucesim.plots.nowcast import branches_chart
 
         _save(branches_chart(branches, result.periods, result.table, particles=particles,
-                             posterior=Path(result.settings["posterior"]).name),
+                             posterior=Path(result.settings["posterior"]).name,
+                             case=case.name, status_quo=status_quo),
               stage / "branches.png")
         write_json(stage / "manifest.json", _manifest(
             "run", result, elapsed, job=f"case {case.name}: branches from the nowcast",
