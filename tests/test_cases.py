@@ -288,3 +288,48 @@ def test_no_case_name_or_date_in_code_outside_bundled():
                 "calibration/observed.py", "calibration/problem.py", "calibration/smc.py",
                 "scenario/posterior.py", "scenario/maincase.py", "plots/nowcast.py"):
         assert (root / rel).is_file() and rel not in NOT_YET
+
+
+# ---------------------------------------------------------------------------- priors
+def test_a_posterior_prior_is_lognormal_with_the_files_weighted_log_moments(tmp_path, capsys):
+    """`prior = "posterior"` (how honduras-2013 takes El Salvador's fit as its prior): a
+    normal on ln x with the weighted mean and sd of ln x in the named file."""
+    import numpy as np
+
+    from trucesim.calibration.problem import load_calibration
+    from trucesim.calibration.smc import prior_range, pyabc_prior
+    from trucesim.scenario.posterior import load_posterior
+
+    folder = _case(tmp_path, "2020-01-01,2020-06-30,homicides,600,count,police,\n")
+    source = load_case("el-salvador-2016").posterior_path("A")
+    (folder / "es.toml").write_bytes(source.read_bytes())
+    cal = folder / "calibration.toml"
+    _edit(cal, 'prior = "loguniform"\nlow = 0.0002\nhigh = 0.008',
+          'prior = "posterior"\nposterior = "es.toml"')
+    prior = load_calibration(cal).priors["violence.mu"]
+    post = load_posterior(source)
+    x = np.log(post.values[:, post.names.index("violence.mu")])
+    mean = np.sum(post.weights * x)
+    assert prior.prior == "lognormal" and prior.log
+    assert prior.mean == pytest.approx(mean)
+    assert prior.sd == pytest.approx(np.sqrt(np.sum(post.weights * (x - mean) ** 2)))
+    assert prior.quantile(0.5) == pytest.approx(np.exp(mean), rel=1e-6)  # bounds far off
+    lo, hi = prior_range(prior)
+    assert 0 < lo < np.exp(mean) < hi
+    rv = pyabc_prior({"violence.mu": prior})
+    assert rv.pdf({"ln_violence.mu": mean}) > rv.pdf({"ln_violence.mu": mean + 2 * prior.sd})
+    # a file without the parameter, or a posterior prior without its file: one line each
+    _edit(cal, '[parameters."violence.mu"]', '[parameters."violence.eta"]')
+    _edit(cal, 'prior = "posterior"\nposterior = "es.toml"',
+          'prior = "posterior"\nposterior = "es.toml"\n\n[parameters."other_actors.mu"]\n'
+          'prior = "posterior"\nposterior = "es.toml"')
+    assert main(["calibrate", str(cal), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{cal}: parameters.other_actors.mu.posterior: {folder / 'es.toml'} has no " \
+           "parameter 'other_actors.mu'" in err
+    _edit(cal, 'posterior = "es.toml"\n\n[parameters."other_actors.mu"]\nprior = "posterior"\n'
+          'posterior = "es.toml"', 'posterior = "es.toml"\n\n[parameters."other_actors.mu"]\n'
+          'prior = "posterior"')
+    assert main(["calibrate", str(cal), "--out", str(tmp_path / "o")]) == 2
+    assert "a posterior prior names its file" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
