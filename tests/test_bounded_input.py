@@ -182,7 +182,7 @@ def test_calibration_data_that_is_a_folder_or_binary(tmp_path, capsys):
 
 # --------------------------------------------------------------------- command line
 @pytest.mark.parametrize(("argv", "message"), [
-    (["run", "honduras-2013", "--seed", "-1"], "--seed: -1 is outside 0 to"),
+    (["run", "honduras-like-2013", "--seed", "-1"], "--seed: -1 is outside 0 to"),
     (["validate", "--seed", "-1"], "--seed: -1 is outside 0 to"),
     (["plot", "nowhere", "--dpi", "0"], "--dpi: 0 is outside 10 to 1200"),
 ])
@@ -194,7 +194,7 @@ def test_bad_numbers_on_the_command_line(capsys, argv, message):
 
 
 def test_validate_another_scenario_is_one_line(capsys):
-    assert main(["validate", "--scenario", "honduras-2013", "-n", "2"]) == 2
+    assert main(["validate", "--scenario", "honduras-like-2013", "-n", "2"]) == 2
     assert "covers 2012-01-01 to 2014-12-31, but validate compares with El Salvador's" in (
         _error(capsys))
 

@@ -98,11 +98,11 @@ max_days = 31
          "data_until = 2010-06-30", "cal.toml: targets.0: selects no data row up to "
          "2010-06-30 (an empty data window)"),
         (MU, GOOD_TARGET, 'protocol = "B"\ndata_until = 2016-07-15',
-         "cal.toml: data_until: 2016-07-15 is after 2016-07-14, the last day any "
-         "calibration may use"),
+         "cal.toml: data_until: 2016-07-15 is after case el-salvador-2016's as-of date "
+         "2016-07-14 (protocol B); nothing after the case's as-of date may be an input"),
         (MU, GOOD_TARGET, "data_until = 2014-06-30",
-         "cal.toml: data_until: 2014-06-30 is after protocol A's cutoff 2013-12-31; a nowcast fit "
-         'needs protocol = "B"'),
+         "cal.toml: data_until: 2014-06-30 is after case el-salvador-2016's hindcast cutoff "
+         '2013-12-31 (protocol A); a nowcast fit needs protocol = "B"'),
         (MU, NOWCAST_ROW, "",
          "cal.toml: targets.0.rows: row homicides:2016-04-01:2016-04-30 "
          "(el_salvador_observed.csv line 40) is marked 'nowcast window only': it may inform "

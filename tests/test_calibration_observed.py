@@ -10,8 +10,6 @@ import pytest
 
 from trucesim.calibration.observed import (
     CONTEXT_QUANTITIES,
-    FIT_CUTOFF,
-    NOWCAST_CUTOFF,
     QUANTITY_METRICS,
     ObservedRow,
     Statistic,
@@ -24,6 +22,11 @@ from trucesim.calibration.observed import (
     statistics_for,
 )
 from trucesim.scenario.errors import ConfigError
+
+#: The main case's dates (bundled/cases/el-salvador-2016/case.toml): protocol A's
+#: hindcast cutoff and protocol B's as-of date.
+FIT_CUTOFF = dt.date(2013, 12, 31)
+NOWCAST_CUTOFF = dt.date(2016, 7, 14)
 
 
 def _row(start, end, quantity="homicides", value=10.0, unit="count"):
@@ -46,7 +49,7 @@ def test_bundled_record_loads_with_sources():
     assert all(r.source for r in rows)
     annual = annual_homicides(rows)
     assert annual[2015] == 6657 and annual[2012] == 2576
-    assert {r.future for r in rows if r.start.year >= 2014} == {True}
+    assert {r.end > FIT_CUTOFF for r in rows if r.start.year >= 2014} == {True}
 
 
 def test_row_per_day_for_counts_and_daily_means():
@@ -120,8 +123,8 @@ def test_future_rows_errors_name_the_row_window_and_key():
                     key="targets[0]", protocol="A")
     assert str(exc.value) == (
         "c.toml: targets[0].rows: row homicides:2015-01-01:2015-12-31 ends after 2013-12-31: "
-        "the calibration's data_until is 2013-12-31 (protocol A; protocol A fits data up to "
-        "2013-12-31, protocol B up to 2016-07-14)")
+        "the calibration's data_until is 2013-12-31 (protocol A; nothing after it may be "
+        "fitted)")
     with pytest.raises(ConfigError) as exc:
         select_rows(rows, ids=[past], quantity="homicides", source="c.toml", protocol="A",
                     window=(dt.date(2013, 1, 1), dt.date(2014, 1, 1)))
@@ -136,9 +139,9 @@ def test_future_rows_errors_name_the_row_window_and_key():
 def test_quantity_selection_reaches_later_rows_only_up_to_the_cutoff():
     rows = load_observed()
     years = [r for r in rows if r.quantity == "homicides" and r.days >= 365]
-    assert any(r.future for r in years) and not all(r.future for r in years)
+    assert any(r.end > FIT_CUTOFF for r in years) and not all(r.end > FIT_CUTOFF for r in years)
     past = select_rows(rows, quantity="homicides", min_days=365, protocol="A")
-    assert past == [r for r in years if not r.future]
+    assert past == [r for r in years if r.end <= FIT_CUTOFF]
     nowcast = select_rows(rows, quantity="homicides", min_days=365, protocol="B")
     assert nowcast == [r for r in years if r.end <= NOWCAST_CUTOFF] != past
     window = (dt.date(2012, 1, 1), dt.date(2015, 12, 31))
@@ -191,12 +194,12 @@ def test_every_bundled_quantity_is_simulated_or_has_a_reason():
     for r in rows:
         assert r.source, r.id
         assert r.quantity in QUANTITY_METRICS or r.quantity in CONTEXT_QUANTITIES, r.quantity
-        assert (r.metric is None) == (r.use == "context")
+        assert (r.metric is None) == (r.use(FIT_CUTOFF) == "context")
         assert bool(r.context_reason) == (r.metric is None)
     by_id = {r.id: r for r in rows}
     assert by_id["police_killed:2013-01-01:2013-12-31"].metric == "police_killed"
     assert by_id["attacks_on_police:2013-01-01:2013-12-31"].metric == "attacks_on_police"
-    assert by_id["cliques:2013-05-01:2013-05-31"].use == "context"
+    assert by_id["cliques:2013-05-01:2013-05-31"].use(FIT_CUTOFF) == "context"
     assert by_id["cliques:2013-05-01:2013-05-31"].value == 1955
 
 
@@ -220,12 +223,13 @@ def test_nowcast_rows_are_marked_loadable_and_displayed():
     rows = load_observed()
     marked = [r.id for r in rows if r.nowcast_only]
     assert marked == NOWCAST_IDS
-    assert all(r.use == "nowcast only" for r in rows if r.nowcast_only)
+    assert all(r.use(FIT_CUTOFF) == "nowcast only" for r in rows if r.nowcast_only)
     frame = observed_frame(rows)
     assert frame.loc[frame["nowcast_only"], "id"].tolist() == NOWCAST_IDS
     assert frame.loc[frame["id"] == "homicides:2016-04-01:2016-04-30", "value"].item() == 334
     # The 2016 annual total is validation data, not nowcast-only.
-    assert {r.id: r for r in rows}["homicides:2016-01-01:2016-12-31"].use == "validation"
+    year = {r.id: r for r in rows}["homicides:2016-01-01:2016-12-31"]
+    assert year.use(FIT_CUTOFF) == "validation"
 
 
 @pytest.mark.parametrize("row_id", NOWCAST_IDS)
@@ -241,7 +245,7 @@ def test_nowcast_rows_are_never_fitted_under_protocol_a(row_id, cutoff):
     assert msg.startswith(f"cal.toml: targets.2.rows: row {row_id} (el_salvador_observed.csv "
                           "line ")
     assert msg.endswith("is marked 'nowcast window only': it may inform only a nowcast: "
-                        'set protocol = "B" (data_until at most 2016-07-14)')
+                        'set protocol = "B" (data_until at most the case\'s as-of date)')
     # A nowcast (protocol B) may use them.
     assert [r.id for r in select_rows(rows, ids=[past, row_id], protocol="B")] == [past, row_id]
 

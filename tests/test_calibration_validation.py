@@ -367,7 +367,7 @@ def test_honduras_keeps_the_values_its_scenario_file_sets_over_posterior_draws(
     from trucesim.scenario.schema import bundled_dir
 
     monkeypatch.setenv(ALLOW_ABSOLUTE_ENV, "1")
-    text = (bundled_dir() / "honduras-2013.toml").read_text().replace(
+    text = (bundled_dir() / "honduras-like-2013.toml").read_text().replace(
         'calibration = "calibrated/el-salvador.toml"',
         f'calibration = "{bundled_dir() / "calibrated" / "el-salvador.toml"}"')
     honduras = tmp_path / "honduras.toml"
@@ -384,7 +384,7 @@ def test_honduras_keeps_the_values_its_scenario_file_sets_over_posterior_draws(
     monkeypatch.setattr(validate, "ablation", _fake_ablation)
     assert validate.run_validation(replicates=2, workers=1, out=tmp_path / "v",
                                    posterior=True) == 0
-    hon = seen["honduras-2013"]
+    hon = seen["honduras-like-2013"]
     assert hon.held == ("violence.concealment",)
     assert "violence.concealment" not in hon.overrides(0)
     assert "violence.mu" in hon.overrides(0)

@@ -67,8 +67,8 @@ def test_run_letter_scenario_small(tmp_path, capsys, monkeypatch):
 def test_run_is_reproducible_and_variant_selects(tmp_path):
     a = tmp_path / "a"
     b = tmp_path / "b"
-    assert main(["run", "honduras-2013", "-n", "1", "--seed", "3", "--out", str(a)]) == 0
-    assert main(["run", "honduras-2013", "-n", "1", "--seed", "3", "--out", str(b)]) == 0
+    assert main(["run", "honduras-like-2013", "-n", "1", "--seed", "3", "--out", str(a)]) == 0
+    assert main(["run", "honduras-like-2013", "-n", "1", "--seed", "3", "--out", str(b)]) == 0
     pd.testing.assert_frame_equal(pd.read_parquet(a / "daily.parquet"),
                                   pd.read_parquet(b / "daily.parquet"))
     c = tmp_path / "c"
@@ -79,12 +79,12 @@ def test_run_is_reproducible_and_variant_selects(tmp_path):
 
 def test_rerun_replaces_its_own_results_folder(tmp_path):
     out = tmp_path / "r"
-    assert main(["run", "honduras-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
-    assert main(["run", "honduras-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
+    assert main(["run", "honduras-like-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
+    assert main(["run", "honduras-like-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
     assert (out / "manifest.json").exists()  # the same settings: replaced without --force
-    assert main(["run", "honduras-2013", "-n", "1", "--seed", "2", "--out", str(out)]) == 2
+    assert main(["run", "honduras-like-2013", "-n", "1", "--seed", "2", "--out", str(out)]) == 2
     assert json.loads((out / "manifest.json").read_text())["root_seed"] == 1  # untouched
-    assert main(["run", "honduras-2013", "-n", "1", "--seed", "2", "--out", str(out),
+    assert main(["run", "honduras-like-2013", "-n", "1", "--seed", "2", "--out", str(out),
                  "--force"]) == 0
     assert json.loads((out / "manifest.json").read_text())["root_seed"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no temporary leftovers
@@ -92,9 +92,9 @@ def test_rerun_replaces_its_own_results_folder(tmp_path):
 
 def test_rerun_with_other_settings_names_them_and_needs_force(tmp_path, capsys):
     out = tmp_path / "r"
-    assert main(["run", "honduras-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
+    assert main(["run", "honduras-like-2013", "-n", "1", "--seed", "1", "--out", str(out)]) == 0
     capsys.readouterr()
-    assert main(["run", "honduras-2013", "-n", "2", "--seed", "1", "--out", str(out)]) == 2
+    assert main(["run", "honduras-like-2013", "-n", "2", "--seed", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "holds a 'run' result made with different settings: replicates (was 1, now 2)" in err
     assert "--force" in err

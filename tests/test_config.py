@@ -119,7 +119,7 @@ def test_out_folder_that_is_not_results_is_refused(tmp_path, capsys):
     precious = tmp_path / "mine"
     precious.mkdir()
     (precious / "thesis.tex").write_text("keep me")
-    assert main(["run", "honduras-2013", "-n", "1", "--out", str(precious)]) == 2
+    assert main(["run", "honduras-like-2013", "-n", "1", "--out", str(precious)]) == 2
     assert "is not a folder trucesim made" in capsys.readouterr().err
     assert [p.name for p in precious.iterdir()] == ["thesis.tex"]
 
@@ -138,7 +138,7 @@ def test_cli_exit_code_from_a_real_process(tmp_path):
 
 def test_every_bundled_scenario_is_valid():
     bundled = bundled_scenarios()
-    assert {"el-salvador-2010-2016", "el-salvador-2016-letter", "honduras-2013",
+    assert {"el-salvador-2010-2016", "el-salvador-2016-letter", "honduras-like-2013",
             "focused-deterrence"} <= set(bundled)
     for path in bundled.values():
         s = load_scenario(path)
@@ -152,11 +152,12 @@ def test_bundled_files_resolve_by_kind(tmp_path, monkeypatch):
     assert {"leader-control", "sobol-truce-effect"} <= set(experiments)
     assert not set(experiments) & set(bundled_scenarios())
     assert resolve_path("leader-control", "experiments") == experiments["leader-control"]
-    assert resolve_path("honduras-2013") == bundled_scenarios()["honduras-2013"]
+    assert resolve_path("honduras-like-2013") == bundled_scenarios()["honduras-like-2013"]
     assert resolve_path("leader-control") == Path("leader-control")  # not a scenario
     # a path (with .toml or a folder) is a path: never swapped for a bundled file
     assert resolve_path("leader-control.toml", "experiments") == Path("leader-control.toml")
-    assert resolve_path("scenarios/honduras-2013.toml") == Path("scenarios/honduras-2013.toml")
+    path = "scenarios/honduras-like-2013.toml"
+    assert resolve_path(path) == Path(path)
     (tmp_path / "leader-control").write_text("")
     assert resolve_path("leader-control", "experiments") == Path("leader-control")
 
@@ -181,12 +182,12 @@ def test_variant_replaces_timeline_from_its_start(letter):
 
 def test_bundled_name_resolution(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert load_scenario("honduras-2013").name == "honduras-2013"
-    for missing in ("honduras-2013.toml", "scenarios/honduras-2013.toml"):
+    assert load_scenario("honduras-like-2013").name == "honduras-like-2013"
+    for missing in ("honduras-like-2013.toml", "scenarios/honduras-like-2013.toml"):
         with pytest.raises(ConfigError, match="no such file"):
             load_scenario(missing)  # a missing path never falls back to the bundled file
     with pytest.raises(ConfigError, match="no such file"):
-        load_scenario(Path("elsewhere/honduras-2013.toml").as_posix() + "x")
+        load_scenario(Path("elsewhere/honduras-like-2013.toml").as_posix() + "x")
 
 
 @pytest.mark.parametrize("switch", sorted(Mechanisms.model_fields))

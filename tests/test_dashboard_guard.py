@@ -35,7 +35,7 @@ def running():
     """A real ``trucesim dashboard`` on a free loopback port."""
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "trucesim.cli.main", "dashboard", "honduras-2013", "--port",
+        [sys.executable, "-m", "trucesim.cli.main", "dashboard", "honduras-like-2013", "--port",
          str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     deadline = time.time() + 120
@@ -146,7 +146,7 @@ def test_allow_remote_prints_the_warning(monkeypatch, capsys):
 
     monkeypatch.setattr(uvicorn.Server, "run", no_run)
     with pytest.raises(Stop):
-        server.serve("honduras-2013", host="0.0.0.0", port=0, allow_remote=True)
+        server.serve("honduras-like-2013", host="0.0.0.0", port=0, allow_remote=True)
     assert "there is no authentication" in capsys.readouterr().err
 
 
@@ -170,7 +170,7 @@ def test_page_gets_one_line_not_a_traceback(capsys, monkeypatch):
 
 def test_control_values_are_checked_on_the_server(tmp_path, monkeypatch):
     """A scenario sent as a file path (or an endless device) is never read."""
-    monkeypatch.setenv(server.SCENARIO_ENV, "honduras-2013")
+    monkeypatch.setenv(server.SCENARIO_ENV, "honduras-like-2013")
     secret = tmp_path / "secret.toml"
     secret.write_text('password = "hunter2"\n')
     import importlib
@@ -180,9 +180,9 @@ def test_control_values_are_checked_on_the_server(tmp_path, monkeypatch):
     app = importlib.reload(app)
     for forged in (str(secret), "/dev/zero", "../../etc/passwd"):
         m = app.AppModel(scenario_name=forged)
-        assert m.config.name == "honduras-2013"
+        assert m.config.name == "honduras-like-2013"
         assert any("is not one of its values" in n for n in m.notices)
-    m = app.AppModel(scenario_name="honduras-2013", isolation=float("nan"),
+    m = app.AppModel(scenario_name="honduras-like-2013", isolation=float("nan"),
                      cohesion_scale=1e300, isolation_override="yes", regime_override="x",
                      seed="9" * 5000, variant=["list"], evil=1)
     notes = " ".join(m.notices)

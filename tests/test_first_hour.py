@@ -112,7 +112,7 @@ def test_interrupted_says_how_to_resume(monkeypatch, capsys, command, tmp_path):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, f"_cmd_{command}", interrupt)
-    argv = [command, "x"] if command == "sweep" else [command, "honduras-2013"]
+    argv = [command, "x"] if command == "sweep" else [command, "honduras-like-2013"]
     parser_func = cli._parser
     monkeypatch.setattr(cli, "_parser", lambda: _with_func(parser_func(), command, interrupt))
     assert cli.main(argv) == 130

@@ -10,9 +10,8 @@ import pandas as pd
 import pytest
 
 from trucesim.calibration.nowcast import (
-    NOWCAST_CUTOFF,
     Period,
-    bundled_posterior_path,
+    main_case,
     nowcast_periods,
     read_posterior,
     run_filter,
@@ -30,6 +29,13 @@ from trucesim.scenario.posterior import Posterior, load_posterior, posterior_tom
 from trucesim.scenario.schema import load_scenario
 
 from .conftest import small
+
+#: The main case's as-of date (bundled/cases/el-salvador-2016/case.toml).
+NOWCAST_CUTOFF = dt.date(2016, 7, 14)
+
+
+def bundled_posterior_path():
+    return main_case().posterior_path("B")
 
 
 def _arrays(state):
@@ -89,8 +95,9 @@ def test_cutoff_after_the_letter_is_refused():
     with pytest.raises(ConfigError) as exc:
         nowcast_periods(cutoff=dt.date(2016, 7, 15))
     text = str(exc.value)
-    assert "\n" not in text and "2016-07-15 is after 2016-07-14" in text
-    with pytest.raises(ConfigError, match="after 2016-07-14"):
+    assert "\n" not in text and ("2016-07-15 is after case el-salvador-2016's as-of date "
+                                 "2016-07-14") in text
+    with pytest.raises(ConfigError, match="as-of date 2016-07-14"):
         run_filter(2, cutoff=dt.date(2016, 12, 31))
 
 
@@ -131,8 +138,9 @@ def test_bad_posterior_file_is_refused(tmp_path, capsys, problem):
     text = posterior_toml(good)
     if problem == "malformed":
         text = text.replace("[parameters]", "[parameters")
-    elif problem == "protocol A":
-        text = text.replace('protocol = "B"', 'protocol = "A"')
+    elif problem == "protocol A":  # fitted after the case's hindcast cutoff
+        text = text.replace('protocol = "B"', 'protocol = "A"').replace(
+            "data_until = 2013-12-31", "data_until = 2014-06-30")
     elif problem == "unknown parameter":
         text = text.replace('"violence.mu"', '"violence.nonsense"')
     else:
@@ -143,7 +151,17 @@ def test_bad_posterior_file_is_refused(tmp_path, capsys, problem):
     assert main(["nowcast", "--posterior", str(path), "--particles", "3", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "post.toml" in err
+    if problem == "protocol A":
+        assert err.endswith("data_until: 2014-06-30 is after protocol A's date in case "
+                            "el-salvador-2016, 2013-12-31")
     assert not out.exists()
+
+
+def test_a_hindcast_posterior_may_start_a_nowcast(tmp_path):
+    """Nothing after the as-of date is an input: a posterior fitted on less data (protocol
+    A, to the hindcast cutoff) is accepted as the nowcast's."""
+    post = read_posterior(main_case().posterior_path("A"))
+    assert post.protocol == "A" and post.data_until == dt.date(2013, 12, 31)
 
 
 @pytest.mark.slow
@@ -214,8 +232,10 @@ def test_main_job_end_to_end(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     first = summary["first_14_days_per_day"]["hardline"]
     assert 9 < first < 20  # from the filtered July 2016 level (record: 14 a day)
-    assert summary["filtered_2016_07_01_14"]["record_per_day"] == 14
-    check = summary["hardline_against_record"]
+    assert summary["filtered_last_period"]["record_per_day"] == 14
+    assert summary["filtered_last_period"]["period"] == "2016-07-01..2016-07-14"
+    (check,) = summary["status_quo_against_record"]
+    assert check["row"] == "homicides:2016-01-01:2016-12-31"
     assert check["record_per_day"] == pytest.approx((5278 - 3043 - 14 * 14) / 170)
     # the same command again replaces its own result
     assert main(["run", "--particles", "12", "--seed", "3", "--out", str(out)]) == 0
@@ -236,10 +256,10 @@ def test_main_job_options_are_its_own(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["run", "-n", "2", "--out", str(out)]) == 2
     assert "--particles" in capsys.readouterr().err
-    assert main(["run", "honduras-2013", "--particles", "5", "--out", str(out)]) == 2
-    assert "only for the main job" in capsys.readouterr().err
+    assert main(["run", "honduras-like-2013", "--particles", "5", "--out", str(out)]) == 2
+    assert "only for a case or the main job" in capsys.readouterr().err
     assert main(["run", "--posterior", "--out", str(out)]) == 2
-    assert "--posterior: the main job" in capsys.readouterr().err
+    assert "--posterior: a case (or the main job" in capsys.readouterr().err
     assert not out.exists()
 
 

@@ -117,18 +117,18 @@ def test_branching_ratio_at_or_above_one_is_refused():
 
 
 def test_honduras_is_el_salvador_calibrated_with_structural_differences():
-    """honduras-2013 runs on El Salvador's calibration file, overrides none of its fitted
+    """honduras-like-2013 runs on El Salvador's calibration file, overrides none of its fitted
     values, and differs by low-cohesion gangs and the other armed actors (DESIGN 2b.7)."""
     import tomllib
 
     from trucesim.scenario.schema import bundled_scenarios, load_scenario
 
-    path = bundled_scenarios()["honduras-2013"]
+    path = bundled_scenarios()["honduras-like-2013"]
     raw = tomllib.loads(path.read_text())
     salvador = load_scenario("el-salvador-2010-2016")
     assert raw["calibration"] == salvador.calibration
     cal = tomllib.loads((path.parent / raw["calibration"]).read_text())["overrides"]
-    honduras = load_scenario("honduras-2013")
+    honduras = load_scenario("honduras-like-2013")
     for dotted, value in cal.items():
         block, name = dotted.split(".")
         assert block not in raw or name not in raw[block], dotted  # not overridden

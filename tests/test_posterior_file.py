@@ -67,8 +67,7 @@ def test_weighted_quantiles():
     ({"format": "other/1"}, "format", "not a trucesim posterior"),
     ({"model_version": "0"}, "model_version", "model version"),
     ({"protocol": "C"}, "protocol", "not a protocol"),
-    ({"data_until": dt.date(2014, 1, 1)}, "data_until", "after protocol A"),
-    ({"protocol": "B", "data_until": dt.date(2016, 7, 15)}, "data_until", "after protocol B"),
+    ({"data_until": "2014-01-01"}, "data_until", "not a date"),
     ({"weights": [0.5, -0.1, 0.6]}, "weights", "non-negative"),
     ({"weights": [0.0, 0.0, 0.0]}, "weights", "positive sum"),
     ({"weights": [0.5, 0.5]}, "parameters.violence.mu", "3 values for 2 weights"),
@@ -85,6 +84,26 @@ def test_refusals(changes, key, words):
     assert err.value.key == key
     assert words in err.value.reason
     assert err.value.message.startswith("post.toml: ")
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"data_until": dt.date(2014, 1, 1)},
+     "2014-01-01 is after protocol A's date in case el-salvador-2016, 2013-12-31"),
+    ({"protocol": "B", "data_until": dt.date(2016, 7, 15)},
+     "2016-07-15 is after protocol B's date in case el-salvador-2016, 2016-07-14"),
+])
+def test_a_case_refuses_a_posterior_fitted_after_its_dates(changes, words):
+    """A posterior's data_until is checked against the case that uses it (the protocols'
+    dates are the case's: A its hindcast cutoff, B its as-of date)."""
+    from trucesim.cases import load_case
+
+    case = load_case("el-salvador-2016")
+    post = parse_posterior(data(**changes), "post.toml")
+    with pytest.raises(ConfigError) as err:
+        case.check_posterior(post)
+    assert err.value.message == f"post.toml: data_until: {words}"
+    fine = parse_posterior(data(), "post.toml")
+    assert case.check_posterior(fine) is fine
 
 
 def test_malformed_file(tmp_path):
@@ -136,7 +155,7 @@ def test_unknown_parameter_in_posterior(scenario_with_posterior):
 
 def test_draw_without_posterior():
     with pytest.raises(ConfigError, match="names no posterior"):
-        load_scenario("honduras-2013", draw=0)
+        load_scenario("honduras-like-2013", draw=0)
 
 
 def test_posterior_from_another_version(scenario_with_posterior):

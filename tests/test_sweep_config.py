@@ -181,17 +181,17 @@ def test_bundled_experiments_load_by_name(name):
 
 
 def test_bundled_base_scenario_wins_over_a_same_named_file_in_the_cwd(tmp_path, monkeypatch):
-    (tmp_path / "honduras-2013").write_text("this is not [valid toml")
+    (tmp_path / "honduras-like-2013").write_text("this is not [valid toml")
     folder = tmp_path / "experiments"
     folder.mkdir()
     (folder / "exp.toml").write_text(
-        'name = "cwd"\nscenario = "honduras-2013"\nreplicates = 1\nseed = 1\n'
+        'name = "cwd"\nscenario = "honduras-like-2013"\nreplicates = 1\nseed = 1\n'
         '[design]\nmethod = "grid"\n[parameters.cliques]\npath = "world.cliques"\n'
         "values = [40]\n")
     monkeypatch.chdir(tmp_path)
     exp = load_experiment("experiments/exp.toml")
-    assert exp.base.name == "honduras-2013"
-    assert exp.base.source == str(bundled_scenarios()["honduras-2013"])
+    assert exp.base.name == "honduras-like-2013"
+    assert exp.base.source == str(bundled_scenarios()["honduras-like-2013"])
 
 
 def test_parameter_named_like_a_runs_column_is_refused(tmp_path):

@@ -1,25 +1,26 @@
-"""Protocol B, the nowcast: a bootstrap particle filter over the record up to 2016-07-14.
+"""The nowcast: a bootstrap particle filter over a case's record up to its as-of date.
 
-In July 2016 an analyst knew the record up to the leaders' letter (DESIGN section 7).
-This module assimilates that record into the model's state so that the 2016-letter
-branches start from an ensemble of states that matches it.
+On a case's as-of date an analyst knew the record up to that day and nothing later
+(:mod:`trucesim.cases`; protocol B, DESIGN section 7). This module assimilates that
+record into the model's state so that the case's branches start from an ensemble of
+states that matches it.
 
 **Particles.** Particle ``i`` is a model state (:class:`~trucesim.core.particle.Particle`)
 with posterior draw ``i`` (:meth:`ParameterDraws.overrides
 <trucesim.uncertainty.ParameterDraws.overrides>`: a value the scenario file sets itself
 is held at it, as in any run with a posterior) and its own seed (child ``i`` of
 ``SeedSequence(seed)``), started with the usual burn-in and advanced day by day through
-the real timeline of ``el-salvador-2010-2016`` from 2010-01-01.
+the case's scenario (its timeline as it happened) from the scenario's first day.
 
 **Observations** (:func:`nowcast_periods`). The record's homicide rows (annual, monthly,
 half-month counts, and daily means over a span) that start on or after the filter's
-first day and end on or before the cutoff. Rows overlap (a month inside its year, two
-sources for early 2013), so they are made into periods that never count a day twice,
-finest first: a row disjoint from the periods kept so far is kept whole; a row that
-wholly contains every kept period it touches becomes a *residual* period (its days
-minus theirs, its count minus theirs: e.g. 2011 without March-May); a row that partly
-overlaps a kept period is left out (listed with the reason). Each period is assimilated
-on its last day, from each particle's own history of those days.
+first day and end on or before the cutoff (the as-of date). Rows overlap (a month inside
+its year, two sources for one span), so they are made into periods that never count a
+day twice, finest first: a row disjoint from the periods kept so far is kept whole; a
+row that wholly contains every kept period it touches becomes a *residual* period (its
+days minus theirs, its count minus theirs: e.g. a year without three of its months); a
+row that partly overlaps a kept period is left out (listed with the reason). Each period
+is assimilated on its last day, from each particle's own history of those days.
 
 **Likelihood.** A period's observed count ``y`` given a particle's simulated recorded
 homicides ``m`` over the same days is negative binomial with mean ``m`` and size ``r =
@@ -43,8 +44,8 @@ step in log space toward the draw after each period, and keep going in the branc
 advanced by ``workers`` threads on shared memory (each thread with its own scratch
 record); resampling copies states in memory (:func:`~trucesim.core.state.copy_state`).
 
-Nothing after :data:`NOWCAST_CUTOFF` is ever an input: :func:`nowcast_periods` refuses
-a later cutoff.
+Nothing after the case's as-of date is ever an input: :func:`check_cutoff` refuses a
+later cutoff, and :func:`read_posterior` a posterior fitted on later data.
 """
 
 from __future__ import annotations
@@ -70,38 +71,24 @@ from trucesim.calibration.drift import (
     drifting_names,
     step_draws,
 )
-from trucesim.calibration.observed import ObservedRow, load_observed
+from trucesim.calibration.observed import ObservedRow
+from trucesim.cases import Case, load_case, main_case_path
 from trucesim.core.day import Params
 from trucesim.core.particle import Particle, new_record, params_of
 from trucesim.core.timeline import Timeline, compile_timeline
 from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.posterior import (
-    PROTOCOL_CUTOFFS,
-    Posterior,
-    load_posterior,
-    weighted_quantiles,
-)
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.posterior import Posterior, load_posterior, weighted_quantiles
+from trucesim.scenario.schema import Scenario
 from trucesim.uncertainty import parameter_draws
 
-#: The last day any nowcast may see (protocol B): the day before the letter was public.
-NOWCAST_CUTOFF = PROTOCOL_CUTOFFS["B"]
-#: The scenario whose real timeline the filter follows.
-FILTER_SCENARIO = "el-salvador-2010-2016"
-#: The scenario whose variants are the branches.
-BRANCH_SCENARIO = "el-salvador-2016-letter"
-#: The posterior shipped for the nowcast (provisional until the ABC one replaces it).
-BUNDLED_POSTERIOR = "el-salvador-B.toml"
 #: Record quantities that count recorded homicides.
 HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
 
 
-def bundled_posterior_path() -> Path:
-    """The posterior file shipped with the package for the nowcast."""
-    from importlib import resources
-
-    return Path(str(resources.files("trucesim") / "bundled" / "posterior" / BUNDLED_POSTERIOR))
+def main_case() -> Case:
+    """The case of the main job (``trucesim run`` with no argument)."""
+    return load_case(main_case_path())
 
 
 # ---------------------------------------------------------------------------- periods
@@ -140,12 +127,15 @@ class Period:
         return base if self.kind == "row" else f"{base} (rest)"
 
 
-def check_cutoff(cutoff: dt.date) -> None:
-    """Refuse a cutoff after :data:`NOWCAST_CUTOFF`, in one line."""
-    if cutoff > NOWCAST_CUTOFF:
-        raise ConfigError("nowcast", "cutoff", f"{cutoff} is after {NOWCAST_CUTOFF}: nothing "
-                          f"after {NOWCAST_CUTOFF} (the day before the leaders' letter was "
-                          "public) may be a nowcast input")
+def check_cutoff(cutoff: dt.date, case: Case, source: str = "--as-of") -> None:
+    """Refuse a cutoff after the case's as-of date, or before its scenario starts, in one
+    line."""
+    if cutoff > case.as_of:
+        raise ConfigError(source, "", f"{cutoff} is after case {case.name}'s as-of date "
+                          f"{case.as_of}: nothing after it may be a nowcast input")
+    if cutoff < case.scenario.start:
+        raise ConfigError(source, "", f"{cutoff} is before case {case.name}'s scenario starts "
+                          f"({case.scenario.start})")
 
 
 def _spans(days: list[int]) -> tuple[tuple[dt.date, dt.date], ...]:
@@ -161,16 +151,22 @@ def _spans(days: list[int]) -> tuple[tuple[dt.date, dt.date], ...]:
 
 
 def nowcast_periods(rows: list[ObservedRow] | None = None, *,
-                    first: dt.date = dt.date(2010, 1, 1),
-                    cutoff: dt.date = NOWCAST_CUTOFF) -> tuple[list[Period], list[str]]:
+                    first: dt.date | None = None, cutoff: dt.date | None = None,
+                    case: Case | None = None) -> tuple[list[Period], list[str]]:
     """The periods the filter assimilates, in order of their last day, and a line per
     homicide row left out and why (see the module docstring).
 
+    ``case`` (default: the main job's) gives the default ``rows`` (its record), ``first``
+    (its scenario's first day) and ``cutoff`` (its as-of date).
+
     Raises:
-        ConfigError: for a cutoff after :data:`NOWCAST_CUTOFF` (one line).
+        ConfigError: for a cutoff after the case's as-of date (one line).
     """
-    check_cutoff(cutoff)
-    rows = load_observed() if rows is None else rows
+    case = case or main_case()
+    cutoff = case.as_of if cutoff is None else cutoff
+    first = case.scenario.start if first is None else first
+    check_cutoff(cutoff, case)
+    rows = case.record if rows is None else rows
     skipped: list[str] = []
     candidates = []
     for r in rows:
@@ -228,17 +224,17 @@ def effective_size(weights: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------- scenario
-def nowcast_scenario(posterior_names: tuple[str, ...] = ()) -> Scenario:
-    """The filter's timeline (``el-salvador-2010-2016`` as it happened) extended to the
-    2016-letter scenario's end, with the letter's branches as its variants (they replace
-    the timeline from 2016-07-15). Before that day its base timeline is the filter's."""
-    base = load_scenario(FILTER_SCENARIO)
-    letter = load_scenario(BRANCH_SCENARIO)
+def nowcast_scenario(case: Case | None = None) -> Scenario:
+    """The case's timeline as it happened extended to its branch scenario's end, with the
+    branches as its variants (they replace the timeline from the day after the as-of
+    date). Before that day its base timeline is the case's scenario's."""
+    case = case or main_case()
+    base, branches = case.scenario, case.branch_scenario
     data = base.to_data()
-    data["name"] = "el-salvador-nowcast"
-    data["end"] = letter.end
-    data["variants"] = {k: v.model_dump(mode="python") for k, v in letter.variants.items()}
-    data["counterfactual"] = letter.counterfactual
+    data["name"] = f"{case.name}-nowcast"
+    data["end"] = branches.end
+    data["variants"] = {k: v.model_dump(mode="python") for k, v in branches.variants.items()}
+    data["counterfactual"] = case.spec.branches.status_quo
     return Scenario.parse(data, base.source)
 
 
@@ -375,8 +371,9 @@ def run_filter(
     particles: int,
     *,
     posterior: Posterior | None = None,
-    seed: int = 20160714,
-    cutoff: dt.date = NOWCAST_CUTOFF,
+    seed: int | None = None,
+    cutoff: dt.date | None = None,
+    case: Case | None = None,
     cv: float = 0.1,
     ess_threshold: float = 0.5,
     drift: str = DEFAULT_DRIFT,
@@ -394,8 +391,10 @@ def run_filter(
         posterior: parameter draws (particle ``i`` starts with draw ``i``, except the
             values the scenario file sets itself, which are held and do not drift); None:
             every particle has the scenario's own values (and nothing drifts).
-        seed: root of the particles' seeds and of the resampling.
-        cutoff: the last day assimilated (at most :data:`NOWCAST_CUTOFF`).
+        seed: root of the particles' seeds and of the resampling (default: the case's
+            nowcast seed).
+        cutoff: the last day assimilated (default and latest: the case's as-of date).
+        case: the case (default: the main job's): its record, scenario and as-of date.
         cv: relative error of the likelihood (negative binomial size ``1 / cv**2``).
         ess_threshold: resample when ESS < ``ess_threshold * N``.
         drift: ``off`` or ``reverting`` (:mod:`trucesim.calibration.drift`).
@@ -406,7 +405,10 @@ def run_filter(
         scenario: the timeline (default: :func:`nowcast_scenario`).
         progress: called ``(done, total, label)`` after each period.
     """
-    check_cutoff(cutoff)
+    case = case or main_case()
+    cutoff = case.as_of if cutoff is None else cutoff
+    seed = case.spec.seeds.nowcast if seed is None else seed
+    check_cutoff(cutoff, case)
     check_mode(drift)
     drift_prior = drift_prior or DriftPrior()
     if particles < 1:
@@ -414,10 +416,10 @@ def run_filter(
     import time
 
     t0 = time.perf_counter()
-    scenario = scenario or nowcast_scenario()
+    scenario = scenario or nowcast_scenario(case)
     skipped: list[str] = []
     if observations is None:
-        observations, skipped = nowcast_periods(first=scenario.start, cutoff=cutoff)
+        observations, skipped = nowcast_periods(first=scenario.start, cutoff=cutoff, case=case)
     observations = [p for p in observations if p.end <= cutoff]
     timeline = compile_timeline(scenario)
     # A value the scenario file sets itself wins over the draw (held), as for any run.
@@ -519,22 +521,21 @@ def run_filter(
     return result
 
 
-def read_posterior(path: str | Path | None) -> Posterior:
-    """The nowcast's posterior (default: the bundled one), checked: a protocol B file
-    whose parameters all name parameters of the filter's scenario.
+def read_posterior(path: str | Path | None, case: Case | None = None,
+                   as_of: dt.date | None = None) -> Posterior:
+    """The nowcast's posterior (default: the case's fitted on the most data up to
+    ``as_of``, the case's as-of date by default), checked: fitted on no data after
+    ``as_of``, and every parameter a parameter of the case's scenario.
 
     Raises:
         ConfigError: ``file: key: reason``.
     """
-    path = Path(path) if path is not None else bundled_posterior_path()
-    posterior = load_posterior(path)
-    if posterior.protocol != "B":
-        raise ConfigError(str(path), "protocol", f"{posterior.protocol!r}: the nowcast needs a "
-                          "protocol B posterior (data up to 2016-07-14 at most)")
-    check_cutoff(posterior.data_until)
-    scenario = load_scenario(FILTER_SCENARIO)
+    case = case or main_case()
+    as_of = case.as_of if as_of is None else as_of
+    path = Path(path) if path is not None else case.posterior_for(as_of)
+    posterior = case.check_posterior(load_posterior(path), as_of)
     try:
-        scenario.with_overrides(posterior.overrides(0), source=str(path))
+        case.scenario.with_overrides(posterior.overrides(0), source=str(path))
     except ConfigError as exc:
         raise ConfigError(str(path), f"parameters: {exc.key}", exc.reason) from None
     return posterior

@@ -1,19 +1,19 @@
-"""El Salvador's observed record, and the same statistics computed on simulated runs.
+"""A case's observed record, and the same statistics computed on simulated runs.
 
-The data file (``data/el_salvador_observed.csv``, bundled with the package) has one row
-per published figure: a period, a quantity, a value, its unit and its source. Rows are
+A record file (the main case's is bundled with the package) has one row per published
+figure: a period, a quantity, a value, its unit and its source. Rows are
 annual totals, monthly counts, counts over a span (the two weeks after the transfers),
 daily means over a span, missing-person reports, police killed and gang members killed
 by police. Every row becomes one comparable statistic: the **mean per day over the
 row's span**, computed the same way on a simulated daily table.
 
-Fitting window (protocol A, the hindcast). Only rows that end on or before
-:data:`FIT_CUTOFF` (2013-12-31) may be used to fit; later rows are for display and
-validation. :func:`select_rows` refuses rows after a calibration's last day of data
-(protocol A: :data:`FIT_CUTOFF`). Rows whose note starts with :data:`NOWCAST_MARK`
-("nowcast window only") are data an analyst had in July 2016 but that a hindcast must
-never see: :func:`select_rows` refuses them under protocol A whatever the cutoff; they
-stay loadable for display (the nowcast, protocol B, is the only use planned for them).
+Fitting window. A calibration fits rows that end on or before its last day of data (a
+case's hindcast cutoff for protocol A, its as-of date for protocol B; see
+:mod:`trucesim.cases`); later rows are for display and validation. :func:`select_rows`
+refuses rows after a calibration's last day of data. Rows whose note starts with
+:data:`NOWCAST_MARK` ("nowcast window only") are data an analyst had on the as-of date
+but that a hindcast must never see: :func:`select_rows` refuses them under protocol A
+whatever the cutoff; they stay loadable for display.
 
 Flows and stocks. Most quantities are flows (killings counted over the row's span); a
 few are stocks (members, members in prison: a level during the span), listed in
@@ -53,13 +53,7 @@ import pandas as pd
 from trucesim.outcomes import TYPES
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.files import read_text
-from trucesim.scenario.posterior import PROTOCOL_CUTOFFS
-
-#: Last day whose data may be used for fitting (the truce and its rollback, not after).
-FIT_CUTOFF = dt.date(2013, 12, 31)
-
-#: Last day of data a nowcast (protocol B) may use: the day of the 2016 letter.
-NOWCAST_CUTOFF = dt.date(2016, 7, 14)
+from trucesim.scenario.maincase import main_case_date, main_case_file
 
 #: A row whose note starts with this may never be fitted under protocol A (the hindcast).
 NOWCAST_MARK = "nowcast window only"
@@ -115,8 +109,8 @@ def data_dir() -> Path:
 
 
 def observed_path() -> Path:
-    """The bundled ``el_salvador_observed.csv``."""
-    return data_dir() / "el_salvador_observed.csv"
+    """The main case's record file (bundled)."""
+    return main_case_file("record")
 
 
 @dataclass(frozen=True)
@@ -163,24 +157,19 @@ class ObservedRow:
         return QUANTITY_METRICS.get(self.quantity)
 
     @property
-    def future(self) -> bool:
-        """True if the row ends after :data:`FIT_CUTOFF` (validation-only data)."""
-        return self.end > FIT_CUTOFF
-
-    @property
     def nowcast_only(self) -> bool:
         """True if the row is marked "nowcast window only": never fitted under protocol A."""
         return self.note.lower().startswith(NOWCAST_MARK)
 
-    @property
-    def use(self) -> str:
-        """What the row may be used for: ``fit``, ``validation``, ``nowcast only`` or
-        ``context`` (no simulated counterpart; see :attr:`context_reason`)."""
+    def use(self, cutoff: dt.date) -> str:
+        """What the row may be used for by a fit with data up to ``cutoff``: ``fit``,
+        ``validation`` (it ends later), ``nowcast only`` or ``context`` (no simulated
+        counterpart; see :attr:`context_reason`)."""
         if self.nowcast_only:
             return "nowcast only"
         if self.metric is None:
             return "context"
-        return "validation" if self.future else "fit"
+        return "validation" if self.end > cutoff else "fit"
 
     @property
     def context_reason(self) -> str:
@@ -192,7 +181,7 @@ class ObservedRow:
 
 
 def load_observed(path: str | Path | None = None) -> list[ObservedRow]:
-    """Read the observed data file (default: the bundled El Salvador record).
+    """Read an observed data file (default: the main case's record).
 
     Raises:
         ConfigError: ``file: row N: reason`` for a malformed row, or duplicate row ids.
@@ -249,8 +238,8 @@ def observed_frame(rows: list[ObservedRow] | None = None) -> pd.DataFrame:
         [
             {"id": r.id, "start": pd.Timestamp(r.start), "end": pd.Timestamp(r.end),
              "quantity": r.quantity, "value": r.value, "unit": r.unit, "days": r.days,
-             "per_day": r.per_day, "metric": r.metric, "future": r.future,
-             "nowcast_only": r.nowcast_only, "use": r.use, "source": r.source, "note": r.note}
+             "per_day": r.per_day, "metric": r.metric, "nowcast_only": r.nowcast_only,
+             "source": r.source, "note": r.note}
             for r in rows
         ]
     )
@@ -284,17 +273,19 @@ def select_rows(
     """Rows picked by explicit ``ids``, or by ``quantity`` within ``window`` and a span length.
 
     A calibration names its ``protocol`` ("A", the hindcast, or "B", the nowcast) and its
-    last day of data (``cutoff``, the calibration's ``data_until``; default: the
-    protocol's, :data:`FIT_CUTOFF` or :data:`NOWCAST_CUTOFF`). A row is inside ``window``
+    last day of data (``cutoff``: the calibration's ``data_until``, at most its case's
+    date for the protocol; default: the main case's date for the protocol, its hindcast
+    cutoff for A and its as-of date for B). A row is inside ``window``
     when its whole span is; a selection by quantity leaves out rows ending after
     ``cutoff``. Errors (``ConfigError`` with ``source`` and ``key``): an unknown id or
     quantity, a window or explicit row reaching past ``cutoff``, a row marked "nowcast
     window only" among the selected rows under protocol A, an empty selection.
     """
-    cutoff = cutoff or PROTOCOL_CUTOFFS[protocol]
+    if cutoff is None:
+        cutoff = main_case_date("hindcast_cutoff" if protocol == "A" else "as_of")
     known = {r.id: r for r in rows}
-    why = (f"the calibration's data_until is {cutoff} (protocol {protocol}; protocol A fits "
-           f"data up to {FIT_CUTOFF}, protocol B up to {NOWCAST_CUTOFF})")
+    why = (f"the calibration's data_until is {cutoff} (protocol {protocol}; nothing after it "
+           "may be fitted)")
     if window is not None and window[1] > cutoff:
         raise ConfigError(source, f"{key}.window",
                           f"the fitting window ends {window[1]}, after {cutoff}: {why}")
@@ -341,7 +332,7 @@ def nowcast_protocol_refusal(row: ObservedRow) -> str:
     calibration: one line naming it."""
     where = f" ({row.origin})" if row.origin else ""
     return (f"row {row.id}{where} is marked {NOWCAST_MARK!r}: it may inform only a "
-            f'nowcast: set protocol = "B" (data_until at most {NOWCAST_CUTOFF})')
+            'nowcast: set protocol = "B" (data_until at most the case\'s as-of date)')
 
 
 @dataclass(frozen=True)

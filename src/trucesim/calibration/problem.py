@@ -2,11 +2,14 @@
 
 A calibration file is TOML (unknown keys are errors; errors read ``file: key.path: reason``)::
 
-    scenario = "el-salvador-2010-2016"   # file (relative to this one) or bundled name
+    scenario = "scenario.toml"           # file (relative to this one) or bundled name
+    case = "case.toml"                   # the case (file, folder or bundled name; default:
+                                         # the main job's): its record and dates
     seed = 2013                          # root of the simulations' seeds and of pyabc's RNG
     protocol = "A"                       # "A" (hindcast, the default) or "B" (nowcast)
-    data_until = 2013-12-31              # last day of data (default: the protocol's cutoff,
-                                         # 2013-12-31 for A, 2016-07-14 for B; never later)
+    data_until = 2019-12-31              # last day of data (default: the case's date for the
+                                         # protocol, its hindcast cutoff for A, its as-of
+                                         # date for B; never later)
 
     [method]                             # pyabc ABC-SMC
     name = "abc_smc"
@@ -19,20 +22,25 @@ A calibration file is TOML (unknown keys are errors; errors read ``file: key.pat
     max_population_size = 1000
 
     [parameters."violence.mu"]           # dotted path into the scenario
-    prior = "loguniform"                 # "uniform" (default), "loguniform" or "normal"
+    prior = "loguniform"                 # "uniform" (default), "loguniform", "normal" or
+                                         # "posterior" (with posterior = "file.toml")
     low = 0.0002                         # default: the parameter table's bounds
     high = 0.008                         # (a normal prior: mean, sd, truncated to low/high)
 
     [[targets]]
     name = "annual homicides"
     quantity = "homicides"               # data rows of this quantity ...
-    window = [2010-01-01, 2013-12-31]    # ... whose span lies inside the window
+    window = [2016-01-01, 2019-12-31]    # ... whose span lies inside the window
     min_days = 365
     weight = 2.0
 
+A ``posterior`` prior is a lognormal prior (a normal on ln x) with the weighted mean and
+standard deviation of ln x of the parameter in a posterior file (another case's fit, say),
+truncated to low/high.
+
 Rows marked "nowcast window only" can be targets only with ``protocol = "B"``; no row
-ending after ``data_until`` can be, and the scenario is simulated only up to the last
-target row's end (:func:`truncate`).
+ending after ``data_until`` (nor the case's as-of date) can be, and the scenario is
+simulated only up to the last target row's end (:func:`truncate`).
 
 The distance of one simulated run is ``sum over targets of weight * mean over the
 target's rows of (ln((S + 0.5) / (O + 0.5)))**2`` where S and O are the simulated and
@@ -50,11 +58,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from trucesim.calibration.observed import (
-    FIT_CUTOFF,
-    NOWCAST_CUTOFF,
     STATISTIC_METRICS,
     Statistic,
     load_observed,
@@ -65,7 +71,7 @@ from trucesim.calibration.observed import (
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.files import is_bare_name, named_path
 from trucesim.scenario.params import Frozen
-from trucesim.scenario.posterior import PROTOCOL_CUTOFFS
+from trucesim.scenario.posterior import load_posterior
 from trucesim.scenario.schema import (
     Scenario,
     load_scenario,
@@ -99,15 +105,20 @@ class Prior(Frozen):
     """The prior of a fitted parameter.
 
     ``uniform`` on [low, high]; ``loguniform`` (uniform in ln x) on [low, high], low > 0;
-    ``normal`` with ``mean`` and ``sd``, truncated to [low, high]. ``low`` and ``high``
-    default to the parameter table's bounds (see :meth:`resolved`).
+    ``normal`` with ``mean`` and ``sd``, truncated to [low, high]; ``lognormal``: normal on
+    ln x with ``mean`` and ``sd`` (of ln x), truncated to [low, high]; ``posterior``: the
+    lognormal prior with the weighted mean and sd of ln x of the parameter's marginal in a
+    posterior file (:meth:`from_posterior`). ``low`` and ``high`` default to the parameter table's
+    bounds (see :meth:`resolved`).
     """
 
-    prior: Literal["uniform", "loguniform", "normal"] = "uniform"
+    prior: Literal["uniform", "loguniform", "normal", "lognormal", "posterior"] = "uniform"
     low: float | None = None
     high: float | None = None
     mean: float | None = None
     sd: float | None = Field(None, gt=0.0)
+    posterior: str | None = Field(None, description="posterior prior: the posterior file "
+                                  "(relative to the calibration file) whose marginal it takes.")
 
     @model_validator(mode="after")
     def _shape(self) -> Prior:
@@ -115,14 +126,41 @@ class Prior(Frozen):
             v = getattr(self, key)
             if v is not None and not math.isfinite(v):
                 raise ValueError(f"{key} must be a finite number")
-        if self.prior == "normal":
+        if self.prior in ("normal", "lognormal"):
             if self.mean is None or self.sd is None:
-                raise ValueError("a normal prior needs mean and sd")
+                raise ValueError(f"a {self.prior} prior needs mean and sd")
         elif self.mean is not None or self.sd is not None:
             raise ValueError(f"mean and sd belong to a normal prior, not {self.prior!r}")
+        if (self.prior == "posterior") != (self.posterior is not None):
+            raise ValueError("a posterior prior names its file (posterior = ...), and only it")
         if self.low is not None and self.high is not None and self.low >= self.high:
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
+
+    def from_posterior(self, path: str, base_dir: Path | None, source: str) -> Prior:
+        """A ``posterior`` prior as the lognormal prior it stands for (others unchanged).
+
+        Raises:
+            ConfigError: at ``parameters.<path>.posterior``: a bad file, or one without
+                the parameter.
+        """
+        if self.prior != "posterior":
+            return self
+        key = f"parameters.{path}.posterior"
+        file = _relative(self.posterior, base_dir, source, key)
+        post = load_posterior(file)
+        if path not in post.names:
+            raise ConfigError(source, key, f"{file} has no parameter {path!r} (it has "
+                              f"{', '.join(post.names)})")
+        x = post.values[:, post.names.index(path)]
+        if np.any(x <= 0):
+            raise ConfigError(source, key, f"{file}'s values of {path!r} are not all positive: "
+                              "a posterior prior is lognormal")
+        lx = np.log(x)
+        mean = float(np.sum(post.weights * lx))
+        sd = float(np.sqrt(np.sum(post.weights * (lx - mean) ** 2)))
+        sd = max(sd, 1e-3)  # a degenerate marginal keeps some width
+        return Prior(prior="lognormal", low=self.low, high=self.high, mean=mean, sd=sd)
 
     def resolved(self, path: str, source: str) -> Prior:
         """This prior with low/high filled in from the parameter table, checked against it.
@@ -153,12 +191,15 @@ class Prior(Frozen):
         if self.prior == "normal" and not low <= self.mean <= high:
             raise ConfigError(source, f"{key}.mean", f"{self.mean} is outside the "
                               f"truncation [{low}, {high}]")
+        if self.prior == "lognormal" and not low <= math.exp(self.mean) <= high:
+            raise ConfigError(source, f"{key}.mean", f"exp({self.mean}) is outside the "
+                              f"truncation [{low}, {high}]")
         return self.model_copy(update={"low": low, "high": high})
 
     @property
     def log(self) -> bool:
-        """True if the sampler works on ln x (a loguniform prior)."""
-        return self.prior == "loguniform"
+        """True if the sampler works on ln x (a loguniform or lognormal prior)."""
+        return self.prior in ("loguniform", "lognormal")
 
     def to_value(self, u: float) -> float:
         """Parameter value of sampler coordinate ``u`` (exp of it on a log scale)."""
@@ -173,8 +214,16 @@ class Prior(Frozen):
             return lo + q * (hi - lo)
         if self.prior == "loguniform":
             return math.exp(math.log(lo) + q * (math.log(hi) - math.log(lo)))
+        if self.prior == "lognormal":
+            a, b = self.log_bounds()
+            return math.exp(float(stats.truncnorm.ppf(q, a, b, loc=self.mean, scale=self.sd)))
         a, b = (lo - self.mean) / self.sd, (hi - self.mean) / self.sd
         return float(stats.truncnorm.ppf(q, a, b, loc=self.mean, scale=self.sd))
+
+    def log_bounds(self) -> tuple[float, float]:
+        """A lognormal prior's truncation in standard units of ln x (-inf for low 0)."""
+        lo = math.log(self.low) if self.low > 0 else -math.inf
+        return (lo - self.mean) / self.sd, (math.log(self.high) - self.mean) / self.sd
 
 
 class Target(Frozen):
@@ -260,10 +309,13 @@ class Calibration(Frozen):
     description: str = ""
     seed: int = Field(2013, ge=0, le=2**63 - 1,
                       description="Root of the simulations' seeds and of pyabc's RNG.")
+    case: str | None = Field(None, description="The case (file, folder or bundled name; "
+                             "default: the main job's): its record and dates.")
     protocol: Literal["A", "B"] = "A"
     data_until: dt.date | None = Field(
-        None, description="Last day of data (default: the protocol's cutoff).")
-    data: str | None = Field(None, description="Observed data CSV (default: the bundled one).")
+        None, description="Last day of data (default: the case's date for the protocol).")
+    data: str | None = Field(None, description="Observed data CSV (default: the case's "
+                             "record).")
     overrides: dict[str, Any] = Field(
         default_factory=dict, description="Fixed dotted-path overrides applied before fitting."
     )
@@ -271,25 +323,6 @@ class Calibration(Frozen):
     targets: list[Target] = Field(min_length=1)
     method: Method = Field(default_factory=Method)
     source: str = Field("<calibration>", exclude=True)
-
-    @field_validator("data_until")
-    @classmethod
-    def _protocol(cls, until: dt.date | None, info: ValidationInfo) -> dt.date | None:
-        protocol = info.data.get("protocol", "A")
-        cutoff = PROTOCOL_CUTOFFS[protocol]
-        if until is not None and until > cutoff:
-            if until > PROTOCOL_CUTOFFS["B"]:
-                raise ValueError(
-                    f"{until} is after {PROTOCOL_CUTOFFS['B']}, the last day any calibration "
-                    "may use (the 2016 letter; later data are never an input)")
-            raise ValueError(f"{until} is after protocol {protocol}'s cutoff {cutoff}; a "
-                             'nowcast fit needs protocol = "B"')
-        return until
-
-    @property
-    def until(self) -> dt.date:
-        """The last day of data: ``data_until`` or the protocol's cutoff."""
-        return self.data_until or PROTOCOL_CUTOFFS[self.protocol]
 
     @property
     def names(self) -> list[str]:
@@ -310,10 +343,24 @@ class CalibrationProblem:
     """
 
     def __init__(self, spec: Calibration, base_dir: Path | None = None):
+        from trucesim.cases import load_case, main_case_path
+
         self.spec = spec
         src = spec.source
-        rows = load_observed(_relative(spec.data, base_dir, src) if spec.data else None)
-        until = spec.until
+        self.case = load_case(_case_path(spec.case, base_dir, src) if spec.case
+                              else main_case_path(), posteriors=False)
+        cutoff = self.case.cutoff(spec.protocol, src, "protocol")
+        until = spec.data_until or cutoff
+        if until > cutoff:
+            what = "hindcast cutoff" if spec.protocol == "A" else "as-of date"
+            hint = ('; a nowcast fit needs protocol = "B"' if spec.protocol == "A"
+                    and until <= self.case.as_of else
+                    "; nothing after the case's as-of date may be an input")
+            raise ConfigError(src, "data_until", f"{until} is after case {self.case.name}'s "
+                              f"{what} {cutoff} (protocol {spec.protocol}){hint}")
+        self.until = until
+        rows = load_observed(_relative(spec.data, base_dir, src) if spec.data
+                             else self.case.record_path)
         if rows and until < min(r.start for r in rows):
             raise ConfigError(src, "data_until", f"{until} is before the first data row "
                               f"({min(r.start for r in rows)}): an empty data window")
@@ -351,7 +398,7 @@ class CalibrationProblem:
                 set_path(data, name, 0.0, src)
             except ConfigError as exc:
                 raise ConfigError(src, f"parameters.{name}", exc.reason) from None
-            self.priors[name] = p.resolved(name, src)
+            self.priors[name] = p.from_posterior(name, base_dir, src).resolved(name, src)
 
     @property
     def names(self) -> list[str]:
@@ -361,7 +408,7 @@ class CalibrationProblem:
     @property
     def data_until(self) -> dt.date:
         """The last day of data the calibration may use."""
-        return self.spec.until
+        return self.until
 
     def digest(self) -> str:
         """Hash of everything that determines the simulations and distances (for resuming).
@@ -424,6 +471,13 @@ def _relative(spec: str, base_dir: Path | None, source: str = "<calibration>",
     return named_path(spec, base_dir / Path(source).name, key)
 
 
+def _case_path(spec: str, base_dir: Path | None, source: str) -> Path | str:
+    """A case relative to the calibration file, or a bundled case's name."""
+    if is_bare_name(spec) and not (base_dir is not None and (base_dir / spec).exists()):
+        return spec
+    return _relative(spec, base_dir, source, "case")
+
+
 def _scenario_path(spec: str, base_dir: Path | None, source: str = "<calibration>") -> Path:
     """A scenario file relative to the calibration file, or a bundled name."""
     if is_bare_name(spec) and not (base_dir is not None and (base_dir / spec).exists()):
@@ -442,8 +496,8 @@ def load_calibration(path: str | Path) -> CalibrationProblem:
     Raises:
         ConfigError: ``file: key.path: reason`` for any problem (unknown statistic or
         data row, a window or row past ``data_until``, a nowcast row without protocol B,
-        a cutoff after 2016-07-14, an empty data window, an invalid prior, an unknown
-        parameter path ...).
+        a data_until after the case's date for the protocol, an empty data window, an
+        invalid prior, an unknown parameter path ...).
     """
     path = Path(path)
     spec = parse_calibration(read_toml(path), str(path))
@@ -451,8 +505,6 @@ def load_calibration(path: str | Path) -> CalibrationProblem:
 
 
 __all__ = [
-    "FIT_CUTOFF",
-    "NOWCAST_CUTOFF",
     "Calibration",
     "CalibrationProblem",
     "Method",

@@ -155,6 +155,9 @@ def pyabc_prior(priors: dict[str, Prior]):
             rvs[key] = pyabc.RV("uniform", lo, hi - lo)
         elif p.prior == "loguniform":
             rvs[key] = pyabc.RV("uniform", math.log(lo), math.log(hi) - math.log(lo))
+        elif p.prior == "lognormal":
+            a, b = p.log_bounds()
+            rvs[key] = pyabc.RV("truncnorm", a, b, loc=p.mean, scale=p.sd)
         else:
             a, b = (lo - p.mean) / p.sd, (hi - p.mean) / p.sd
             rvs[key] = pyabc.RV("truncnorm", a, b, loc=p.mean, scale=p.sd)
@@ -373,8 +376,9 @@ def report(problem: CalibrationProblem, posterior: Posterior, table: pd.DataFram
               "| parameter | prior | median | 90% interval |", "|---|---|---|---|"]
     for name, p in problem.priors.items():
         lo, med, hi = qs[name]
-        prior = (f"{p.prior} [{_num(p.low)}, {_num(p.high)}]" if p.prior != "normal" else
-                 f"normal({_num(p.mean)}, {_num(p.sd)}) on [{_num(p.low)}, {_num(p.high)}]")
+        prior = (f"{p.prior} [{_num(p.low)}, {_num(p.high)}]"
+                 if p.prior not in ("normal", "lognormal") else
+                 f"{p.prior}({_num(p.mean)}, {_num(p.sd)}) on [{_num(p.low)}, {_num(p.high)}]")
         lines.append(f"| `{name}` | {prior} | {_num(med)} | {_num(lo)} to {_num(hi)} |")
     inside = int(pred["inside_90"].sum())
     lines += ["", f"## Posterior predictive checks ({PREDICTIVE_DRAWS} fresh runs of "
@@ -421,7 +425,7 @@ def marginals_figure(problem: CalibrationProblem, posterior: Posterior, calibrat
     for j, (name, p) in enumerate(problem.priors.items()):
         ax = axes[j // cols][j % cols]
         x = posterior.values[:, j]
-        lo, hi = float(p.low), float(p.high)
+        lo, hi = prior_range(p)
         if p.log:
             bins = np.geomspace(lo, hi, 25)
             _log_axis(ax.xaxis, ax.set_xscale)
@@ -445,6 +449,14 @@ def marginals_figure(problem: CalibrationProblem, posterior: Posterior, calibrat
     return fig
 
 
+def prior_range(p) -> tuple[float, float]:
+    """The axis range of a prior: its bounds, or for a lognormal one its 0.1% and 99.9%
+    points (its lower bound may be 0)."""
+    if p.prior == "lognormal":
+        return p.quantile(0.001), p.quantile(0.999)
+    return float(p.low), float(p.high)
+
+
 def pairs_figure(problem: CalibrationProblem, posterior: Posterior, calibration_file: str):
     """Pairwise scatter of the particles (size by weight) over the prior ranges."""
     import matplotlib.pyplot as plt
@@ -465,13 +477,13 @@ def pairs_figure(problem: CalibrationProblem, posterior: Posterior, calibration_
             elif i > j:
                 ax.scatter(posterior.values[:, j], posterior.values[:, i], s=size, alpha=0.35,
                            color="#0072B2", lw=0)
-                ax.set_ylim(pi.low, pi.high)
+                ax.set_ylim(*prior_range(pi))
                 if pi.log:
                     _log_axis(ax.yaxis, ax.set_yscale)
             else:
                 ax.axis("off")
                 continue
-            ax.set_xlim(pj.low, pj.high)
+            ax.set_xlim(*prior_range(pj))
             if pj.log:
                 _log_axis(ax.xaxis, ax.set_xscale)
             ax.tick_params(labelsize=5)

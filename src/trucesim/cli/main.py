@@ -48,6 +48,15 @@ _dpi = _bounded_int("dpi", 10, 1200)
 _particles = _bounded_int("particles", 1, 20_000)
 
 
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="trucesim",
@@ -58,11 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"trucesim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="simulate a scenario; write tables, summary and a plot")
+    run = sub.add_parser("run", help="simulate a scenario, or a case's branches from its "
+                         "nowcast; write tables, summary and a plot")
     run.add_argument(
         "scenario", nargs="?", default=None,
-        help="scenario file or bundled name (default: the main job, the "
-        "el-salvador-2016-letter branches from the protocol B nowcast)",
+        help="scenario file or bundled name, or a case (case.toml, its folder or a bundled "
+        "case's name: its branches from the nowcast on its as-of date); default: the main "
+        "job, the main case's branches (trucesim cases lists them)",
     )
     run.add_argument("--replicates", "-n", type=int, default=None,
                      help="runs per variant (default: 20)")
@@ -76,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="replace a run result in --out made with different settings")
     run.add_argument("--particles", type=_particles, default=None,
-                     help="main job only (no scenario): particles of the nowcast the "
+                     help="a case only (or no argument): particles of the nowcast the "
                      "branches start from (default: 200)")
     run.add_argument("--drift", default=None, metavar="SETTING",
                      help="main job only: parameter drift in the nowcast, off or reverting "
@@ -88,16 +99,23 @@ def _parser() -> argparse.ArgumentParser:
                      "and the intervals are noise only")
     run.set_defaults(func=_cmd_run)
 
-    now = sub.add_parser("nowcast", help="protocol B: filter the record up to 2016-07-14 into "
+    now = sub.add_parser("nowcast", help="filter a case's record up to its as-of date into "
                          "the model's state (bootstrap particle filter)")
+    now.add_argument("case", nargs="?", default=None,
+                     help="case.toml, its folder or a bundled case's name (default: the main "
+                     "job's case)")
+    now.add_argument("--as-of", type=_date, default=None, dest="as_of", metavar="DATE",
+                     help="filter up to this day (YYYY-MM-DD; default and latest: the case's "
+                     "as-of date)")
     now.add_argument("--particles", type=_particles, default=None,
                      help="ensemble size, 1 to 20000 (default: 500)")
     now.add_argument("--posterior", type=Path, default=None,
-                     help="posterior file, protocol B (default: the bundled el-salvador-B.toml)")
+                     help="posterior file fitted on data up to the as-of date (default: the "
+                     "case's, protocol B, or A for an as-of date before B's data end)")
     now.add_argument("--seed", type=_seed, default=None,
-                     help="root seed, 0 to 2**63-1 (default: 20160714)")
+                     help="root seed, 0 to 2**63-1 (default: the case's nowcast seed)")
     now.add_argument("--out", type=Path, default=None,
-                     help="results folder (default: results/nowcast)")
+                     help="results folder (default: results/nowcast-<case>)")
     now.add_argument("--force", action="store_true",
                      help="replace a nowcast result in --out made with different settings")
     now.add_argument("--drift", default=None, metavar="SETTING",
@@ -108,8 +126,24 @@ def _parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("scenarios", help="list the bundled scenarios")
     sc.set_defaults(func=_cmd_scenarios)
 
-    chk = sub.add_parser("check", help="validate a scenario file without running it")
-    chk.add_argument("file", help="scenario file or bundled name")
+    cs = sub.add_parser("cases", help="list the bundled cases")
+    cs.set_defaults(func=_cmd_cases)
+
+    case = sub.add_parser("case", help="bring your own case: 'case new NAME' writes a case "
+                          "folder from templates")
+    case_sub = case.add_subparsers(dest="case_command", required=True, metavar="ACTION")
+    new = case_sub.add_parser("new", help="write a case folder NAME from templates (refuses "
+                              "to overwrite anything)")
+    new.add_argument("name", help="the case's name, also its folder (letters, digits, "
+                     "'.', '_', '-')")
+    new.add_argument("--dir", type=Path, default=Path("."),
+                     help="the folder to create it in (default: here)")
+    new.set_defaults(func=_cmd_case_new)
+
+    chk = sub.add_parser("check", help="validate a scenario file, or a case and every file "
+                         "it names, without running it")
+    chk.add_argument("file", help="scenario file or bundled name, or a case (case.toml, its "
+                     "folder or a bundled case's name)")
     chk.set_defaults(func=_cmd_check)
 
     par = sub.add_parser("params", help="print the table of every parameter (or those matching)")
@@ -196,8 +230,8 @@ def _parser() -> argparse.ArgumentParser:
     cal.set_defaults(func=_cmd_calibrate)
 
     val = sub.add_parser("validate", help="in- and out-of-sample report of the calibrated model")
-    val.add_argument("--scenario", default="el-salvador-2010-2016",
-                     help="calibrated scenario (default: el-salvador-2010-2016)")
+    val.add_argument("--scenario", default=None,
+                     help="calibrated scenario (default: the main case's scenario)")
     val.add_argument("--replicates", "-n", type=int, default=40, help="runs (default: 40)")
     val.add_argument("--seed", type=_seed, default=None,
                      help="root seed, 0 to 2**63-1 (default: the scenario's)")
@@ -212,16 +246,21 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--posterior", nargs="?", const=True, default="auto", metavar="FILE",
                      help="posterior predictive intervals: replicate r runs draw r of a "
                      "protocol-A (hindcast) posterior file (default: the scenario's own "
-                     "'posterior', when it names one, as the bundled El Salvador scenario does)")
+                     "'posterior', when it names one, as the main case's scenario does)")
     val.add_argument("--no-posterior", dest="posterior", action="store_const", const=None,
                      help="run every replicate at the point values: intervals are noise only")
     val.set_defaults(func=_cmd_validate)
 
-    obs = sub.add_parser("observed", help="list the observed data rows (ids for calibration)")
+    obs = sub.add_parser("observed", help="list a case's observed data rows (ids for "
+                         "calibration)")
+    obs.add_argument("case", nargs="?", default=None,
+                     help="case.toml, its folder or a bundled case's name (default: the main "
+                     "job's case)")
     obs.set_defaults(func=_cmd_observed)
     dash = sub.add_parser("dashboard", help="watch a scenario run in the browser (Mesa SolaraViz)")
-    dash.add_argument("scenario", nargs="?", default="el-salvador-2016-letter",
-                      help="scenario file or bundled name (default: el-salvador-2016-letter)")
+    dash.add_argument("scenario", nargs="?", default=None,
+                      help="scenario file or bundled name (default: the main case's branch "
+                      "scenario)")
     dash.add_argument("--host", default="127.0.0.1",
                       help="address to listen on (default: 127.0.0.1, this machine only; "
                       "any other needs --allow-remote)")
@@ -244,9 +283,50 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_cases(args: argparse.Namespace) -> int:
+    from trucesim.cases import bundled_cases, load_case
+
+    for name, path in bundled_cases().items():
+        c = load_case(path)
+        first = " ".join(c.spec.description.split()).split(". ")[0].split(": ")[0].rstrip(".")
+        print(f"{name:24s} as of {c.as_of}  {first}. [branches: "
+              f"{', '.join(c.branch_scenario.variants)}; status quo "
+              f"{c.spec.branches.status_quo}]")
+    return 0
+
+
+def _cmd_case_new(args: argparse.Namespace) -> int:
+    from trucesim.casenew import new_case
+
+    folder = new_case(args.name, args.dir)
+    print(f"wrote {folder}/: case.toml, scenario.toml, record.csv, events.csv, "
+          "calibration.toml, README.md; fill them in (README.md says what), then "
+          f"`trucesim check {folder}`")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
+    from trucesim.cases import is_case, load_case
     from trucesim.scenario.schema import load_scenario
 
+    if is_case(args.file):
+        c = load_case(args.file)
+        if c.spec.calibration.nowcast or c.spec.calibration.hindcast:
+            from trucesim.calibration.problem import load_calibration
+
+            for spec in (c.spec.calibration.hindcast, c.spec.calibration.nowcast):
+                if spec is not None:
+                    load_calibration(c.file(spec, "calibration"))
+        fitted = len(c.rows_until())
+        print(f"{c.path}: ok: case {c.name}, as of {c.as_of}"
+              + (f" (hindcast cutoff {c.spec.hindcast_cutoff})" if c.spec.hindcast_cutoff
+                 else "")
+              + f"; scenario {c.scenario.name} {c.scenario.start} to {c.scenario.end}; record "
+              f"{len(c.record)} rows ({fitted} up to the as-of date, {len(c.record) - fitted} "
+              f"after it, shown only); {len(c.events)} events; branches "
+              f"{', '.join(c.branch_scenario.variants)} to {c.branch_scenario.end} (status quo "
+              f"{c.spec.branches.status_quo})")
+        return 0
     s = load_scenario(args.file)
     print(
         f"{s.source}: ok: {s.name}, {s.start} to {s.end}, {len(s.phases)} phases, "
@@ -282,22 +362,24 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from trucesim.cases import is_case
     from trucesim.cli.run import run_scenario
 
-    if args.scenario is None:
+    if args.scenario is None or is_case(args.scenario):
         from trucesim.cli.nowcast import main_job
 
         for flag, value in (("--replicates", args.replicates), ("--variant", args.variant),
                             ("--posterior", args.posterior)):
             if value is not None:
-                raise UsageError(f"{flag}: the main job (no scenario) runs every branch from "
-                                 "the nowcast's particles; use --particles, or name a "
-                                 "scenario (e.g. el-salvador-2016-letter)")
+                raise UsageError(f"{flag}: a case (or the main job, no argument) runs every "
+                                 "branch from the nowcast's particles; use --particles, or "
+                                 "name a scenario (trucesim scenarios lists them)")
         return main_job(args.particles, args.seed, args.out, force=args.force,
-                        drift=_drift(args.drift))
+                        case=args.scenario, drift=_drift(args.drift))
     for flag, value in (("--particles", args.particles), ("--drift", args.drift)):
         if value is not None:
-            raise UsageError(f"{flag}: only for the main job (trucesim run with no scenario)")
+            raise UsageError(f"{flag}: only for a case or the main job (trucesim run with no "
+                             "argument)")
     if args.replicates is not None and args.replicates < 1:
         raise UsageError("--replicates: must be at least 1")
     return run_scenario(
@@ -315,7 +397,7 @@ def _cmd_nowcast(args: argparse.Namespace) -> int:
     from trucesim.cli.nowcast import nowcast_command
 
     return nowcast_command(args.particles, args.posterior, args.seed, args.out, force=args.force,
-                           drift=_drift(args.drift))
+                           case=args.case, as_of=args.as_of, drift=_drift(args.drift))
 
 
 def _drift(text: str | None) -> str:
@@ -399,22 +481,23 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_observed(args: argparse.Namespace) -> int:
-    from trucesim.calibration.observed import (
-        FIT_CUTOFF,
-        NOWCAST_CUTOFF,
-        NOWCAST_MARK,
-        load_observed,
-    )
+    from trucesim.calibration.observed import NOWCAST_MARK
+    from trucesim.cases import load_case, main_case_path
 
-    rows = load_observed()
+    case = load_case(args.case if args.case is not None else main_case_path())
+    cutoff = case.spec.hindcast_cutoff or case.as_of
+    rows = case.record
     for r in rows:
         value = (f"{r.value:9.0f} level" if r.stock else f"{r.value:9.3f} share"
                  if r.unit == "share" else f"{r.per_day:9.3f}/day ")
-        print(f"{r.id:64s} {value}  {r.use:12s} {r.source}")
-    print(f"\nA protocol A calibration fits rows ending up to {FIT_CUTOFF}; protocol B, up to "
-          f"{NOWCAST_CUTOFF}.")
+        use = r.use(cutoff) if r.end <= case.as_of else "after as-of"
+        print(f"{r.id:64s} {value}  {use:12s} {r.source}")
+    hind = (f"A protocol A calibration fits rows ending up to {case.spec.hindcast_cutoff}; "
+            if case.spec.hindcast_cutoff else "")
+    print(f"\nCase {case.name}: {hind}protocol B, up to the as-of date {case.as_of}; rows "
+          "after it are shown only, never fitted.")
     print(f"Rows marked {NOWCAST_MARK!r} are fitted only by protocol B (the nowcast).")
-    for q in sorted({r.quantity for r in rows if r.use == "context"}):
+    for q in sorted({r.quantity for r in rows if r.metric is None}):
         reason = next(r.context_reason for r in rows if r.quantity == q)
         print(f"context, {q}: {reason}")
     return 0
@@ -429,7 +512,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise UsageError("--workers: must be at least 1")
     if args.ablation_replicates is not None and args.ablation_replicates < 0:
         raise UsageError("--ablation-replicates: must be at least 0")
-    return run_validation(args.scenario, replicates=args.replicates, seed=args.seed,
+    from trucesim.scenario.maincase import main_case_file
+
+    scenario = args.scenario if args.scenario is not None else main_case_file("scenario")
+    return run_validation(scenario, replicates=args.replicates, seed=args.seed,
                           workers=args.workers, out=args.out, force=args.force,
                           ablation_runs=args.ablation_replicates, posterior=args.posterior)
 
@@ -438,7 +524,11 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     from trucesim.dashboard.server import DashboardError, serve
 
     try:
-        return serve(args.scenario, host=args.host, port=args.port,
+        from trucesim.scenario.maincase import main_case_file
+
+        scenario = (args.scenario if args.scenario is not None
+                    else str(main_case_file("branches.scenario")))
+        return serve(scenario, host=args.host, port=args.port,
                      allow_remote=args.allow_remote)
     except DashboardError as exc:
         raise UsageError(str(exc)) from None

@@ -1,17 +1,20 @@
-"""``trucesim nowcast`` (protocol B) and the main job (``trucesim run`` with no scenario).
+"""``trucesim nowcast [CASE]``, and a case's branches (``trucesim run CASE``; with no
+argument, the main job: the main case's branches).
 
 ``nowcast`` runs the bootstrap particle filter of :mod:`trucesim.calibration.nowcast`
-over the record up to 2016-07-14 and writes, into a results folder built aside and
-moved into place (:func:`trucesim.folders.result_folder`): ``filtered.csv`` (one row per
-assimilated period: observed, prior and filtered per day, ESS, resampling),
+over a case's record up to its as-of date (or an earlier ``--as-of``) and writes, into a
+results folder built aside and moved into place (:func:`trucesim.folders.result_folder`):
+``filtered.csv`` (one row per assimilated period: observed, prior and filtered per day,
+ESS, resampling),
 ``ensemble.parquet`` (the filtered ensemble on the cutoff day: each particle's
 posterior draw, drifted parameter values and state summary), ``nowcast.png``,
 ``report.md`` and ``manifest.json``.
 
-The main job runs the same filter (fewer particles) and then the 2016-letter branches
-from the filtered ensemble, paired particle by particle, to 2017-12-31; it prints deaths
-by branch relative to hardline and writes ``branches.csv``, ``branches_daily.parquet``,
-``filtered.csv``, ``branches.png``, ``summary.json`` and ``manifest.json``.
+``run CASE`` runs the same filter (fewer particles) to the case's as-of date and then the
+case's branches from the filtered ensemble, paired particle by particle, to the branch
+scenario's end; it prints deaths by branch relative to the status quo and writes
+``branches.csv``, ``branches_daily.parquet``, ``filtered.csv``, ``branches.png``,
+``summary.json`` and ``manifest.json``.
 """
 
 from __future__ import annotations
@@ -27,27 +30,39 @@ from tqdm import tqdm
 from trucesim.atomic import write_json, write_parquet
 from trucesim.calibration.drift import DEFAULT_DRIFT
 from trucesim.calibration.nowcast import (
-    NOWCAST_CUTOFF,
     NowcastResult,
+    check_cutoff,
     read_posterior,
     run_branches,
     run_filter,
 )
+from trucesim.cases import Case, load_case, main_case_path
 from trucesim.folders import result_folder
 from trucesim.numerics.jit import compiler
 
 DEFAULT_NOWCAST_PARTICLES = 500
 DEFAULT_MAIN_PARTICLES = 200
-MAIN_JOB_NAME = "el-salvador-2016-letter-nowcast"
 MAX_PARTICLES = 20_000
-INTERVALS_CARRY = ("posterior (each particle's parameter draw, as filtered), state (the "
-                   "filtered ensemble of model states on 2016-07-14) and noise (each "
-                   "branch's own future randomness)")
+HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
 
 
-def _filter(particles, posterior_path, seed, workers, keep_workers=False,
-            drift=DEFAULT_DRIFT) -> NowcastResult:
-    posterior = read_posterior(posterior_path)  # every check before anything runs
+def intervals_carry(as_of: dt.date) -> str:
+    """What the branches' intervals carry, in words."""
+    return ("posterior (each particle's parameter draw, as filtered), state (the filtered "
+            f"ensemble of model states on {as_of}) and noise (each branch's own future "
+            "randomness)")
+
+
+def get_case(spec: str | Path | Case | None) -> Case:
+    """A loaded case: ``spec`` (a case file, folder or bundled name) or the main job's."""
+    if isinstance(spec, Case):
+        return spec
+    return load_case(main_case_path() if spec is None else spec)
+
+
+def _filter(case, particles, posterior_path, seed, workers, keep_workers=False,
+            as_of=None, drift=DEFAULT_DRIFT) -> NowcastResult:
+    posterior = read_posterior(posterior_path, case, as_of)  # every check before anything runs
     with tqdm(total=1, desc="nowcast: periods", unit="period", disable=None) as bar:
         def progress(done, total, label):
             bar.total = total
@@ -55,12 +70,13 @@ def _filter(particles, posterior_path, seed, workers, keep_workers=False,
             bar.update(done - bar.n)
 
         return run_filter(particles, posterior=posterior, seed=seed, workers=workers,
-                          progress=progress, keep_workers=keep_workers, drift=drift)
+                          progress=progress, keep_workers=keep_workers, case=case,
+                          cutoff=as_of, drift=drift)
 
 
 def _ensemble_frame(result: NowcastResult) -> pd.DataFrame:
     rows = []
-    cut = result.day_of(NOWCAST_CUTOFF)
+    cut = result.day_of(dt.date.fromisoformat(result.settings["cutoff"]))
     for i, (p, d) in enumerate(zip(result.ensemble.particles, result.ensemble.draws,
                                    strict=True)):
         c = p.state.cliques
@@ -78,7 +94,7 @@ def _report(result: NowcastResult, elapsed: float) -> str:
     t = result.table
     last = t.iloc[-1]
     lines = [
-        "# Nowcast (protocol B): bootstrap particle filter", "",
+        f"# Nowcast of case {result.settings.get('case', '')}: bootstrap particle filter", "",
         f"{result.settings['particles']} particles, seed {result.settings['seed']}, "
         f"record assimilated from {result.scenario.start} to {result.settings['cutoff']} "
         f"({len(t)} periods), {elapsed:.1f} s.", "",
@@ -128,17 +144,23 @@ def _save(fig, path: Path) -> None:
 
 def nowcast_command(particles: int | None, posterior: Path | None, seed: int | None,
                     out: Path | None, force: bool = False, workers: int = 2,
+                    case: str | Path | Case | None = None, as_of: dt.date | None = None,
                     drift: str = DEFAULT_DRIFT) -> int:
-    """``trucesim nowcast``: run the filter and write its results folder."""
+    """``trucesim nowcast [CASE] [--as-of DATE]``: run the filter and write its results
+    folder (an earlier as-of date than the case's is allowed, a later one refused)."""
+    case = get_case(case)
+    as_of = case.as_of if as_of is None else as_of
+    check_cutoff(as_of, case)
     particles = particles or DEFAULT_NOWCAST_PARTICLES
-    seed = 20160714 if seed is None else seed
-    read_posterior(posterior)  # a bad file stops here: one line, exit 2, nothing written
-    out = Path(out) if out is not None else Path("results") / "nowcast"
+    seed = case.spec.seeds.nowcast if seed is None else seed
+    read_posterior(posterior, case, as_of)  # a bad file stops here: one line, exit 2
+    out = Path(out) if out is not None else Path("results") / f"nowcast-{case.name}"
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
-                "cutoff": NOWCAST_CUTOFF.isoformat(), "drift": drift}
+                "cutoff": as_of.isoformat(), "case": str(case.path), "drift": drift}
     with result_folder(out, "nowcast", settings, force=force) as stage:
         started = time.perf_counter()
-        result = _filter(particles, posterior, seed, workers, drift=drift)
+        result = _filter(case, particles, posterior, seed, workers, as_of=as_of, drift=drift)
+        result.settings["case"] = case.name
         elapsed = time.perf_counter() - started
         result.table.to_csv(stage / "filtered.csv", index=False)
         write_parquet(stage / "ensemble.parquet", _ensemble_frame(result))
@@ -146,7 +168,8 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
 
         _save(nowcast_chart(result.table, result.periods, particles=particles,
                             posterior=Path(result.settings["posterior"]).name,
-                            cutoff=result.settings["cutoff"]), stage / "nowcast.png")
+                            cutoff=result.settings["cutoff"], case=case.name,
+                            first=str(result.scenario.start)), stage / "nowcast.png")
         (stage / "report.md").write_text(_report(result, elapsed))
         write_json(stage / "manifest.json", _manifest("nowcast", result, elapsed))
     last = result.table.iloc[-1]
@@ -162,21 +185,29 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
 
 
 def main_job(particles: int | None, seed: int | None, out: Path | None, force: bool = False,
-             posterior: Path | None = None, workers: int = 2, drift: str = DEFAULT_DRIFT) -> int:
-    """``trucesim run`` with no scenario: the 2016-letter branches from the nowcast."""
+             posterior: Path | None = None, workers: int = 2,
+             case: str | Path | Case | None = None, drift: str = DEFAULT_DRIFT) -> int:
+    """``trucesim run [CASE]``: a case's branches from the nowcast on its as-of date (no
+    CASE: the main job's case)."""
+    case = get_case(case)
+    status_quo = case.spec.branches.status_quo
     particles = particles or DEFAULT_MAIN_PARTICLES
-    seed = 20160715 if seed is None else seed
-    read_posterior(posterior)
-    out = Path(out) if out is not None else Path("results") / MAIN_JOB_NAME
+    seed = case.spec.seeds.run if seed is None else seed
+    read_posterior(posterior, case)
+    out = (Path(out) if out is not None
+           else Path("results") / f"{case.branch_scenario.name}-nowcast")
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
-                "cutoff": NOWCAST_CUTOFF.isoformat(), "job": "main", "drift": drift}
+                "cutoff": case.as_of.isoformat(), "job": "main", "case": str(case.path),
+                "drift": drift}
     with result_folder(out, "run", settings, force=force) as stage:
         started = time.perf_counter()
-        result = _filter(particles, posterior, seed, workers, keep_workers=True, drift=drift)
+        result = _filter(case, particles, posterior, seed, workers, keep_workers=True,
+                         drift=drift)
+        result.settings["case"] = case.name
         branches = run_branches(result, workers=workers)
         elapsed = time.perf_counter() - started
-        rel = pd.concat([branches.relative("hardline", "deaths_true"),
-                         branches.relative("hardline", "homicides")], ignore_index=True)
+        rel = pd.concat([branches.relative(status_quo, "deaths_true"),
+                         branches.relative(status_quo, "homicides")], ignore_index=True)
         rel.to_csv(stage / "branches.csv", index=False)
         result.table.to_csv(stage / "filtered.csv", index=False)
         frames = []
@@ -192,17 +223,19 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
                    for b, n in enumerate(branches.names)}
         last = result.table.iloc[-1]
         summary = {
-            "job": "the 2016-letter branches from the protocol B nowcast",
-            "particles": particles, "seed": seed, "cutoff": NOWCAST_CUTOFF.isoformat(),
+            "job": f"case {case.name}: its branches from the nowcast on {case.as_of}",
+            "case": case.name, "status_quo": status_quo,
+            "particles": particles, "seed": seed, "cutoff": case.as_of.isoformat(),
             "branches_from": branches.start.isoformat(),
             "branches_to": branches.dates[-1].date().isoformat(),
-            "intervals_carry": INTERVALS_CARRY, "drift": drift_settings(result),
-            "filtered_2016_07_01_14": {"record_per_day": last["observed_per_day"],
-                                       "filtered_mean": last["filtered_mean"],
-                                       "p05": last["filtered_p05"], "p95": last["filtered_p95"]},
+            "intervals_carry": intervals_carry(case.as_of), "drift": drift_settings(result),
+            "filtered_last_period": {"period": last["period"],
+                                     "record_per_day": last["observed_per_day"],
+                                     "filtered_mean": last["filtered_mean"],
+                                     "p05": last["filtered_p05"], "p95": last["filtered_p95"]},
             "first_14_days_per_day": first14,
-            "hardline_against_record": hardline_against_record(branches),
-            "relative_to_hardline": rel.to_dict("records"),
+            "status_quo_against_record": status_quo_against_record(branches, case),
+            "relative_to_status_quo": rel.to_dict("records"),
             "seconds": {**result.seconds, "branches": branches.seconds,
                         "total": round(elapsed, 2)},
         }
@@ -210,14 +243,15 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
         from trucesim.plots.nowcast import branches_chart
 
         _save(branches_chart(branches, result.periods, result.table, particles=particles,
-                             posterior=Path(result.settings["posterior"]).name),
+                             posterior=Path(result.settings["posterior"]).name,
+                             case=case.name, status_quo=status_quo),
               stage / "branches.png")
         write_json(stage / "manifest.json", _manifest(
-            "run", result, elapsed, job="main: 2016-letter branches from the nowcast",
+            "run", result, elapsed, job=f"case {case.name}: branches from the nowcast",
             branches=branches.names,
             pairing="branch b of particle i starts from a copy of particle i's state, "
                     "parameters and generator state (same seed in every branch)"))
-    _print_main(result, branches, rel, first14, out, elapsed)
+    _print_main(case, result, branches, rel, first14, out, elapsed)
     return 0
 
 
@@ -245,37 +279,60 @@ def drift_line(result: NowcastResult) -> str:
             "drift goes on in the branches.")
 
 
-def hardline_against_record(branches) -> dict | None:
-    """The branch that happened, judged against the record it never saw: hardline's mean
-    recorded homicides per day from the branches' start to 2016-12-31, against the 2016
-    total minus the record's January to mid-July (display only, never an input)."""
-    from trucesim.calibration.observed import load_observed
+def status_quo_against_record(branches, case: Case) -> list[dict]:
+    """The status-quo branch judged against the record it never saw (display only, never
+    an input): for each homicide row of the case's record that ends inside the branches'
+    days, the branch's mean recorded homicides per day over the row's days after the as-of
+    date, against the record over those days. A row that starts on or before the as-of
+    date counts only if the record's finer homicide rows tile its days up to
+    then (its count minus theirs is the record after the as-of date; both homicide
+    quantities count, as in the nowcast)."""
+    status_quo = case.spec.branches.status_quo
+    if status_quo not in branches.names:
+        return []
+    first, last_day = branches.start, branches.dates[-1].date()
+    rows = [r for r in case.record if r.quantity in HOMICIDE_QUANTITIES]
+    out = []
+    for row in rows:
+        if not first <= row.end <= last_day:
+            continue
+        count = row.value if row.unit == "count" else row.per_day * row.days
+        if row.start < first:
+            before = sorted((r for r in rows if r is not row
+                             and row.start <= r.start and r.end < first),
+                            key=lambda r: r.start)
+            if not _tiles(before, row.start, first - dt.timedelta(days=1)):
+                continue  # the finer rows do not tile the row's days before the branches
+            count -= sum(r.value if r.unit == "count" else r.per_day * r.days for r in before)
+        lo = max(row.start, first)
+        a, b = (lo - first).days, (row.end - first).days + 1
+        per_particle = branches.homicides[branches.names.index(status_quo), :, a:b].mean(axis=1)
+        out.append({"row": row.id, "from": lo.isoformat(), "to": row.end.isoformat(),
+                    "record_per_day": count / (b - a),
+                    "status_quo_mean": float(per_particle.mean()),
+                    "status_quo_p05": float(np.quantile(per_particle, 0.05)),
+                    "status_quo_p95": float(np.quantile(per_particle, 0.95))})
+    return out
 
-    rows = {r.id: r for r in load_observed()}
-    year = rows.get("homicides:2016-01-01:2016-12-31")
-    if year is None or "hardline" not in branches.names:
-        return None
-    before = [r for r in rows.values() if r.quantity in ("homicides", "homicides_per_day")
-              and r.start.year == 2016 and r.end < branches.start and r.days < 366]
-    days = sum(r.days for r in before)
-    if days != (branches.start - dt.date(2016, 1, 1)).days:  # the months must tile
-        return None
-    rest = year.value - sum(r.value if r.unit == "count" else r.per_day * r.days
-                            for r in before)
-    n = (dt.date(2016, 12, 31) - branches.start).days + 1
-    per_particle = branches.homicides[branches.names.index("hardline"), :, :n].mean(axis=1)
-    return {"from": branches.start.isoformat(), "to": "2016-12-31",
-            "record_per_day": rest / n, "hardline_mean": float(per_particle.mean()),
-            "hardline_p05": float(np.quantile(per_particle, 0.05)),
-            "hardline_p95": float(np.quantile(per_particle, 0.95))}
+
+def _tiles(rows, start: dt.date, end: dt.date) -> bool:
+    """True if ``rows`` (sorted by start) cover ``start``..``end`` day by day, once each."""
+    day = start
+    for r in rows:
+        if r.start != day:
+            return False
+        day = r.end + dt.timedelta(days=1)
+    return day == end + dt.timedelta(days=1)
 
 
-def _print_main(result, branches, rel, first14, out, elapsed) -> None:
+def _print_main(case, result, branches, rel, first14, out, elapsed) -> None:
     last = result.table.iloc[-1]
     n = len(result.ensemble.particles)
     posterior = result.posterior
-    print(f"\nThe 2016 letter from the nowcast: {n} particles filtered on the record "
-          f"2010-01-01..{NOWCAST_CUTOFF}, then three paired branches "
+    status_quo = case.spec.branches.status_quo
+    sq_label = branches.labels[branches.names.index(status_quo)]
+    print(f"\nCase {case.name} from the nowcast: {n} particles filtered on the record "
+          f"{result.scenario.start}..{case.as_of}, then {len(branches.names)} paired branches "
           f"{branches.start}..{branches.dates[-1].date()} ({elapsed:.1f} s)")
     if posterior is not None:
         print(f"posterior: {posterior.source}\n  {posterior.description}")
@@ -285,8 +342,8 @@ def _print_main(result, branches, rel, first14, out, elapsed) -> None:
           f"{last['observed_per_day']:.1f}. First 14 days of each branch: "
           + ", ".join(f"{k} {v:.1f}" for k, v in first14.items()) + " a day.")
     print(f"\nDeaths {branches.start}..{branches.dates[-1].date()} by branch, relative to "
-          "hardline continues (paired particle by particle; mean and 5-95% interval over the "
-          f"ensemble). The intervals carry {INTERVALS_CARRY}.")
+          f"{sq_label} (the status quo; paired particle by particle; mean and 5-95% interval "
+          f"over the ensemble). The intervals carry {intervals_carry(case.as_of)}.")
     for metric, title in (("deaths_true", "true deaths (recorded + disappeared)"),
                           ("homicides", "recorded homicides")):
         t = rel[rel["metric"] == metric]
@@ -294,16 +351,15 @@ def _print_main(result, branches, rel, first14, out, elapsed) -> None:
         for _, r in t.iterrows():
             line = f"    {r['label']:22s} total {r['total_mean']:8,.0f} ({r['total_p05']:,.0f}-"
             line += f"{r['total_p95']:,.0f})"
-            if r["branch"] != "hardline":
-                line += (f"   vs hardline {r['vs_hardline']:+8,.0f} ({r['p05']:+,.0f} to "
-                         f"{r['p95']:+,.0f}); lower in {r['share_below']:.0%} of particles")
+            if r["branch"] != status_quo:
+                line += (f"   vs {status_quo} {r['vs_' + status_quo]:+8,.0f} ({r['p05']:+,.0f} "
+                         f"to {r['p95']:+,.0f}); lower in {r['share_below']:.0%} of particles")
             print(line)
-    check = hardline_against_record(branches)
-    if check is not None:
-        print(f"\nThe branch that happened, against the record it never saw: hardline "
-              f"continues, {check['from']}..{check['to']}: {check['hardline_mean']:.1f} "
-              f"recorded homicides a day (5-95% of particles: {check['hardline_p05']:.1f}-"
-              f"{check['hardline_p95']:.1f}); record {check['record_per_day']:.1f} (the 2016 "
-              "total minus January to 14 July; shown, never an input).")
+    for check in status_quo_against_record(branches, case):
+        print(f"\nThe status quo against the record it never saw: {sq_label}, "
+              f"{check['from']}..{check['to']}: {check['status_quo_mean']:.1f} recorded "
+              f"homicides a day (5-95% of particles: {check['status_quo_p05']:.1f}-"
+              f"{check['status_quo_p95']:.1f}); record {check['record_per_day']:.1f} (row "
+              f"{check['row']}, after {case.as_of}; shown, never an input).")
     print(f"\nwrote {out}/branches.csv, branches_daily.parquet, filtered.csv, branches.png, "
           "summary.json, manifest.json")

@@ -1,7 +1,9 @@
 """Figures of the nowcast (protocol B): the filtered trajectory against the record with
-the effective sample size, and the 2016-letter branches run from the filtered ensemble."""
+the effective sample size, and a case's branches run from the filtered ensemble."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -9,6 +11,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 BRANCH_COLOURS = {"hardline": "#b2182b", "truce": "#2166ac", "dialogue": "#1b7837"}
+#: Colours of branches with other names, in branch order.
+PALETTE = ("#b2182b", "#1b7837", "#762a83", "#e08214", "#4d4d4d")
+
+
+def _colour(name: str, b: int) -> str:
+    return BRANCH_COLOURS.get(name) or PALETTE[b % len(PALETTE)]
 
 
 def _record(ax, periods, start=None) -> None:
@@ -44,7 +52,7 @@ def _filtered(ax, table: pd.DataFrame, periods, start=None, prior: bool = True) 
 
 
 def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: str,
-                  cutoff: str) -> Figure:
+                  cutoff: str, case: str = "", first: str = "") -> Figure:
     """Top: each period's simulated recorded homicides per day before the period was
     assimilated (prior) and after (filtered, with its 5-95% band), against the record.
     Bottom: effective sample size after each period."""
@@ -53,8 +61,9 @@ def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: st
     _filtered(ax, table, periods)
     _record(ax, periods)
     ax.set_ylabel("recorded homicides per day")
-    ax.set_title(f"El Salvador nowcast (protocol B): bootstrap particle filter, {particles} "
-                 f"particles,\nrecord assimilated 2010-01-01 to {cutoff}; posterior: {posterior}",
+    first = first or str(table["start"].min())
+    ax.set_title(f"Nowcast of case {case}: bootstrap particle filter, {particles} particles,\n"
+                 f"record assimilated {first} to {cutoff}; posterior: {posterior}",
                  fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     ax.set_ylim(bottom=0)
@@ -71,42 +80,44 @@ def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: st
 
 
 def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
-                   posterior: str) -> Figure:
-    """The record and the filtered ensemble to the cutoff, then each branch's median and
-    5-95% band of 30-day mean recorded homicides per day; below, each branch's paired
-    difference from hardline (cumulative true deaths)."""
-    start = pd.Timestamp("2015-01-01")
+                   posterior: str, case: str = "", status_quo: str | None = None) -> Figure:
+    """The record and the filtered ensemble over the 18 months to the cutoff, then each
+    branch's median and 5-95% band of 30-day mean recorded homicides per day; below, each
+    branch's paired difference from the status quo (cumulative true deaths)."""
+    start = pd.Timestamp(branches.start) - pd.DateOffset(months=18)
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
     _filtered(ax, table, periods, start, prior=False)
     _record(ax, periods, start)
     for b, name in enumerate(branches.names):
-        c = BRANCH_COLOURS.get(name, None)
+        c = _colour(name, b)
         daily = pd.DataFrame(branches.homicides[b].T, index=branches.dates)
         m = daily.rolling(30, min_periods=1).mean()
         q = np.quantile(m.to_numpy(), [0.05, 0.5, 0.95], axis=1)
         ax.fill_between(branches.dates, q[0], q[2], color=c, alpha=0.15, lw=0)
         ax.plot(branches.dates, q[1], color=c, lw=1.8, label=branches.labels[b])
     ax.axvline(branches.start, color="black", lw=0.8, ls=":")
-    ax.text(branches.start, ax.get_ylim()[1] * 0.97, " letter public, branches start",
+    ax.text(branches.start, ax.get_ylim()[1] * 0.97, " the as-of date: branches start",
             fontsize=8, va="top")
     ax.set_ylabel("recorded homicides per day")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"The 2016 letter's branches from the nowcast: {particles} filtered particles "
+    cut = branches.start - dt.timedelta(days=1)
+    ax.set_title(f"Case {case}: its branches from the nowcast, {particles} filtered particles "
                  f"(posterior: {posterior});\nintervals carry posterior, state and noise "
-                 "uncertainty; the record after 2016-07-14 is not shown nor used", fontsize=10)
+                 f"uncertainty; the record after {cut} is not shown nor used", fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
-    ref = branches.names.index("hardline") if "hardline" in branches.names else 0
+    ref = branches.names.index(status_quo) if status_quo in branches.names else 0
+    ref_label = branches.labels[ref]
     cum = branches.deaths_true.cumsum(axis=2)
     for b, name in enumerate(branches.names):
         if b == ref:
             continue
         d = cum[b] - cum[ref]
         q = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
-        c = BRANCH_COLOURS.get(name, None)
+        c = _colour(name, b)
         ax2.fill_between(branches.dates, q[0], q[2], color=c, alpha=0.2, lw=0)
-        ax2.plot(branches.dates, q[1], color=c, label=f"{branches.labels[b]} minus hardline")
+        ax2.plot(branches.dates, q[1], color=c, label=f"{branches.labels[b]} minus {ref_label}")
     ax2.axhline(0, color="black", lw=0.8)
-    ax2.set_ylabel("cumulative true deaths\nvs hardline (paired)")
+    ax2.set_ylabel(f"cumulative true deaths\nvs {ref_label} (paired)")
     ax2.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     return fig

@@ -76,6 +76,6 @@ def named_path(spec: str, naming_file: str | Path, key: str) -> Path:
 
 
 def is_bare_name(spec: str | Path) -> bool:
-    """True for a bundled-file name (``honduras-2013``): no folder, no ``.toml``."""
+    """True for a bundled-file name (``honduras-like-2013``): no folder, no ``.toml``."""
     p = Path(spec)
     return len(p.parts) == 1 and p.suffix != ".toml" and not str(spec).startswith(".")

@@ -7,10 +7,11 @@ draw from it::
 
     format = "trucesim-posterior/1"
     model_version = "2"             # trucesim.scenario.params.MODEL_VERSION when fitted
-    protocol = "A"                  # A: hindcast (data to 2013-12-31); B: nowcast (to 2016-07-14)
-    data_until = 2013-12-31         # the last day of data the fit saw
-    scenario = "el-salvador-2010-2016"
-    calibration = "el-salvador-2013.toml"
+    protocol = "A"                  # A: hindcast (data to the case's hindcast cutoff);
+                                    # B: nowcast (data to the case's as-of date)
+    data_until = 2012-12-31         # the last day of data the fit saw
+    scenario = "scenario.toml"
+    calibration = "calibration.toml"
     description = "pyabc ABC-SMC, 8 generations, 500 particles"
     seed = 2013                     # root of the draw sequence (draw k is the same on every load)
     weights = [0.0021, 0.0019]      # one per particle, non-negative, normalised on load
@@ -40,8 +41,10 @@ from trucesim.scenario.files import read_text
 from trucesim.scenario.params import MODEL_VERSION
 
 FORMAT = "trucesim-posterior/1"
-#: The last day of data each protocol may use (DESIGN section 7).
-PROTOCOL_CUTOFFS = {"A": dt.date(2013, 12, 31), "B": dt.date(2016, 7, 14)}
+#: The protocols: A, a hindcast (data up to a case's hindcast cutoff); B, a nowcast (data
+#: up to a case's as-of date). A case checks a posterior's data_until against its dates
+#: (:meth:`trucesim.cases.Case.check_posterior`).
+PROTOCOLS = ("A", "B")
 _KEYS = {"format", "model_version", "protocol", "data_until", "scenario", "calibration",
          "description", "seed", "weights", "parameters"}
 
@@ -165,7 +168,7 @@ def parse_posterior(data: dict[str, Any], source: str = "<posterior>") -> Poster
 
     Raises:
         ConfigError: ``file: key: reason`` for a wrong format, another model version, an
-            unknown protocol, a cutoff after the protocol's, particles of unequal length,
+            unknown protocol, a data_until that is not a date, particles of unequal length,
             negative or all-zero weights, or non-finite values.
     """
     unknown = sorted(set(data) - _KEYS)
@@ -180,14 +183,11 @@ def parse_posterior(data: dict[str, Any], source: str = "<posterior>") -> Poster
                           f"trucesim runs model version {MODEL_VERSION!r}: refit with "
                           "`trucesim calibrate`")
     protocol = data.get("protocol")
-    if protocol not in PROTOCOL_CUTOFFS:
+    if protocol not in PROTOCOLS:
         raise ConfigError(source, "protocol", f"{protocol!r} is not a protocol (valid: A, B)")
     until = data.get("data_until")
     if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
         raise ConfigError(source, "data_until", "missing or not a date (YYYY-MM-DD)")
-    if until > PROTOCOL_CUTOFFS[protocol]:
-        raise ConfigError(source, "data_until", f"{until} is after protocol {protocol}'s "
-                          f"cutoff {PROTOCOL_CUTOFFS[protocol]}")
     params = data.get("parameters")
     if not isinstance(params, dict) or not params:
         raise ConfigError(source, "parameters", "missing or empty table of dotted paths")

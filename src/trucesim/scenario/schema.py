@@ -514,7 +514,7 @@ def bundled_scenarios(kind: str = "scenarios") -> dict[str, Path]:
 def resolve_path(spec: str | Path, kind: str = "scenarios") -> Path:
     """A path on disk, or the name of a bundled file of ``kind``.
 
-    Only a bare name (no folder, no ``.toml``, e.g. ``honduras-2013``) names a bundled
+    Only a bare name (no folder, no ``.toml``, e.g. ``honduras-like-2013``) names a bundled
     file, and only when no such file exists here; a path that does not exist is returned
     as is (and reported missing when read), never swapped for a bundled file.
     """

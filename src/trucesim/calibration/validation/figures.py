@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from trucesim.calibration.observed import FIT_CUTOFF, ObservedRow
-from trucesim.calibration.validation.stats import TRANSFERS, span_means
+from trucesim.calibration.observed import ObservedRow
+from trucesim.calibration.validation.stats import FIT_CUTOFF, TRANSFERS, span_means
 
 
 def _band(ax, daily: pd.DataFrame, metric: str, window: int, color: str, label: str):
@@ -30,11 +30,11 @@ def trajectory_figure(daily: pd.DataFrame, rows: list[ObservedRow], title: str):
     for r in rows:
         if r.metric != "homicides" or r.start.year < 2010:
             continue
-        color = "black" if not r.future else "#D55E00"
+        color = "black" if r.end <= FIT_CUTOFF else "#D55E00"
         lw = 2.5 if r.days < 365 else 1.6
         ax.plot([r.start, r.end], [r.per_day, r.per_day], color=color, lw=lw,
-                label=("observed (fitted)" if first and not r.future else None))
-        first = first and r.future
+                label=("observed (fitted)" if first and r.end <= FIT_CUTOFF else None))
+        first = first and r.end > FIT_CUTOFF
     ax.plot([], [], color="#D55E00", lw=1.6, label="observed, not fitted (2014-2016)")
     ax.axvspan(FIT_CUTOFF, daily["date"].max(), color="0.9", zorder=0,
                label="out of sample")

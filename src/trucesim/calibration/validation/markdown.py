@@ -7,9 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from trucesim.calibration.observed import FIT_CUTOFF
 from trucesim.calibration.validation.facts import Fact
-from trucesim.calibration.validation.stats import KATZ_RATE_RATIO, interval
+from trucesim.calibration.validation.stats import FIT_CUTOFF, KATZ_RATE_RATIO, interval
 
 
 def _md_table(df: pd.DataFrame, floats: str = "{:.2f}") -> str:
@@ -204,7 +203,7 @@ def out_of_sample_sections(ctx: dict[str, Any]) -> list[str]:
     lines += [
         "### The Honduras-like truce", "",
         f"Change in recorded homicides per day over the {n} days from the truce's start "
-        f"({ctx['honduras_start']}) against the {n} days before, in the honduras-2013 "
+        f"({ctx['honduras_start']}) against the {n} days before, in the honduras-like-2013 "
         f"scenario with the fitted El Salvador values: "
         f"{_pct(hm)} [90%: {_pct(hl)}, {_pct(hh)}] (median over replicates). The data "
         "file has no Honduran figure; the record (DESIGN) is "

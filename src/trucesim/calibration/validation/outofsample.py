@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trucesim.calibration.observed import FIT_CUTOFF, ObservedRow, annual_homicides
-from trucesim.calibration.validation.stats import PRE_TRUCE, span_means
+from trucesim.calibration.observed import ObservedRow, annual_homicides
+from trucesim.calibration.validation.stats import FIT_CUTOFF, PRE_TRUCE, span_means
 
 D = dt.timedelta
 SURGE_YEAR = 2015

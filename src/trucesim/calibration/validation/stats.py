@@ -9,10 +9,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from trucesim.calibration.observed import FIT_CUTOFF, ObservedRow, annual_homicides
+from trucesim.calibration.observed import ObservedRow, annual_homicides
+from trucesim.scenario.maincase import main_case_date
 
 #: Katz, Hedberg and Amaya (2016, Bulletin of the WHO): truce rate ratio range.
 KATZ_RATE_RATIO = (0.55, 0.61)
+#: The main case's hindcast cutoff: the last day of data the validated fit may use.
+FIT_CUTOFF = main_case_date("hindcast_cutoff")
 PRE_TRUCE = (dt.date(2010, 1, 1), dt.date(2012, 2, 29))
 TRUCE = (dt.date(2012, 3, 1), dt.date(2013, 12, 31))
 TRANSFERS = dt.date(2012, 3, 8)
@@ -64,7 +67,7 @@ def in_sample_table(daily: pd.DataFrame, rows: list[ObservedRow], start: dt.date
     """Every observed row with a simulated counterpart inside ``start``..2013-12-31."""
     out = []
     for r in rows:
-        if r.metric is None or r.start < start or r.future:
+        if r.metric is None or r.start < start or r.end > FIT_CUTOFF:
             continue
         add = baseline if r.metric == "disappearances" else 0.0
         med, lo, hi = interval(span_means(daily, r.metric, r.start, r.end) + add)

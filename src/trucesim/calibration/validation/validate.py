@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from trucesim import budget
 from trucesim.atomic import atomic_path, write_json
-from trucesim.calibration.observed import FIT_CUTOFF, load_observed
+from trucesim.calibration.observed import load_observed
 from trucesim.calibration.validation.facts import stylised_facts
 from trucesim.calibration.validation.figures import (
     annual_figure,
@@ -33,6 +33,7 @@ from trucesim.calibration.validation.outofsample import (
 from trucesim.calibration.validation.parameters import calibration_of, parameter_table
 from trucesim.calibration.validation.simulate import simulate_replicates
 from trucesim.calibration.validation.stats import (
+    FIT_CUTOFF,
     KATZ_RATE_RATIO,
     annual_table,
     disappearance_baseline,
@@ -48,7 +49,7 @@ from trucesim.scenario.schema import load_scenario
 from trucesim.uncertainty import ParameterDraws, PosteriorSpec, label, parameter_draws
 
 #: The low-cohesion contrast scenario of the checklist.
-HONDURAS = "honduras-2013"
+HONDURAS = "honduras-like-2013"
 #: Days a validated scenario must cover (the record it is compared with).
 VALIDATION_SPAN = (dt.date(2010, 1, 1), dt.date(2016, 12, 31))
 #: Most replicates per combination in the ablation unless asked otherwise.
