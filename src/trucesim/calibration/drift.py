@@ -27,7 +27,7 @@ Two settings (``--drift``):
     path per particle shared by its branches (the branches stay paired).
 
 Both replace the earlier unbounded random walk (log-scale sd 0.3 per sqrt(year) on every
-posterior parameter), whose values by 2016-07-14 were far from any draw and then held
+posterior parameter), whose values by the as-of date were far from any draw and then held
 for the whole branch horizon.
 """
 
