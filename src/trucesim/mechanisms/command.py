@@ -145,7 +145,7 @@ def strategy(gangs, g, regime, day, p, tiers):
         gangs.lobbying[g] += 1
         if gangs.lobbying[g] >= p.signal_patience:
             gangs.lobbying[g] = 0
-            until = day + p.signal_days
+            until = day + int(p.signal_days + 0.5)
             if tiers and gangs.isolation[g] >= 1.0 and gangs.street_tier[g]:
                 gangs.street_forced_stance[g] = RESTRAINT
                 gangs.street_forced_until[g] = until

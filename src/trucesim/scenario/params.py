@@ -350,22 +350,22 @@ class CommandParams(Frozen):
         "Under mechanisms.strategic_stance, leaders count a day of violent lobbying as met "
         "with isolation when their isolation is at least this.", ge=0.0, le=1.0,
     )
-    signal_patience: int = param(
-        90, "days",
+    signal_patience: float = param(
+        90.0, "days",
         "assumption: a season of violence that buys nothing; not identified up to 2013 (no "
         "unilateral restraint before 2014); fitted in protocol B "
         "(calibration/el-salvador-2016-07-14.toml)",
         "Under mechanisms.strategic_stance, days of violent lobbying met with isolation "
         "(and no benefits) after which leaders offer unilateral restraint as a signal.",
-        ge=1, le=3650,
+        ge=1.0, le=3650.0,
     )
-    signal_days: int = param(
-        30, "days",
+    signal_days: float = param(
+        30.0, "days",
         "assumption: a month, the verification window of a conditional regime "
         "(regime.verification_days); not identified up to 2013; fitted in protocol B",
         "Under mechanisms.strategic_stance, span of a unilateral restraint signal: a public "
         "restraint communique of the leaders (of the street tier while the leaders are cut "
-        "off).", ge=1, le=3650,
+        "off), rounded to whole days.", ge=1.0, le=3650.0,
     )
 
 
