@@ -353,8 +353,8 @@ class CommandParams(Frozen):
     signal_patience: float = param(
         90.0, "days",
         "assumption: a season of violence that buys nothing; not identified up to 2013 (no "
-        "unilateral restraint before 2014); fitted in protocol B "
-        "(calibration/el-salvador-2016-07-14.toml)",
+        "unilateral restraint before 2014), so not fitted: the shipped protocols A and B fit "
+        "the same parameters",
         "Under mechanisms.strategic_stance, days of violent lobbying met with isolation "
         "(and no benefits) after which leaders offer unilateral restraint as a signal.",
         ge=1.0, le=3650.0,
@@ -362,7 +362,7 @@ class CommandParams(Frozen):
     signal_days: float = param(
         30.0, "days",
         "assumption: a month, the verification window of a conditional regime "
-        "(regime.verification_days); not identified up to 2013; fitted in protocol B",
+        "(regime.verification_days); not identified up to 2013, so not fitted",
         "Under mechanisms.strategic_stance, span of a unilateral restraint signal: a public "
         "restraint communique of the leaders (of the street tier while the leaders are cut "
         "off), rounded to whole days.", ge=1.0, le=3650.0,
