@@ -209,7 +209,7 @@ def test_an_order_changes_only_through_an_open_channel(stances, isolation, stree
     cliques = allocate(Cliques, n, gang=np.arange(n) % 2, order=np.array(held),
                        disposition=np.linspace(0.0, 0.99, n))
     p = constants(CommandParams(relay_latency=1.0, communique_latency=1.0))
-    command.relay(np.random.default_rng(seed), cliques, gangs, 0, p, tiers)
+    command.relay(np.random.default_rng(seed), cliques, gangs, 0, p, tiers, False)
     for i in range(n):
         g = i % 2
         if tiers and public[g]:
@@ -233,10 +233,34 @@ def test_complying_clique_obeys_only_what_it_hears():
     cliques = allocate(Cliques, 2, gang=np.zeros(2, dtype=np.int64),
                        disposition=np.array([0.1, 0.9]), autonomy=np.zeros(2))
     p = constants(CommandParams(compliance=0.5, relay_latency=1e-9, defection_rate=0.0))
-    command.relay(np.random.default_rng(0), cliques, gangs, 0, p, False)
+    command.relay(np.random.default_rng(0), cliques, gangs, 0, p, False, False)
     assert list(cliques.order) == [RESTRAINT, RESTRAINT]
     assert list(cliques.restraint) == [1.0, 0.0]
     assert gangs.control[0] == 0.5
+
+
+def test_prison_as_a_node_of_command_raises_reach_of_direct_orders():
+    """relay with prison: the threshold of a direct order is multiplied by
+    1 + prison_reach * prisoners / (members + prisoners); not through the street tier."""
+    p = constants(CommandParams(compliance=0.5, prison_reach=2.0, relay_latency=1e-9,
+                                defection_rate=0.0))
+    for tiers, street, expected in ((False, False, [1.0, 0.0]), (True, True, [0.0, 0.0])):
+        gangs = _gangs(1)
+        gangs.stance[0] = gangs.street_stance[0] = RESTRAINT
+        gangs.street_tier[0] = street
+        gangs.street_reach[0] = 1.0
+        # threshold 0.5 alone; with half the members in prison 0.5 * (1 + 2 * 0.5) = 1.0
+        cliques = allocate(Cliques, 2, gang=np.zeros(2, dtype=np.int64),
+                           disposition=np.array([0.7, 0.7]), autonomy=np.zeros(2),
+                           members=np.array([10, 10]), prisoners=np.array([10, 0]))
+        command.relay(np.random.default_rng(0), cliques, gangs, 0, p, tiers, True)
+        assert list(cliques.restraint) == expected, (tiers, street)
+    gangs = _gangs(1)
+    gangs.stance[0] = RESTRAINT
+    cliques = allocate(Cliques, 1, gang=np.zeros(1, dtype=np.int64), disposition=[0.7],
+                       autonomy=np.zeros(1), members=[10], prisoners=[10])
+    command.relay(np.random.default_rng(0), cliques, gangs, 0, p, False, False)
+    assert cliques.restraint[0] == 0.0  # switch off: no boost
 
 
 # --- stance as strategy --------------------------------------------------------------

@@ -104,7 +104,7 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     if on.leaders:
         if on.command_state:
             restrained = command.relay(rng, cliques, gangs, d, params.command,
-                                       on.command_tiers)
+                                       on.command_tiers, on.prison_command)
         else:
             restrained = command.transmit(rng, cliques, gangs, d, params.command,
                                           on.command_tiers)

@@ -41,6 +41,12 @@ comply in the end. With the switch, reach and speed are two parameters:
   probability ``1 - exp(-hazard)`` (mean latency ``relay_latency`` through a fully open
   relay), and a complying clique under an order is re-confirmed at the same hazard (its
   restraint or pressure back to 1; defection erodes it in between, as without the switch).
+* prison as a node of command (switch ``mechanisms.prison_command``; Katz, Hedberg and
+  Amaya 2016 found the 2012 truce worked better where more MS-13 members were
+  imprisoned): an order of the imprisoned leaders that reaches a clique directly (not
+  through the street tier or a communique) has its threshold multiplied by
+  ``1 + prison_reach * prisoners_c / (members_c + prisoners_c)``: the clique's members in
+  prison are the leaders' direct line to it.
 * persistence: a clique holds the last order it heard until a new one replaces it; when
   every channel of its gang is cut (isolation 1 and no street tier, or a street tier of
   reach 0, and no communique in force) its order lapses to ``none`` that day, and the
@@ -254,41 +260,54 @@ def transmit(rng, cliques, gangs, day, p, tiers):
 
 
 @kernel
-def complies(cliques, gangs, i, p):
+def complies(cliques, gangs, i, p, prison):
     """Whether clique ``i`` complies with its leaders' orders today (reach): its fixed
-    disposition is below ``compliance * cohesion * authority * (1 - autonomy)``."""
+    disposition is below ``compliance * cohesion * authority * (1 - autonomy)``, times
+    ``1 + prison_reach * prisoners / (members + prisoners)`` when ``prison`` (an order of
+    the imprisoned leaders reaching it directly, ``mechanisms.prison_command``)."""
     g = cliques.gang[i]
     threshold = (p.compliance * gangs.cohesion[g] * gangs.authority[g]
                  * (1.0 - cliques.autonomy[i]))
+    if prison:
+        inside = cliques.prisoners[i]
+        total = inside + cliques.members[i]
+        if total > 0:
+            threshold *= 1.0 + p.prison_reach * inside / total
     return cliques.disposition[i] < threshold
 
 
 @kernel
 def channel(gangs, g, day, tiers, p):
-    """The channel gang ``g``'s order travels through today: ``(stance, hazard)``, the
-    first open of a public communique in force (with ``tiers``), the street tier, the
-    leaders directly; hazard 0 when every channel is cut (the order lapses)."""
+    """The channel gang ``g``'s order travels through today: ``(stance, hazard,
+    direct)``, the first open of a public communique in force (with ``tiers``), the street
+    tier, the leaders directly (``direct``); hazard 0 when every channel is cut (the
+    order lapses)."""
     if tiers and day < gangs.public_until[g]:
-        return gangs.public_stance[g], 1.0 / p.communique_latency
+        return gangs.public_stance[g], 1.0 / p.communique_latency, False
     if tiers and gangs.street_tier[g]:
-        return gangs.street_stance[g], gangs.street_reach[g] / p.relay_latency
-    return gangs.stance[g], (1.0 - gangs.isolation[g]) / p.relay_latency
+        return gangs.street_stance[g], gangs.street_reach[g] / p.relay_latency, False
+    return gangs.stance[g], (1.0 - gangs.isolation[g]) / p.relay_latency, True
 
 
 @kernel
-def relay(rng, cliques, gangs, day, p, tiers):
+def relay(rng, cliques, gangs, day, p, tiers, prison):
     """Command as state (``mechanisms.command_state``): each clique hears its gang's order
     through the open channel after a latency, holds it until replaced or until every
     channel is cut, and obeys it if it complies; restraint and pressure then decay, and
     each gang's control (share of its cliques following the order in force) is recorded.
 
+    With ``prison`` (``mechanisms.prison_command``) the imprisoned leaders' direct orders
+    reach further into cliques with more members in prison (:func:`complies`).
+
     Returns whether any clique is under restraint."""
     n_gangs = len(gangs.stance)
     order = np.zeros(n_gangs, dtype=np.int64)
     hear = np.zeros(n_gangs)
+    via_prison = np.zeros(n_gangs, dtype=np.bool_)
     for g in range(n_gangs):
         if gangs.exists[g]:
-            stance, hazard = channel(gangs, g, day, tiers, p)
+            stance, hazard, direct = channel(gangs, g, day, tiers, p)
+            via_prison[g] = prison and direct
             order[g] = stance
             hear[g] = 1.0 - math.exp(-hazard) if hazard > 0.0 else -1.0  # -1: cut
     restrained = False
@@ -301,7 +320,7 @@ def relay(rng, cliques, gangs, day, p, tiers):
         if hear[g] < 0.0:
             cliques.order[i] = NONE  # every channel cut: the order lapses
         else:
-            obeying = target != NONE and complies(cliques, gangs, i, p)
+            obeying = target != NONE and complies(cliques, gangs, i, p, via_prison[g])
             stale = cliques.order[i] != target
             if stale or (obeying and (cliques.restraint[i] < 1.0 if target == RESTRAINT
                                       else cliques.pressure[i] < 1.0)):

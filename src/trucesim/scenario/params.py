@@ -342,6 +342,16 @@ class CommandParams(Frozen):
         "the isolation).",
         gt=0.0, le=365.0,
     )
+    prison_reach: float = param(
+        1.0, "multiplier",
+        "assumption: not calibrated; Katz, Hedberg and Amaya 2016 (Bulletin of the WHO) give "
+        "the direction (the 2012 truce worked better where more MS-13 members were "
+        "imprisoned), not a size in these units; at 1 a clique with 13% of its members in "
+        "prison (world.prisoners 15 of 115 at the start) has a 13% higher threshold",
+        "Under mechanisms.prison_command, relative rise of a clique's compliance threshold "
+        "per unit share of its members in prison, for the imprisoned leaders' direct orders.",
+        ge=0.0, le=100.0,
+    )
     # --- Stance as strategy (mechanisms.strategic_stance) ---
     signal_isolation: float = param(
         0.8, "0-1",
@@ -651,6 +661,14 @@ class Mechanisms(Frozen):
         "relay latency (speed, command.relay_latency) through whichever channel is open, "
         "persists until replaced and lapses to none when every channel is cut. Off: the "
         "daily lottery of contact_rate.",
+    )
+    prison_command: bool = param(
+        False, "flag", ASSUMPTION + ": off, in the El Salvador scenarios too: the record we "
+        "hold has no prison counts by clique or municipality to size it (Katz, Hedberg and "
+        "Amaya 2016 give the direction)",
+        "Issue 20.1 (optional): prison as a node of command. Under command_state, the "
+        "imprisoned leaders' direct orders reach further into cliques with more members in "
+        "prison (command.prison_reach).",
     )
     strategic_stance: bool = param(
         False, "flag", SWITCH_ON_IN_EL_SALVADOR + "; Lessing 2015 (Making Peace in Drug Wars); "
