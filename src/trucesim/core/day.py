@@ -95,14 +95,20 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
         row.benefits_paid = command.benefits_paid(regime, recent)
         if on.bargaining_violence:
             bargaining.weigh(gangs, regime, row.benefits_paid, params.bargaining)
-        command.decide(gangs, regime, row.benefits_paid, d, params.command)
+        command.decide(gangs, regime, row.benefits_paid, d, params.command,
+                       on.strategic_stance, on.command_tiers)
         if on.command_tiers:
-            command.street_decide(rng, gangs, d, params.command)
+            command.street_decide(rng, gangs, d, params.command, on.command_state)
 
     # 3. Orders travel.
     restrained = False
     if on.leaders:
-        restrained = command.transmit(rng, cliques, gangs, d, params.command, on.command_tiers)
+        if on.command_state:
+            restrained = command.relay(rng, cliques, gangs, d, params.command,
+                                       on.command_tiers, on.prison_command)
+        else:
+            restrained = command.transmit(rng, cliques, gangs, d, params.command,
+                                          on.command_tiers)
 
     # 4. Police act (on this morning's sizes).
     violence.size_factors(cliques, params.world.members, params.violence.size_power,

@@ -296,6 +296,8 @@ def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
         autonomy=baseline[territory.gang],
         baseline_autonomy=baseline[territory.gang],
         arms=members / w.members,  # each clique's stationary stock (truce_capacity)
+        # drawn last and only when used, so that runs without command_state are unchanged
+        disposition=rng.random(n) if cfg.mechanisms.command_state else np.zeros(n),
     )
     src, dst, rev = directed_edges(territory.edges)
     edges = allocate(Edges, len(src), src=src, dst=dst, rev=rev,

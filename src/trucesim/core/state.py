@@ -44,6 +44,9 @@ class Cliques(NamedTuple):
     deterred: Float  # today: police deterrence on its killings, exp(-deterrence * heat)
     attacks_on_police: Int  # today: attacks on police (retaliation mechanism)
     share_lost: Float  # today: share of members lost (raises autonomy)
+    # Command as state (mechanisms.command_state).
+    disposition: Float  # fixed draw on [0, 1): it complies while below its gang's threshold
+    order: Int  # stance code of the last order it heard (none when every channel is cut)
 
 
 class Edges(NamedTuple):
@@ -105,6 +108,8 @@ class Gangs(NamedTuple):
     refusals: Int  # refusals of talks today, not yet weighed
     benefits_paid: Float  # benefits paid to the gang's leaders on the last day
     escalating: Bool  # the leaders order escalation today (grievance above threshold)
+    # Stance as strategy (mechanisms.strategic_stance).
+    lobbying: Int  # days of violent lobbying met with isolation since the last restraint
 
 
 class Clock(NamedTuple):

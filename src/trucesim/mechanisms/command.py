@@ -23,6 +23,55 @@ issues a communique, follows a public communique of the ranfla, and orders escal
 itself when the gang's grievance calls for it (mechanism 2). While a communique is in
 force it also reaches each clique directly (media, visits), with probability
 ``communique_reach * authority_g * (1 - autonomy_c)`` a day, whatever the isolation.
+
+Command as state (issue 20.1; switch ``mechanisms.command_state``; :func:`relay`). The
+daily lottery above makes one number set both how fast cliques comply and how many
+comply in the end. With the switch, reach and speed are two parameters:
+
+* reach: each clique c has a fixed disposition ``u_c`` (uniform on [0, 1), drawn once)
+  and complies with the orders it hears while
+  ``u_c < compliance * cohesion_g * authority_g * (1 - autonomy_c)``. Which cliques
+  comply is persistent (InSight Crime on MS-13: some cliques reliably comply, others
+  never); as authority erodes the least disposed stop first.
+* speed: the gang's order travels through one channel, the first open of: a public
+  communique in force (with ``command_tiers``; hazard ``1 / communique_latency`` a day),
+  the street tier once it exists (hazard ``street_reach / relay_latency``; arrests cut
+  it), the imprisoned leaders directly (hazard ``(1 - isolation) / relay_latency``).
+  A clique whose held order differs from the channel's hears it on a day with
+  probability ``1 - exp(-hazard)`` (mean latency ``relay_latency`` through a fully open
+  relay), and a complying clique under an order is re-confirmed at the same hazard (its
+  restraint or pressure back to 1; defection erodes it in between, as without the switch).
+* prison as a node of command (switch ``mechanisms.prison_command``; Katz, Hedberg and
+  Amaya 2016 found the 2012 truce worked better where more MS-13 members were
+  imprisoned): an order of the imprisoned leaders that reaches a clique directly (not
+  through the street tier or a communique) has its threshold multiplied by
+  ``1 + prison_reach * prisoners_c / (members_c + prisoners_c)``: the clique's members in
+  prison are the leaders' direct line to it.
+* persistence: a clique holds the last order it heard until a new one replaces it; when
+  every channel of its gang is cut (isolation 1 and no street tier, or a street tier of
+  reach 0, and no communique in force) its order lapses to ``none`` that day, and the
+  street tier's last heard stance of the leaders lapses to ``none`` at isolation 1
+  (:func:`street_decide`): nothing freezes.
+
+Stance as strategy (issue 20.2; switch ``mechanisms.strategic_stance``; :func:`decide`).
+Lessing (2015, *Making Peace in Drug Wars*) describes cartel violence against the state as
+violent lobbying, used when the state withdraws or refuses what restraint could buy;
+Cruz and Duran-Martinez (2016, J. Peace Research 53(2)) show El Salvador's gangs offering
+(and hiding) restraint as the currency of a deal with the state. The rule replaces
+``isolation * repression >= pressure_threshold -> pressure``: leaders order
+
+1. restraint while the benefits offered reach ``benefit_threshold`` (what restraint buys);
+2. otherwise pressure while their grievance from withdrawn benefits or refused talks
+   exceeds ``bargaining.escalation_threshold`` (violent lobbying; mechanism 2,
+   :mod:`trucesim.mechanisms.bargaining`, the one place the grievance is kept);
+3. a day of such lobbying at isolation >= ``signal_isolation`` is violence met with
+   isolation; after ``signal_patience`` of them the leaders offer unilateral restraint as
+   a signal: a public restraint communique for ``signal_days`` (the street tier's own
+   while the leaders are cut off, isolation 1), after which they weigh again;
+4. otherwise none.
+
+A recorded communique forces its stance as without the switch, and any restraint
+(ordered or signalled) resets the count of step 3.
 """
 
 from __future__ import annotations
@@ -52,18 +101,25 @@ def benefits_paid(regime, recent_recorded_per_day):
 
 
 @kernel
-def decide(gangs, regime, paid, day, p):
-    """Set each leadership's stance for today and update its authority."""
+def decide(gangs, regime, paid, day, p, strategic, tiers):
+    """Set each leadership's stance for today and update its authority.
+
+    Without ``strategic`` (``mechanisms.strategic_stance``) pressure follows isolation
+    times repression and escalation; with it the leaders weigh what violence and
+    restraint buy (:func:`strategy`)."""
     for g in range(len(gangs.stance)):
         if not gangs.exists[g]:
             continue
-        stance = NONE
-        if gangs.isolation[g] * regime.repression >= p.pressure_threshold:
-            stance = PRESSURE
-        if regime.benefits >= p.benefit_threshold:
-            stance = RESTRAINT
-        if gangs.escalating[g]:  # bargaining by violence (mechanisms.bargaining_violence)
-            stance = PRESSURE
+        if strategic:
+            stance = strategy(gangs, g, regime, day, p, tiers)
+        else:
+            stance = NONE
+            if gangs.isolation[g] * regime.repression >= p.pressure_threshold:
+                stance = PRESSURE
+            if regime.benefits >= p.benefit_threshold:
+                stance = RESTRAINT
+            if gangs.escalating[g]:  # bargaining by violence (mechanisms.bargaining_violence)
+                stance = PRESSURE
         if day < gangs.forced_until[g]:
             stance = gangs.forced_stance[g]
         gangs.stance[g] = stance
@@ -76,15 +132,52 @@ def decide(gangs, regime, paid, day, p):
 
 
 @kernel
-def street_decide(rng, gangs, day, p):
+def strategy(gangs, g, regime, day, p, tiers):
+    """Gang ``g``'s leaders' stance by what violence and restraint buy today (steps 1-4 of
+    the module's rule): restraint for benefits, pressure for a grievance (violent
+    lobbying), a unilateral restraint signal after ``signal_patience`` days of lobbying met
+    with isolation, otherwise none. Starting a signal issues it as a public communique
+    (the street tier's while the leaders are cut off)."""
+    if regime.benefits >= p.benefit_threshold:
+        gangs.lobbying[g] = 0
+        return RESTRAINT
+    if day < max(gangs.forced_until[g], gangs.public_until[g]) and (
+            gangs.public_stance[g] == RESTRAINT):
+        gangs.lobbying[g] = 0  # a signal (its own or a recorded communique) in force
+        return NONE
+    if not gangs.escalating[g]:
+        return NONE
+    if gangs.isolation[g] >= p.signal_isolation:
+        gangs.lobbying[g] += 1
+        if gangs.lobbying[g] >= p.signal_patience:
+            gangs.lobbying[g] = 0
+            until = day + int(p.signal_days + 0.5)
+            if tiers and gangs.isolation[g] >= 1.0 and gangs.street_tier[g]:
+                gangs.street_forced_stance[g] = RESTRAINT
+                gangs.street_forced_until[g] = until
+            else:
+                gangs.forced_stance[g] = RESTRAINT
+                gangs.forced_until[g] = until
+            gangs.public_stance[g] = RESTRAINT
+            gangs.public_until[g] = until
+            return RESTRAINT
+    return PRESSURE
+
+
+@kernel
+def street_decide(rng, gangs, day, p, lapse):
     """The street tier's stance today (``mechanisms.command_tiers``), for each gang that
     has one: the ranfla's stance as last heard (heard today with probability
     ``(1 - isolation) * street_link_rate``), replaced by its own escalation order, then by
-    a public communique in force, then by its own communique in force."""
+    a public communique in force, then by its own communique in force. With ``lapse``
+    (``mechanisms.command_state``) the stance last heard lapses to none while the
+    leaders are cut off (isolation 1)."""
     for g in range(len(gangs.stance)):
         if not (gangs.exists[g] and gangs.street_tier[g]):
             continue
-        if rng.random() < (1.0 - gangs.isolation[g]) * p.street_link_rate:
+        if lapse and gangs.isolation[g] >= 1.0:
+            gangs.street_heard[g] = NONE
+        elif rng.random() < (1.0 - gangs.isolation[g]) * p.street_link_rate:
             gangs.street_heard[g] = gangs.stance[g]
         stance = gangs.street_heard[g]
         if gangs.escalating[g]:  # the street tier bargains by violence on its own
@@ -162,6 +255,93 @@ def transmit(rng, cliques, gangs, day, p, tiers):
         elif order[g] == PRESSURE and cliques.pressure[i] >= 0.5:
             gangs.control[g] += 1.0
     for g in range(len(stance)):
+        gangs.control[g] /= max(gangs.clique_count[g], 1)
+    return restrained
+
+
+@kernel
+def complies(cliques, gangs, i, p, prison):
+    """Whether clique ``i`` complies with its leaders' orders today (reach): its fixed
+    disposition is below ``compliance * cohesion * authority * (1 - autonomy)``, times
+    ``1 + prison_reach * prisoners / (members + prisoners)`` when ``prison`` (an order of
+    the imprisoned leaders reaching it directly, ``mechanisms.prison_command``)."""
+    g = cliques.gang[i]
+    threshold = (p.compliance * gangs.cohesion[g] * gangs.authority[g]
+                 * (1.0 - cliques.autonomy[i]))
+    if prison:
+        inside = cliques.prisoners[i]
+        total = inside + cliques.members[i]
+        if total > 0:
+            threshold *= 1.0 + p.prison_reach * inside / total
+    return cliques.disposition[i] < threshold
+
+
+@kernel
+def channel(gangs, g, day, tiers, p):
+    """The channel gang ``g``'s order travels through today: ``(stance, hazard,
+    direct)``, the first open of a public communique in force (with ``tiers``), the street
+    tier, the leaders directly (``direct``); hazard 0 when every channel is cut (the
+    order lapses)."""
+    if tiers and day < gangs.public_until[g]:
+        return gangs.public_stance[g], 1.0 / p.communique_latency, False
+    if tiers and gangs.street_tier[g]:
+        return gangs.street_stance[g], gangs.street_reach[g] / p.relay_latency, False
+    return gangs.stance[g], (1.0 - gangs.isolation[g]) / p.relay_latency, True
+
+
+@kernel
+def relay(rng, cliques, gangs, day, p, tiers, prison):
+    """Command as state (``mechanisms.command_state``): each clique hears its gang's order
+    through the open channel after a latency, holds it until replaced or until every
+    channel is cut, and obeys it if it complies; restraint and pressure then decay, and
+    each gang's control (share of its cliques following the order in force) is recorded.
+
+    With ``prison`` (``mechanisms.prison_command``) the imprisoned leaders' direct orders
+    reach further into cliques with more members in prison (:func:`complies`).
+
+    Returns whether any clique is under restraint."""
+    n_gangs = len(gangs.stance)
+    order = np.zeros(n_gangs, dtype=np.int64)
+    hear = np.zeros(n_gangs)
+    via_prison = np.zeros(n_gangs, dtype=np.bool_)
+    for g in range(n_gangs):
+        if gangs.exists[g]:
+            stance, hazard, direct = channel(gangs, g, day, tiers, p)
+            via_prison[g] = prison and direct
+            order[g] = stance
+            hear[g] = 1.0 - math.exp(-hazard) if hazard > 0.0 else -1.0  # -1: cut
+    restrained = False
+    keep_pressure = math.exp(-p.pressure_decay)
+    gangs.control[:] = 0.0
+    gang = cliques.gang
+    for i in range(len(gang)):
+        g = gang[i]
+        target = order[g]
+        if hear[g] < 0.0:
+            cliques.order[i] = NONE  # every channel cut: the order lapses
+        else:
+            obeying = target != NONE and complies(cliques, gangs, i, p, via_prison[g])
+            stale = cliques.order[i] != target
+            if stale or (obeying and (cliques.restraint[i] < 1.0 if target == RESTRAINT
+                                      else cliques.pressure[i] < 1.0)):
+                if rng.random() < hear[g]:
+                    cliques.order[i] = target
+                    if obeying:
+                        obey(cliques, i, target)
+        r = cliques.restraint[i]
+        if r > 0.0:
+            r *= math.exp(-p.defection_rate - p.defection_per_excitation
+                          * cliques.own_excitation[i])
+            if r < RESTRAINT_FLOOR:
+                r = 0.0
+            cliques.restraint[i] = r
+            restrained = restrained or r > 0.0
+        cliques.pressure[i] *= keep_pressure
+        if target == RESTRAINT and cliques.restraint[i] >= 0.5:
+            gangs.control[g] += 1.0
+        elif target == PRESSURE and cliques.pressure[i] >= 0.5:
+            gangs.control[g] += 1.0
+    for g in range(n_gangs):
         gangs.control[g] /= max(gangs.clique_count[g], 1)
     return restrained
 

@@ -261,8 +261,8 @@ class CommandParams(Frozen):
 
     contact_rate: float = param(
         0.6, "1/day", ASSUMPTION,
-        "Daily chance that an order would reach a fully connected clique (channel 1, cohesion 1, "
-        "autonomy 0).", ge=0.0, le=1.0,
+        "Without mechanisms.command_state, daily chance that an order would reach a fully "
+        "connected clique (channel 1, cohesion 1, autonomy 0).", ge=0.0, le=1.0,
     )
     benefit_threshold: float = param(
         0.5, "0-1", ASSUMPTION,
@@ -271,7 +271,8 @@ class CommandParams(Frozen):
     )
     pressure_threshold: float = param(
         0.5, "0-1", ASSUMPTION,
-        "Leaders order pressure on the state when isolation * repression reaches this level.",
+        "Without mechanisms.strategic_stance, leaders order pressure on the state when "
+        "isolation * repression reaches this level.",
         ge=0.0, le=1.0,
     )
     defection_rate: float = param(
@@ -312,6 +313,82 @@ class CommandParams(Frozen):
         "Under mechanisms.command_tiers, daily chance that a public communique in force "
         "reaches a clique directly (times authority and 1 - autonomy; no isolation factor).",
         ge=0.0, le=1.0,
+    )
+
+
+    # --- Command as state (mechanisms.command_state) ---
+    compliance: float = param(
+        2.0, "multiplier",
+        "fitted (protocol A, calibration/el-salvador-2013.toml): the depth of the March 2012 "
+        "drop (the two weeks after the transfers at 0.41 of the pre-truce mean) against the "
+        "2012-2013 plateau (about 0.6, Katz, Hedberg and Amaya 2016); default inside its "
+        "prior, chosen on those in-sample ratios at the protocol-A point values (1.5 left "
+        "the 2012-2013 ratio at 0.83): every MS-13 clique (cohesion 0.8, authority 0.8, "
+        "autonomy 0.2) complies while authority holds, six in ten of Barrio 18's (InSight "
+        "Crime: some cliques reliably comply, others never)",
+        "Under mechanisms.command_state, reach: a clique complies with its leaders' orders "
+        "while its fixed disposition (uniform on 0-1) is below compliance * cohesion * "
+        "authority * (1 - autonomy); the share of a gang's cliques that complies.",
+        ge=0.0, le=10.0,
+    )
+    relay_latency: float = param(
+        1.0, "days",
+        "fitted (protocol A, calibration/el-salvador-2013.toml): the speed of the March 2012 "
+        "drop (homicides fell within days of the 8-10 March transfers, El Faro; first "
+        "two weeks at 0.41 of the pre-truce mean); default inside its prior, chosen on that "
+        "in-sample ratio (2 days gave 0.62-0.64, 0.5 days 0.53, at compliance 2.5-4)",
+        "Under mechanisms.command_state, speed: mean days for a new order to reach a clique "
+        "through a fully open relay (the leaders' direct channel at isolation 0, or a street "
+        "tier of reach 1): the latency is exponential with this mean and the order is heard "
+        "on the day it ends (daily hazard strength / relay_latency, the strength 1 - isolation "
+        "(direct) or street_reach (street tier); mean 1 / (1 - exp(-1/relay_latency)) whole "
+        "days, about relay_latency + 1/2).",
+        gt=0.0, le=365.0,
+    )
+    communique_latency: float = param(
+        2.0, "days",
+        "assumption: not calibrated; of the order of the relays (relay_latency): a "
+        "communique read in the media or passed on at prison visits; no public communique "
+        "before 2014 identifies it separately",
+        "Under mechanisms.command_state with mechanisms.command_tiers, mean days for a public "
+        "communique in force to reach a clique (daily hazard 1 / communique_latency, whatever "
+        "the isolation).",
+        gt=0.0, le=365.0,
+    )
+    prison_reach: float = param(
+        1.0, "multiplier",
+        "assumption: not calibrated; Katz, Hedberg and Amaya 2016 (Bulletin of the WHO) give "
+        "the direction (the 2012 truce worked better where more MS-13 members were "
+        "imprisoned), not a size in these units; at 1 a clique with 13% of its members in "
+        "prison (world.prisoners 15 of 115 at the start) has a 13% higher threshold",
+        "Under mechanisms.prison_command, relative rise of a clique's compliance threshold "
+        "per unit share of its members in prison, for the imprisoned leaders' direct orders.",
+        ge=0.0, le=100.0,
+    )
+    # --- Stance as strategy (mechanisms.strategic_stance) ---
+    signal_isolation: float = param(
+        0.8, "0-1",
+        "assumption: the isolation of maximum security (the hardline preset's Zacatecoluca; "
+        "Lessing 2015: violence met with isolation rather than concessions)",
+        "Under mechanisms.strategic_stance, leaders count a day of violent lobbying as met "
+        "with isolation when their isolation is at least this.", ge=0.0, le=1.0,
+    )
+    signal_patience: float = param(
+        90.0, "days",
+        "assumption: a season of violence that buys nothing; not identified up to 2013 (no "
+        "unilateral restraint before 2014), so not fitted: the shipped protocols A and B fit "
+        "the same parameters",
+        "Under mechanisms.strategic_stance, days of violent lobbying met with isolation "
+        "(and no benefits) after which leaders offer unilateral restraint as a signal.",
+        ge=1.0, le=3650.0,
+    )
+    signal_days: float = param(
+        30.0, "days",
+        "assumption: a month, the verification window of a conditional regime "
+        "(regime.verification_days); not identified up to 2013, so not fitted",
+        "Under mechanisms.strategic_stance, span of a unilateral restraint signal: a public "
+        "restraint communique of the leaders (of the street tier while the leaders are cut "
+        "off), rounded to whole days.", ge=1.0, le=3650.0,
     )
 
 
@@ -624,6 +701,32 @@ class Mechanisms(Frozen):
         False, "flag", SWITCH_ON_IN_EL_SALVADOR,
         "Issue 20.4: only demography.custody_share * custody_factor of arrests go to prison, "
         "for a mean of the regime's sentence_days; the rest return the same day.",
+    )
+    command_state: bool = param(
+        False, "flag", SWITCH_ON_IN_EL_SALVADOR + "; InSight Crime on MS-13 (some cliques "
+        "reliably comply, others never)",
+        "Issue 20.1: command as state. Each clique has a fixed disposition to comply (reach, "
+        "command.compliance) and holds the last order it heard; an order reaches it after a "
+        "relay latency (speed, command.relay_latency) through whichever channel is open, "
+        "persists until replaced and lapses to none when every channel is cut. Off: the "
+        "daily lottery of contact_rate.",
+    )
+    prison_command: bool = param(
+        False, "flag", ASSUMPTION + ": off, in the El Salvador scenarios too: the record we "
+        "hold has no prison counts by clique or municipality to size it (Katz, Hedberg and "
+        "Amaya 2016 give the direction)",
+        "Issue 20.1 (optional): prison as a node of command. Under command_state, the "
+        "imprisoned leaders' direct orders reach further into cliques with more members in "
+        "prison (command.prison_reach).",
+    )
+    strategic_stance: bool = param(
+        False, "flag", SWITCH_ON_IN_EL_SALVADOR + "; Lessing 2015 (Making Peace in Drug Wars); "
+        "Cruz and Duran-Martinez 2016 (J. Peace Research 53(2))",
+        "Issue 20.2: stance as strategy. Leaders lobby by violence only when talks or "
+        "benefits are withdrawn or refused (bargaining.escalation_threshold), and offer "
+        "unilateral restraint as a signal when their violence is met with isolation "
+        "(command.signal_*). Off: pressure whenever isolation * repression >= "
+        "command.pressure_threshold.",
     )
 
     #: The first model's mechanisms; every other switch is one of DESIGN 2b's.
