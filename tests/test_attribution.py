@@ -178,11 +178,11 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(tiny, tmp_path, 
 
 def test_too_many_switches_on_by_default_is_refused(tmp_path, capsys):
     path = tmp_path / "all-on.toml"
-    switches = "\n".join(f"{m} = true" for m in Mechanisms.design_2b())  # all 7
+    switches = "\n".join(f"{m} = true" for m in Mechanisms.design_2b())  # all 10
     path.write_text(TINY_SCENARIO.replace("[world]", f"[mechanisms]\n{switches}\n[world]"))
     out = tmp_path / "out"
     _refused(["attribute", str(path), "--outcome", "mean_homicides", "--out", str(out)],
-             capsys, out, "7 mechanisms are on", "--mechanisms")
+             capsys, out, f"{len(Mechanisms.design_2b())} mechanisms are on", "--mechanisms")
 
 
 def test_by_default_the_design_2b_switches_on_are_attributed():
