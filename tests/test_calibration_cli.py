@@ -298,7 +298,7 @@ def test_the_shipped_calibration_files_load():
     assert a.names == b.names and a.priors == b.priors
     assert not any(s.row.nowcast_only for s in a.stats)
     assert {s.row.id for s in a.stats} < {s.row.id for s in b.stats}
-    assert sum(s.row.nowcast_only for s in b.stats) == 9
+    assert sum(s.row.nowcast_only for s in b.stats) == 13
 
 
 @pytest.mark.parametrize("protocol, calibration, until", [

@@ -33,9 +33,9 @@ from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.params import Mechanisms
 from trucesim.scenario.schema import BASE, Scenario
 
-#: Most mechanisms attributed at once (2**7 = 128 combinations: the seven the El Salvador
-#: scenarios switch on, issue 20 included).
-MAX_MECHANISMS = 7
+#: Most mechanisms attributed at once (2**8 = 256 combinations: the El Salvador scenarios
+#: turn 8 DESIGN 2b and issue-20 switches on).
+MAX_MECHANISMS = 8
 #: Runs per combination unless asked otherwise.
 DEFAULT_REPLICATES = 10
 

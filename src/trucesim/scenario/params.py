@@ -482,8 +482,9 @@ class PolicingParams(Frozen):
     arrest_scale: float = param(
         1.0, "multiplier",
         "fitted (protocol B: the 2016 gang arrests, 10,646 in January-April, PNC); default 1 "
-        "(the regime presets' arrest rates, assumptions); not fitted by protocol A, whose "
-        "record up to 2013 has no arrest count",
+        "(the regime presets' arrest rates, assumptions); protocol A fits it with the same "
+        "prior, but its record up to 2013 has no arrest count (only the product with "
+        "demography.custody_share is constrained)",
         "Multiplier on every regime's arrest_rate.", ge=0.0, le=100.0,
     )
 
@@ -572,7 +573,8 @@ class DemographyParams(Frozen):
         "fitted (calibration/el-salvador-2013.toml, protocol A: the May 2013 prison census, "
         "9,553 gang members; protocol B adds the April 2015 count, 12,851); default 0.6 "
         "reaches the 2013 census on the bundled El Salvador scenario (9,530, mean of 8 "
-        "replicates; 14,100 with every arrest held), a provisional estimate from protocol-A "
+        "replicates; 14,100 with every arrest held, 4 replicates), a provisional estimate from "
+        "protocol-A "
         "data until the fit",
         "Under mechanisms.prison_terms, the share of arrested members held in prison (times "
         "the regime's custody_factor); the rest return to the street the same day.",
