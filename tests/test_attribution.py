@@ -12,7 +12,14 @@ import pytest
 
 from trucesim.cli.main import main
 from trucesim.folders import read_marker
-from trucesim.runner.attribution import choose_mechanisms, combination_name, shapley
+from trucesim.runner.attribution import (
+    MAX_MECHANISMS,
+    choose_mechanisms,
+    combination_name,
+    plan_attribution,
+    shapley,
+    switches_of,
+)
 from trucesim.scenario.params import Mechanisms
 from trucesim.scenario.schema import Scenario
 
@@ -161,9 +168,11 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(tiny, tmp_path, 
                    "unknown outcome 'nonsense'", "truce_rate_ratio", "mean_homicides")
     assert "phase.<pre|truce>" in err and "year.<2012>" in err
     many = "leaders,police,demography,other_killings,police_gang_retaliation," \
-           "civilian_split,other_actors,command_state"
+           "civilian_split,other_actors,command_state,prison_terms"
     _refused([*base, "--outcome", "mean_homicides", "--mechanisms", many], capsys, out,
-             "at most 7")
+             "at most 8")
+    _refused([*base, "--outcome", "mean_homicides", "--mechanisms", "command,command_state"],
+             capsys, out, "twice")
     _refused([*base, "--outcome", "mean_homicides", "--mechanisms", "leaders,leaders"],
              capsys, out, "twice")
     _refused([*base, "--outcome", "mean_homicides", "--variant", "nope"], capsys, out,
@@ -176,13 +185,29 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(tiny, tmp_path, 
              capsys, out, "bad.toml", "world.cliques")
 
 
-def test_too_many_switches_on_by_default_is_refused(tmp_path, capsys):
-    path = tmp_path / "all-on.toml"
+def test_every_switch_but_the_foundation_is_in_exactly_one_group():
+    grouped = [m for members in Mechanisms.GROUPS.values() for m in members]
+    assert sorted(grouped) == sorted(Mechanisms.design_2b())
+    assert not set(Mechanisms.GROUPS) & set(Mechanisms.model_fields)
+
+
+def test_too_many_switches_on_are_attributed_by_group():
+    """All DESIGN 2b switches on: more than MAX_MECHANISMS, so each group is one player,
+    and a group's combination switches every one of its switches together."""
     switches = "\n".join(f"{m} = true" for m in Mechanisms.design_2b())  # all of them
-    path.write_text(TINY_SCENARIO.replace("[world]", f"[mechanisms]\n{switches}\n[world]"))
-    out = tmp_path / "out"
-    _refused(["attribute", str(path), "--outcome", "mean_homicides", "--out", str(out)],
-             capsys, out, f"{len(Mechanisms.design_2b())} mechanisms are on", "--mechanisms")
+    sc = Scenario.parse(tomllib.loads(TINY_SCENARIO.replace(
+        "[world]", f"[mechanisms]\n{switches}\n[world]")), "all-on.toml")
+    assert len(Mechanisms.design_2b()) > MAX_MECHANISMS
+    assert choose_mechanisms(sc, None) == list(Mechanisms.GROUPS)
+    plan = plan_attribution(sc, "mean_homicides", ["command", "prisons"], replicates=1)
+    only_command = plan.experiment.variants["command"].overrides
+    assert only_command == {**{f"mechanisms.{m}": True for m in Mechanisms.GROUPS["command"]},
+                            "mechanisms.prison_terms": False}
+    # a group chosen where only some of its switches are on toggles just those
+    some = Scenario.parse(tomllib.loads(TINY_SCENARIO.replace(
+        "[world]", "[mechanisms]\ncommand_state = true\n[world]")), "some.toml")
+    assert switches_of(some, "command") == ("command_state",)
+    assert switches_of(some, "prisons") == ("prison_terms",)  # none on: the whole group
 
 
 def test_by_default_the_design_2b_switches_on_are_attributed():

@@ -1,9 +1,15 @@
 """Mechanism attribution: each ``[mechanisms]`` switch's Shapley contribution to an outcome.
 
-The scenario is run with every combination of the chosen switches on and off (``2**k``
+The scenario is run with every combination of the chosen mechanisms on and off (``2**k``
 combinations) as a ``variants`` experiment through :func:`~trucesim.runner.run_experiment`,
 with common random numbers: replicate ``r`` has the same seed in every combination. The
 outcome is a per-run summary outcome (a :func:`~trucesim.outcomes.run_summary` name).
+
+A mechanism (a player of the game) is one switch, or a group of switches that make up one
+mechanism of docs/model.md (:attr:`~trucesim.scenario.params.Mechanisms.GROUPS`, e.g.
+``command``), switched together: the group's switches that are on in the scenario (all of
+them if none is). When more switches are on in a scenario than :data:`MAX_MECHANISMS`,
+the default players are the groups.
 
 A combination is a bitmask: bit ``i`` set means mechanism ``i`` is on. The value of a
 coalition ``S`` is the outcome with exactly the mechanisms of ``S`` on (the others chosen
@@ -33,8 +39,8 @@ from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.params import Mechanisms
 from trucesim.scenario.schema import BASE, Scenario
 
-#: Most mechanisms attributed at once (2**8 = 256 combinations: the El Salvador scenarios
-#: turn 8 DESIGN 2b and issue-20 switches on).
+#: Most mechanisms (players: switches or groups) attributed at once (2**8 = 256
+#: combinations); a scenario with more switches on is attributed by group.
 MAX_MECHANISMS = 8
 #: Runs per combination unless asked otherwise.
 DEFAULT_REPLICATES = 10
@@ -77,28 +83,36 @@ def combination_name(mask: int, mechanisms: list[str]) -> str:
 
 # ---------------------------------------------------------------------- checks
 def mechanism_names() -> list[str]:
-    """Every ``[mechanisms]`` switch of a scenario."""
-    return list(Mechanisms.model_fields)
+    """Every ``[mechanisms]`` switch of a scenario, then every group of them."""
+    return [*Mechanisms.model_fields, *Mechanisms.GROUPS]
+
+
+def switches_of(scenario: Scenario, player: str) -> tuple[str, ...]:
+    """The switches a player toggles: itself (a switch), or a group's switches that are on
+    in ``scenario`` (every switch of the group if none is)."""
+    if player not in Mechanisms.GROUPS:
+        return (player,)
+    group = Mechanisms.GROUPS[player]
+    return tuple(m for m in group if getattr(scenario.mechanisms, m)) or group
 
 
 def choose_mechanisms(scenario: Scenario, asked: list[str] | None) -> list[str]:
-    """The mechanisms to attribute: ``asked`` (checked), or the DESIGN 2b mechanisms on in
-    ``scenario`` (when none is, every switch on in it).
+    """The mechanisms to attribute: ``asked`` (checked: switches or groups), or the DESIGN
+    2b switches on in ``scenario`` (when none is, every switch on in it), by group when
+    they are more than :data:`MAX_MECHANISMS`.
 
     Raises:
-        ConfigError: an unknown or repeated name, none chosen, or more than
-            :data:`MAX_MECHANISMS`.
+        ConfigError: an unknown or repeated name (a switch named twice, also through a
+            group), none chosen, or more than :data:`MAX_MECHANISMS`.
     """
     valid = mechanism_names()
     if asked is None:
-        on = [m for m in valid if getattr(scenario.mechanisms, m)]
+        on = [m for m in Mechanisms.model_fields if getattr(scenario.mechanisms, m)]
         chosen = [m for m in on if m in scenario.mechanisms.design_2b()] or on
         where = f"{scenario.source}: mechanisms"
         if len(chosen) > MAX_MECHANISMS:
-            raise ConfigError("--mechanisms", "", f"{len(chosen)} mechanisms are on in "
-                              f"{scenario.source}, more than {MAX_MECHANISMS} "
-                              f"(2**{len(chosen)} combinations); choose at most "
-                              f"{MAX_MECHANISMS} with --mechanisms")
+            chosen = [g for g, members in Mechanisms.GROUPS.items()
+                      if any(m in chosen for m in members)]
         if not chosen:
             raise ConfigError(where, "", "no mechanism is on; choose some with --mechanisms")
         return chosen
@@ -106,8 +120,10 @@ def choose_mechanisms(scenario: Scenario, asked: list[str] | None) -> list[str]:
         if name not in valid:
             raise ConfigError("--mechanisms", "", f"unknown mechanism {name!r}; valid: "
                               f"{', '.join(valid)}")
-    if len(set(asked)) != len(asked):
-        raise ConfigError("--mechanisms", "", "a mechanism is named twice")
+    switches = [m for name in asked for m in switches_of(scenario, name)]
+    if len(set(switches)) != len(switches):
+        raise ConfigError("--mechanisms", "", "a mechanism is named twice (a switch, or a "
+                          "switch and its group)")
     if not asked:
         raise ConfigError("--mechanisms", "", "name at least one mechanism")
     if len(asked) > MAX_MECHANISMS:
@@ -181,7 +197,8 @@ def plan_attribution(scenario: Scenario, outcome: str, mechanisms: list[str] | N
     for mask in range(2 ** len(chosen)):
         variants[combination_name(mask, chosen)] = {
             "overrides": {f"mechanisms.{m}": bool(mask & (1 << i))
-                          for i, m in enumerate(chosen)}}
+                          for i, player in enumerate(chosen)
+                          for m in switches_of(run_as, player)}}
     data = {
         "name": f"{scenario.name}-attribution",
         "scenario": scenario.source,
@@ -298,6 +315,8 @@ def write_attribution(folder: Path, plan: Attribution, result: AttributionResult
         "variant": plan.variant or BASE,
         "outcome": plan.outcome,
         "mechanisms": plan.mechanisms,
+        "switches": {p: list(switches_of(plan.scenario.variant(plan.variant), p))
+                     for p in plan.mechanisms},
         "replicates": exp.replicates,
         "seed": exp.seed,
         "seeding": "numpy SeedSequence(seed).spawn(replicates); replicate r uses child r "
@@ -316,4 +335,4 @@ def write_attribution(folder: Path, plan: Attribution, result: AttributionResult
 
 __all__ = ["MAX_MECHANISMS", "Attribution", "AttributionError", "AttributionResult",
            "attribute", "check_outcome", "choose_mechanisms", "combination_name",
-           "plan_attribution", "shapley", "write_attribution"]
+           "plan_attribution", "shapley", "switches_of", "write_attribution"]

@@ -733,6 +733,19 @@ class Mechanisms(Frozen):
 
     #: The first model's mechanisms; every other switch is one of DESIGN 2b's.
     FOUNDATION: ClassVar[tuple[str, ...]] = ("leaders", "police", "demography", "other_killings")
+    #: The mechanisms of docs/model.md as groups of the switches that make them up, for
+    #: attribution (``trucesim attribute --mechanisms command,...``): a group is one player,
+    #: its switches on or off together. Every switch but the foundation's is in one group.
+    GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "command": ("command_tiers", "command_state", "strategic_stance", "prison_command"),
+        "bargaining": ("bargaining_violence",),
+        "capacity": ("truce_capacity",),
+        "police_retaliation": ("police_gang_retaliation",),
+        "leaderless": ("leaderless_retaliation",),
+        "killing_streams": ("civilian_split", "extortion_killings", "deterrence_all_streams"),
+        "prisons": ("prison_terms",),
+        "other_armed_actors": ("other_actors",),
+    }
 
     @classmethod
     def design_2b(cls) -> list[str]:
