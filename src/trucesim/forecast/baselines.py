@@ -13,8 +13,11 @@ is a sample of that row's mean per day, whatever its length.
   mixed length): the median is the last observed level (the period ending last, the
   finest if several end that day); the spread comes from the past changes between
   consecutive periods, taken on the log scale (levels are positive) and divided by the
-  square root of the years between their midpoints (a random walk's scaling, so a change
-  between two years and one between two months are comparable), resampled with both
+  square root of the years between their midpoints, at least one (a random walk's
+  scaling, so that a change over two years counts as two yearly changes; a change
+  between periods less than a year apart counts as a yearly one, since the means of
+  short periods differ by short-term noise that does not grow with time as a random
+  walk does, and dividing it by a short gap would inflate it), resampled with both
   signs (symmetric, as the hubs' baseline) and scaled by the square root of the years
   from the last period's midpoint to the target's. The draws are antithetic (each step
   with both signs, plus the last level itself), so the sample's median is exactly the
@@ -97,7 +100,7 @@ class FlatBaseline:
         logs = np.log(np.array([max(p.per_day, 1e-9) for p in periods]))
         gaps = np.diff(mids) / YEAR
         ok = gaps > 0
-        z = np.diff(logs)[ok] / np.sqrt(gaps[ok])
+        z = np.diff(logs)[ok] / np.sqrt(np.maximum(gaps[ok], 1.0))
         z = np.concatenate([z, -z])
         rng = _rng(self.seed, task.origin)
         half = max(self.draws // 2, 1)
