@@ -101,7 +101,7 @@ def test_the_model_sees_nothing_later_than_the_origin(small_model_setup, monkeyp
         every = later_changed(load_observed(), origin) if record is not RECORD else None
         if every is not None:
             for module in ("trucesim.calibration.observed", "trucesim.calibration.nowcast"):
-                monkeypatch.setattr(f"{module}.load_observed", lambda path=None: list(every))
+                monkeypatch.setattr(f"{module}.load_observed", lambda path=None, e=every: list(e))
         model = ModelForecaster(posterior, 3, seed=9, workers=1, scenario=scenario)
         frame, _ = forecast_origin(origin, record, target_rows(record, origin, AS_OF),
                                    {"trucesim": model})
