@@ -161,8 +161,9 @@ def print_summary(result, baselines: list[str], out: Path, elapsed: float) -> No
         print(f"backtest: no record row to forecast at any origin; wrote {out}")
         return
     table = relative_table(result.scores, "trucesim", baselines)
-    print(f"\nbacktest: {result.scores['origin'].nunique()} origins, "
-          f"{len(result.scores) // (len(baselines) + 1)} forecasts per model, {elapsed:.0f} s")
+    per_mode = len(result.scores) // (len(baselines) + 1) // result.scores["mode"].nunique()
+    print(f"\nbacktest: {result.scores['origin'].nunique()} origins, {per_mode} forecasts "
+          f"per model and mode, {elapsed:.0f} s")
     print(table.to_string(index=False, float_format="{:.2f}".format))
     for s in losses(table, "trucesim", baselines):
         print(f"  {s}")

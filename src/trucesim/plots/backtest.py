@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FormatStrFormatter, NullFormatter
 
 from trucesim.forecast.report import relative_table
 from trucesim.plots.style import (
@@ -99,6 +100,9 @@ def horizon_chart(scores: pd.DataFrame, *, model: str, baselines: Sequence[str],
                      label=f"{nominal}% interval ({mode})")
     ax.axhline(1.0, color="0.3", lw=0.8)
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(FixedLocator([0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10]))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_ylabel(f"relative WIS of {model}\n(below 1: {model} better)")
     ax2.axhline(0.5, color=color(0), lw=0.7, ls=":")
     ax2.axhline(0.9, color=color(1), lw=0.7, ls=":")
