@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import small
 from trucesim.calibration.nowcast import nowcast_scenario
-from trucesim.calibration.observed import load_observed, observed_path
+from trucesim.calibration.observed import ObservedRow, load_observed, observed_path
 from trucesim.cli.main import main
 from trucesim.forecast.backtest import (
     Task,
@@ -240,3 +240,25 @@ def test_backtest_command_end_to_end_and_rerun(tmp_path, capsys):
     # other settings need --force
     assert main([*argv[:-2], "--seed", "5", "--out", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
+
+
+def test_a_later_record_is_only_scored(tmp_path):
+    # The later record has the 2016 total (ends after the as-of date) and a row in 2018,
+    # after the forecasters' last day: the first is forecast and scored, the second listed.
+    late = ObservedRow(dt.date(2018, 1, 1), dt.date(2018, 1, 31), "homicides", 300.0, "count",
+                       "test")
+    later = [*load_observed(), late]
+    origin = dt.date(2016, 4, 1)
+    res = run_backtest(RECORD, [origin], BASELINES, as_of=AS_OF, out=tmp_path / "s",
+                       settings={}, score_against=later, last_day=dt.date(2017, 12, 31),
+                       progress=False)
+    year = res.scores[res.scores["period_end"] == pd.Timestamp("2016-12-31")]
+    assert len(year) == 2 * 2 and year["observed"].iloc[0] == pytest.approx(5278 / 366)
+    assert any("homicides:2018-01-01:2018-01-31" in s for s in res.skipped)
+    # the later record's values are never an input: changing them moves only the scores
+    changed = later_changed(later, origin)
+    again = run_backtest(RECORD, [origin], BASELINES, as_of=AS_OF, out=tmp_path / "t",
+                         settings={}, score_against=changed, last_day=dt.date(2017, 12, 31),
+                         progress=False)
+    np.testing.assert_array_equal(res.forecasts["value"], again.forecasts["value"])
+    assert not np.array_equal(res.scores["wis"], again.scores["wis"])

@@ -250,6 +250,10 @@ def run_backtest(record: Sequence[ObservedRow], origins: Sequence[dt.date],
             "levels": list(levels), "record": digest(record),
             "score_against": None if score_against is None else digest(score_against)}
     resumed, skipped, frames, seconds = [], [], [], []
+    if last_day is not None:
+        late = [r for r in (score_against if score_against is not None else record)
+                if r.quantity in quantities and r.end > last_day]
+        skipped += [f"{r.id}: ends after the forecasters' last day {last_day}" for r in late]
     with FolderLock(out, KIND):
         state = claim(out, KIND, full, force)
         if state == "replace":

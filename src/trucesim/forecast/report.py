@@ -146,5 +146,5 @@ def report(forecasts: pd.DataFrame, scores: pd.DataFrame, *, model: str,
         lines += ["## Seconds per origin (both modes)", "", *_md(per.reset_index(),
                                                                   "{:.1f}"), ""]
     if skipped:
-        lines += ["## Origins without a row to forecast", "", *[f"- {s}" for s in skipped], ""]
+        lines += ["## Not forecast", "", *[f"- {s}" for s in skipped], ""]
     return "\n".join(lines) + "\n"
