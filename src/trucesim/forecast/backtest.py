@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 import shutil
 import time
@@ -282,8 +283,6 @@ def run_backtest(record: Sequence[ObservedRow], origins: Sequence[dt.date],
         for origin in origins:
             timing = origin_file(out, origin).with_suffix(".json")
             if timing.is_file():
-                import json
-
                 secs = json.loads(timing.read_text())["seconds"]
                 seconds += [{"origin": origin, "model": k, "seconds": v}
                             for k, v in secs.items()]
