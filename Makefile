@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PYTHON) -m pip install --quiet -e '.[test,calibrate]'
+	$(PYTHON) -m pip install --quiet -e '.[test,calibrate,backtest]'
 	touch $@
 
 $(VENV)/.installed-dashboard: $(VENV)/.installed pyproject.toml

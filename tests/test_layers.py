@@ -37,6 +37,7 @@ APPLICATION = (
     "trucesim.atomic",
     "trucesim.folders",
     "trucesim.outcomes",
+    "trucesim.forecast",
 )
 #: Each lower layer, and what it must not import.
 LAYER_RULES = {

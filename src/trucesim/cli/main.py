@@ -20,9 +20,10 @@ from trucesim.scenario.errors import ConfigError
 EXIT_USAGE = 2
 #: Commands that simulate (they announce the model's first-use compilation).
 SIMULATING = frozenset({"run", "attribute", "sweep", "calibrate", "validate", "dashboard",
-                        "nowcast"})
+                        "nowcast", "backtest"})
 #: Commands that write figures: they draw with matplotlib's non-interactive Agg backend.
-DRAWING = frozenset({"run", "attribute", "plot", "calibrate", "validate", "nowcast"})
+DRAWING = frozenset({"run", "attribute", "plot", "calibrate", "validate", "nowcast",
+                     "backtest"})
 
 
 class UsageError(Exception):
@@ -122,6 +123,25 @@ def _parser() -> argparse.ArgumentParser:
                      help="parameter drift: off (every parameter at its posterior draw) or "
                      "reverting (a few drift back toward it; default: reverting)")
     now.set_defaults(func=_cmd_nowcast)
+
+    bt = sub.add_parser("backtest", help="rolling-origin forecasts of El Salvador's record "
+                        "scored (WIS) against a flat and a negative-binomial baseline")
+    bt.add_argument("--origins", default=None, metavar="DATES",
+                    help="comma-separated origins (first day not known; default: every "
+                    "quarter from 2014-01-01 to 2016-07-14)")
+    bt.add_argument("--particles", default=None, metavar="N",
+                    help="particles of the model's filter (default: 200)")
+    bt.add_argument("--score-against", type=Path, default=None, metavar="FILE",
+                    help="a later record (same format) used only to score, never as an input")
+    bt.add_argument("--seed", default=None, help="root seed (default: 20140101)")
+    bt.add_argument("--workers", default=None, metavar="N",
+                    help="threads advancing particles (default: 2)")
+    bt.add_argument("--out", type=Path, default=None,
+                    help="results folder (default: results/backtest; resumed when it holds "
+                    "the same backtest)")
+    bt.add_argument("--force", action="store_true",
+                    help="replace a backtest in --out made with different settings")
+    bt.set_defaults(func=_cmd_backtest)
 
     sc = sub.add_parser("scenarios", help="list the bundled scenarios")
     sc.set_defaults(func=_cmd_scenarios)
@@ -393,6 +413,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from trucesim.cli.backtest import backtest_command
+
+    return backtest_command(args.origins, args.particles, args.score_against, args.seed,
+                            args.out, force=args.force, workers=args.workers)
+
+
 def _cmd_nowcast(args: argparse.Namespace) -> int:
     from trucesim.cli.nowcast import nowcast_command
 
@@ -591,6 +618,8 @@ INTERRUPTED = {
     "validate": "nothing was written; rerun to start again",
     "nowcast": "nothing was written (results appear whole or not at all); rerun to start again",
     "dashboard": "stopped",
+    "backtest": "finished origins are kept in the folder's origins/; rerun the same command "
+                "to resume",
 }
 
 
