@@ -179,12 +179,15 @@ class KernelCache(FunctionCache):
         super().__init__(dispatcher.py_func)
         self._dispatcher = dispatcher
 
+    def _sources(self) -> str:
+        """What the kernel is built from, whatever its argument types."""
+        return (f"{kernel_digest(self._py_func)}:{_options(self._dispatcher)}:"
+                f"{int(numba.config.OPT)}")
+
     def _built_from(self, sig: Any) -> str:
         args = sig.args if hasattr(sig, "args") else sig
         fields = [f for a in args for f in _named_fields(a, [])]
-        return hashlib.sha256(repr((
-            kernel_digest(self._py_func), _options(self._dispatcher),
-            int(numba.config.OPT), fields)).encode()).hexdigest()[:24]
+        return hashlib.sha256(repr((self._sources(), fields)).encode()).hexdigest()[:24]
 
     def _index_key(self, sig, codegen):
         return (*super()._index_key(sig, codegen), self._built_from(sig))
@@ -204,15 +207,30 @@ class KernelCache(FunctionCache):
                 except OSError:
                     pass
             files._save_index(index)
+        try:
+            self._note_path().write_text(self._note(data.codegen.magic_tuple()))
+        except OSError:
+            pass
+
+    def _note_path(self) -> Path:
+        return Path(self._cache_file._index_path + ".built")
+
+    def _note(self, magic: tuple) -> str:
+        """Beside numba's index (whose argument types can only be read once the parameter
+        types exist): the CPU, source stamp and sources of the last entry saved."""
+        return f"{magic!r}\n{self._impl.locator.get_source_stamp()!r}\n{self._sources()}\n"
 
     def holds_current(self) -> bool:
-        """Whether an entry for the current sources and this CPU is cached (for any
-        argument types)."""
+        """Whether machine code for the current sources and this CPU is cached (for some
+        argument types; as the last entry saved)."""
         from numba.core.registry import cpu_target
 
         magic = cpu_target.target_context.codegen().magic_tuple()
-        return any(key[1] == magic and key[-1] == self._built_from(key[0])
-                   for key in self._cache_file._load_index())
+        try:
+            saved = self._note_path().read_text()
+        except OSError:
+            return False
+        return saved == self._note(magic) and os.path.exists(self._cache_file._index_path)
 
 
 def kernel[F: Callable](fn: F) -> F:
