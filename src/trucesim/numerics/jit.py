@@ -233,11 +233,21 @@ class KernelCache(FunctionCache):
         return saved == self._note(magic) and os.path.exists(self._cache_file._index_path)
 
 
-def kernel[F: Callable](fn: F) -> F:
+def kernel[F: Callable](fn: F | None = None, *, inline: bool = False) -> F:
     """Compile ``fn`` with numba (cached on disk, keyed by :class:`KernelCache`; it
     releases the GIL, so threads can run kernels side by side), or leave it as Python
-    when ``NUMBA_DISABLE_JIT=1``."""
-    compiled = numba.njit(nogil=True)(fn)
+    when ``NUMBA_DISABLE_JIT=1``. Use as ``@kernel`` or ``@kernel(inline=True)``.
+
+    ``inline=True`` inlines the kernel into each kernel that calls it, before typing
+    (numba's ``inline="always"``): it is then not compiled, optimised and turned into
+    machine code on its own as well. Worth it for a large kernel with one caller (the
+    day, into :func:`~trucesim.core.day.simulate_days`: about 6 s of CPU of the first
+    compile); called from Python it still compiles on its own.
+    """
+    if fn is None:
+        return functools.partial(kernel, inline=inline)  # type: ignore[return-value]
+    options = {"inline": "always"} if inline else {}
+    compiled = numba.njit(nogil=True, **options)(fn)
     if isinstance(compiled, Dispatcher):
         compiled._cache = KernelCache(compiled)  # what njit(cache=True) does, with our key
     return compiled
