@@ -222,7 +222,8 @@ class KernelCache(FunctionCache):
 
     def holds_current(self) -> bool:
         """Whether machine code for the current sources and this CPU is cached (for some
-        argument types; as the last entry saved)."""
+        argument types; as the last entry saved). The fields of the named tuples it
+        takes are not compared: they are known only from the argument types."""
         from numba.core.registry import cpu_target
 
         magic = cpu_target.target_context.codegen().magic_tuple()
