@@ -3,25 +3,29 @@
 #   make test   install into .venv with the test extras and run the whole test suite
 #   make dashboard  install the dashboard extra into .venv and start the dashboard
 # Both need only python3 (3.12, selected by .python-version) and make.
+#   make lock   upgrade requirements/lock.txt, the tested versions every install uses
 
 VENV   := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Every install takes the exact versions of the lock (see make lock).
+LOCK    := requirements/lock.txt
+INSTALL := $(PYTHON) -m pip install --quiet --constraint $(LOCK)
 
-.PHONY: install install-test install-dashboard run dashboard test test-fast bench bench-abc posterior posterior-A posterior-B clean
+.PHONY: install install-test install-dashboard run dashboard test test-fast bench bench-abc posterior posterior-A posterior-B lock clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e .
+	$(INSTALL) pip
+	$(INSTALL) -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PYTHON) -m pip install --quiet -e '.[test,calibrate,backtest]'
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml $(LOCK)
+	$(INSTALL) -e '.[test,calibrate,backtest]'
 	touch $@
 
-$(VENV)/.installed-dashboard: $(VENV)/.installed pyproject.toml
-	$(PYTHON) -m pip install --quiet -e '.[fast,dashboard]'
+$(VENV)/.installed-dashboard: $(VENV)/.installed pyproject.toml $(LOCK)
+	$(INSTALL) -e '.[dashboard]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -57,6 +61,20 @@ posterior-A: install-test
 	$(PYTHON) tools/point_from_posterior.py
 posterior-B: install-test
 	$(PYTHON) tools/bundle_posterior.py calibration/el-salvador-2016-07-14.toml B --workers $(POSTERIOR_WORKERS)
+
+# Upgrade the lock: resolve the newest versions pyproject.toml allows (every extra) in a
+# scratch venv, run the whole suite there, and rewrite $(LOCK) only if it passes (its
+# comment header is kept). The next make run / make test installs the new versions.
+LOCK_VENV := .venv-lock
+lock:
+	rm -rf $(LOCK_VENV)
+	python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[test,calibrate,dashboard,dask]'
+	$(LOCK_VENV)/bin/pytest -n 2 -q $(PYTEST_ARGS)
+	{ grep '^#' $(LOCK); $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf $(LOCK_VENV)
 
 clean:
 	rm -rf $(VENV) results

@@ -14,9 +14,14 @@ RSS and the wall time. Workers return each run's outputs and the client writes t
 they arrive, keeping at most a few runs per worker in flight, so the client's memory
 does not grow with the number of runs.
 
+Unreachable scheduler (``--unreachable``): how long ``trucesim sweep --backend dask`` takes
+to refuse a scheduler address nothing listens on (target <= 15 s), beside the connect
+timeout it is given.
+
 Usage::
 
     python benchmarks/sweep_throughput.py [--runs 60] [--scheduler tcp://127.0.0.1:8786]
+    python benchmarks/sweep_throughput.py --unreachable
     python benchmarks/sweep_throughput.py --memory [--runs 1000] [--workers 2]
                                           [--scheduler tcp://127.0.0.1:8786]
 """
@@ -157,11 +162,31 @@ def memory(runs: int, workers: int, tmp: Path, scheduler: str | None = None) -> 
     print(f"  daily parts on disk: {len(parts)} files, {size:.1f} MB")
 
 
+def unreachable(tmp: Path) -> None:
+    """Time the refusal of a scheduler address nothing listens on."""
+    from trucesim.cli.main import main as cli
+    from trucesim.runner.backends import CONNECT_TIMEOUT_S
+
+    exp = tmp / "exp.toml"
+    exp.write_text(f'name = "unreachable"\nscenario = "{SCENARIO}"\nreplicates = 1\nseed = 1\n'
+                   '[design]\nmethod = "variants"\n[variants.base]\n')
+    started = time.perf_counter()
+    code = cli(["sweep", str(exp), "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9",
+                "--out", str(tmp / "out")])
+    elapsed = time.perf_counter() - started
+    target = 15.0
+    print(f"unreachable scheduler: refused (exit {code}) after {elapsed:.1f} s; connect "
+          f"timeout {CONNECT_TIMEOUT_S} s; target <= {target:.0f} s (ratio "
+          f"{elapsed / target:.2f})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=None,
                     help="runs per sweep (default: 60; with --memory: 1000)")
     ap.add_argument("--memory", action="store_true", help="the 1,000-run memory benchmark")
+    ap.add_argument("--unreachable", action="store_true",
+                    help="time the refusal of an unreachable Dask scheduler")
     ap.add_argument("--workers", type=int, default=2, help="--memory: worker processes")
     ap.add_argument("--scheduler", default=None,
                     help="also (throughput) or only (--memory) run on this Dask scheduler")
@@ -169,7 +194,9 @@ def main() -> None:
     args = ap.parse_args()
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="trucesim-bench-"))
     try:
-        if args.memory:
+        if args.unreachable:
+            unreachable(tmp)
+        elif args.memory:
             memory(args.runs or 1000, args.workers, tmp, args.scheduler)
         else:
             throughput(args.runs or 60, tmp, args.scheduler)

@@ -111,19 +111,11 @@ def test_interrupted_says_how_to_resume(monkeypatch, capsys, command, tmp_path):
     def interrupt(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, f"_cmd_{command}", interrupt)
+    monkeypatch.setattr(cli, f"_cmd_{command}", interrupt)  # the parser is built per call
     argv = [command, "x"] if command == "sweep" else [command, "honduras-like-2013"]
-    parser_func = cli._parser
-    monkeypatch.setattr(cli, "_parser", lambda: _with_func(parser_func(), command, interrupt))
     assert cli.main(argv) == 130
     err = capsys.readouterr().err
     if command == "sweep":
         assert "rerun the same command to resume" in err
     else:
         assert "nothing was written" in err
-
-
-def _with_func(parser, command, func):
-    for action in parser._subparsers._group_actions:
-        action.choices[command].set_defaults(func=func)
-    return parser

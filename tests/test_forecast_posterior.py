@@ -201,7 +201,7 @@ def test_compare_plot_caption_says_what_the_intervals_carry(tmp_path):
     run = _run_folder(tmp_path)
     fig = compare_chart(run.daily, scenario=run.scenario, reference="base",
                         uncertainty=run.uncertainty)
-    caption = fig._supxlabel.get_text().replace("\n", " ")
+    caption = fig.get_supxlabel().replace("\n", " ")
     assert f"Intervals carry {POSTERIOR}." in caption
     assert "same posterior draw" in caption
     import matplotlib.pyplot as plt
@@ -215,7 +215,7 @@ def test_compare_plot_caption_says_what_the_intervals_carry(tmp_path):
     from trucesim.plots.fan import fan_chart
 
     fig = fan_chart(run.daily, scenario=run.scenario, uncertainty=NOISE_ONLY)
-    assert f"Intervals carry {NOISE_ONLY}." in fig._supxlabel.get_text().replace("\n", " ")
+    assert f"Intervals carry {NOISE_ONLY}." in fig.get_supxlabel().replace("\n", " ")
     plt.close(fig)
 
 

@@ -1,8 +1,9 @@
 """The kernels run compiled by numba or, with NUMBA_DISABLE_JIT=1, as plain Python (the
-same code); the cache of compiled kernels follows every source of the package."""
+same code); each kernel's cached machine code follows what the kernel is built from."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -51,65 +52,69 @@ def test_pure_python_path_gives_the_compiled_table(tmp_path, retaliation):
     pd.testing.assert_frame_equal(python, compiled)
 
 
-def test_refresh_cache_follows_every_kernel_source(tmp_path):
-    package = tmp_path / "pkg"
-    for sub in ("core", "scenario", "cli"):
-        (package / sub / "__pycache__").mkdir(parents=True)
-    (package / "core" / "a.py").write_text("X = 1\n")
-    (package / "scenario" / "b.py").write_text("Y = 2\n")
-    (package / "cli" / "c.py").write_text("Z = 3\n")
-    cached = [package / "core" / "__pycache__" / f"a.k-1.py312.{s}" for s in ("nbi", "nbc")]
-
-    def fill():
-        for f in cached:
-            f.write_text("machine code")
-
-    fill()
-    assert jit.refresh_cache(package)  # no stamp yet: the cache is dropped
-    assert not any(f.exists() for f in cached)
-    fill()
-    assert not jit.refresh_cache(package)  # sources unchanged: kept
-    (package / "cli" / "c.py").write_text("Z = 4\n")  # not a kernel source: kept
-    assert not jit.refresh_cache(package)
-    assert all(f.exists() for f in cached)
-    (package / "scenario" / "b.py").write_text("Y = 3\n")  # another module than the kernel's
-    assert jit.refresh_cache(package)
-    assert not any(f.exists() for f in cached)
-
-
-def test_refresh_cache_follows_numba_cache_dir(tmp_path, monkeypatch):
-    """With NUMBA_CACHE_DIR, numba keeps the kernels in a folder named after the source
-    folder and a hash of its path: those are dropped too."""
-    package = tmp_path / "pkg"
-    (package / "core").mkdir(parents=True)
-    (package / "core" / "a.py").write_text("X = 1\n")
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
-    folder = jit.numba_cache_folder(package / "core" / "a.py", tmp_path / "cache")
-    assert folder.parent == tmp_path / "cache" and folder.name.startswith("core_")
-    folder.mkdir(parents=True)
-    cached = folder / "a.k-1.py312.nbi"
-    cached.write_text("machine code")
-    jit.refresh_cache(package)
-    cached.write_text("machine code")
-    (package / "core" / "a.py").write_text("X = 2\n")
-    assert jit.refresh_cache(package)
-    assert not cached.exists()
+KERNEL_PACKAGE = {
+    "__init__.py": "",
+    # constants and a parameter block that a kernel in another module reads
+    "b.py": "from typing import NamedTuple\n\nLIMIT = 3\n\n\n"
+            "class Pair(NamedTuple):\n    first: float\n    second: float\n",
+    # a kernel that another module's kernel calls
+    "c.py": "from trucesim.numerics.jit import kernel\n\n\n@kernel\ndef scale(x):\n"
+            "    \"\"\"Scale x.\"\"\"\n    return 2.0 * x\n",
+    # a module no kernel reads
+    "d.py": "def check(x):\n    if x < 0:\n        raise ValueError(\"negative\")\n",
+    "a.py": "from kpkg import c, d\nfrom kpkg.b import LIMIT\n"
+            "from trucesim.numerics.jit import kernel\n\n\n@kernel\ndef total(pair):\n"
+            "    return c.scale(pair.first) + LIMIT * pair.second\n",
+}
+RUN_KERNELS = """
+import json
+from kpkg import a, c
+from kpkg.b import Pair
+from trucesim.numerics.jit import first_use_note
+note = first_use_note(a.total) is not None
+value = a.total(Pair(first=1.0, second=10.0))
+assert first_use_note(a.total) is None
+print(json.dumps({"note": note, "value": value,
+                  "total": sum(a.total.stats.cache_misses.values()),
+                  "scale": sum(c.scale.stats.cache_misses.values())}))
+"""
 
 
-def test_refresh_cache_deletes_nothing_where_it_cannot_stamp(tmp_path, monkeypatch):
-    """A read-only install keeps its cache (numba's own per-file checks remain)."""
-    package = tmp_path / "pkg"
-    (package / "core" / "__pycache__").mkdir(parents=True)
-    (package / "core" / "a.py").write_text("X = 1\n")
-    cached = package / "core" / "__pycache__" / "a.k-1.py312.nbi"
-    cached.write_text("machine code")
+def test_the_cache_follows_what_each_kernel_is_built_from(tmp_path):
+    """A kernel's cached machine code is kept while what it is built from is unchanged
+    (a module no kernel reads, a docstring), and compiled again when a constant or a
+    kernel it reads from another module changes, or the fields of its parameter block
+    are reordered (numba alone checks only the kernel's own file). The note that the
+    model compiles shows exactly when the kernel is not cached."""
+    package = tmp_path / "kpkg"
+    package.mkdir()
+    for name, text in KERNEL_PACKAGE.items():
+        (package / name).write_text(text)
 
-    def refuse(self, *args, **kwargs):
-        raise PermissionError("read-only")
+    def run(note=True):
+        out = _run(RUN_KERNELS, path=tmp_path, env={"NUMBA_CACHE_DIR": ""})
+        r = json.loads(out.stdout)
+        assert not note or r["note"] == (r["total"] > 0)
+        return r["value"], r["total"], r["scale"]
 
-    monkeypatch.setattr(type(package), "write_text", refuse)
-    assert not jit.refresh_cache(package)
-    assert cached.exists()
+    def edit(name, old, new):
+        path = package / name
+        assert old in path.read_text()
+        path.write_text(path.read_text().replace(old, new))
+
+    assert run() == (32.0, 1, 1)  # 2 * 1 + 3 * 10: compiled
+    edit("d.py", '"negative"', '"x must not be negative"')  # not a kernel source
+    assert run() == (32.0, 0, 0)  # loaded from the cache
+    edit("b.py", "LIMIT = 3", "LIMIT = 4")  # a constant the kernel freezes
+    assert run() == (42.0, 1, 0)
+    edit("c.py", "2.0 * x", "3.0 * x")  # a kernel it calls, in another module
+    assert run() == (43.0, 1, 1)
+    edit("b.py", "first: float\n    second: float", "second: float\n    first: float")
+    assert run(note=False) == (43.0, 1, 0)  # the same numba type, other slots
+    edit("c.py", "Scale x.", "Twice x.")  # a docstring: the caller's code is the same
+    assert run() == (43.0, 0, 0)
+    # each replaced entry was dropped: one cached machine code per kernel
+    assert len(list((package / "__pycache__").glob("a.total-*.nbc"))) == 1
 
 
 ACTIVE_FRONTS = """

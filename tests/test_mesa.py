@@ -54,16 +54,31 @@ def test_datacollector_model_vars_are_the_daily_table():
     df = dc.get_model_vars_dataframe()
     assert df.index.name == "Step" and list(df.index) == list(range(1, 41))
     pd.testing.assert_frame_equal(df.reset_index(drop=True), model.to_frame())
-    assert dc._collection_steps == list(range(1, 41))
     assert dc.model_vars["homicides"] == model.to_frame()["homicides"].tolist()
     assert dc.model_vars["date"][0] == pd.Timestamp(s.start)
     # read again after more days: the cache follows the model
     for _ in range(5):
         model.step()
-    assert len(dc.model_vars["homicides"]) == 45 and dc._collection_steps[-1] == 45
-    assert len(dc.get_model_vars_dataframe()) == 45
+    assert len(dc.model_vars["homicides"]) == 45
+    assert list(dc.get_model_vars_dataframe().index) == list(range(1, 46))
     # model variables cost nothing per step: no agent data, nothing collected
-    assert not dc.collects_agents and dc._agenttype_records == {}
+    assert not dc.collects_agents
+    with pytest.warns(UserWarning, match="No agent-type reporters"):
+        assert dc.get_agenttype_vars_dataframe(Clique).empty
+
+
+def test_batch_run_reads_every_day_of_the_daily_table():
+    """Mesa's batch_run, collecting every step, gives one row per day with the day's
+    model variables (it finds the steps through the DataCollector)."""
+    s = simple_scenario()
+    rows = mesa.batch_run(TruceModel, parameters={"scenario": [s]}, rng=[2], max_steps=40,
+                          data_collection_period=1, display_progress=False)
+    model = TruceModel(s, rng=2)
+    for _ in range(40):
+        model.step()
+    table = model.to_frame()
+    assert [r["Step"] for r in rows] == list(range(1, 41))
+    assert [r["homicides"] for r in rows] == table["homicides"].tolist()
 
 
 def test_int_seed_gives_the_same_run_as_simulate():
@@ -165,7 +180,8 @@ def test_agent_reporters_only_when_asked():
     # a custom reporter, and batch_run giving one row per agent
     model = TruceModel(s, rng=1, agent_reporters={Clique: {"size": "members"}})
     model.run()  # steps day by day so every day has its snapshot
-    assert sorted(model.datacollector._agenttype_records) == list(range(1, s.days + 1))
+    sizes = model.datacollector.get_agenttype_vars_dataframe(Clique)
+    assert sorted(set(sizes.index.get_level_values("Step"))) == list(range(1, s.days + 1))
     rows = mesa.batch_run(TruceModel, parameters={"scenario": [s], "agent_reporters": True},
                           rng=[1], max_steps=2, display_progress=False)
     assert len(rows) == s.world.cliques + len(s.gangs)

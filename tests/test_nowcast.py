@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import numpy as np
 import pandas as pd
@@ -55,10 +54,7 @@ def test_particle_copy_is_exact_and_independent(el_salvador_600):
     rows = sc.world.burn_in_days + tl.days
     p = Particle.start(sc, np.random.default_rng(3), tl, new_record(rows, 3))
     p.advance(400, new_record(rows, 3))
-    started = time.perf_counter()
-    q = p.copy()
-    per_copy = time.perf_counter() - started
-    assert per_copy < 0.05, per_copy  # about 75 microseconds at 600 cliques
+    q = p.copy()  # its cost: benchmarks/nowcast.py
     p.advance(700, new_record(rows, 3))
     q.advance(700, new_record(rows, 3))
     assert np.array_equal(p.history, q.history)
@@ -265,27 +261,29 @@ def test_main_job_options_are_its_own(tmp_path, capsys):
 
 def test_kernels_release_the_gil_so_threads_share_the_particles(el_salvador_600):
     """The filter advances particles in 2 threads: while one thread runs the compiled
-    days, the other keeps running Python (with the GIL held it would stall for the whole
-    call)."""
+    days, the other keeps running Python, and sees the record filling day by day. With
+    the GIL held for the whole call it could see the record only before the days (empty)
+    or after them (full). The main thread's longest stall: benchmarks/nowcast.py."""
     import threading
 
     sc = el_salvador_600
     tl = compile_timeline(sc)
     rows = sc.world.burn_in_days + tl.days
-    p = Particle.start(sc, np.random.default_rng(1), tl, new_record(rows, 3))
-    done = threading.Event()
-    worker = threading.Thread(target=lambda: (p.advance(tl.days, new_record(rows, 3)),
-                                              done.set()))
-    started = time.perf_counter()
-    last, gap = started, 0.0
-    worker.start()
-    while not done.is_set():
-        now = time.perf_counter()
-        gap, last = max(gap, now - last), now
-    worker.join()
-    wall = time.perf_counter() - started
-    assert wall > 0.05
-    assert gap < 0.5 * wall, (gap, wall)
+    start = Particle.start(sc, np.random.default_rng(1), tl, new_record(rows, 3))
+    first, last = sc.world.burn_in_days, rows - 1
+    for _ in range(20):  # another process may hold the CPU through one whole call
+        p, record = start.copy(), new_record(rows, 3)
+        daily = record[0]
+        worker = threading.Thread(target=p.advance, args=(tl.days, record))
+        seen_midway = False
+        worker.start()
+        while worker.is_alive() and not seen_midway:
+            seen_midway = daily.members[first] > 0 and daily.members[last] == 0
+        worker.join()
+        assert daily.members[last] > 0  # the days ran to the end
+        if seen_midway:
+            break
+    assert seen_midway
 
 
 def test_filter_does_not_depend_on_the_number_of_threads(el_salvador_600):

@@ -171,7 +171,7 @@ def test_annual_boxes_beside_observed_totals(run):
                  & obs["start"].dt.year.isin([2015, 2016])].sort_values("start")["value"]
     assert [float(d.get_ydata()[0]) for d in diamonds] == list(expect)
     assert ax.get_ylabel() == "recorded homicides\n(count per year)"  # not a variant's name
-    assert fig._suptitle.get_text().endswith(": annual recorded homicides")
+    assert fig.get_suptitle().endswith(": annual recorded homicides")
     assert legend_texts(ax) == [f"simulated: {v}" for v in VARIANTS] + ["observed total"]
     assert overlapping_texts(fig) == []
 
@@ -250,5 +250,6 @@ def test_compare_caption_fits_the_figure(run, dpi):
     fig = compare_chart(run.daily, "homicides", scenario=run.scenario)
     fig.set_dpi(dpi)
     fig.canvas.draw()
-    right = fig._supxlabel.get_window_extent().x1
+    caption = next(t for t in fig.texts if t.get_text() == fig.get_supxlabel())
+    right = caption.get_window_extent().x1
     assert right <= 0.97 * fig.get_figwidth() * dpi

@@ -103,15 +103,13 @@ def test_cli_bad_experiment_exits_2_without_traceback(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_unreachable_scheduler_fails_fast_and_writes_nothing(tmp_path, capsys):
-    import time
-
+def test_unreachable_scheduler_is_refused_and_writes_nothing(tmp_path, capsys):
+    """(How fast: benchmarks/sweep_throughput.py --unreachable.)"""
     path = write_tiny(tmp_path)
     out = tmp_path / "out"
-    started = time.perf_counter()
     code = main(["sweep", str(path), "--backend", "dask", "--scheduler", "tcp://127.0.0.1:9",
                  "--out", str(out)])
-    assert code == 2 and time.perf_counter() - started < 15
+    assert code == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
     assert not out.exists()
 

@@ -564,9 +564,12 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
 def _announce_compilation(command: str) -> None:
     """Tell the user, before a simulating command's first run on a machine, that the
     model compiles now (once; later runs load it from the cache)."""
+    if command not in SIMULATING:
+        return
+    from trucesim.core.day import simulate_days
     from trucesim.numerics.jit import first_use_note
 
-    note = first_use_note() if command in SIMULATING else None
+    note = first_use_note(simulate_days)
     if note:
         print(note, file=sys.stderr)
 

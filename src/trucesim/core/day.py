@@ -63,7 +63,7 @@ def simulate_days(rng, first, last, state, params, schedule, daily, gang_daily):
         day(rng, d, state, params, schedule, daily, gang_daily)
 
 
-@kernel
+@kernel(inline=True)
 def day(rng, d, state, params, schedule, daily, gang_daily):
     """Simulate day ``d``."""
     cliques, fronts, gangs, clock, scratch = (

@@ -1,47 +1,42 @@
-"""Compiling the kernels: numba, with a cache that follows every source they are built from.
+"""Compiling the kernels: numba, with a cache keyed on what each kernel is built from.
 
 Every mechanism is written once, as a plain Python function over the model's arrays,
 and decorated with :func:`kernel`, which compiles it with numba (``njit``, cached on
 disk). Setting ``NUMBA_DISABLE_JIT=1`` runs the very same functions as plain Python,
 for debugging (slow, but every line can be stepped through).
 
-numba checks only the file of a cached function, but a kernel freezes what it reads
-from other modules (constants such as stance codes, and the kernels it calls). So the
-cache is keyed to a digest of every source file of the packages kernels are built from
-(:data:`KERNEL_SOURCES`: the numerics, the mechanisms, the core and the scenario
-schema and parameters they read): when any changes, the cached machine code is dropped
-and compiles again on first use (:func:`refresh_cache`). Editing the CLI, plots,
-runner or dashboard does not recompile.
+numba checks only the file of a cached function (its time and size), but a kernel
+freezes more than its own file: the kernels it calls, from any module, are compiled into
+it, and the module constants it reads (stance codes, event kinds, the active window)
+become literals in its machine code. So each kernel's cache entry is keyed, on top of
+numba's own key (argument types, CPU, bytecode), on a digest of what it is built from
+(:func:`kernel_digest`): its code (bytecode, constants, names), the value of every global
+it reads, recursively the digests of the kernels it calls, and the compiler's options;
+and on the field names of the named tuples among its argument types (a reordered
+parameter block has the same numba type, but cached code would read the old slots).
+
+Editing a module no kernel reads (the CLI, plots, the scenario schema's messages)
+recompiles nothing; editing a kernel, or a constant or kernel it reads, recompiles that
+kernel and every kernel that calls it, whichever files they are in. A stale entry is
+dropped when its replacement is saved (:class:`KernelCache`).
 """
 
 from __future__ import annotations
 
+import builtins
+import enum
+import functools
 import hashlib
 import os
+import types
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numba
-
-PACKAGE = Path(__file__).resolve().parent.parent
-#: The sub-packages whose sources the compiled kernels are built from.
-KERNEL_SOURCES = ("numerics", "mechanisms", "core", "scenario")
-#: Stamp of the sources the cached machine code was built from.
-CACHE_STAMP = "trucesim-kernels.stamp"
-CACHE_SUFFIXES = (".nbi", ".nbc")
-
-
-def _sources(package: Path) -> list[Path]:
-    return sorted(p for sub in KERNEL_SOURCES for p in (package / sub).rglob("*.py"))
-
-
-def source_digest(package: Path = PACKAGE) -> str:
-    """Digest of every Python source the kernels are built from (names and contents)."""
-    h = hashlib.sha256()
-    for path in _sources(package):
-        h.update(str(path.relative_to(package)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()[:20]
+import numpy as np
+from numba.core.caching import FunctionCache
+from numba.core.dispatcher import Dispatcher
 
 
 def numba_cache_folder(source: Path, root: str | Path) -> Path:
@@ -52,65 +47,218 @@ def numba_cache_folder(source: Path, root: str | Path) -> Path:
     return Path(root) / _CacheLocator.get_suitable_cache_subpath(str(source.resolve()))
 
 
-def cache_folders(package: Path = PACKAGE) -> list[Path]:
-    """Where numba keeps this package's cached kernels: each ``__pycache__`` beside the
-    kernel sources, and their folders under ``NUMBA_CACHE_DIR`` if that is set."""
-    folders = [p for sub in KERNEL_SOURCES for p in (package / sub).rglob("__pycache__")]
-    root = os.environ.get("NUMBA_CACHE_DIR")
-    if root:
-        sources = {p.parent: p for p in _sources(package)}.values()  # one file per folder
-        folders += [f for f in (numba_cache_folder(s, root) for s in sources) if f.is_dir()]
-    return folders
+# ------------------------------------------------------------------ what a kernel freezes
+def _plain_digest(value: Any) -> str | None:
+    """Digest text of a plain value a kernel can freeze, or None if it is not one."""
+    if value is None or isinstance(value, bool | int | float | complex | str | bytes):
+        return f"{type(value).__name__}:{value!r}"
+    if isinstance(value, enum.Enum):
+        return f"enum:{type(value).__module__}.{type(value).__qualname__}:{value.value!r}"
+    if isinstance(value, np.generic):
+        return f"np:{value.dtype.str}:{value!r}"
+    if isinstance(value, np.ndarray):
+        data = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()
+        return f"array:{value.dtype.str}:{value.shape}:{data}"
+    if isinstance(value, np.dtype):
+        return f"dtype:{value!r}"
+    return None
 
 
-def kernels_cached(package: Path = PACKAGE) -> bool:
-    """True if compiled kernels for the current sources are in numba's cache."""
-    stamp = package / "__pycache__" / CACHE_STAMP
+def _value_digest(value: Any, names: frozenset[str], package: str,
+                  modules: tuple[str, ...] = ()) -> str:
+    """Digest text of a global that a kernel of ``package`` (its top-level package)
+    reads. ``names`` are the names its code uses (for a module of the same package, the
+    attributes it may read from it)."""
+    plain = _plain_digest(value)
+    if plain is not None:
+        return plain
+    if isinstance(value, Dispatcher):
+        if value.py_func in _DIGESTING:  # a recursive kernel: its own code is hashed
+            return f"kernel:{value.py_func.__qualname__}"
+        return f"kernel:{kernel_digest(value.py_func)}:{_options(value)}"
+    if isinstance(value, tuple | list | frozenset):
+        return f"{type(value).__name__}:[" + ",".join(
+            _value_digest(v, names, package, modules) for v in value) + "]"
+    if isinstance(value, types.ModuleType):
+        name = value.__name__
+        if name.split(".")[0] != package:  # a library: its version
+            return f"module:{name}:{getattr(value, '__version__', '')}"
+        if name in modules:  # already being digested
+            return f"module:{name}"
+        inner = (*modules, name)
+        return f"module:{name}:{{" + ",".join(
+            f"{n}={_value_digest(getattr(value, n), names, package, inner)}"
+            for n in sorted(names) if hasattr(value, n)) + "}"
+    if isinstance(value, type):
+        fields = getattr(value, "_fields", None)
+        members = ([f"{m.name}={m.value!r}" for m in value]
+                   if issubclass(value, enum.Enum) else None)
+        return f"type:{value.__module__}.{value.__qualname__}:{fields}:{members}"
+    if isinstance(value, types.BuiltinFunctionType | np.ufunc):
+        return f"function:{getattr(value, '__module__', '')}.{value.__name__}"
+    if isinstance(value, types.FunctionType):  # a plain function numba compiles inline
+        return f"function:{value.__module__}.{value.__qualname__}:{kernel_digest(value)}"
+    raise TypeError(f"a kernel reads a global of type {type(value).__name__} ({value!r}) "
+                    "that trucesim.numerics.jit cannot digest for its cache key")
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _code_digest(code: types.CodeType, h: Any, doc: str | None) -> None:
+    h.update(code.co_code)
+    h.update(repr(code.co_names).encode())
+    for i, const in enumerate(code.co_consts):
+        if isinstance(const, types.CodeType):
+            _code_digest(const, h, None)
+        elif i == 0 and doc is not None and const == doc:
+            continue  # the docstring: not compiled
+        else:
+            h.update(f"{type(const).__name__}:{const!r};".encode())
+
+
+_DIGESTING: set[Callable] = set()
+
+
+@functools.cache
+def kernel_digest(fn: Callable) -> str:
+    """Digest of what the compiled ``fn`` is built from: its code, the value of every
+    global it reads (a module of this package: the attributes its code names) and,
+    recursively, the digests of the kernels it calls. Its docstring, comments and line
+    numbers do not count. Computed once per process."""
+    _DIGESTING.add(fn)
     try:
-        if stamp.read_text() != source_digest(package):
-            return False
-    except OSError:
-        return False
-    return any(next(f.glob("day.*.nbi"), None) for f in cache_folders(package))
+        return _digest(fn)
+    finally:
+        _DIGESTING.discard(fn)
 
 
-def refresh_cache(package: Path = PACKAGE) -> bool:
-    """Drop the package's cached kernels if any of their sources changed since they were
-    compiled. Returns True if the cache was dropped.
+def _digest(fn: Callable) -> str:
+    code = fn.__code__
+    h = hashlib.sha256()
+    _code_digest(code, h, fn.__doc__)
+    h.update(repr([(v.__class__.__name__, _plain_digest(v)) for v in fn.__defaults__ or ()])
+             .encode())
+    names = frozenset(_code_names(code))
+    package = fn.__module__.split(".")[0]
+    for name in sorted(names):
+        if name in fn.__globals__:
+            value = fn.__globals__[name]
+            h.update(f"{name}={_value_digest(value, names, package)};".encode())
+        elif not hasattr(builtins, name):
+            h.update(f"{name}=?;".encode())  # e.g. an attribute name: its code has it
+    return h.hexdigest()[:24]
 
-    The new stamp is written first: where it cannot be written (a read-only install),
-    nothing is deleted, and numba keeps its own per-file checks.
-    """
-    digest = source_digest(package)
-    stamp = package / "__pycache__" / CACHE_STAMP
-    try:
-        if stamp.read_text() == digest:
-            return False
-    except OSError:
-        pass
-    try:
-        stamp.parent.mkdir(exist_ok=True)
-        stamp.write_text(digest)
-    except OSError:
-        return False
-    for folder in cache_folders(package):
-        for cached in folder.iterdir():
-            if cached.suffix in CACHE_SUFFIXES:
+
+def _options(dispatcher: Dispatcher) -> str:
+    return repr(sorted((k, repr(v)) for k, v in dispatcher.targetoptions.items()))
+
+
+def _named_fields(ty: Any, out: list) -> list:
+    """The field names of every named tuple type in numba type ``ty`` (recursively)."""
+    cls = getattr(ty, "instance_class", None)
+    if cls is not None and hasattr(cls, "_fields"):
+        out.append(f"{cls.__module__}.{cls.__qualname__}{cls._fields}")
+    for sub in getattr(ty, "types", ()) or ():
+        _named_fields(sub, out)
+    return out
+
+
+class KernelCache(FunctionCache):
+    """numba's on-disk cache of one kernel, its entries keyed also on the kernel's
+    :func:`kernel_digest`, the compiler options and optimisation level, and the fields
+    of the named tuples it takes. Saving an entry drops older entries of the same
+    argument types and CPU (those built from other sources)."""
+
+    def __init__(self, dispatcher: Dispatcher):
+        super().__init__(dispatcher.py_func)
+        self._dispatcher = dispatcher
+
+    def _sources(self) -> str:
+        """What the kernel is built from, whatever its argument types."""
+        return (f"{kernel_digest(self._py_func)}:{_options(self._dispatcher)}:"
+                f"{int(numba.config.OPT)}")
+
+    def _built_from(self, sig: Any) -> str:
+        args = sig.args if hasattr(sig, "args") else sig
+        fields = [f for a in args for f in _named_fields(a, [])]
+        return hashlib.sha256(repr((self._sources(), fields)).encode()).hexdigest()[:24]
+
+    def _index_key(self, sig, codegen):
+        return (*super()._index_key(sig, codegen), self._built_from(sig))
+
+    def _save_overload(self, sig, data):
+        super()._save_overload(sig, data)
+        if not self._enabled:
+            return
+        key = self._index_key(sig, data.codegen)
+        files = self._cache_file
+        index = files._load_index()
+        stale = [k for k in index if k[:2] == key[:2] and k != key]
+        if stale:
+            for k in stale:
                 try:
-                    cached.unlink(missing_ok=True)
-                except OSError:  # a read-only cache: numba's per-file checks remain
+                    os.unlink(files._data_path(index.pop(k)))
+                except OSError:
                     pass
-    return True
+            files._save_index(index)
+        try:
+            self._note_path().write_text(self._note(data.codegen.magic_tuple()))
+        except OSError:
+            pass
+
+    def _note_path(self) -> Path:
+        return Path(self._cache_file._index_path + ".built")
+
+    def _note(self, magic: tuple) -> str:
+        """Beside numba's index (whose argument types can only be read once the parameter
+        types exist): the CPU, source stamp and sources of the last entry saved."""
+        return f"{magic!r}\n{self._impl.locator.get_source_stamp()!r}\n{self._sources()}\n"
+
+    def holds_current(self) -> bool:
+        """Whether machine code for the current sources and this CPU is cached (for some
+        argument types; as the last entry saved). The fields of the named tuples it
+        takes are not compared: they are known only from the argument types."""
+        from numba.core.registry import cpu_target
+
+        magic = cpu_target.target_context.codegen().magic_tuple()
+        try:
+            saved = self._note_path().read_text()
+        except OSError:
+            return False
+        return saved == self._note(magic) and os.path.exists(self._cache_file._index_path)
 
 
-refresh_cache()  # before any kernel is loaded from numba's cache
+def kernel[F: Callable](fn: F | None = None, *, inline: bool = False) -> F:
+    """Compile ``fn`` with numba (cached on disk, keyed by :class:`KernelCache`; it
+    releases the GIL, so threads can run kernels side by side), or leave it as Python
+    when ``NUMBA_DISABLE_JIT=1``. Use as ``@kernel`` or ``@kernel(inline=True)``.
+
+    ``inline=True`` inlines the kernel into each kernel that calls it, before typing
+    (numba's ``inline="always"``): it is then not compiled, optimised and turned into
+    machine code on its own as well. Worth it for a large kernel with one caller (the
+    day, into :func:`~trucesim.core.day.simulate_days`: about 6 s of CPU of the first
+    compile); called from Python it still compiles on its own.
+    """
+    if fn is None:
+        return functools.partial(kernel, inline=inline)  # type: ignore[return-value]
+    options = {"inline": "always"} if inline else {}
+    compiled = numba.njit(nogil=True, **options)(fn)
+    if isinstance(compiled, Dispatcher):
+        compiled._cache = KernelCache(compiled)  # what njit(cache=True) does, with our key
+    return compiled
 
 
-def kernel[F: Callable](fn: F) -> F:
-    """Compile ``fn`` with numba (cached on disk; it releases the GIL, so threads can run
-    kernels side by side), or leave it as Python when
-    ``NUMBA_DISABLE_JIT=1``."""
-    return numba.njit(cache=True, nogil=True)(fn)
+def kernel_cached(compiled: Callable) -> bool:
+    """True if machine code of kernel ``compiled`` for the current sources is in
+    numba's cache (for some argument types)."""
+    cache = getattr(compiled, "_cache", None)
+    return isinstance(cache, KernelCache) and cache.holds_current()
 
 
 def jit_disabled() -> bool:
@@ -123,9 +271,10 @@ def compiler() -> str:
     return "python (NUMBA_DISABLE_JIT)" if jit_disabled() else f"numba {numba.__version__}"
 
 
-def first_use_note() -> str | None:
-    """A line telling the user that the kernels compile now (once per machine and
-    version), or None if they are cached or compilation is disabled."""
-    if jit_disabled() or kernels_cached():
+def first_use_note(entry: Callable) -> str | None:
+    """A line telling the user that the kernels compile now (once per machine, version
+    and source), or None if ``entry`` (the kernel the command runs) is cached or
+    compilation is disabled."""
+    if jit_disabled() or kernel_cached(entry):
         return None
     return "note: compiling the model on first use (about 30 s; cached for later runs)"
