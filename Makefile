@@ -21,7 +21,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dashboard: $(VENV)/.installed pyproject.toml
-	$(PYTHON) -m pip install --quiet -e '.[fast,dashboard]'
+	$(PYTHON) -m pip install --quiet -e '.[dashboard]'
 	touch $@
 
 install: $(VENV)/.installed

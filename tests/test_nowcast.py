@@ -121,7 +121,8 @@ def _posterior(values: dict[str, np.ndarray], **extra) -> Posterior:
     n = len(next(iter(values.values())))
     return Posterior(names=tuple(values), values=np.column_stack(list(values.values())),
                      weights=np.full(n, 1.0 / n), protocol=extra.pop("protocol", "B"),
-                     data_until=dt.date(2013, 12, 31), seed=5, **extra)
+                     data_until=dt.date(2013, 12, 31), seed=5,
+                     scenario=extra.pop("scenario", "el-salvador-2010-2016"), **extra)
 
 
 @pytest.mark.parametrize("problem", ["malformed", "protocol A", "unknown parameter",

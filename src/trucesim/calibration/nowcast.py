@@ -76,7 +76,7 @@ from trucesim.scenario.posterior import (
     weighted_quantiles,
 )
 from trucesim.scenario.schema import Scenario, load_scenario
-from trucesim.uncertainty import parameter_draws
+from trucesim.uncertainty import check_fitted_to, parameter_draws
 
 #: The last day any nowcast may see (protocol B): the day before the letter was public.
 NOWCAST_CUTOFF = PROTOCOL_CUTOFFS["B"]
@@ -323,6 +323,13 @@ class NowcastResult:
         return (date - self.scenario.start).days
 
 
+def longest_burn_in(scenario: Scenario, draws) -> int:
+    """The longest burn-in of the particles' draws (a posterior may set
+    ``world.burn_in_days``): the scratch record must hold every particle's rows."""
+    return max([scenario.world.burn_in_days]
+               + [d.scenario.world.burn_in_days for d in draws if d.scenario is not None])
+
+
 class Workers:
     """Runs a function over the particles in ``workers`` threads (the kernels release
     the GIL), each thread with its own scratch record."""
@@ -397,7 +404,7 @@ def run_filter(
     observations = [p for p in observations if p.end <= cutoff]
     timeline = compile_timeline(scenario)
     # A value the scenario file sets itself wins over the draw (held), as for any run.
-    bound = parameter_draws(scenario, posterior)
+    bound = parameter_draws(scenario, posterior, fitted_to=FILTER_SCENARIO)
     names = tuple(n for n in bound.posterior.names if n not in bound.held) if bound else ()
     builder = ParameterBuilder(scenario, names)
     root = np.random.SeedSequence(seed)
@@ -413,7 +420,8 @@ def run_filter(
         if k not in cache:
             cache[k] = builder.start(bound.overrides(i), k)
         draws.append(cache[k])
-    pool = Workers(workers, scenario.world.burn_in_days + timeline.days, len(scenario.gang_names))
+    pool = Workers(workers, longest_burn_in(scenario, cache.values()) + timeline.days,
+                   len(scenario.gang_names))
 
     def start(i: int, record: tuple) -> Particle:
         d = draws[i]
@@ -508,6 +516,7 @@ def read_posterior(path: str | Path | None) -> Posterior:
                           "protocol B posterior (data up to 2016-07-14 at most)")
     check_cutoff(posterior.data_until)
     scenario = load_scenario(FILTER_SCENARIO)
+    check_fitted_to(scenario, posterior)
     try:
         scenario.with_overrides(posterior.overrides(0), source=str(path))
     except ConfigError as exc:
@@ -571,7 +580,7 @@ def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
     day0 = result.day_of(first)
     days = min(t.days for t in timelines) - day0
     pool = getattr(result, "pool", None) or Workers(
-        workers, scenario.world.burn_in_days + max(t.days for t in timelines),
+        workers, longest_burn_in(scenario, result.ensemble.draws) + max(t.days for t in timelines),
         len(scenario.gang_names))
     n = len(result.ensemble.particles)
     hom = np.zeros((len(names), n, days), dtype=np.int64)

@@ -299,6 +299,7 @@ def posterior_of(problem: CalibrationProblem, history, calibration_file: str,
         protocol=problem.spec.protocol, data_until=problem.data_until,
         seed=problem.spec.seed, scenario=problem.scenario.name,
         calibration=Path(calibration_file).name,
+        overrides_fixed=dict(problem.spec.overrides),
         description=(f"pyabc ABC-SMC, {len(table)} generations of {m.population_size}"
                      f"{' (adaptive)' if m.adaptive_population else ''} particles, final "
                      f"epsilon {last['epsilon']:.4g}, data up to {problem.fit_end}"),

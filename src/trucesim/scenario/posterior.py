@@ -9,8 +9,9 @@ draw from it::
     model_version = "2"             # trucesim.scenario.params.MODEL_VERSION when fitted
     protocol = "A"                  # A: hindcast (data to 2013-12-31); B: nowcast (to 2016-07-14)
     data_until = 2013-12-31         # the last day of data the fit saw
-    scenario = "el-salvador-2010-2016"
+    scenario = "el-salvador-2010-2016"  # the scenario it was fitted to
     calibration = "el-salvador-2013.toml"
+    overrides = {"world.cliques" = 100}  # the calibration's fixed values ({} if none)
     description = "pyabc ABC-SMC, 8 generations, 500 particles"
     seed = 2013                     # root of the draw sequence (draw k is the same on every load)
     weights = [0.0021, 0.0019]      # one per particle, non-negative, normalised on load
@@ -23,6 +24,13 @@ Draw ``k`` of a posterior is particle ``indices(k + 1)[k]``: a weighted draw wit
 replacement from a sequence seeded by the file's ``seed``, so replicate ``k`` of every
 branch of a comparison gets the same parameter vector (paired comparisons), and the
 same run gives the same draws on every machine.
+
+A posterior applies only to what it was fitted to: its ``scenario`` (or a scenario
+whose file names this posterior itself), with the calibration's fixed ``overrides``
+(:func:`trucesim.uncertainty.parameter_draws` refuses anything else). A file without
+``overrides`` (written before they were recorded) is refused: whether its calibration
+fixed values cannot be known, and running it on other fixed values would be silently
+wrong; add ``overrides = {}`` to it if its calibration had none.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ FORMAT = "trucesim-posterior/1"
 #: The last day of data each protocol may use (DESIGN section 7).
 PROTOCOL_CUTOFFS = {"A": dt.date(2013, 12, 31), "B": dt.date(2016, 7, 14)}
 _KEYS = {"format", "model_version", "protocol", "data_until", "scenario", "calibration",
-         "description", "seed", "weights", "parameters"}
+         "overrides", "description", "seed", "weights", "parameters"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,9 @@ class Posterior:
         data_until: the last day of data the fit used.
         seed: root of the draw sequence.
         model_version: the model version it was fitted to.
-        scenario, calibration, description: where it came from, in words.
+        scenario: the scenario it was fitted to ("" only for one built in code).
+        overrides: the calibration's fixed dotted-path values (the world it was fitted in).
+        calibration, description: where it came from, in words.
         source: the file it was read from.
     """
 
@@ -73,6 +83,7 @@ class Posterior:
     calibration: str = ""
     description: str = ""
     source: str = "<posterior>"
+    overrides_fixed: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -113,6 +124,7 @@ class Posterior:
             "data_until": self.data_until,
             "scenario": self.scenario,
             "calibration": self.calibration,
+            "overrides": dict(self.overrides_fixed),
             "description": self.description,
             "seed": int(self.seed),
             "weights": [float(w) for w in self.weights],
@@ -145,6 +157,8 @@ def posterior_toml(posterior: Posterior) -> str:
         f"data_until = {d['data_until'].isoformat()}",
         f"scenario = {_quote(d['scenario'])}",
         f"calibration = {_quote(d['calibration'])}",
+        "overrides = {" + ", ".join(f"{_quote(k)} = {_toml_value(v)}"
+                                    for k, v in d["overrides"].items()) + "}",
         f"description = {_quote(d['description'])}",
         f"seed = {d['seed']}",
         "weights = [" + ", ".join(num(w) for w in d["weights"]) + "]",
@@ -154,6 +168,20 @@ def posterior_toml(posterior: Posterior) -> str:
     for name, vals in d["parameters"].items():
         lines.append(f'"{name}" = [' + ", ".join(num(v) for v in vals) + "]")
     return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, int) else f"{value:.17g}"
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_quote(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {value!r} to a posterior file")
 
 
 def _quote(text: str) -> str:
@@ -188,12 +216,26 @@ def parse_posterior(data: dict[str, Any], source: str = "<posterior>") -> Poster
     if until > PROTOCOL_CUTOFFS[protocol]:
         raise ConfigError(source, "data_until", f"{until} is after protocol {protocol}'s "
                           f"cutoff {PROTOCOL_CUTOFFS[protocol]}")
+    scenario = data.get("scenario")
+    if not isinstance(scenario, str) or not scenario:
+        raise ConfigError(source, "scenario", "missing: the name of the scenario it was "
+                          "fitted to")
+    if "overrides" not in data:
+        raise ConfigError(source, "overrides", "missing: this posterior was written before "
+                          "posteriors recorded their calibration's fixed values, which "
+                          "cannot be known now; refit with `trucesim calibrate`, or add "
+                          "`overrides = {}` if its calibration fixed none")
+    fixed = data["overrides"]
+    if not isinstance(fixed, dict):
+        raise ConfigError(source, "overrides", "must be a table of dotted-path values")
     params = data.get("parameters")
     if not isinstance(params, dict) or not params:
         raise ConfigError(source, "parameters", "missing or empty table of dotted paths")
     weights = _vector(data.get("weights"), source, "weights")
-    if np.any(weights < 0) or not weights.sum() > 0:
+    if np.any(weights < 0) or not weights.max() > 0:
         raise ConfigError(source, "weights", "must be non-negative with a positive sum")
+    weights = weights / weights.max()  # 1e308s would overflow their sum
+
     columns = []
     for name, vals in params.items():
         col = _vector(vals, source, f"parameters.{name}")
@@ -207,8 +249,9 @@ def parse_posterior(data: dict[str, Any], source: str = "<posterior>") -> Poster
     return Posterior(
         names=tuple(params), values=np.column_stack(columns), weights=weights / weights.sum(),
         protocol=protocol, data_until=until, seed=seed, model_version=version,
-        scenario=str(data.get("scenario", "")), calibration=str(data.get("calibration", "")),
+        scenario=scenario, calibration=str(data.get("calibration", "")),
         description=str(data.get("description", "")), source=source,
+        overrides_fixed=dict(fixed),
     )
 
 

@@ -108,7 +108,8 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         honduras = honduras.with_overrides(cal["overrides"])
     hon_draws = None
     if draws is not None:  # the fitted values everywhere, as the calibration above
-        hon_draws = parameter_draws(honduras, draws.posterior)  # keeps Honduras's held
+        hon_draws = parameter_draws(  # keeps Honduras's held; the transfer
+            honduras, draws.posterior, fitted_to=draws.posterior.scenario)
     root = scenario.seed if seed is None else seed
     budget.check("-n/--replicates", "", 2 * replicates, scenario.days, scenario.world.cliques,
                  scenario.world.burn_in_days)
