@@ -13,8 +13,9 @@ import sys
 import pytest
 
 from tests.sweep_support import TINY_SCENARIO, write_tiny
+from trucesim import folders
 from trucesim.cli.main import main
-from trucesim.folders import MARKER, STAGE_MARKER, lock_path
+from trucesim.folders import MARKER, lock_path
 from trucesim.scenario.files import ALLOW_ABSOLUTE_ENV
 
 from .conftest import REPO
@@ -106,7 +107,7 @@ def test_a_killed_runs_staging_folder_and_lock_are_cleaned_saying_so(tmp_path, c
     stage = tmp_path / ".R.abcd1234"
     stage.mkdir()
     (stage / "daily.parquet").write_text("half")
-    (stage / STAGE_MARKER).write_text(json.dumps(
+    (stage / folders.STAGE_MARKER).write_text(json.dumps(
         {"tool": "trucesim", "pid": dead, "host": socket.gethostname()}))
     legacy = tmp_path / ".R.zz_y9876"  # from before staging markers: only a run's files
     legacy.mkdir()
@@ -117,7 +118,7 @@ def test_a_killed_runs_staging_folder_and_lock_are_cleaned_saying_so(tmp_path, c
     users.mkdir()
     alive = tmp_path / ".R.live1234"  # a live process's stage: never touched
     alive.mkdir()
-    (alive / STAGE_MARKER).write_text(json.dumps(
+    (alive / folders.STAGE_MARKER).write_text(json.dumps(
         {"tool": "trucesim", "pid": os.getpid(), "host": socket.gethostname()}))
     assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]) == 0
     err = capsys.readouterr().err
@@ -125,7 +126,7 @@ def test_a_killed_runs_staging_folder_and_lock_are_cleaned_saying_so(tmp_path, c
     assert f"removed the lock of process {dead}" in err
     assert not stage.exists() and not legacy.exists() and not lock_path(out).exists()
     assert users.exists() and alive.exists()
-    assert STAGE_MARKER not in os.listdir(out)
+    assert folders.STAGE_MARKER not in os.listdir(out)
 
 
 def test_a_killed_run_leaves_a_stage_the_next_run_removes(tmp_path, capsys):

@@ -63,6 +63,7 @@ import pandas as pd
 from pydantic import ValidationError
 from scipy.special import gammaln
 
+from trucesim import budget
 from trucesim.calibration.observed import ObservedRow, load_observed
 from trucesim.core.day import Params
 from trucesim.core.particle import Particle, new_record, params_of
@@ -293,6 +294,13 @@ class Ensemble:
     weights: np.ndarray
 
     def resample(self, ancestors: np.ndarray) -> None:
+        """Replace the ensemble by ``ancestors`` (copies for repeats). The particles no
+        ancestor names are released before any copy is made, so the ensemble never holds
+        more than N particles (it held up to 2N: the old ensemble and the new)."""
+        chosen = {int(a) for a in ancestors}
+        for i in range(len(self.particles)):
+            if i not in chosen:
+                self.particles[i] = None  # type: ignore[call-overload]
         used: set[int] = set()
         particles, draws = [], []
         for a in ancestors:
@@ -398,6 +406,9 @@ def run_filter(
 
     t0 = time.perf_counter()
     scenario = scenario or nowcast_scenario()
+    budget.check_particles("run_filter", "particles", particles,
+                           (cutoff - scenario.start).days + 1, scenario.world.cliques,
+                           scenario.world.burn_in_days)
     skipped: list[str] = []
     if observations is None:
         observations, skipped = nowcast_periods(first=scenario.start, cutoff=cutoff)

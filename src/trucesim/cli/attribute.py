@@ -37,6 +37,7 @@ def attribute_scenario(spec: str | Path, outcome: str, mechanisms: list[str] | N
         ConfigError: bad scenario, mechanism, outcome, variant or folder (nothing written).
     """
     scenario = load_scenario(spec)
+    budget.check_count("-n/--replicates", "", replicates or DEFAULT_REPLICATES, "replicate")
     plan = plan_attribution(scenario, outcome, mechanisms,
                             replicates=replicates or DEFAULT_REPLICATES, seed=seed,
                             variant=variant)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from trucesim import budget
 from trucesim.atomic import write_json, write_parquet
 from trucesim.calibration.nowcast import (
     NOWCAST_CUTOFF,
@@ -128,6 +129,7 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
     """``trucesim nowcast``: run the filter and write its results folder."""
     particles = particles or DEFAULT_NOWCAST_PARTICLES
     seed = 20160714 if seed is None else seed
+    budget.check_nowcast("--particles", "", particles)
     read_posterior(posterior)  # a bad file stops here: one line, exit 2, nothing written
     out = Path(out) if out is not None else Path("results") / "nowcast"
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
@@ -162,6 +164,7 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
     """``trucesim run`` with no scenario: the 2016-letter branches from the nowcast."""
     particles = particles or DEFAULT_MAIN_PARTICLES
     seed = 20160715 if seed is None else seed
+    budget.check_nowcast("--particles", "", particles, branches=True)
     read_posterior(posterior)
     out = Path(out) if out is not None else Path("results") / MAIN_JOB_NAME
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
