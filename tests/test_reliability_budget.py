@@ -111,3 +111,138 @@ def test_replicates_zero_on_the_command_line(tmp_path, capsys):
     scen = write_scenario(tmp_path / "s.toml")
     assert main(["run", str(scen), "-n", "0", "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ Dask scheduler addresses
+def _serve_http():
+    import http.server
+    import threading
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _silent_tcp(greeting: bytes | None):
+    """A TCP server on 127.0.0.1 that accepts and sends ``greeting`` (or nothing)."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            held.append(conn)
+            if greeting:
+                conn.sendall(greeting)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv
+
+
+def _sweep(tmp_path, scheduler):
+    from tests.sweep_support import write_tiny
+
+    exp = write_tiny(tmp_path / "e", replicates=1)
+    return ["sweep", str(exp), "--backend", "dask", "--scheduler", scheduler, "--out",
+            str(tmp_path / "out")]
+
+
+def test_a_scheduler_address_that_is_no_address_is_one_line(tmp_path, capfd):
+    pytest.importorskip("distributed")
+    assert main(_sweep(tmp_path, "notaurl")) == 2
+    import gc
+
+    gc.collect()  # a half-made Client would print its __del__ traceback here
+    err = capfd.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert "notaurl" in err and "not a Dask scheduler address" in err
+    assert "Exception ignored" not in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("server", ["http", "silent"])
+def test_a_scheduler_address_answering_http_or_nothing_fails_within_3_s(tmp_path, capsys,
+                                                                        server):
+    import time
+
+    pytest.importorskip("distributed")
+    if server == "http":
+        srv = _serve_http()
+        port = srv.server_address[1]
+    else:
+        srv = _silent_tcp(None)
+        port = srv.getsockname()[1]
+    try:
+        started = time.monotonic()
+        assert main(_sweep(tmp_path, f"tcp://127.0.0.1:{port}")) == 2
+        took = time.monotonic() - started
+    finally:
+        (srv.shutdown if server == "http" else srv.close)()
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a Dask scheduler" in err
+    assert took < 8  # 3 s of waiting, plus loading the experiment on a busy machine
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_server_that_speaks_first_passes_the_probe():
+    """A Dask scheduler sends its handshake at once (distributed.comm.core.Listener
+    .on_connection writes before it reads): the probe lets such a server through."""
+    from trucesim.runner.backends import probe_scheduler
+
+    srv = _silent_tcp(b"\x01\x00\x00\x00handshake")
+    try:
+        probe_scheduler(f"127.0.0.1:{srv.getsockname()[1]}")
+    finally:
+        srv.close()
+
+
+def test_calibrate_refuses_a_scheduler_address_that_is_no_address(tmp_path, capsys):
+    pytest.importorskip("pyabc")
+    from .conftest import REPO
+
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(REPO / "calibration" / "el-salvador-2013.toml"),
+                 "--backend", "dask", "--scheduler", "notaurl", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not a Dask scheduler address" in err
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------ calibration, up front
+def _calibration(tmp_path, old, new):
+    from .conftest import REPO
+
+    text = (REPO / "calibration" / "el-salvador-2013.toml").read_text()
+    assert old in text
+    path = tmp_path / "cal.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize("old, new, key, reason", [
+    ('[parameters."violence.mu"]',
+     '[parameters."world.cliques"]\nprior = "uniform"\nlow = 100\nhigh = 600\n\n'
+     '[parameters."violence.mu"]', "parameters.world.cliques", "a whole number (600)"),
+    ("weight = 1.5", "weight = 1e308", "targets.3.weight", "less than or equal to"),
+])
+def test_a_calibration_that_cannot_work_is_refused_before_it_runs(tmp_path, capsys, old, new,
+                                                                  key, reason):
+    from trucesim.calibration.problem import load_calibration
+
+    cal = _calibration(tmp_path, old, new)
+    with pytest.raises(ConfigError) as exc:
+        load_calibration(cal)
+    assert key in str(exc.value) and reason in str(exc.value)
+    out = tmp_path / "out"
+    assert main(["calibrate", str(cal), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and key in err
+    assert not out.exists()
