@@ -141,7 +141,7 @@ def test_bad_posterior_file_is_refused(tmp_path, capsys, problem):
     path = tmp_path / "post.toml"
     path.write_text(text)
     out = tmp_path / "out"
-    assert main(["nowcast", "--posterior", str(path), "--particles", "3", "--out", str(out)]) == 2
+    assert main(["nowcast", "--posterior", str(path), "--particles", "10", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "post.toml" in err
     assert not out.exists()
@@ -224,7 +224,7 @@ def test_main_job_end_to_end(tmp_path, capsys):
 
 def test_nowcast_command_writes_its_folder(tmp_path, capsys):
     out = tmp_path / "now"
-    assert main(["nowcast", "--particles", "8", "--out", str(out)]) == 0
+    assert main(["nowcast", "--particles", "10", "--out", str(out)]) == 0
     for name in ("filtered.csv", "ensemble.parquet", "nowcast.png", "report.md",
                  "manifest.json", ".trucesim-result.json"):
         assert (out / name).is_file(), name

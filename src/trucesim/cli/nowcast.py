@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from trucesim import budget
 from trucesim.atomic import write_json, write_parquet
+from trucesim.calibration import diagnostics
 from trucesim.calibration.nowcast import (
     NOWCAST_CUTOFF,
     NowcastResult,
@@ -99,6 +100,13 @@ def _report(result: NowcastResult, elapsed: float) -> str:
                      f"{r['prior_mean']:.2f} | {r['filtered_mean']:.2f} | "
                      f"{r['filtered_p05']:.2f} | {r['filtered_p95']:.2f} | {r['ess']:.1f} | "
                      f"{'yes' if r['resampled'] else ''} |")
+    warning = diagnostics.collapse_warning(t, result.settings["particles"])
+    if warning:
+        lines += ["", warning]
+    outside = diagnostics.annotate_bands(t).query("not mean_in_band")
+    if len(outside):
+        lines += ["", f"{len(outside)} period(s) ({', '.join(outside['period'])}) have the "
+                  f"filtered mean outside its own 5-95% band: {outside['note'].iloc[0]}."]
     if result.skipped:
         lines += ["", "Homicide rows not assimilated:", ""]
         lines += [f"- {s}" for s in result.skipped]
@@ -129,6 +137,7 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
     """``trucesim nowcast``: run the filter and write its results folder."""
     particles = particles or DEFAULT_NOWCAST_PARTICLES
     seed = 20160714 if seed is None else seed
+    diagnostics.check_particles(particles)
     budget.check_nowcast("--particles", "", particles)
     read_posterior(posterior)  # a bad file stops here: one line, exit 2, nothing written
     out = Path(out) if out is not None else Path("results") / "nowcast"
@@ -138,7 +147,7 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
         started = time.perf_counter()
         result = _filter(particles, posterior, seed, workers)
         elapsed = time.perf_counter() - started
-        result.table.to_csv(stage / "filtered.csv", index=False)
+        diagnostics.annotate_bands(result.table).to_csv(stage / "filtered.csv", index=False)
         write_parquet(stage / "ensemble.parquet", _ensemble_frame(result))
         from trucesim.plots.nowcast import nowcast_chart
 
@@ -155,6 +164,7 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
     print(f"\n{last['period']}: record {last['observed_per_day']:.1f}/day, filtered "
           f"{last['filtered_mean']:.1f} (5-95%: {last['filtered_p05']:.1f}-"
           f"{last['filtered_p95']:.1f})")
+    _warn_collapse(result)
     print(f"wrote {out}/filtered.csv, ensemble.parquet, nowcast.png, report.md, manifest.json")
     return 0
 
@@ -164,6 +174,7 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
     """``trucesim run`` with no scenario: the 2016-letter branches from the nowcast."""
     particles = particles or DEFAULT_MAIN_PARTICLES
     seed = 20160715 if seed is None else seed
+    diagnostics.check_particles(particles)
     budget.check_nowcast("--particles", "", particles, branches=True)
     read_posterior(posterior)
     out = Path(out) if out is not None else Path("results") / MAIN_JOB_NAME
@@ -177,7 +188,7 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
         rel = pd.concat([branches.relative("hardline", "deaths_true"),
                          branches.relative("hardline", "homicides")], ignore_index=True)
         rel.to_csv(stage / "branches.csv", index=False)
-        result.table.to_csv(stage / "filtered.csv", index=False)
+        diagnostics.annotate_bands(result.table).to_csv(stage / "filtered.csv", index=False)
         frames = []
         for b, name in enumerate(branches.names):
             for metric in ("homicides", "deaths_true"):
@@ -245,6 +256,15 @@ def hardline_against_record(branches) -> dict | None:
             "hardline_p95": float(np.quantile(per_particle, 0.95))}
 
 
+def _warn_collapse(result: NowcastResult) -> None:
+    """Say (stderr) when the ensemble rested on a few particles after some period."""
+    import sys
+
+    warning = diagnostics.collapse_warning(result.table, len(result.ensemble.particles))
+    if warning:
+        print(warning, file=sys.stderr)
+
+
 def _print_main(result, branches, rel, first14, out, elapsed) -> None:
     last = result.table.iloc[-1]
     n = len(result.ensemble.particles)
@@ -279,5 +299,6 @@ def _print_main(result, branches, rel, first14, out, elapsed) -> None:
               f"recorded homicides a day (5-95% of particles: {check['hardline_p05']:.1f}-"
               f"{check['hardline_p95']:.1f}); record {check['record_per_day']:.1f} (the 2016 "
               "total minus January to 14 July; shown, never an input).")
+    _warn_collapse(result)
     print(f"\nwrote {out}/branches.csv, branches_daily.parquet, filtered.csv, branches.png, "
           "summary.json, manifest.json")

@@ -9,6 +9,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 BRANCH_COLOURS = {"hardline": "#b2182b", "truce": "#2166ac", "dialogue": "#1b7837"}
+#: The filtered ensemble: a colour no branch uses (one colour per series).
+FILTERED_COLOUR = "#6a3d9a"
+#: What every line of the branches figure shows, as the terminal and summary.json do.
+BRANCH_STATISTIC = "mean over particles, band 5-95%"
 
 
 def _record(ax, periods, start=None) -> None:
@@ -32,15 +36,16 @@ def _filtered(ax, table: pd.DataFrame, periods, start=None, prior: bool = True) 
             s, e = pd.Timestamp(a), pd.Timestamp(b) + pd.Timedelta(days=1)
             if start is not None and e <= start:
                 continue
-            ax.fill_between([s, e], r["filtered_p05"], r["filtered_p95"], color="#2166ac",
-                            alpha=0.18, lw=0)
+            ax.fill_between([s, e], r["filtered_p05"], r["filtered_p95"],
+                            color=FILTERED_COLOUR, alpha=0.18, lw=0)
             if prior:
                 ax.hlines(r["prior_mean"], s, e, color="#ef8a62", lw=1.5, ls="--")
-            ax.hlines(r["filtered_mean"], s, e, color="#2166ac", lw=1.8)
+            ax.hlines(r["filtered_mean"], s, e, color=FILTERED_COLOUR, lw=1.8)
     if prior:
         ax.plot([], [], color="#ef8a62", ls="--",
                 label="ensemble before the period is assimilated (mean)")
-    ax.plot([], [], color="#2166ac", label="filtered: after weighting by the period (mean, 5-95%)")
+    ax.plot([], [], color=FILTERED_COLOUR,
+            label="filtered: after weighting by the period (mean, 5-95%)")
 
 
 def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: str,
@@ -72,9 +77,10 @@ def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: st
 
 def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
                    posterior: str) -> Figure:
-    """The record and the filtered ensemble to the cutoff, then each branch's median and
-    5-95% band of 30-day mean recorded homicides per day; below, each branch's paired
-    difference from hardline (cumulative true deaths)."""
+    """The record and the filtered ensemble to the cutoff, then each branch's mean over
+    particles and 5-95% band of 30-day mean recorded homicides per day; below, each
+    branch's paired difference from hardline (cumulative true deaths), mean and 5-95%.
+    Means, as the terminal and ``summary.json`` report (:data:`BRANCH_STATISTIC`)."""
     start = pd.Timestamp("2015-01-01")
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
     _filtered(ax, table, periods, start, prior=False)
@@ -83,17 +89,19 @@ def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
         c = BRANCH_COLOURS.get(name, None)
         daily = pd.DataFrame(branches.homicides[b].T, index=branches.dates)
         m = daily.rolling(30, min_periods=1).mean()
-        q = np.quantile(m.to_numpy(), [0.05, 0.5, 0.95], axis=1)
-        ax.fill_between(branches.dates, q[0], q[2], color=c, alpha=0.15, lw=0)
-        ax.plot(branches.dates, q[1], color=c, lw=1.8, label=branches.labels[b])
+        q = np.quantile(m.to_numpy(), [0.05, 0.95], axis=1)
+        ax.fill_between(branches.dates, q[0], q[1], color=c, alpha=0.15, lw=0)
+        ax.plot(branches.dates, m.to_numpy().mean(axis=1), color=c, lw=1.8,
+                label=f"{branches.labels[b]} ({BRANCH_STATISTIC})")
     ax.axvline(branches.start, color="black", lw=0.8, ls=":")
     ax.text(branches.start, ax.get_ylim()[1] * 0.97, " letter public, branches start",
             fontsize=8, va="top")
     ax.set_ylabel("recorded homicides per day")
     ax.set_ylim(bottom=0)
     ax.set_title(f"The 2016 letter's branches from the nowcast: {particles} filtered particles "
-                 f"(posterior: {posterior});\nintervals carry posterior, state and noise "
-                 "uncertainty; the record after 2016-07-14 is not shown nor used", fontsize=10)
+                 f"(posterior: {posterior}); lines: {BRANCH_STATISTIC};\nintervals carry "
+                 "posterior, state and noise uncertainty; the record after 2016-07-14 is not "
+                 "shown nor used", fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
     ref = branches.names.index("hardline") if "hardline" in branches.names else 0
     cum = branches.deaths_true.cumsum(axis=2)
@@ -101,10 +109,11 @@ def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
         if b == ref:
             continue
         d = cum[b] - cum[ref]
-        q = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
+        q = np.quantile(d, [0.05, 0.95], axis=0)
         c = BRANCH_COLOURS.get(name, None)
-        ax2.fill_between(branches.dates, q[0], q[2], color=c, alpha=0.2, lw=0)
-        ax2.plot(branches.dates, q[1], color=c, label=f"{branches.labels[b]} minus hardline")
+        ax2.fill_between(branches.dates, q[0], q[1], color=c, alpha=0.2, lw=0)
+        ax2.plot(branches.dates, d.mean(axis=0), color=c,
+                 label=f"{branches.labels[b]} minus hardline ({BRANCH_STATISTIC})")
     ax2.axhline(0, color="black", lw=0.8)
     ax2.set_ylabel("cumulative true deaths\nvs hardline (paired)")
     ax2.legend(loc="lower left", fontsize=8)

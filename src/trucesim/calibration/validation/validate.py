@@ -157,7 +157,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         "ratio_inside": bool(KATZ_RATE_RATIO[0] <= np.median(ratios) <= KATZ_RATE_RATIO[1]),
         "ratio_share": float(np.mean(
             (ratios >= KATZ_RATE_RATIO[0]) & (ratios <= KATZ_RATE_RATIO[1]))),
-        "facts": facts, "assessment": assessment(annual, facts),
+        "facts": facts, "assessment": assessment(annual, facts, ablation=abl is not None),
         "parameters": parameter_table(scenario, cal),
         "surge": surge, "observed_surge": observed_surge_ratio(rows),
         "communiques": communique_responses(daily, communique_events(scenario), rows),
