@@ -149,3 +149,14 @@ def test_validation_without_ablation_does_not_point_to_an_ablation_section():
     without = assessment(annual, [], ablation=False)
     assert "The ablation section gives" in with_it
     assert "The ablation section" not in without and "ablation was not run" in without
+
+
+def test_plot_draws_the_main_jobs_folder(tmp_path, capsys):
+    out = tmp_path / "main"
+    assert main(["run", "--particles", "10", "--seed", "3", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(out)]) == 0
+    assert (out / "plots" / "branches.png").is_file()
+    assert "incomplete" not in capsys.readouterr().err
+    assert main(["plot", str(out), "--kind", "annual"]) == 2
+    assert "one figure" in capsys.readouterr().err

@@ -119,3 +119,27 @@ def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
     ax2.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def main_job_chart(table: pd.DataFrame, *, title: str = "") -> Figure:
+    """The main job's branches as saved (``branches_daily.parquet``): each branch's mean
+    over particles (:data:`BRANCH_STATISTIC`) and 5-95% band, 30-day means of recorded
+    homicides per day (top) and of true deaths per day (bottom)."""
+    fig, axes = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
+    for ax, metric, unit in zip(axes, ("homicides", "deaths_true"),
+                                ("recorded homicides per day", "true deaths per day"),
+                                strict=True):
+        for name, t in table[table["metric"] == metric].groupby("branch", sort=False):
+            t = t.sort_values("date").set_index("date")
+            roll = t[["mean", "p05", "p95"]].rolling(30, min_periods=1).mean()
+            c = BRANCH_COLOURS.get(str(name))
+            ax.fill_between(roll.index, roll["p05"], roll["p95"], color=c, alpha=0.15, lw=0)
+            ax.plot(roll.index, roll["mean"], color=c, lw=1.8, label=f"{name}")
+        ax.set_ylabel(f"{unit}\n(30-day mean)")
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="lower left", fontsize=8)
+    axes[0].set_title((title + "\n" if title else "") + f"The 2016 letter's branches from the "
+                      f"nowcast: lines {BRANCH_STATISTIC} (30-day means of the daily points)",
+                      fontsize=10)
+    fig.tight_layout()
+    return fig
