@@ -128,4 +128,5 @@ def first_use_note() -> str | None:
     version), or None if they are cached or compilation is disabled."""
     if jit_disabled() or kernels_cached():
         return None
-    return "note: compiling the model on first use (about 30 s; cached for later runs)"
+    return ("note: compiling the model on first use (under a minute; cached for later "
+            "runs)")
