@@ -353,3 +353,23 @@ def test_posterior_weights_of_1e308_are_drawn_from(tmp_path):
     data.update(events=[], variants={}, counterfactual=None)
     short = Scenario.parse(data, "el-salvador-2010-2016")
     assert len(api.simulate_variants(short, replicates=2, posterior=post)) == 62
+
+
+def test_a_nowcast_posterior_that_sets_the_burn_in_runs(tmp_path):
+    """A posterior with "world.burn_in_days" (in range): the particles' longer burn-in
+    must fit the scratch record (on main: "the particle's timeline or the record ends
+    before that day")."""
+    import datetime as dt
+    import re
+
+    from trucesim.calibration.nowcast import read_posterior, run_filter
+
+    text = BUNDLED_B.read_text()
+    n = len(re.search(r"(?m)^weights = \[(.*)\]$", text).group(1).split(","))
+    values = ", ".join(str(400 + 10 * (i % 5)) for i in range(n))
+    post = tmp_path / "post.toml"
+    post.write_text(text.rstrip("\n") + f'\n"world.burn_in_days" = [{values}]\n')
+    p = read_posterior(post)
+    r = run_filter(10, posterior=p, cutoff=dt.date(2010, 12, 31), workers=1, seed=1)
+    assert {q.burn_in for q in r.ensemble.particles} <= {400, 410, 420, 430, 440}
+    assert len(r.table) > 0

@@ -8,9 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trucesim.calibration import diagnostics
 from trucesim.cli.main import main
-from trucesim.outcomes import outcome_unit
 
 from .conftest import REPO, simple_scenario
 
@@ -31,6 +29,8 @@ def _table(weights_ess, means, p05, p95):
 
 
 def test_a_collapse_is_said_naming_the_period():
+    from trucesim.calibration import diagnostics
+
     t = _table([80.0, 1.2, 60.0], [1, 2, 3], [0, 1, 2], [2, 3, 4])
     warning = diagnostics.collapse_warning(t, 100)
     assert warning.startswith("warning: the ensemble collapsed after 1 of 3 periods")
@@ -39,6 +39,8 @@ def test_a_collapse_is_said_naming_the_period():
 
 
 def test_a_mean_outside_its_band_says_why():
+    from trucesim.calibration import diagnostics
+
     t = _table([1.1, 50.0], [10.5, 3.0], [10.0, 2.0], [10.0, 4.0])
     a = diagnostics.annotate_bands(t)
     assert a["mean_in_band"].tolist() == [False, True]
@@ -65,6 +67,8 @@ def test_the_nowcasts_filtered_csv_explains_every_mean_outside_its_band(tmp_path
 
 
 def test_outcomes_have_units():
+    from trucesim.outcomes import outcome_unit
+
     assert outcome_unit("year.2015.homicides") == "homicides a day (mean over the year)"
     assert outcome_unit("phase.truce.gang_on_gang") == "gang on gang a day (mean over the phase)"
     assert outcome_unit("mean_homicides") == "recorded homicides a day (mean)"
