@@ -138,23 +138,3 @@ def check_particles(what: str, key: str, particles: int, days: int, cliques: int
     _refuse(what, key, f"{particles:,} particles over {days:,} days with {cliques:,} "
             f"cliques{extra}", memory, seconds)
 
-
-def check_nowcast(what: str, key: str, particles: int, branches: bool = False) -> None:
-    """:func:`check_particles` for the nowcast (``branches``: and the main job's branches),
-    sized from the filter's and the letter's scenarios."""
-    from trucesim.calibration.nowcast import (
-        BRANCH_SCENARIO,
-        FILTER_SCENARIO,
-        NOWCAST_CUTOFF,
-    )
-    from trucesim.scenario.schema import load_scenario
-
-    base = load_scenario(FILTER_SCENARIO)
-    days = (NOWCAST_CUTOFF - base.start).days + 1
-    extra = {}
-    if branches:
-        letter = load_scenario(BRANCH_SCENARIO)
-        extra = {"branches": len(letter.variants),
-                 "branch_days": (letter.end - NOWCAST_CUTOFF).days}
-    check_particles(what, key, particles, days, base.world.cliques, base.world.burn_in_days,
-                    **extra)

@@ -46,6 +46,23 @@ INTERVALS_CARRY = ("posterior (each particle's parameter draw, as filtered), sta
                    "branch's own future randomness)")
 
 
+def check_budget(what: str, key: str, particles: int, branches: bool = False) -> None:
+    """:func:`trucesim.budget.check_particles` for the nowcast (``branches``: and the main
+    job's branches), sized from the filter's and the letter's scenarios."""
+    from trucesim.calibration.nowcast import BRANCH_SCENARIO, FILTER_SCENARIO
+    from trucesim.scenario.schema import load_scenario
+
+    base = load_scenario(FILTER_SCENARIO)
+    days = (NOWCAST_CUTOFF - base.start).days + 1
+    extra = {}
+    if branches:
+        letter = load_scenario(BRANCH_SCENARIO)
+        extra = {"branches": len(letter.variants),
+                 "branch_days": (letter.end - NOWCAST_CUTOFF).days}
+    budget.check_particles(what, key, particles, days, base.world.cliques,
+                           base.world.burn_in_days, **extra)
+
+
 def _filter(particles, posterior_path, seed, workers, keep_workers=False) -> NowcastResult:
     posterior = read_posterior(posterior_path)  # every check before anything runs
     with tqdm(total=1, desc="nowcast: periods", unit="period", disable=None) as bar:
@@ -138,7 +155,7 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
     particles = particles or DEFAULT_NOWCAST_PARTICLES
     seed = 20160714 if seed is None else seed
     diagnostics.check_particles(particles)
-    budget.check_nowcast("--particles", "", particles)
+    check_budget("--particles", "", particles)
     read_posterior(posterior)  # a bad file stops here: one line, exit 2, nothing written
     out = Path(out) if out is not None else Path("results") / "nowcast"
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
@@ -175,7 +192,7 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
     particles = particles or DEFAULT_MAIN_PARTICLES
     seed = 20160715 if seed is None else seed
     diagnostics.check_particles(particles)
-    budget.check_nowcast("--particles", "", particles, branches=True)
+    check_budget("--particles", "", particles, branches=True)
     read_posterior(posterior)
     out = Path(out) if out is not None else Path("results") / MAIN_JOB_NAME
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
