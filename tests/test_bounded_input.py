@@ -116,9 +116,12 @@ def _calibrated(tmp_path, target: str) -> os.PathLike:
                                                   f'"{target}"\n', 1))
 
 
-def test_calibration_on_a_device_is_refused(tmp_path, capsys):
+def test_calibration_on_a_device_is_refused(tmp_path, capsys, monkeypatch):
     (tmp_path / "endless").symlink_to("/dev/zero")
     path = _calibrated(tmp_path, "endless")
+    assert main(["check", str(path)]) == 2  # the link leads outside the file's folder
+    assert "'endless' leads outside this file's folder" in _error(capsys)
+    monkeypatch.setenv(ALLOW_ABSOLUTE_ENV, "1")  # allowed outside: the device is refused
     assert main(["check", str(path)]) == 2
     assert (f"error: {tmp_path / 'endless'}: is not a regular file (a device, pipe or socket)"
             in _error(capsys))

@@ -26,13 +26,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def toy_posterior(values: dict[str, list[float]], seed: int = 1, protocol: str = "A",
-                  weights: list[float] | None = None) -> Posterior:
+                  weights: list[float] | None = None, scenario: str = "test") -> Posterior:
     n = len(next(iter(values.values())))
     w = np.full(n, 1.0 / n) if weights is None else np.asarray(weights) / np.sum(weights)
     return Posterior(names=tuple(values), values=np.column_stack(list(values.values())),
                      weights=w, protocol=protocol,
                      data_until=dt.date(2013, 12, 31) if protocol == "A" else dt.date(2016, 7, 14),
-                     seed=seed, description="toy")
+                     seed=seed, description="toy", scenario=scenario)
 
 
 def write_posterior(path: Path, posterior: Posterior) -> Path:

@@ -124,7 +124,8 @@ def _posterior(values: dict[str, np.ndarray], **extra) -> Posterior:
     n = len(next(iter(values.values())))
     return Posterior(names=tuple(values), values=np.column_stack(list(values.values())),
                      weights=np.full(n, 1.0 / n), protocol=extra.pop("protocol", "B"),
-                     data_until=dt.date(2013, 12, 31), seed=5, **extra)
+                     data_until=dt.date(2013, 12, 31), seed=5,
+                     scenario=extra.pop("scenario", "el-salvador-2010-2016"), **extra)
 
 
 @pytest.mark.parametrize("problem", ["malformed", "protocol A", "unknown parameter",
@@ -144,7 +145,7 @@ def test_bad_posterior_file_is_refused(tmp_path, capsys, problem):
     path = tmp_path / "post.toml"
     path.write_text(text)
     out = tmp_path / "out"
-    assert main(["nowcast", "--posterior", str(path), "--particles", "3", "--out", str(out)]) == 2
+    assert main(["nowcast", "--posterior", str(path), "--particles", "10", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "post.toml" in err
     if problem == "protocol A":
@@ -239,7 +240,7 @@ def test_main_job_end_to_end(tmp_path, capsys):
 
 def test_nowcast_command_writes_its_folder(tmp_path, capsys):
     out = tmp_path / "now"
-    assert main(["nowcast", "--particles", "8", "--out", str(out)]) == 0
+    assert main(["nowcast", "--particles", "10", "--out", str(out)]) == 0
     for name in ("filtered.csv", "ensemble.parquet", "nowcast.png", "report.md",
                  "manifest.json", ".trucesim-result.json"):
         assert (out / name).is_file(), name

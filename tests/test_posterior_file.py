@@ -26,7 +26,7 @@ def small(**changes) -> Posterior:
         names=("violence.mu", "command.contact_rate"),
         values=np.array([[0.001, 0.3], [0.002, 0.4], [0.003, 0.5]]),
         weights=np.array([0.2, 0.3, 0.5]), protocol="A", data_until=dt.date(2013, 12, 31),
-        seed=7,
+        seed=7, scenario="test",
     )
     args.update(changes)
     return Posterior(**args)

@@ -93,8 +93,13 @@ def test_invariants_hold_every_day(scenario, seed):
     born = {e.faction: pd.Timestamp(e.date) for e in scenario.events if e.kind == "split"}
     for gang in model.gang_names:
         before = df["date"] < born.get(gang, df["date"].iloc[0])
-        for col in (f"control_{gang}", f"authority_{gang}", f"stance_{gang}"):
+        for col in (f"authority_{gang}", f"stance_{gang}"):
             assert (df[col].isna() == before).all(), col
+        # control is NaN before the gang exists, and also while it holds no cliques (a
+        # split that took them all): never 0.0 for a gang that controls nothing
+        control = df[f"control_{gang}"]
+        assert control[before].isna().all(), gang
+        assert df.loc[control.isna() & ~before, f"authority_{gang}"].notna().all(), gang
     assert (df["homicides"] <= df["deaths_true"]).all()
     assert (df["homicides"] >= 0).all()
     shares = df.filter(regex="^(control_|restraint_share|pressure_share|mean_autonomy)")

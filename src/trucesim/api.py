@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from trucesim import budget
 from trucesim.core.model import TruceModel
+from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario, load_scenario
 from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
 
@@ -57,11 +59,21 @@ def simulate_variants(
     says which uncertainty the spread carries (:mod:`trucesim.uncertainty`). Posterior
     parameters that the scenario file sets itself keep its value, as in
     ``load_scenario(path, draw=k)``; a variant's own overrides apply on top of the draw.
+
+    Raises:
+        ConfigError: ``replicates`` below 1 or not a whole number, or more runs than
+            the machine holds or 30 days of computing (:mod:`trucesim.budget`), before
+            anything runs.
     """
-    root = np.random.SeedSequence(scenario.seed if seed is None else seed)
-    children = root.spawn(replicates)
+    budget.check_count("simulate_variants", "replicates", replicates, "replicate")
     if variants is None:
         variants = [None, *scenario.variants]  # the base timeline always runs
+    if not variants:
+        raise ConfigError("simulate_variants", "variants", "is empty: nothing to simulate")
+    budget.check("simulate_variants", "replicates", len(variants) * replicates,
+                 scenario.days, scenario.world.cliques, scenario.world.burn_in_days)
+    root = np.random.SeedSequence(scenario.seed if seed is None else seed)
+    children = root.spawn(replicates)
     draws = parameter_draws(scenario, posterior)
     bases = [scenario if draws is None else draws.apply(scenario, r) for r in range(replicates)]
     frames = []

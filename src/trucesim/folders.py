@@ -35,8 +35,22 @@ from trucesim.scenario.errors import ConfigError
 
 #: The marker file trucesim writes into every results folder it makes.
 MARKER = ".trucesim-result.json"
-#: Format of the marker file.
-MARKER_FORMAT = 1
+#: Format of the marker file (2: it lists the entries trucesim wrote, ``files``).
+MARKER_FORMAT = 2
+#: What each kind wrote at the top of its folder before markers listed their files
+#: (format 1): a rerun replaces only these; anything else is the user's.
+KNOWN_FILES = {
+    "run": {"daily.parquet", "summary.json", "manifest.json", "trajectory.png",
+            "branches.csv", "branches_daily.parquet", "filtered.csv", "branches.png"},
+    "nowcast": {"filtered.csv", "ensemble.parquet", "nowcast.png", "report.md",
+                "manifest.json"},
+    "attribution": {"sweep", "attribution.csv", "attribution.parquet", "combinations.csv",
+                    "shapley_replicates.csv", "attribution.json", "attribution.png"},
+    "sweep": {"manifest.json", "records", "daily", "runs.parquet"},
+    "validation": {"validation.md", "trajectory.png", "annual.png", "facts.png", "annual.csv",
+                   "in_sample.csv", "communiques.csv", "deaths_per_year.csv", "ablation.csv",
+                   "manifest.json", "parameters.png", "ablation.png"},
+}
 # ---------------------------------------------------------------------------- marker
 def read_marker(folder: str | Path) -> dict[str, Any] | None:
     """The folder's marker (a dict with at least ``kind``), or None if it has none."""
@@ -56,6 +70,7 @@ def read_marker(folder: str | Path) -> dict[str, Any] | None:
 #: (and a ``plots`` folder of figures) whose manifest names the kind is still theirs.
 LEGACY_FILES = {
     "run": {"daily.parquet", "summary.json", "manifest.json", "trajectory.png", "plots"},
+    "sweep": {"manifest.json", "records", "daily", "runs.parquet"},
     "validation": {"validation.md", "trajectory.png", "annual.png", "facts.png", "annual.csv",
                    "in_sample.csv", "manifest.json"},
 }
@@ -101,11 +116,39 @@ def marker_content(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
                 settings, default=str))}
 
 
-def write_marker(folder: str | Path, kind: str, settings: dict[str, Any]) -> None:
-    """Write the marker of a result of ``kind`` into ``folder`` (atomically)."""
+def write_marker(folder: str | Path, kind: str, settings: dict[str, Any],
+                 files: list[str] | None = None) -> None:
+    """Write the marker of a result of ``kind`` into ``folder`` (atomically), listing under
+    ``files`` the entries trucesim writes there (default: what the folder holds now)."""
     from trucesim.atomic import write_json
 
-    write_json(Path(folder) / MARKER, marker_content(kind, settings))
+    content = marker_content(kind, settings)
+    if files is None:
+        files = [p.name for p in Path(folder).iterdir() if p.name != MARKER]
+    content["files"] = sorted(files)
+    write_json(Path(folder) / MARKER, content)
+
+
+def _temporary(name: str) -> bool:
+    """A temporary file of :func:`trucesim.atomic.atomic_path` (``.<name>.XXXX.tmp``)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def foreign_entries(folder: str | Path, marker: dict[str, Any]) -> list[str]:
+    """Top-level entries of a results folder that trucesim did not write with it (a
+    user's notes, ``plots/`` from ``trucesim plot``): not in the marker's ``files`` (or,
+    for a marker without them, not among :data:`KNOWN_FILES` of its kind)."""
+    ours = marker.get("files")
+    if not isinstance(ours, list):
+        ours = KNOWN_FILES.get(marker.get("kind"), set())
+        if marker.get("format") == 0:  # a legacy run folder: figures in plots/ are its own
+            ours = set(ours) | {"plots"}
+    ours = set(ours) | {MARKER}
+    try:
+        return sorted(p.name + ("/" if p.is_dir() else "") for p in Path(folder).iterdir()
+                      if p.name not in ours and not _temporary(p.name))
+    except OSError:
+        return []
 
 
 def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -145,14 +188,17 @@ def describe_differences(old: Any, new: Any, limit: int = 3) -> str:
     return "different settings: " + "; ".join(diffs[:limit]) + more
 
 
-def claim(folder: str | Path, kind: str, settings: dict[str, Any], force: bool) -> str:
+def claim(folder: str | Path, kind: str, settings: dict[str, Any], force: bool,
+          replaces_same: bool = True) -> str:
     """Decide what may be done with ``folder`` for a new result of ``kind``; writes nothing.
 
     Returns ``"new"`` (absent or empty), ``"same"`` (a result of ``kind`` made with the
     same settings) or ``"replace"`` (a result of ``kind`` with other settings, and
     ``force``). Raises :class:`ConfigError` for anything else: not a folder, a folder
-    without trucesim's marker, a result of another kind, or different settings
-    without ``force``.
+    without trucesim's marker, a result of another kind, different settings
+    without ``force``, or a folder holding entries trucesim did not write there
+    (:func:`foreign_entries`) when it would be replaced (``"replace"``, or ``"same"``
+    with ``replaces_same``: a sweep resumes a ``"same"`` folder without replacing it).
     """
     folder = Path(folder)
     if not folder.exists():
@@ -177,13 +223,19 @@ def claim(folder: str | Path, kind: str, settings: dict[str, Any], force: bool) 
                           f"not a '{kind}' result; choose another --out")
     old = marker.get("settings")
     new = json.loads(json.dumps(settings, default=str))
-    if old == new:
-        return "same"
-    if not force:
+    if old != new and not force:
         raise ConfigError(str(folder), "", f"holds a '{kind}' result made with "
                           f"{describe_differences(old, new)}; use --force to replace it, "
                           "or another --out")
-    return "replace"
+    state = "same" if old == new else "replace"
+    foreign = foreign_entries(folder, marker)
+    if foreign and (state == "replace" or replaces_same):
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
+                                          if len(foreign) > 5 else "")
+        raise ConfigError(str(folder), "", f"holds what this '{kind}' did not write: {shown}; "
+                          "a rerun replaces the folder, so nothing is touched (not even "
+                          "with --force): move them elsewhere, or choose another --out")
+    return state
 
 
 # ---------------------------------------------------------------------------- lock
@@ -245,6 +297,10 @@ class FolderLock:
                 owner = self._owner()
                 if owner is not None and self._stale(owner):
                     self.path.unlink(missing_ok=True)
+                    if owner.get("pid") != os.getpid():
+                        notice(f"{self.path}: removed the lock of process {owner.get('pid')} "
+                               f"({owner.get('command')}, since {owner.get('started')}), "
+                               "which is gone")
                     continue
                 who = (f"process {owner.get('pid')} on {owner.get('host')} "
                        f"({owner.get('command')}, since {owner.get('started')})"
@@ -287,6 +343,64 @@ class FolderLock:
 
 
 # ---------------------------------------------------------------------------- staging
+#: Written into a staging folder (``.<out>.XXXXXXXX/``) as soon as it is made: a later
+#: run may remove the folder once its owner is gone.
+STAGE_MARKER = ".trucesim-staging.json"
+
+
+def notice(text: str) -> None:
+    """Say on stderr what was done without being asked (a stale lock or stage removed)."""
+    import sys
+
+    print(f"note: {text}", file=sys.stderr)
+
+
+def _mark_stage(stage: Path) -> None:
+    stage.joinpath(STAGE_MARKER).write_text(json.dumps(
+        {"tool": "trucesim", "pid": os.getpid(), "host": socket.gethostname()}))
+
+
+def _stage_owner_gone(stage: Path, final: Path, kind: str) -> bool:
+    """Whether ``stage`` is a staging folder of ``final`` that trucesim made and whose
+    process is gone: it holds :data:`STAGE_MARKER` of a dead process on this host, or
+    (made before that marker) nothing but the files ``kind`` writes, or (an ``.old.``
+    folder) nothing but ``final``'s name holding trucesim's marker."""
+    entries = {p.name for p in stage.iterdir()}
+    if STAGE_MARKER in entries:
+        try:
+            owner = json.loads((stage / STAGE_MARKER).read_text())
+        except (OSError, ValueError):
+            return False
+        return (isinstance(owner, dict) and owner.get("tool") == "trucesim"
+                and owner.get("host") == socket.gethostname()
+                and isinstance(owner.get("pid"), int) and not _alive(owner["pid"]))
+    if entries == {final.name}:
+        return read_marker(stage / final.name) is not None
+    return entries <= KNOWN_FILES.get(kind, set()) | {MARKER}
+
+
+def remove_stale_stages(final: str | Path, kind: str) -> list[Path]:
+    """Remove the staging folders (``.<final>.XXXXXXXX/``, ``.<final>.old.XXXXXXXX/``) that
+    a killed command left beside ``final`` (call with ``final``'s lock held), saying so
+    on stderr. Returns the folders removed."""
+    import re
+
+    final = Path(final)
+    pattern = re.compile(r"\." + re.escape(final.name) + r"\.(old\.)?[A-Za-z0-9_]{8}")
+    removed = []
+    try:
+        candidates = list(final.parent.iterdir())
+    except OSError:
+        return removed
+    for p in candidates:
+        if (pattern.fullmatch(p.name) and p.is_dir() and not p.is_symlink()
+                and _stage_owner_gone(p, final, kind)):
+            shutil.rmtree(p, ignore_errors=True)
+            notice(f"removed {p}, a staging folder left by a {kind} that was killed")
+            removed.append(p)
+    return removed
+
+
 @contextmanager
 def result_folder(final: str | Path, kind: str, settings: dict[str, Any], *,
                   force: bool = False) -> Iterator[Path]:
@@ -301,9 +415,12 @@ def result_folder(final: str | Path, kind: str, settings: dict[str, Any], *,
     final = Path(final)
     with FolderLock(final, kind):
         claim(final, kind, settings, force)
+        remove_stale_stages(final, kind)
         stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+        _mark_stage(stage)
         try:
             yield stage
+            (stage / STAGE_MARKER).unlink()
             write_marker(stage, kind, settings)
             os.chmod(stage, 0o755)
             for f in stage.rglob("*"):
@@ -311,6 +428,7 @@ def result_folder(final: str | Path, kind: str, settings: dict[str, Any], *,
             claim(final, kind, settings, force)  # unchanged while we worked (we hold the lock)
             if final.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old.", dir=final.parent))
+                _mark_stage(old)
                 os.replace(final, old / final.name)
                 os.replace(stage, final)
                 shutil.rmtree(old, ignore_errors=True)

@@ -82,6 +82,27 @@ def run_summary(df: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def outcome_unit(name: str) -> str:
+    """The unit of a :func:`run_summary` outcome, for printing beside its value
+    (``year.2015.homicides`` is a mean per day, ``total_homicides`` a count)."""
+    parts = name.split(".")
+    if name in ("mean_homicides", "peak_30d_homicides"):
+        return "recorded homicides a day" + (" (mean)" if name == "mean_homicides"
+                                             else " (30-day mean)")
+    if name in ("total_homicides", "total_deaths_true"):
+        return "deaths in all (count)"
+    if name == "truce_rate_ratio":
+        return "ratio (truce / before)"
+    if name == "days_to_pre_truce_level":
+        return "days"
+    if len(parts) >= 3 and parts[0] in ("phase", "year"):
+        if parts[-1] == "change":
+            return "relative change (fraction)"
+        span = "phase" if parts[0] == "phase" else "year"
+        return f"{parts[-1].replace('_', ' ')} a day (mean over the {span})"
+    return "as in run_summary"
+
+
 def _truce_outcomes(df: pd.DataFrame, rate30: np.ndarray) -> dict[str, float]:
     regime = df["regime"].astype(str).to_numpy()
     is_truce = np.isin(regime, list(TRUCE_REGIMES))

@@ -21,7 +21,13 @@ from typing import Any
 
 from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.posterior import Posterior, load_posterior
-from trucesim.scenario.schema import Scenario, posterior_of, read_toml, walk_path
+from trucesim.scenario.schema import (
+    Scenario,
+    check_fixed_values,
+    posterior_of,
+    read_toml,
+    walk_path,
+)
 
 #: What the intervals carry without a posterior.
 NOISE_ONLY = "noise only, at one fitted point"
@@ -83,12 +89,15 @@ def label(draws: ParameterDraws | None) -> str:
 
 
 def parameter_draws(scenario: Scenario, posterior: PosteriorSpec,
-                    relative_to: str | Path | None = None) -> ParameterDraws | None:
+                    relative_to: str | Path | None = None,
+                    fitted_to: str | None = None) -> ParameterDraws | None:
     """Bind a posterior to ``scenario`` (None when ``posterior`` is None or False).
 
     ``True`` takes the scenario's own ``posterior`` file; a path is read (relative paths
     against the current folder, or against ``relative_to``'s folder when given). Every
-    parameter of the posterior must name a parameter of the scenario.
+    parameter of the posterior must name a parameter of the scenario, and the posterior
+    must have been fitted to it (:func:`check_fitted_to`; ``fitted_to`` names the
+    scenario it must have been fitted to when that is not ``scenario.name``).
 
     Raises:
         ConfigError: ``file: key: reason`` for a missing, malformed or foreign file (another
@@ -105,6 +114,7 @@ def parameter_draws(scenario: Scenario, posterior: PosteriorSpec,
         if relative_to is not None and not path.is_absolute():
             path = Path(relative_to).parent / path
         post = load_posterior(path)
+    check_fitted_to(scenario, post, fitted_to)
     data = scenario.to_data()
     for name in post.names:
         node, missing = walk_path(data, name)
@@ -114,6 +124,52 @@ def parameter_draws(scenario: Scenario, posterior: PosteriorSpec,
     draws = ParameterDraws(post, _held(scenario, post))
     _check_particles(scenario, draws)
     return draws
+
+
+def _declared(scenario: Scenario, post: Posterior) -> bool:
+    """Whether the scenario's own file names this posterior file (``posterior = ...``)."""
+    if not scenario.posterior:
+        return False
+    try:
+        from trucesim.scenario.files import named_path
+
+        own = named_path(scenario.posterior, scenario.source, "posterior")
+        return own.resolve() == Path(post.source).resolve()
+    except (ConfigError, OSError):
+        return False
+
+
+def _same_world(scenario: Scenario, fitted: str) -> bool:
+    """Whether ``fitted`` is a bundled scenario with ``scenario``'s world and gangs (the
+    2016 letter continues el-salvador-2010-2016's world: a posterior of one fits both)."""
+    from trucesim.scenario.schema import bundled_scenarios, load_scenario
+
+    if fitted not in bundled_scenarios():
+        return False
+    other = load_scenario(fitted)
+    return other.world == scenario.world and other.gangs == scenario.gangs
+
+
+def check_fitted_to(scenario: Scenario, post: Posterior, fitted_to: str | None = None) -> None:
+    """Refuse a posterior fitted to another scenario or with other fixed values.
+
+    The posterior's ``scenario`` must be ``fitted_to`` (default: the scenario's name), or
+    the scenario's own file must name the posterior, or it must be a bundled scenario
+    with the same world and gangs (``el-salvador-2016-letter`` continues
+    ``el-salvador-2010-2016``; ``honduras-2013`` has other gangs); each of the
+    calibration's fixed ``overrides`` must have the same value in the scenario.
+
+    Raises:
+        ConfigError: ``posterior file: key: reason``.
+    """
+    name = fitted_to or scenario.name
+    if (post.scenario and post.scenario != name and not _declared(scenario, post)
+            and not _same_world(scenario, post.scenario)):
+        raise ConfigError(post.source, "scenario", f"fitted to scenario {post.scenario!r}, "
+                          f"not {name!r}: a posterior applies only to the scenario it was "
+                          "fitted to, one whose file names it as its posterior, or a bundled "
+                          "scenario of the same world and gangs")
+    check_fixed_values(scenario, post)
 
 
 def _check_particles(scenario: Scenario, draws: ParameterDraws) -> None:

@@ -62,6 +62,7 @@ import pandas as pd
 from pydantic import ValidationError
 from scipy.special import gammaln
 
+from trucesim import budget
 from trucesim.calibration.drift import (
     DEFAULT_DRIFT,
     DriftPrior,
@@ -80,7 +81,7 @@ from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.posterior import Posterior, load_posterior, weighted_quantiles
 from trucesim.scenario.schema import Scenario
-from trucesim.uncertainty import parameter_draws
+from trucesim.uncertainty import check_fitted_to, parameter_draws
 
 #: Record quantities that count recorded homicides.
 HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
@@ -302,7 +303,13 @@ class Ensemble:
         """Keep the particles of ``ancestors`` (indices, with repeats). A repeat is a copy
         of the state; with ``fresh`` it gets a new generator from it, so that copies of
         one ancestor have independent futures (the bootstrap filter's propagation
-        noise); without, it draws the same numbers as its ancestor."""
+        noise); without, it draws the same numbers as its ancestor. The particles no
+        ancestor names are released before any copy is made, so the ensemble never holds
+        more than N particles."""
+        chosen = {int(a) for a in ancestors}
+        for i in range(len(self.particles)):
+            if i not in chosen:
+                self.particles[i] = None  # type: ignore[call-overload]
         used: set[int] = set()
         particles, draws = [], []
         for a in ancestors:
@@ -337,6 +344,13 @@ class NowcastResult:
 
     def day_of(self, date: dt.date) -> int:
         return (date - self.scenario.start).days
+
+
+def longest_burn_in(scenario: Scenario, draws) -> int:
+    """The longest burn-in of the particles' draws (a posterior may set
+    ``world.burn_in_days``): the scratch record must hold every particle's rows."""
+    return max([scenario.world.burn_in_days]
+               + [d.scenario.world.burn_in_days for d in draws if d.scenario is not None])
 
 
 class Workers:
@@ -417,13 +431,16 @@ def run_filter(
 
     t0 = time.perf_counter()
     scenario = scenario or nowcast_scenario(case)
+    budget.check_particles("run_filter", "particles", particles,
+                           (cutoff - scenario.start).days + 1, scenario.world.cliques,
+                           scenario.world.burn_in_days)
     skipped: list[str] = []
     if observations is None:
         observations, skipped = nowcast_periods(first=scenario.start, cutoff=cutoff, case=case)
     observations = [p for p in observations if p.end <= cutoff]
     timeline = compile_timeline(scenario)
     # A value the scenario file sets itself wins over the draw (held), as for any run.
-    bound = parameter_draws(scenario, posterior)
+    bound = parameter_draws(scenario, posterior, fitted_to=case.scenario.name)
     names = tuple(n for n in bound.posterior.names if n not in bound.held) if bound else ()
     builder = ParameterBuilder(scenario, names)
     moving = drifting_names(drift, builder.drifting)
@@ -440,7 +457,8 @@ def run_filter(
         if k not in cache:
             cache[k] = builder.start(bound.overrides(i), k)
         draws.append(cache[k])
-    pool = Workers(workers, scenario.world.burn_in_days + timeline.days, len(scenario.gang_names))
+    pool = Workers(workers, longest_burn_in(scenario, cache.values()) + timeline.days,
+                   len(scenario.gang_names))
 
     def start(i: int, record: tuple) -> Particle:
         d = draws[i]
@@ -534,6 +552,7 @@ def read_posterior(path: str | Path | None, case: Case | None = None,
     as_of = case.as_of if as_of is None else as_of
     path = Path(path) if path is not None else case.posterior_for(as_of)
     posterior = case.check_posterior(load_posterior(path), as_of)
+    check_fitted_to(case.scenario, posterior)
     try:
         case.scenario.with_overrides(posterior.overrides(0), source=str(path))
     except ConfigError as exc:
@@ -618,7 +637,7 @@ def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
     day0 = result.day_of(first)
     days = min(t.days for t in timelines) - day0
     pool = getattr(result, "pool", None) or Workers(
-        workers, scenario.world.burn_in_days + max(t.days for t in timelines),
+        workers, longest_burn_in(scenario, result.ensemble.draws) + max(t.days for t in timelines),
         len(scenario.gang_names))
     n = len(result.ensemble.particles)
     hom = np.zeros((len(names), n, days), dtype=np.int64)

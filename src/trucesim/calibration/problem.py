@@ -79,6 +79,7 @@ from trucesim.scenario.schema import (
     resolve_path,
     set_path,
     validate,
+    walk_path,
 )
 
 
@@ -226,6 +227,10 @@ class Prior(Frozen):
         return (lo - self.mean) / self.sd, (math.log(self.high) - self.mean) / self.sd
 
 
+#: Largest target weight (the weighted distance must stay finite).
+MAX_TARGET_WEIGHT = 1e6
+
+
 class Target(Frozen):
     """Observed rows to match, the simulated metric, its weight and a baseline."""
 
@@ -238,7 +243,9 @@ class Target(Frozen):
     min_days: int = Field(1, ge=1)
     max_days: int = Field(100_000, ge=1)
     metric: str | None = Field(None, description="Simulated metric (default: from the quantity).")
-    weight: float = Field(1.0, gt=0.0)
+    weight: float = Field(1.0, gt=0.0, le=MAX_TARGET_WEIGHT, description=(
+        "Weight of the target in the distance (at most 1e6: a larger one would overflow "
+        "the weighted distance, and 1e6 already makes the other targets irrelevant)."))
     baseline: float = Field(
         0.0, ge=0.0,
         description="Added to the simulated mean per day (e.g. non-gang missing-person reports).",
@@ -392,12 +399,19 @@ class CalibrationProblem:
             )
         self.scenario = truncate(scenario, self.fit_end)
         data = self.scenario.to_data()
+        values = self.scenario.to_data()
         self.priors: dict[str, Prior] = {}
         for name, p in spec.parameters.items():  # every path must name a parameter
             try:
                 set_path(data, name, 0.0, src)
             except ConfigError as exc:
                 raise ConfigError(src, f"parameters.{name}", exc.reason) from None
+            current, _ = walk_path(values, name)
+            if isinstance(current, bool | int):
+                kind = "a switch" if isinstance(current, bool) else "a whole number"
+                raise ConfigError(src, f"parameters.{name}", f"is {kind} "
+                                  f"({current!r}); ABC-SMC fits continuous parameters only: "
+                                  "fix it in 'overrides' instead")
             self.priors[name] = p.from_posterior(name, base_dir, src).resolved(name, src)
 
     @property

@@ -195,7 +195,7 @@ def open_sampler(backend: str = "process", workers: int | None = None,
     scheduler is a one-line error.
     """
     pyabc = _pyabc()
-    from trucesim.runner.backends import CONNECT_TIMEOUT_S, default_workers
+    from trucesim.runner.backends import CONNECT_TIMEOUT_S, default_workers, probe_scheduler
 
     if backend == "process":
         if scheduler is not None:
@@ -215,6 +215,7 @@ def open_sampler(backend: str = "process", workers: int | None = None,
                           "pip install 'trucesim[dask]'") from None
     cluster = None
     if scheduler is not None:
+        probe_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -302,6 +303,7 @@ def posterior_of(problem: CalibrationProblem, history, calibration_file: str,
         protocol=problem.spec.protocol, data_until=problem.data_until,
         seed=problem.spec.seed, scenario=problem.scenario.name,
         calibration=Path(calibration_file).name,
+        overrides_fixed=dict(problem.spec.overrides),
         description=(f"pyabc ABC-SMC, {len(table)} generations of {m.population_size}"
                      f"{' (adaptive)' if m.adaptive_population else ''} particles, final "
                      f"epsilon {last['epsilon']:.4g}, data up to {problem.fit_end}"),
@@ -575,6 +577,10 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
     budget.check(str(path), "method", m.population_size * (m.max_generations + 1), sc.days,
                  sc.world.cliques, sc.world.burn_in_days, keep_daily=False)
     _pyabc()  # the optional extra is missing: refuse before anything is written
+    if backend == "dask" and scheduler is not None:
+        from trucesim.runner.backends import scheduler_address
+
+        scheduler_address(scheduler)  # "notaurl": refused before anything is written
     with FolderLock(out, f"calibrate {path.name}"):
         resuming = _claim(out, resume)
         if resuming:

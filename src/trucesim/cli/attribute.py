@@ -16,6 +16,7 @@ from pathlib import Path
 
 from trucesim import budget
 from trucesim.folders import result_folder
+from trucesim.outcomes import outcome_unit
 from trucesim.runner.attribution import (
     DEFAULT_REPLICATES,
     AttributionError,
@@ -37,6 +38,7 @@ def attribute_scenario(spec: str | Path, outcome: str, mechanisms: list[str] | N
         ConfigError: bad scenario, mechanism, outcome, variant or folder (nothing written).
     """
     scenario = load_scenario(spec)
+    budget.check_count("-n/--replicates", "", replicates or DEFAULT_REPLICATES, "replicate")
     plan = plan_attribution(scenario, outcome, mechanisms,
                             replicates=replicates or DEFAULT_REPLICATES, seed=seed,
                             variant=variant)
@@ -67,13 +69,13 @@ def attribute_scenario(spec: str | Path, outcome: str, mechanisms: list[str] | N
     except AttributionError as exc:
         print(f"error: {exc}; nothing was written", file=sys.stderr)
         return 1
-    print(f"\n{scenario.name} ({plan.variant or BASE}): Shapley contributions to {outcome}, "
-          f"{len(plan.combinations)} combinations x {exp.replicates} replicate(s), seed "
-          f"{exp.seed}")
+    print(f"\n{scenario.name} ({plan.variant or BASE}): Shapley contributions to {outcome} "
+          f"(unit: {outcome_unit(outcome)}), {len(plan.combinations)} combinations x "
+          f"{exp.replicates} replicate(s), seed {exp.seed}")
     print(result.table.to_string(index=False, float_format="{:.4g}".format))
     print(f"sum of contributions {result.table['shapley'].sum():.4g} = {outcome} all on "
-          f"({result.v_all:.4g}) - all off ({result.v_none:.4g}); p05/p95: 5-95% range "
-          "over replicates")
+          f"({result.v_all:.4g}) - all off ({result.v_none:.4g}), in "
+          f"{outcome_unit(outcome)}; p05/p95: 5-95% range over replicates")
     print(f"\nwrote {out}/attribution.csv, attribution.parquet, combinations.csv, "
           "shapley_replicates.csv, attribution.json, attribution.png, sweep/")
     return 0

@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from trucesim import budget
 from trucesim.atomic import write_json, write_parquet
+from trucesim.calibration import diagnostics
 from trucesim.calibration.drift import DEFAULT_DRIFT
 from trucesim.calibration.nowcast import (
     NowcastResult,
@@ -44,6 +46,21 @@ DEFAULT_NOWCAST_PARTICLES = 500
 DEFAULT_MAIN_PARTICLES = 200
 MAX_PARTICLES = 20_000
 HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
+
+
+def check_budget(case: Case, what: str, key: str, particles: int,
+                 as_of: dt.date | None = None, branches: bool = False) -> None:
+    """:func:`trucesim.budget.check_particles` for a case's nowcast up to ``as_of`` (default
+    its as-of date; ``branches``: and its branches), sized from the case's scenarios."""
+    base = case.scenario
+    as_of = case.as_of if as_of is None else as_of
+    days = (as_of - base.start).days + 1
+    extra = {}
+    if branches:
+        letter = case.branch_scenario
+        extra = {"branches": len(letter.variants), "branch_days": (letter.end - as_of).days}
+    budget.check_particles(what, key, particles, days, base.world.cliques,
+                           base.world.burn_in_days, **extra)
 
 
 def intervals_carry(as_of: dt.date) -> str:
@@ -115,6 +132,13 @@ def _report(result: NowcastResult, elapsed: float) -> str:
                      f"{r['prior_mean']:.2f} | {r['filtered_mean']:.2f} | "
                      f"{r['filtered_p05']:.2f} | {r['filtered_p95']:.2f} | {r['ess']:.1f} | "
                      f"{'yes' if r['resampled'] else ''} |")
+    warning = diagnostics.collapse_warning(t, result.settings["particles"])
+    if warning:
+        lines += ["", warning]
+    outside = diagnostics.annotate_bands(t).query("not mean_in_band")
+    if len(outside):
+        lines += ["", f"{len(outside)} period(s) ({', '.join(outside['period'])}) have the "
+                  f"filtered mean outside its own 5-95% band: {outside['note'].iloc[0]}."]
     if result.skipped:
         lines += ["", "Homicide rows not assimilated:", ""]
         lines += [f"- {s}" for s in result.skipped]
@@ -153,6 +177,8 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
     check_cutoff(as_of, case)
     particles = particles or DEFAULT_NOWCAST_PARTICLES
     seed = case.spec.seeds.nowcast if seed is None else seed
+    diagnostics.check_particles(particles)
+    check_budget(case, "--particles", "", particles, as_of)
     read_posterior(posterior, case, as_of)  # a bad file stops here: one line, exit 2
     out = Path(out) if out is not None else Path("results") / f"nowcast-{case.name}"
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
@@ -162,7 +188,7 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
         result = _filter(case, particles, posterior, seed, workers, as_of=as_of, drift=drift)
         result.settings["case"] = case.name
         elapsed = time.perf_counter() - started
-        result.table.to_csv(stage / "filtered.csv", index=False)
+        diagnostics.annotate_bands(result.table).to_csv(stage / "filtered.csv", index=False)
         write_parquet(stage / "ensemble.parquet", _ensemble_frame(result))
         from trucesim.plots.nowcast import nowcast_chart
 
@@ -180,6 +206,7 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
     print(f"\n{last['period']}: record {last['observed_per_day']:.1f}/day, filtered "
           f"{last['filtered_mean']:.1f} (5-95%: {last['filtered_p05']:.1f}-"
           f"{last['filtered_p95']:.1f})")
+    _warn_collapse(result)
     print(f"wrote {out}/filtered.csv, ensemble.parquet, nowcast.png, report.md, manifest.json")
     return 0
 
@@ -193,6 +220,8 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
     status_quo = case.spec.branches.status_quo
     particles = particles or DEFAULT_MAIN_PARTICLES
     seed = case.spec.seeds.run if seed is None else seed
+    diagnostics.check_particles(particles)
+    check_budget(case, "--particles", "", particles, branches=True)
     read_posterior(posterior, case)
     out = (Path(out) if out is not None
            else Path("results") / f"{case.branch_scenario.name}-nowcast")
@@ -209,7 +238,7 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
         rel = pd.concat([branches.relative(status_quo, "deaths_true"),
                          branches.relative(status_quo, "homicides")], ignore_index=True)
         rel.to_csv(stage / "branches.csv", index=False)
-        result.table.to_csv(stage / "filtered.csv", index=False)
+        diagnostics.annotate_bands(result.table).to_csv(stage / "filtered.csv", index=False)
         frames = []
         for b, name in enumerate(branches.names):
             for metric in ("homicides", "deaths_true"):
@@ -325,6 +354,15 @@ def _tiles(rows, start: dt.date, end: dt.date) -> bool:
     return day == end + dt.timedelta(days=1)
 
 
+def _warn_collapse(result: NowcastResult) -> None:
+    """Say (stderr) when the ensemble rested on a few particles after some period."""
+    import sys
+
+    warning = diagnostics.collapse_warning(result.table, len(result.ensemble.particles))
+    if warning:
+        print(warning, file=sys.stderr)
+
+
 def _print_main(case, result, branches, rel, first14, out, elapsed) -> None:
     last = result.table.iloc[-1]
     n = len(result.ensemble.particles)
@@ -361,5 +399,6 @@ def _print_main(case, result, branches, rel, first14, out, elapsed) -> None:
               f"homicides a day (5-95% of particles: {check['status_quo_p05']:.1f}-"
               f"{check['status_quo_p95']:.1f}); record {check['record_per_day']:.1f} (row "
               f"{check['row']}, after {case.as_of}; shown, never an input).")
+    _warn_collapse(result)
     print(f"\nwrote {out}/branches.csv, branches_daily.parquet, filtered.csv, branches.png, "
           "summary.json, manifest.json")

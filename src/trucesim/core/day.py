@@ -259,7 +259,8 @@ def record(row, gang_row, d, state, restrained, tiers):
     row.active_fronts = active
     for g in range(len(gang_row)):
         if gangs.exists[g]:
-            gang_row[g].control = gangs.control[g]
+            # a gang a split left without cliques controls nothing: NaN, not 0.0
+            gang_row[g].control = gangs.control[g] if gangs.clique_count[g] > 0 else math.nan
             gang_row[g].authority = gangs.authority[g]
             gang_row[g].grievance = gangs.grievance[g]
         else:

@@ -31,7 +31,8 @@ from trucesim.numerics.constants import constants
 from trucesim.scenario.schema import Scenario
 
 #: Daily metrics a particle keeps for every day it has lived (its lineage's history).
-HISTORY = np.dtype([("homicides", np.int64), ("deaths_true", np.int64)])
+#: 32-bit: a day's count is far below 2**31, and a filter holds thousands of histories.
+HISTORY = np.dtype([("homicides", np.int32), ("deaths_true", np.int32)])
 
 
 def new_record(rows: int, gangs: int) -> tuple[np.recarray, np.recarray]:

@@ -277,4 +277,5 @@ def first_use_note(entry: Callable) -> str | None:
     compilation is disabled."""
     if jit_disabled() or kernel_cached(entry):
         return None
-    return "note: compiling the model on first use (about 30 s; cached for later runs)"
+    return ("note: compiling the model on first use (under a minute; cached for later "
+            "runs)")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from trucesim.outcomes import outcome_unit
 from trucesim.plots import style
 
 
@@ -32,7 +33,7 @@ def attribution_chart(table: pd.DataFrame, outcome: str, *, scenario_name: str,
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_yticks(y, mechanisms, fontsize=9)
     ax.set_ylabel("mechanism switched on")
-    ax.set_xlabel(f"Shapley contribution to {outcome}\n(outcome units)", fontsize=9)
+    ax.set_xlabel(f"Shapley contribution to {outcome}\n({outcome_unit(outcome)})", fontsize=9)
     ax.grid(axis="x", color="0.9", lw=0.6)
     ax.set_axisbelow(True)
     style.title(fig, f"{scenario_name} ({variant}): what each mechanism contributes to "

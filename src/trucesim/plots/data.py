@@ -145,7 +145,24 @@ class SweepPlotData:
         return daily
 
 
-PlotData = RunPlotData | SweepPlotData
+@dataclass
+class MainJobPlotData:
+    """The main job's folder (``trucesim run`` with no scenario): the 2016-letter branches
+    from the nowcast, kept as each branch's daily mean and 5/50/95% points over the
+    particles (``branches_daily.parquet``)."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    branches: pd.DataFrame
+
+    kind = "main"
+
+    @property
+    def name(self) -> str:
+        return "el-salvador-2016-letter-nowcast"
+
+
+PlotData = RunPlotData | SweepPlotData | MainJobPlotData
 
 
 def load_results(folder: str | Path) -> PlotData:
@@ -168,6 +185,10 @@ def load_results(folder: str | Path) -> PlotData:
     except (OSError, ValueError) as exc:  # not JSON, not UTF-8 (random bytes), unreadable
         raise ConfigError(str(mpath), "", f"unreadable manifest: {exc}") from None
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
+    if kind == "run" and str(manifest.get("job", "")).startswith("main"):
+        table = _read_parquet(folder / "branches_daily.parquet")
+        table["date"] = pd.to_datetime(table["date"])
+        return MainJobPlotData(folder, manifest, table)
     if kind == "run":
         daily = _read_parquet(folder / "daily.parquet")
         daily["date"] = pd.to_datetime(daily["date"])

@@ -12,11 +12,15 @@ from matplotlib.figure import Figure
 
 BRANCH_COLOURS = {"hardline": "#b2182b", "truce": "#2166ac", "dialogue": "#1b7837"}
 #: Colours of branches with other names, in branch order.
-PALETTE = ("#b2182b", "#1b7837", "#762a83", "#e08214", "#4d4d4d")
+PALETTE = ("#b2182b", "#1b7837", "#8c510a", "#e08214", "#4d4d4d")
 
 
 def _colour(name: str, b: int) -> str:
     return BRANCH_COLOURS.get(name) or PALETTE[b % len(PALETTE)]
+#: The filtered ensemble: a colour no branch uses (one colour per series).
+FILTERED_COLOUR = "#6a3d9a"
+#: What every line of the branches figure shows, as the terminal and summary.json do.
+BRANCH_STATISTIC = "mean over particles, band 5-95%"
 
 
 def _record(ax, periods, start=None) -> None:
@@ -40,15 +44,16 @@ def _filtered(ax, table: pd.DataFrame, periods, start=None, prior: bool = True) 
             s, e = pd.Timestamp(a), pd.Timestamp(b) + pd.Timedelta(days=1)
             if start is not None and e <= start:
                 continue
-            ax.fill_between([s, e], r["filtered_p05"], r["filtered_p95"], color="#2166ac",
-                            alpha=0.18, lw=0)
+            ax.fill_between([s, e], r["filtered_p05"], r["filtered_p95"],
+                            color=FILTERED_COLOUR, alpha=0.18, lw=0)
             if prior:
                 ax.hlines(r["prior_mean"], s, e, color="#ef8a62", lw=1.5, ls="--")
-            ax.hlines(r["filtered_mean"], s, e, color="#2166ac", lw=1.8)
+            ax.hlines(r["filtered_mean"], s, e, color=FILTERED_COLOUR, lw=1.8)
     if prior:
         ax.plot([], [], color="#ef8a62", ls="--",
                 label="ensemble before the period is assimilated (mean)")
-    ax.plot([], [], color="#2166ac", label="filtered: after weighting by the period (mean, 5-95%)")
+    ax.plot([], [], color=FILTERED_COLOUR,
+            label="filtered: after weighting by the period (mean, 5-95%)")
 
 
 def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: str,
@@ -82,8 +87,10 @@ def nowcast_chart(table: pd.DataFrame, periods, *, particles: int, posterior: st
 def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
                    posterior: str, case: str = "", status_quo: str | None = None) -> Figure:
     """The record and the filtered ensemble over the 18 months to the cutoff, then each
-    branch's median and 5-95% band of 30-day mean recorded homicides per day; below, each
-    branch's paired difference from the status quo (cumulative true deaths)."""
+    branch's mean over particles and 5-95% band of 30-day mean recorded homicides per day;
+    below, each branch's paired difference from the status quo (cumulative true deaths),
+    mean and 5-95%. Means, as the terminal and ``summary.json`` report
+    (:data:`BRANCH_STATISTIC`)."""
     start = pd.Timestamp(branches.start) - pd.DateOffset(months=18)
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
     _filtered(ax, table, periods, start, prior=False)
@@ -92,9 +99,10 @@ def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
         c = _colour(name, b)
         daily = pd.DataFrame(branches.homicides[b].T, index=branches.dates)
         m = daily.rolling(30, min_periods=1).mean()
-        q = np.quantile(m.to_numpy(), [0.05, 0.5, 0.95], axis=1)
-        ax.fill_between(branches.dates, q[0], q[2], color=c, alpha=0.15, lw=0)
-        ax.plot(branches.dates, q[1], color=c, lw=1.8, label=branches.labels[b])
+        q = np.quantile(m.to_numpy(), [0.05, 0.95], axis=1)
+        ax.fill_between(branches.dates, q[0], q[1], color=c, alpha=0.15, lw=0)
+        ax.plot(branches.dates, m.to_numpy().mean(axis=1), color=c, lw=1.8,
+                label=f"{branches.labels[b]} ({BRANCH_STATISTIC})")
     ax.axvline(branches.start, color="black", lw=0.8, ls=":")
     ax.text(branches.start, ax.get_ylim()[1] * 0.97, " the as-of date: branches start",
             fontsize=8, va="top")
@@ -102,8 +110,9 @@ def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
     ax.set_ylim(bottom=0)
     cut = branches.start - dt.timedelta(days=1)
     ax.set_title(f"Case {case}: its branches from the nowcast, {particles} filtered particles "
-                 f"(posterior: {posterior});\nintervals carry posterior, state and noise "
-                 f"uncertainty; the record after {cut} is not shown nor used", fontsize=10)
+                 f"(posterior: {posterior});\nlines: {BRANCH_STATISTIC}; intervals carry "
+                 f"posterior, state and noise uncertainty; the record after {cut} is not "
+                 "shown nor used", fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
     ref = branches.names.index(status_quo) if status_quo in branches.names else 0
     ref_label = branches.labels[ref]
@@ -112,12 +121,37 @@ def branches_chart(branches, periods, table: pd.DataFrame, *, particles: int,
         if b == ref:
             continue
         d = cum[b] - cum[ref]
-        q = np.quantile(d, [0.05, 0.5, 0.95], axis=0)
+        q = np.quantile(d, [0.05, 0.95], axis=0)
         c = _colour(name, b)
-        ax2.fill_between(branches.dates, q[0], q[2], color=c, alpha=0.2, lw=0)
-        ax2.plot(branches.dates, q[1], color=c, label=f"{branches.labels[b]} minus {ref_label}")
+        ax2.fill_between(branches.dates, q[0], q[1], color=c, alpha=0.2, lw=0)
+        ax2.plot(branches.dates, d.mean(axis=0), color=c,
+                 label=f"{branches.labels[b]} minus {ref_label} ({BRANCH_STATISTIC})")
     ax2.axhline(0, color="black", lw=0.8)
     ax2.set_ylabel(f"cumulative true deaths\nvs {ref_label} (paired)")
     ax2.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def main_job_chart(table: pd.DataFrame, *, title: str = "") -> Figure:
+    """The main job's branches as saved (``branches_daily.parquet``): each branch's mean
+    over particles (:data:`BRANCH_STATISTIC`) and 5-95% band, 30-day means of recorded
+    homicides per day (top) and of true deaths per day (bottom)."""
+    fig, axes = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
+    for ax, metric, unit in zip(axes, ("homicides", "deaths_true"),
+                                ("recorded homicides per day", "true deaths per day"),
+                                strict=True):
+        for name, t in table[table["metric"] == metric].groupby("branch", sort=False):
+            t = t.sort_values("date").set_index("date")
+            roll = t[["mean", "p05", "p95"]].rolling(30, min_periods=1).mean()
+            c = BRANCH_COLOURS.get(str(name))
+            ax.fill_between(roll.index, roll["p05"], roll["p95"], color=c, alpha=0.15, lw=0)
+            ax.plot(roll.index, roll["mean"], color=c, lw=1.8, label=f"{name}")
+        ax.set_ylabel(f"{unit}\n(30-day mean)")
+        ax.set_ylim(bottom=0)
+        ax.legend(loc="lower left", fontsize=8)
+    axes[0].set_title((title + "\n" if title else "") + f"The 2016 letter's branches from the "
+                      f"nowcast: lines {BRANCH_STATISTIC} (30-day means of the daily points)",
+                      fontsize=10)
     fig.tight_layout()
     return fig

@@ -23,7 +23,13 @@ from trucesim.plots.composition import (
     control_chart,
     control_columns,
 )
-from trucesim.plots.data import PlotData, RunPlotData, SweepPlotData, load_results
+from trucesim.plots.data import (
+    MainJobPlotData,
+    PlotData,
+    RunPlotData,
+    SweepPlotData,
+    load_results,
+)
 from trucesim.plots.fan import compare_chart, fan_chart
 from trucesim.plots.response import response_chart
 from trucesim.plots.sensitivity import METHODS, sensitivity_chart, sensitivity_indices
@@ -63,7 +69,16 @@ def plot_results(
     if target.exists() and not target.is_dir():
         raise ConfigError(str(target), "", "exists and is not a folder; give --out a folder "
                           "for the figures")
-    plans = plan_figures(results, kind, metric)
+    if isinstance(results, MainJobPlotData):
+        if kind not in (None, "fan") or metric not in (None, "homicides"):
+            raise ConfigError("--kind" if kind not in (None, "fan") else "--metric", "",
+                              "the main job's folder has one figure, the branches (homicides "
+                              "and true deaths); drop --kind and --metric")
+        from trucesim.plots.nowcast import main_job_chart
+
+        plans = [("branches", lambda: main_job_chart(results.branches))]
+    else:
+        plans = plan_figures(results, kind, metric)
     figures = []
     try:
         for filename, build in plans:

@@ -98,6 +98,70 @@ def open_backend(backend: str = "process", workers: int | None = None,
         raise ConfigError("--backend", "", f"unknown backend {backend!r}; valid: process, dask")
 
 
+def scheduler_address(address: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a Dask scheduler address (``tcp://host:port``,
+    ``tls://host:port`` or ``host:port``).
+
+    Raises:
+        ConfigError: for anything else (``notaurl``), before any connection is tried.
+    """
+    from urllib.parse import urlsplit
+
+    text = address if "://" in address else f"tcp://{address}"
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = None
+    if (parts is None or parts.scheme not in ("tcp", "tls") or not parts.hostname
+            or port is None or parts.path not in ("", "/") or parts.query):
+        raise ConfigError("--scheduler", address, "is not a Dask scheduler address (expected "
+                          "tcp://host:port, tls://host:port or host:port)")
+    return parts.scheme, parts.hostname, port
+
+
+def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Check, within ``timeout`` seconds, that a Dask scheduler answers at ``address``.
+
+    A scheduler speaks first: on a new connection it sends its handshake before reading
+    anything. So a plain TCP address must accept the connection and send bytes that are
+    not HTTP within ``timeout``; a web server (which waits for a request, or answers
+    ``HTTP/``) is refused at once instead of hanging. ``tls://`` addresses are only
+    checked for a connection (the scheduler waits for the TLS handshake).
+
+    Raises:
+        ConfigError: one line naming the address and what answered.
+    """
+    import socket
+
+    scheme, host, port = scheduler_address(address)
+    deadline = time.monotonic() + timeout
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            if scheme == "tls":
+                return
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                first = sock.recv(16)
+            except TimeoutError:
+                first = None
+    except OSError as exc:
+        raise ConfigError("--scheduler", address, f"cannot reach the Dask scheduler within "
+                          f"{timeout:g} s ({exc.strerror or exc})") from None
+    if first is None:
+        raise ConfigError("--scheduler", address, f"something listens there but sent nothing "
+                          f"within {timeout:g} s: not a Dask scheduler (a scheduler sends "
+                          "its handshake at once)")
+    if not first:
+        raise ConfigError("--scheduler", address, "closed the connection at once: not a Dask "
+                          "scheduler")
+    if first.startswith(b"HTTP/") or first[:1] == b"<":
+        raise ConfigError("--scheduler", address, "answers HTTP (a web page, perhaps the "
+                          "scheduler's dashboard): give the scheduler's tcp:// address "
+                          "(port 8786 by default), not its dashboard's")
+
+
 @contextmanager
 def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backend]:
     try:
@@ -109,6 +173,7 @@ def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backen
         ) from None
     cluster = None
     if scheduler is not None:
+        probe_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:

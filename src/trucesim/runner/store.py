@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from trucesim.atomic import atomic_path, write_json, write_parquet
-from trucesim.folders import claim, read_marker, write_marker
+from trucesim.folders import KNOWN_FILES, claim, read_marker, write_marker
 from trucesim.runner.experiment import RESERVED_COLUMNS, Experiment, Point
 from trucesim.scenario.errors import ConfigError
 
@@ -106,7 +106,7 @@ class SweepStore:
             manifest = self._legacy_manifest()
             if manifest is not None and manifest.get("fingerprint") == exp.fingerprint():
                 return True  # made before markers: resuming touches none of its files
-        state = claim(folder, "sweep", settings, force)
+        state = claim(folder, "sweep", settings, force, replaces_same=force)
         if state == "same" and not force:
             if self.read_manifest() is None:  # a marker but no manifest: start over
                 return False
@@ -131,7 +131,7 @@ class SweepStore:
         if not resuming and self.folder.exists() and read_marker(self.folder) is not None:
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_marker(self.folder, "sweep", exp.settings())
+        write_marker(self.folder, "sweep", exp.settings(), files=sorted(KNOWN_FILES["sweep"]))
         self.records_dir.mkdir(exist_ok=True)
         if exp.daily_columns() is not None:
             self.daily_dir.mkdir(exist_ok=True)

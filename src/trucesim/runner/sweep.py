@@ -21,6 +21,7 @@ from trucesim.runner.results import SweepResults
 from trucesim.runner.store import CODE, DAILY, MAX_ATTEMPTS, SweepStore, now, run_id
 from trucesim.runner.tasks import RunTask, execute_run, running_code
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.files import named_output
 
 
 @dataclass
@@ -140,7 +141,9 @@ def run_experiment(
     """
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
     ex = exp.execution
-    folder = Path(out or ex.out or Path("results") / exp.name)
+    if out is None and ex.out is not None:
+        out = named_output(ex.out, exp.source, "execution.out")
+    folder = Path(out or Path("results") / exp.name)
     store = SweepStore(folder)
     with FolderLock(folder, f"sweep {exp.name}"):
         return _run_locked(exp, store, executor, backend=backend, workers=workers,

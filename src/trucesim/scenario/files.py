@@ -1,9 +1,12 @@
 """Reading the user's files with limits: regular files only, a size cap, UTF-8 text.
 
 A path given in a file (a scenario's ``calibration``, a calibration's ``data`` or
-``scenario``, an experiment's ``scenario``) is relative to the file that names it;
-absolute paths there are refused unless :data:`ALLOW_ABSOLUTE_ENV` is set. Every refusal
-is one ``file: key: reason`` line.
+``scenario``, an experiment's ``scenario`` or ``out``) is relative to the file that names
+it and must stay inside that file's folder once ``..`` and symbolic links are resolved
+(``data = "../../etc/shadow"`` is refused); a file shipped inside the package may reach
+anywhere inside the package's bundled folder (``../posterior/el-salvador-A.toml``).
+Absolute paths, and relative ones that leave the folder, are refused unless
+:data:`ALLOW_ABSOLUTE_ENV` is set to 1. Every refusal is one ``file: key: reason`` line.
 """
 
 from __future__ import annotations
@@ -60,19 +63,65 @@ def read_text(path: str | Path, max_bytes: int = MAX_BYTES) -> str:
         raise ConfigError(str(path), "", f"not UTF-8 text (byte {exc.start})") from None
 
 
+def _bundled_root() -> Path:
+    return Path(__file__).resolve().parent.parent / "bundled"
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
 def named_path(spec: str, naming_file: str | Path, key: str) -> Path:
     """The path ``spec`` given at ``key`` of ``naming_file``, relative to that file's folder.
 
+    The path, with ``..`` and symbolic links resolved, must lie inside the naming file's
+    folder (for a file inside the package's bundled folder: inside that folder).
+
     Raises:
-        ConfigError: for an absolute ``spec`` unless :data:`ALLOW_ABSOLUTE_ENV` is set.
+        ConfigError: for an absolute ``spec``, or one leaving that folder, unless
+            :data:`ALLOW_ABSOLUTE_ENV` is set to 1.
     """
     p = Path(spec)
+    allowed = os.environ.get(ALLOW_ABSOLUTE_ENV) == "1"
     if p.is_absolute():
-        if os.environ.get(ALLOW_ABSOLUTE_ENV) != "1":
+        if not allowed:
             raise ConfigError(str(naming_file), key, f"{spec!r} is an absolute path; give it "
                               f"relative to this file (or set {ALLOW_ABSOLUTE_ENV}=1)")
         return p
-    return Path(naming_file).parent / p
+    folder = Path(naming_file).parent
+    if not allowed:
+        home = folder.resolve()
+        bundled = _bundled_root()
+        root = bundled if _inside(home, bundled) else home
+        if not _inside((folder / p).resolve(), root):
+            raise ConfigError(str(naming_file), key, f"{spec!r} leads outside this file's "
+                              f"folder ({home}); keep it inside (or set "
+                              f"{ALLOW_ABSOLUTE_ENV}=1)")
+    return folder / p
+
+
+def named_output(spec: str, naming_file: str | Path, key: str) -> Path:
+    """A results folder ``spec`` named at ``key`` of ``naming_file`` (an experiment's
+    ``[execution] out``): relative to the current folder, as on the command line, and
+    inside it once ``..`` and symbolic links are resolved.
+
+    Raises:
+        ConfigError: for an absolute ``spec``, or one leaving the current folder, unless
+            :data:`ALLOW_ABSOLUTE_ENV` is set to 1.
+    """
+    p = Path(spec)
+    if os.environ.get(ALLOW_ABSOLUTE_ENV) == "1":
+        return p
+    if p.is_absolute():
+        raise ConfigError(str(naming_file), key, f"{spec!r} is an absolute path; give it "
+                          f"relative to the current folder (or set {ALLOW_ABSOLUTE_ENV}=1; "
+                          "--out on the command line is not limited)")
+    here = Path.cwd().resolve()
+    if not _inside(p.resolve(), here):
+        raise ConfigError(str(naming_file), key, f"{spec!r} leads outside the current folder "
+                          f"({here}); keep it inside (or set {ALLOW_ABSOLUTE_ENV}=1; --out on "
+                          "the command line is not limited)")
+    return p
 
 
 def is_bare_name(spec: str | Path) -> bool:

@@ -12,6 +12,7 @@ draw from it::
     data_until = 2012-12-31         # the last day of data the fit saw
     scenario = "scenario.toml"
     calibration = "calibration.toml"
+    overrides = {"world.cliques" = 100}  # the calibration's fixed values ({} if none)
     description = "pyabc ABC-SMC, 8 generations, 500 particles"
     seed = 2013                     # root of the draw sequence (draw k is the same on every load)
     weights = [0.0021, 0.0019]      # one per particle, non-negative, normalised on load
@@ -24,6 +25,13 @@ Draw ``k`` of a posterior is particle ``indices(k + 1)[k]``: a weighted draw wit
 replacement from a sequence seeded by the file's ``seed``, so replicate ``k`` of every
 branch of a comparison gets the same parameter vector (paired comparisons), and the
 same run gives the same draws on every machine.
+
+A posterior applies only to what it was fitted to: its ``scenario`` (or a scenario
+whose file names this posterior itself), with the calibration's fixed ``overrides``
+(:func:`trucesim.uncertainty.parameter_draws` refuses anything else). A file without
+``overrides`` (written before they were recorded) is refused: whether its calibration
+fixed values cannot be known, and running it on other fixed values would be silently
+wrong; add ``overrides = {}`` to it if its calibration had none.
 """
 
 from __future__ import annotations
@@ -46,7 +54,7 @@ FORMAT = "trucesim-posterior/1"
 #: (:meth:`trucesim.cases.Case.check_posterior`).
 PROTOCOLS = ("A", "B")
 _KEYS = {"format", "model_version", "protocol", "data_until", "scenario", "calibration",
-         "description", "seed", "weights", "parameters"}
+         "overrides", "description", "seed", "weights", "parameters"}
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,9 @@ class Posterior:
         data_until: the last day of data the fit used.
         seed: root of the draw sequence.
         model_version: the model version it was fitted to.
-        scenario, calibration, description: where it came from, in words.
+        scenario: the scenario it was fitted to ("" only for one built in code).
+        overrides: the calibration's fixed dotted-path values (the world it was fitted in).
+        calibration, description: where it came from, in words.
         source: the file it was read from.
     """
 
@@ -76,6 +86,7 @@ class Posterior:
     calibration: str = ""
     description: str = ""
     source: str = "<posterior>"
+    overrides_fixed: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -116,6 +127,7 @@ class Posterior:
             "data_until": self.data_until,
             "scenario": self.scenario,
             "calibration": self.calibration,
+            "overrides": dict(self.overrides_fixed),
             "description": self.description,
             "seed": int(self.seed),
             "weights": [float(w) for w in self.weights],
@@ -148,6 +160,8 @@ def posterior_toml(posterior: Posterior) -> str:
         f"data_until = {d['data_until'].isoformat()}",
         f"scenario = {_quote(d['scenario'])}",
         f"calibration = {_quote(d['calibration'])}",
+        "overrides = {" + ", ".join(f"{_quote(k)} = {_toml_value(v)}"
+                                    for k, v in d["overrides"].items()) + "}",
         f"description = {_quote(d['description'])}",
         f"seed = {d['seed']}",
         "weights = [" + ", ".join(num(w) for w in d["weights"]) + "]",
@@ -157,6 +171,20 @@ def posterior_toml(posterior: Posterior) -> str:
     for name, vals in d["parameters"].items():
         lines.append(f'"{name}" = [' + ", ".join(num(v) for v in vals) + "]")
     return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, int) else f"{value:.17g}"
+    if isinstance(value, str):
+        return _quote(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_quote(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {value!r} to a posterior file")
 
 
 def _quote(text: str) -> str:
@@ -188,12 +216,26 @@ def parse_posterior(data: dict[str, Any], source: str = "<posterior>") -> Poster
     until = data.get("data_until")
     if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
         raise ConfigError(source, "data_until", "missing or not a date (YYYY-MM-DD)")
+    scenario = data.get("scenario")
+    if not isinstance(scenario, str) or not scenario:
+        raise ConfigError(source, "scenario", "missing: the name of the scenario it was "
+                          "fitted to")
+    if "overrides" not in data:
+        raise ConfigError(source, "overrides", "missing: this posterior was written before "
+                          "posteriors recorded their calibration's fixed values, which "
+                          "cannot be known now; refit with `trucesim calibrate`, or add "
+                          "`overrides = {}` if its calibration fixed none")
+    fixed = data["overrides"]
+    if not isinstance(fixed, dict):
+        raise ConfigError(source, "overrides", "must be a table of dotted-path values")
     params = data.get("parameters")
     if not isinstance(params, dict) or not params:
         raise ConfigError(source, "parameters", "missing or empty table of dotted paths")
     weights = _vector(data.get("weights"), source, "weights")
-    if np.any(weights < 0) or not weights.sum() > 0:
+    if np.any(weights < 0) or not weights.max() > 0:
         raise ConfigError(source, "weights", "must be non-negative with a positive sum")
+    weights = weights / weights.max()  # 1e308s would overflow their sum
+
     columns = []
     for name, vals in params.items():
         col = _vector(vals, source, f"parameters.{name}")
@@ -207,8 +249,9 @@ def parse_posterior(data: dict[str, Any], source: str = "<posterior>") -> Poster
     return Posterior(
         names=tuple(params), values=np.column_stack(columns), weights=weights / weights.sum(),
         protocol=protocol, data_until=until, seed=seed, model_version=version,
-        scenario=str(data.get("scenario", "")), calibration=str(data.get("calibration", "")),
+        scenario=scenario, calibration=str(data.get("calibration", "")),
         description=str(data.get("description", "")), source=source,
+        overrides_fixed=dict(fixed),
     )
 
 

@@ -601,7 +601,29 @@ def posterior_of(scenario: Scenario) -> Posterior:
     if missing:
         raise ConfigError(str(path), f"parameters.{missing[0]}", "names no parameter of "
                           f"scenario {scenario.name!r}")
+    check_fixed_values(scenario, posterior)
     return posterior
+
+
+def check_fixed_values(scenario: Scenario, post: Posterior) -> None:
+    """Refuse a posterior whose calibration fixed values (``overrides``) the scenario does
+    not have: it was fitted in another world (``world.cliques = 100``).
+
+    Raises:
+        ConfigError: ``posterior file: overrides.<path>: reason``.
+    """
+    data = scenario.to_data()
+    for key, fixed in post.overrides_fixed.items():
+        value, missing = walk_path(data, key)
+        same = value == fixed
+        if (not same and isinstance(value, int | float) and isinstance(fixed, int | float)
+                and not isinstance(value, bool) and not isinstance(fixed, bool)):
+            same = abs(float(value) - float(fixed)) <= 1e-9 * max(1.0, abs(float(fixed)))
+        if missing is not None or not same:
+            shown = "not set" if missing is not None else repr(value)
+            raise ConfigError(post.source, f"overrides.{key}", f"fitted with {key} = "
+                              f"{fixed!r}, but scenario {scenario.name!r} has {shown}: run it "
+                              "with the same fixed values, or refit")
 
 
 def walk_path(data: Any, dotted: str) -> tuple[Any, str | None]:

@@ -97,12 +97,13 @@ def intervals_sentence(ctx: dict[str, Any]) -> str:
                             else ""))
 
 
-def assessment(annual: pd.DataFrame, facts: list[Fact]) -> str:
+def assessment(annual: pd.DataFrame, facts: list[Fact], ablation: bool = True) -> str:
     """Plain-words verdict on the out-of-sample fit, and what the model does not have when
     it falls short of 2015.
 
     Good: every out-of-sample total inside the 90% interval and a mean absolute error
     under 15%; poor: none inside, or an error of 25% or more; otherwise mixed.
+    ``ablation``: whether the report has an ablation section to point to.
     """
     out = annual[annual["sample"] == "out"].set_index("year")
     inside = int(out["inside_90"].sum())
@@ -124,8 +125,11 @@ def assessment(annual: pd.DataFrame, facts: list[Fact]) -> str:
             "change in time other than through its mechanisms and the dated events; "
             "killings by extermination groups as a stream of their own; and any measured "
             "size for the Barrio 18 Revolucionarios and MS-503 splits (their dates and "
-            "shares are assumptions). The ablation section gives what each mechanism that "
-            "is on contributes to the surge.")
+            "shares are assumptions)." + (
+                " The ablation section gives what each mechanism that is on contributes to "
+                "the surge." if ablation else " The ablation was not run (ablation "
+                "replicates 0): run validate with --ablation-replicates to see what each "
+                "mechanism contributes to the surge."))
     return " ".join(parts)
 
 
@@ -137,10 +141,13 @@ def out_of_sample_sections(ctx: dict[str, Any]) -> list[str]:
     """The surge, communique, police-deaths, Honduras-like and ablation sections: each as
     it comes out of the model (nothing here was fitted)."""
     lines = ["## Out of sample, as it comes (nothing below was fitted or tuned)", ""]
-    if ctx.get("posterior"):
+    if ctx.get("posterior") and ctx.get("ablation") is not None:
         lines += ["Every interval below except the ablation's is posterior predictive (one "
                   "posterior draw per replicate); the ablation runs at the fitted point, "
                   "so its ranges are noise only.", ""]
+    elif ctx.get("posterior"):
+        lines += ["Every interval below is posterior predictive (one posterior draw per "
+                  "replicate).", ""]
     med, lo, hi = interval(ctx["surge"])
     obs = ctx["observed_surge"]
     verdict = ("inside" if lo <= obs <= hi else "below" if obs < lo else "above")

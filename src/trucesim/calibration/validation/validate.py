@@ -109,7 +109,8 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         honduras = honduras.with_overrides(cal["overrides"])
     hon_draws = None
     if draws is not None:  # the fitted values everywhere, as the calibration above
-        hon_draws = parameter_draws(honduras, draws.posterior)  # keeps Honduras's held
+        hon_draws = parameter_draws(  # keeps Honduras's held; the transfer
+            honduras, draws.posterior, fitted_to=draws.posterior.scenario)
     root = scenario.seed if seed is None else seed
     budget.check("-n/--replicates", "", 2 * replicates, scenario.days, scenario.world.cliques,
                  scenario.world.burn_in_days)
@@ -157,7 +158,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         "ratio_inside": bool(KATZ_RATE_RATIO[0] <= np.median(ratios) <= KATZ_RATE_RATIO[1]),
         "ratio_share": float(np.mean(
             (ratios >= KATZ_RATE_RATIO[0]) & (ratios <= KATZ_RATE_RATIO[1]))),
-        "facts": facts, "assessment": assessment(annual, facts),
+        "facts": facts, "assessment": assessment(annual, facts, ablation=abl is not None),
         "parameters": parameter_table(scenario, cal),
         "surge": surge, "observed_surge": observed_surge_ratio(rows),
         "communiques": communique_responses(daily, communique_events(scenario), rows),
