@@ -1,6 +1,6 @@
-"""The El Salvador backtest's cost per origin, at a small particle count, and its
-extrapolation to the target setting (11 origins x 200 particles, target <= 15 minutes
-on 2 cores).
+"""A case's backtest cost per origin, at a small particle count, and its extrapolation to
+the target setting (the main case's default origins, about 11, x 200 particles, target
+<= 15 minutes on 2 cores).
 
 Runs ``trucesim backtest``'s work (the model's filter and both modes, and the two
 baselines) at every origin into a temporary folder and prints, per origin, the model's
@@ -11,7 +11,7 @@ particle is advanced over the same days), the baselines' does not: the extrapola
 and the CPU time times ``target_particles / particles``, over 2 cores, for an idle
 machine (an upper bound: fixed costs are scaled too).
 
-    .venv/bin/python benchmarks/backtest.py [--particles 20] [--origins 2014-01-01,...]
+    .venv/bin/python benchmarks/backtest.py [CASE] [--particles 20] [--origins D1,D2,...]
 """
 
 from __future__ import annotations
@@ -24,31 +24,31 @@ from pathlib import Path
 
 TARGET_SECONDS = 15 * 60
 TARGET_PARTICLES = 200
-TARGET_ORIGINS = 11
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("case", nargs="?", default=None)
     ap.add_argument("--particles", type=int, default=20)
     ap.add_argument("--origins", default=None)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
 
-    from trucesim.calibration.nowcast import NOWCAST_CUTOFF
-    from trucesim.calibration.observed import load_observed
-    from trucesim.cli.backtest import _posterior_path, parse_origins
+    from trucesim.cli.backtest import parse_origins
+    from trucesim.cli.nowcast import get_case
     from trucesim.forecast.backtest import run_backtest
     from trucesim.forecast.baselines import FlatBaseline, NegBinBaseline
     from trucesim.forecast.model import ModelForecaster
-    from trucesim.scenario.posterior import load_posterior
 
-    origins = parse_origins(args.origins)
-    as_of = NOWCAST_CUTOFF
-    record = [r for r in load_observed() if r.end <= as_of]
-    model = ModelForecaster(load_posterior(_posterior_path()), args.particles,
-                            workers=args.workers)
-    print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}; "
-          f"{len(origins)} origins, {args.particles} particles, {args.workers} threads")
+    case = get_case(args.case)
+    origins = parse_origins(args.origins, case)
+    target_origins = len(parse_origins(None, case))  # the case's default origins
+    as_of = case.as_of
+    record = case.rows_until()
+    model = ModelForecaster(case, args.particles, workers=args.workers)
+    print(f"case {case.name}; cores: {os.cpu_count()}, load average before: "
+          f"{os.getloadavg()[0]:.2f}; {len(origins)} origins, {args.particles} particles, "
+          f"{args.workers} threads")
     t, c = time.perf_counter(), time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         res = run_backtest(record, origins, {"trucesim": model, "flat": FlatBaseline(),
@@ -67,17 +67,18 @@ def main() -> None:
     base_s = float(per["flat"].sum() + per["negbin"].sum())
     per_origin = model_s / len(per)
     projected = (base_s / len(per) + per_origin * TARGET_PARTICLES / args.particles) \
-        * TARGET_ORIGINS
+        * target_origins
     print(f"total {wall:.1f} s wall, {cpu:.1f} s CPU (CPU/wall {cpu / wall:.2f}); model "
-          f"{per_origin:.1f} s per origin at {args.particles} particles; load average after "
+          f"{per_origin:.1f} s wall per origin at {args.particles} particles; "
+          f"{cpu / len(per):.1f} s CPU per origin (all models); load average after "
           f"{os.getloadavg()[0]:.2f}")
-    print(f"projected {TARGET_ORIGINS} origins x {TARGET_PARTICLES} particles: "
+    print(f"projected {target_origins} origins x {TARGET_PARTICLES} particles: "
           f"{projected:.0f} s wall at this load; target {TARGET_SECONDS} s; ratio "
           f"{projected / TARGET_SECONDS:.2f}")
     # On a shared machine wall time counts the other jobs; the CPU time scaled the same
     # way (everything, fixed costs included, times the particle ratio: an upper bound)
     # and spread over the 2 cores the threads use is what the run costs on an idle one.
-    idle = cpu * TARGET_PARTICLES / args.particles * TARGET_ORIGINS / len(per) / 2
+    idle = cpu * TARGET_PARTICLES / args.particles * target_origins / len(per) / 2
     print(f"projected from CPU time on 2 idle cores: {idle:.0f} s; target {TARGET_SECONDS} s;"
           f" ratio {idle / TARGET_SECONDS:.2f}")
 

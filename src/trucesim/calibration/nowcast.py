@@ -167,7 +167,14 @@ def nowcast_periods(rows: list[ObservedRow] | None = None, *,
     cutoff = case.as_of if cutoff is None else cutoff
     first = case.scenario.start if first is None else first
     check_cutoff(cutoff, case)
-    rows = case.record if rows is None else rows
+    return decompose(case.record if rows is None else rows, first, cutoff)
+
+
+def decompose(rows: list[ObservedRow], first: dt.date, cutoff: dt.date
+              ) -> tuple[list[Period], list[str]]:
+    """:func:`nowcast_periods` of ``rows`` from ``first`` to ``cutoff``, for any rows (no
+    case: the caller has checked the cutoff, or, as the backtest's baselines, reads only
+    rows known before it)."""
     skipped: list[str] = []
     candidates = []
     for r in rows:

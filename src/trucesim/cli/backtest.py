@@ -1,49 +1,49 @@
-"""``trucesim backtest``: rolling-origin forecasts of El Salvador's record, scored against
-two baselines (provisional: the bundled El Salvador setting until cases exist).
+"""``trucesim backtest [CASE]``: rolling-origin forecasts of a case's record, scored
+against two baselines.
 
-At each origin (default: the first day of every quarter from 2014-01-01 to the as-of
-date 2016-07-14) the model is the nowcast's particle filter on the rows known then,
-started from the protocol-A posterior (data to 2013-12-31), run on to every later row
-(:mod:`trucesim.forecast.model`); the baselines are those of
-:mod:`trucesim.forecast.baselines`. Results go to ``results/backtest`` (or ``--out``):
-``forecasts.parquet``, ``scores.parquet``, ``report.md``, ``fan-policy-known.png``,
-``fan-status-quo.png``, ``horizon.png``, ``manifest.json`` and the per-origin files
-(``origins/``) a killed run resumes from.
+Everything comes from the case (:mod:`trucesim.cases`; no CASE: the main job's): its
+record up to its as-of date, its scenario (the timeline as it happened), its events, its
+as-of date and its posteriors. At each origin (default:
+:func:`~trucesim.forecast.backtest.default_origins`: with a hindcast cutoff, the day
+after it and every later quarter to the as-of date; without one, the day after the as-of
+date, scored only against a later record) the model is the case's nowcast on the rows
+known then, from the case's posterior fitted on the most data ending before the origin,
+run on to every later row (:mod:`trucesim.forecast.model`); the baselines are those of
+:mod:`trucesim.forecast.baselines`. Results go to ``results/backtest-<case>`` (or
+``--out``): ``forecasts.parquet``, ``scores.parquet``, ``report.md``,
+``fan-policy-known.png``, ``fan-status-quo.png``, ``horizon.png``, ``manifest.json`` and
+the per-origin files (``origins/``) a killed run resumes from.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import time
-from importlib import resources
 from pathlib import Path
 
 from trucesim.atomic import atomic_path, write_json
-from trucesim.calibration.nowcast import NOWCAST_CUTOFF
-from trucesim.calibration.observed import load_observed
+from trucesim.calibration.drift import DEFAULT_DRIFT
+from trucesim.calibration.observed import ObservedRow, load_observed
+from trucesim.cases import Case
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.posterior import load_posterior
 
 DEFAULT_PARTICLES = 200
 MAX_PARTICLES = 20_000
-DEFAULT_SEED = 20140101
-#: The posterior that serves every origin from 2014-01-01 (data to 2013-12-31).
-BACKTEST_POSTERIOR = "el-salvador-A.toml"
-FIRST_ORIGIN = dt.date(2014, 1, 1)
-SUBJECT = "El Salvador backtest"
+MAX_WORKERS = 64
+#: What the command writes besides the driver's tables (:func:`write_outputs`).
+WRITES = ("report.md", "fan-policy-known.png", "fan-status-quo.png", "horizon.png",
+          "manifest.json")
 
 
-def _posterior_path() -> Path:
-    return Path(str(resources.files("trucesim") / "bundled" / "posterior" / BACKTEST_POSTERIOR))
-
-
-def parse_origins(text: str | None) -> list[dt.date]:
-    """``--origins``: comma-separated ISO dates (default: quarterly from 2014-01-01 to
-    the as-of date); one line on a bad date."""
-    from trucesim.forecast.backtest import check_origins, quarterly_origins
+def parse_origins(text: str | None, case: Case) -> list[dt.date]:
+    """``--origins``: comma-separated ISO dates (default: the case's,
+    :func:`~trucesim.forecast.backtest.default_origins`); one line on a bad date."""
+    from trucesim.forecast.backtest import check_origins, default_origins
 
     if text is None:
-        return quarterly_origins(FIRST_ORIGIN, NOWCAST_CUTOFF)
+        return default_origins(case.as_of, case.spec.hindcast_cutoff)
     out = []
     for part in text.split(","):
         try:
@@ -51,7 +51,7 @@ def parse_origins(text: str | None) -> list[dt.date]:
         except ValueError:
             raise ConfigError("backtest", "--origins", f"{part.strip()!r} is not a date "
                               "(YYYY-MM-DD)") from None
-    return check_origins(out, NOWCAST_CUTOFF, "backtest: --origins")
+    return check_origins(out, case.as_of, "backtest", "--origins")
 
 
 def parse_count(text: str | None, name: str, default: int, low: int, high: int) -> int:
@@ -67,45 +67,93 @@ def parse_count(text: str | None, name: str, default: int, low: int, high: int) 
     return value
 
 
+def check_scorable(case: Case, origins: list[dt.date], record: list[ObservedRow],
+                   later: list[ObservedRow] | None, last_day: dt.date) -> None:
+    """Refuse, in one line, origins none of which has a row to forecast (a case whose
+    record ends at the day its only posterior's data end, with no later record)."""
+    from trucesim.forecast.backtest import target_rows
+
+    if any(target_rows(record, o, case.as_of, score_against=later, last_day=last_day)
+           for o in origins):
+        return
+    shown = ", ".join(str(o) for o in origins)
+    where = ("the later record has no homicide row ending on or after them, by the model's "
+             f"last day {last_day}" if later is not None else
+             f"no homicide row of its record ends between them and its as-of date "
+             f"{case.as_of}; a later record (--score-against FILE) could score them")
+    why = "" if case.spec.hindcast_cutoff is not None or later is not None else (
+        " (it has no hindcast cutoff: its posteriors' data run to its as-of date, so "
+        "the only origin they may serve is the day after it)")
+    raise ConfigError(str(case.path), "origins", f"no origin of case {case.name} can be "
+                      f"scored{why}: at {shown} {where}")
+
+
+def file_digest(path: str | Path) -> str:
+    """A short hash of a file's bytes (a posterior refitted in place is another one)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def backtest_command(origins: str | None = None, particles: str | None = None,
                      score_against: Path | None = None, seed: str | None = None,
                      out: Path | None = None, force: bool = False, workers: str | None = None,
-                     progress: bool | None = None) -> int:
-    """Run (or resume) the El Salvador backtest and write its results folder.
+                     progress: bool | None = None, case: str | Path | Case | None = None,
+                     drift: str = DEFAULT_DRIFT) -> int:
+    """Run (or resume) a case's backtest and write its results folder.
 
     Every argument is checked before anything runs or is written (one line, exit 2)."""
+    from trucesim.calibration import diagnostics
+    from trucesim.calibration.nowcast import nowcast_scenario
+    from trucesim.cli.nowcast import check_budget, get_case
     from trucesim.forecast.backtest import run_backtest
     from trucesim.forecast.baselines import FlatBaseline, NegBinBaseline
     from trucesim.forecast.model import ModelForecaster
 
-    when = parse_origins(origins)
+    case = get_case(case)
+    when = parse_origins(origins, case)
     n = parse_count(particles, "--particles", DEFAULT_PARTICLES, 1, MAX_PARTICLES)
-    seed_value = parse_count(seed, "--seed", DEFAULT_SEED, 0, 2**63 - 1)
-    n_workers = parse_count(workers, "--workers", 2, 1, 64)
-    as_of = NOWCAST_CUTOFF
-    record = [r for r in load_observed() if r.end <= as_of]  # nothing after it is an input
+    diagnostics.check_particles(n)
+    check_budget(case, "--particles", "", n)
+    seed_value = parse_count(seed, "--seed", case.spec.seeds.nowcast, 0, 2**63 - 1)
+    n_workers = parse_count(workers, "--workers", 2, 1, MAX_WORKERS)
+    record = case.rows_until()  # nothing after the as-of date is an input
     later = load_observed(score_against) if score_against is not None else None
-    posterior_path = _posterior_path()
-    posterior = load_posterior(posterior_path)
-    model = ModelForecaster(posterior, n, seed=seed_value, workers=n_workers)
-    for o in when:
-        model.check_origin(o)
-    out = Path(out) if out is not None else Path("results") / "backtest"
+    scenario = nowcast_scenario(case)
+    check_scorable(case, when, record, later, scenario.end)
+    model = ModelForecaster(case, n, seed=seed_value, workers=n_workers, drift=drift,
+                            scenario=scenario)
+    served = {o: model.posterior_for(o) for o in when}  # refuses an origin none may serve
+    out = Path(out) if out is not None else Path("results") / f"backtest-{case.name}"
     baselines = {"flat": FlatBaseline(seed_value), "negbin": NegBinBaseline(seed_value)}
-    settings = {"particles": n, "seed": seed_value, "posterior": BACKTEST_POSTERIOR,
+    posteriors = {p.source: file_digest(p.source) for p in served.values()}
+    settings = {"case": case.name, "case_file": str(case.path), "particles": n,
+                "seed": seed_value, "drift": drift, "posteriors": posteriors,
+                "scenario": hashlib.sha256(json.dumps(model.scenario.to_data(), default=str,
+                                                      sort_keys=True).encode()).hexdigest()[:16],
                 "score_against_file": None if score_against is None else str(score_against)}
     started = time.perf_counter()
-    result = run_backtest(record, when, {"trucesim": model, **baselines}, as_of=as_of,
+    result = run_backtest(record, when, {"trucesim": model, **baselines}, as_of=case.as_of,
                           out=out, settings=settings, score_against=later,
-                          last_day=model.last_day, force=force, progress=progress)
+                          last_day=model.last_day, force=force, progress=progress,
+                          also_writes=WRITES)
     elapsed = time.perf_counter() - started
-    write_outputs(out, result, model, list(baselines), n, seed_value, score_against, elapsed)
+    write_outputs(out, result, case, served, list(baselines), n, seed_value, drift,
+                  score_against, elapsed, model.seconds)
     print_summary(result, list(baselines), out, elapsed)
     return 0
 
 
-def write_outputs(out: Path, result, model, baselines: list[str], particles: int, seed: int,
-                  score_against: Path | None, elapsed: float) -> None:
+def served_lines(served: dict) -> list[str]:
+    """Which posterior served which origins, one line each."""
+    by: dict = {}
+    for origin, p in sorted(served.items()):
+        by.setdefault(p.source, (p, []))[1].append(origin)
+    return [f"`{Path(p.source).name}` (protocol {p.protocol}, data to {p.data_until}): "
+            f"origins {', '.join(str(o) for o in origins)}" for p, origins in by.values()]
+
+
+def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[str],
+                  particles: int, seed: int, drift: str, score_against: Path | None,
+                  elapsed: float, model_seconds: dict) -> None:
     """``report.md``, the figures and ``manifest.json`` from the driver's tables."""
     import matplotlib.pyplot as plt
 
@@ -117,39 +165,52 @@ def write_outputs(out: Path, result, model, baselines: list[str], particles: int
     if result.forecasts.empty:
         return
     scored = (f"scored against {score_against} (a later record, never an input)"
-              if score_against else f"scored against the record up to {NOWCAST_CUTOFF}")
-    header = [f"Model: trucesim, the nowcast's particle filter ({particles} particles, seed "
-              f"{seed}) from the protocol-A posterior `{BACKTEST_POSTERIOR}` on the rows "
-              "known at each origin, run on in two modes: policy-known (the events that "
-              "happened after the origin are given) and status-quo (policy frozen at the "
-              "origin).", "",
+              if score_against else f"scored against the record up to {case.as_of}")
+    origins = sorted(result.forecasts["origin"].unique())
+    first = min(o.date() for o in origins)
+    events = [e for e in case.events if first <= e.date <= case.as_of]
+    header = [f"Case: {case.name} (`{case.path}`), as of {case.as_of}.", "",
+              f"Model: trucesim, the case's nowcast (bootstrap particle filter, {particles} "
+              f"particles, seed {seed}, drift {drift}) on the rows known at each origin, "
+              "from the case's posterior fitted on the most data ending before it:", "",
+              *[f"- {s}" for s in served_lines(served)], "",
+              "then run on in two modes: policy-known (the timeline as it happened after "
+              "the origin is given, up to the as-of date) and status-quo (policy frozen at "
+              "the origin).", "",
               f"Baselines: {', '.join(baselines)} (see trucesim.forecast.baselines), fitted "
               f"on the rows known at each origin. Origins: "
-              f"{', '.join(str(o.date()) for o in sorted(result.forecasts['origin'].unique()))};"
-              f" {scored}. Time: {elapsed:.0f} s "
+              f"{', '.join(str(o.date()) for o in origins)}; {scored}. Time: {elapsed:.0f} s "
               f"({len(result.resumed)} origins read back from an earlier run).", ""]
+    if events:
+        header += [f"Events of the case from {first} to {case.as_of} (in the timeline of "
+                   "policy-known mode after each origin; not in status-quo mode):", "",
+                   *[f"- {e.date}: {e.event}" for e in events], ""]
     text = report(result.forecasts, result.scores, model="trucesim", baselines=baselines,
                   header=header, seconds=result.seconds, skipped=result.skipped)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(text)
-    caption = (f"trucesim: {particles} particles from the protocol-A posterior; baselines "
+    caption = (f"trucesim: {particles} particles from the case's posteriors; baselines "
                f"{', '.join(baselines)}; {scored}.")
+    subject = f"Backtest of case {case.name}"
     models = ["trucesim", *baselines]
     for mode in MODES:
-        fig = fan_chart(result.forecasts, mode, models=models, subject=SUBJECT, caption=caption)
+        fig = fan_chart(result.forecasts, mode, models=models, subject=subject, caption=caption)
         with atomic_path(out / f"fan-{mode}.png") as tmp:
             fig.savefig(tmp, dpi=100, format="png")
         plt.close(fig)
     fig = horizon_chart(result.scores, model="trucesim", baselines=baselines,
-                        subject=SUBJECT, caption=caption)
+                        subject=subject, caption=caption)
     with atomic_path(out / "horizon.png") as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     write_json(out / "manifest.json", {
-        "kind": "backtest", "trucesim_version": __version__, "particles": particles,
-        "seed": seed, "posterior": BACKTEST_POSTERIOR, "as_of": NOWCAST_CUTOFF,
+        "kind": "backtest", "trucesim_version": __version__, "case": case.name,
+        "case_file": str(case.path), "as_of": case.as_of, "particles": particles,
+        "seed": seed, "drift": drift,
+        "posteriors": {str(o): {"file": p.source, "protocol": p.protocol,
+                                "data_until": p.data_until} for o, p in sorted(served.items())},
         "score_against": score_against, "seconds_total": round(elapsed, 1),
-        "seconds_model": {str(k): v for k, v in model.seconds.items()},
+        "seconds_model": {str(k): v for k, v in model_seconds.items()},
         "resumed_origins": result.resumed, "skipped": result.skipped,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
 

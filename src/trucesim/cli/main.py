@@ -124,21 +124,29 @@ def _parser() -> argparse.ArgumentParser:
                      "reverting (a few drift back toward it; default: reverting)")
     now.set_defaults(func=_cmd_nowcast)
 
-    bt = sub.add_parser("backtest", help="rolling-origin forecasts of El Salvador's record "
-                        "scored (WIS) against a flat and a negative-binomial baseline")
+    bt = sub.add_parser("backtest", help="rolling-origin forecasts of a case's record, scored "
+                        "(WIS) against a flat and a negative-binomial baseline")
+    bt.add_argument("case", nargs="?", default=None,
+                    help="case.toml, its folder or a bundled case's name (default: the main "
+                    "job's case)")
     bt.add_argument("--origins", default=None, metavar="DATES",
-                    help="comma-separated origins (first day not known; default: every "
-                    "quarter from 2014-01-01 to 2016-07-14)")
+                    help="comma-separated origins (first day not known, at latest the day "
+                    "after the case's as-of date; default: the day after the case's "
+                    "hindcast cutoff and every later quarter to its as-of date, or, without "
+                    "a hindcast cutoff, the day after its as-of date)")
     bt.add_argument("--particles", default=None, metavar="N",
-                    help="particles of the model's filter (default: 200)")
+                    help="particles of the model's filter, 10 to 20000 (default: 200)")
     bt.add_argument("--score-against", type=Path, default=None, metavar="FILE",
                     help="a later record (same format) used only to score, never as an input")
-    bt.add_argument("--seed", default=None, help="root seed (default: 20140101)")
+    bt.add_argument("--drift", default=None, metavar="SETTING",
+                    help="parameter drift in the model's nowcast: off or reverting (default: "
+                    "reverting; see docs/nowcast.md)")
+    bt.add_argument("--seed", default=None, help="root seed (default: the case's nowcast seed)")
     bt.add_argument("--workers", default=None, metavar="N",
                     help="threads advancing particles (default: 2)")
     bt.add_argument("--out", type=Path, default=None,
-                    help="results folder (default: results/backtest; resumed when it holds "
-                    "the same backtest)")
+                    help="results folder (default: results/backtest-<case>; resumed when it "
+                    "holds the same backtest)")
     bt.add_argument("--force", action="store_true",
                     help="replace a backtest in --out made with different settings")
     bt.set_defaults(func=_cmd_backtest)
@@ -417,7 +425,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from trucesim.cli.backtest import backtest_command
 
     return backtest_command(args.origins, args.particles, args.score_against, args.seed,
-                            args.out, force=args.force, workers=args.workers)
+                            args.out, force=args.force, workers=args.workers, case=args.case,
+                            drift=_drift(args.drift))
 
 
 def _cmd_nowcast(args: argparse.Namespace) -> int:

@@ -2,7 +2,8 @@
 
 **Origins.** An origin is the first day the forecaster does not know: at origin ``D`` the
 known record is every row that ends before ``D`` (``end < D``); nothing else of the
-record is ever passed to a forecaster.
+record is ever passed to a forecaster. The latest origin is the day after the as-of
+date (:func:`latest_origin`), whose targets can only come from a later record.
 
 **Targets.** At origin ``D`` the rows to forecast are the rows of the chosen quantities
 (homicides) that end on or after ``D`` and on or before the as-of date: every figure
@@ -64,6 +65,8 @@ KIND = "backtest"
 FORECAST_COLUMNS = ("origin", "mode", "model", "quantity", "period_start", "period_end",
                     "horizon", "quantile", "value", "observed")
 KEY_COLUMNS = ("origin", "mode", "quantity", "period_start", "period_end")
+#: What the driver writes into the results folder.
+WRITES = ("origins", "forecasts.parquet", "scores.parquet")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,11 @@ class Task:
 
 
 Forecaster = Callable[[Task], np.ndarray]
+
+
+class NoForecast(ValueError):  # noqa: N818 (a result, not a failure of the run)
+    """A forecaster cannot forecast at this origin (too few known rows for its fit): the
+    driver leaves it out there and lists why (:attr:`BacktestResult.skipped`)."""
 
 
 def horizon(row: ObservedRow, origin: dt.date) -> int:
@@ -117,32 +125,53 @@ def hidden(row: ObservedRow) -> ObservedRow:
     return dataclasses.replace(row, value=math.nan, note="", source="")
 
 
-def check_origins(origins: Sequence[dt.date], as_of: dt.date, source: str = "backtest"
-                  ) -> list[dt.date]:
-    """The origins sorted, refused in one line if empty, repeated or after ``as_of``."""
+def latest_origin(as_of: dt.date) -> dt.date:
+    """The latest origin a case allows: the day after its as-of date (the first day its
+    analyst did not know). Its forecast can be scored only against a later record."""
+    return as_of + dt.timedelta(days=1)
+
+
+def check_origins(origins: Sequence[dt.date], as_of: dt.date, source: str = "backtest",
+                  key: str = "origins") -> list[dt.date]:
+    """The origins sorted, refused in one line if empty, repeated or after the day after
+    ``as_of`` (:func:`latest_origin`)."""
     if not origins:
-        raise ConfigError(source, "origins", "no origin given")
+        raise ConfigError(source, key, "no origin given")
     out = sorted(origins)
     for a, b in zip(out, out[1:], strict=False):
         if a == b:
-            raise ConfigError(source, "origins", f"{a} is given twice")
-    if out[-1] > as_of:
-        raise ConfigError(source, "origins", f"{out[-1]} is after the as-of date {as_of}: "
-                          "nothing after it may be an input")
+            raise ConfigError(source, key, f"{a} is given twice")
+    if out[-1] > latest_origin(as_of):
+        raise ConfigError(source, key, f"{out[-1]} is after the as-of date {as_of} "
+                          f"(the latest origin is the day after it, {latest_origin(as_of)}): "
+                          "nothing after the as-of date may be an input")
     return out
+
+
+def next_quarter(d: dt.date) -> dt.date:
+    """The first day of the quarter after the one holding ``d``."""
+    m = (d.month - 1) // 3 * 3 + 4
+    return dt.date(d.year + (m > 12), (m - 1) % 12 + 1, 1)
 
 
 def quarterly_origins(first: dt.date, last: dt.date) -> list[dt.date]:
-    """The first day of every quarter from ``first`` (itself the first day of a
-    quarter) to ``last``."""
-    if first.day != 1 or first.month not in (1, 4, 7, 10):
-        raise ValueError(f"{first} is not the first day of a quarter")
+    """``first``, then the first day of every later quarter, up to ``last``."""
     out, d = [], first
     while d <= last:
         out.append(d)
-        m = d.month + 3
-        d = dt.date(d.year + (m > 12), (m - 1) % 12 + 1, 1)
+        d = next_quarter(d)
     return out
+
+
+def default_origins(as_of: dt.date, hindcast_cutoff: dt.date | None) -> list[dt.date]:
+    """A case's default origins: with a hindcast cutoff, the day after it and the first
+    day of every later quarter up to the as-of date (the hindcast posterior serves them
+    all); without one, the day after the as-of date alone (:func:`latest_origin`: the
+    only day a posterior fitted up to the as-of date may serve, scored only against a
+    later record)."""
+    if hindcast_cutoff is None:
+        return [latest_origin(as_of)]
+    return quarterly_origins(hindcast_cutoff + dt.timedelta(days=1), as_of)
 
 
 @dataclass
@@ -160,9 +189,12 @@ class BacktestResult:
 def forecast_origin(origin: dt.date, record: Sequence[ObservedRow],
                     targets: Sequence[ObservedRow], forecasters: dict[str, Forecaster],
                     modes: Sequence[str] = MODES,
-                    levels: Sequence[float] = QUANTILE_LEVELS) -> tuple[pd.DataFrame, dict]:
+                    levels: Sequence[float] = QUANTILE_LEVELS,
+                    skipped: list[str] | None = None) -> tuple[pd.DataFrame, dict]:
     """Every forecaster's quantiles of ``targets`` at ``origin`` in every mode (the tidy
-    table of the module docstring) and the seconds each forecaster took."""
+    table of the module docstring) and the seconds each forecaster took. A forecaster
+    that raises :class:`NoForecast` is left out at this origin, its reason appended to
+    ``skipped``."""
     known = known_rows(record, origin)
     masked = tuple(hidden(r) for r in targets)
     observed = np.array([r.per_day for r in targets])
@@ -170,7 +202,12 @@ def forecast_origin(origin: dt.date, record: Sequence[ObservedRow],
     for name, fc in forecasters.items():
         t0 = time.perf_counter()
         for mode in modes:
-            draws = np.asarray(fc(Task(origin, mode, known, masked)), dtype=float)
+            try:
+                draws = np.asarray(fc(Task(origin, mode, known, masked)), dtype=float)
+            except NoForecast as exc:
+                if skipped is not None:
+                    skipped.append(f"{origin}: {name}: {exc}")
+                break
             if draws.ndim != 2 or draws.shape[1] != len(targets):
                 raise ValueError(f"forecaster {name!r} returned shape {draws.shape} for "
                                  f"{len(targets)} targets")
@@ -185,6 +222,8 @@ def forecast_origin(origin: dt.date, record: Sequence[ObservedRow],
                 "quantile": np.tile(np.asarray(levels, dtype=float), n),
                 "value": q.ravel(), "observed": np.repeat(observed, k)}))
         seconds[name] = round(time.perf_counter() - t0, 3)
+    if not frames:
+        return pd.DataFrame(columns=list(FORECAST_COLUMNS)), seconds
     return pd.concat(frames, ignore_index=True)[list(FORECAST_COLUMNS)], seconds
 
 
@@ -223,12 +262,13 @@ def run_backtest(record: Sequence[ObservedRow], origins: Sequence[dt.date],
                  quantities: Sequence[str] = TARGET_QUANTITIES,
                  last_day: dt.date | None = None, force: bool = False,
                  levels: Sequence[float] = QUANTILE_LEVELS,
-                 progress: bool | None = None) -> BacktestResult:
+                 progress: bool | None = None,
+                 also_writes: Sequence[str] = ()) -> BacktestResult:
     """Run (or resume) a backtest into ``out`` and return its tables.
 
     Args:
         record: the record known at the as-of date (rows after it are never inputs).
-        origins: forecast origins, each on or before ``as_of``.
+        origins: forecast origins, each on or before the day after ``as_of``.
         forecasters: name -> callable (:class:`Task` -> draws x targets).
         as_of: the case's as-of date.
         out: results folder (resumed when it holds a backtest with the same ``settings``).
@@ -236,6 +276,8 @@ def run_backtest(record: Sequence[ObservedRow], origins: Sequence[dt.date],
         score_against: a later record, used only to score.
         last_day: the last day the forecasters can forecast; later targets are skipped.
         force: replace a backtest made with other settings.
+        also_writes: the files the caller writes into ``out`` afterwards (the report, the
+            figures): listed in the folder's marker as trucesim's.
 
     Raises:
         ConfigError: bad origins or modes, or a folder that may not be written (one line).
@@ -256,11 +298,11 @@ def run_backtest(record: Sequence[ObservedRow], origins: Sequence[dt.date],
                 if r.quantity in quantities and r.end > last_day]
         skipped += [f"{r.id}: ends after the forecasters' last day {last_day}" for r in late]
     with FolderLock(out, KIND):
-        state = claim(out, KIND, full, force)
+        state = claim(out, KIND, full, force, replaces_same=False)
         if state == "replace":
             shutil.rmtree(out)  # claim proved it is trucesim's backtest result
         (out / "origins").mkdir(parents=True, exist_ok=True)
-        write_marker(out, KIND, full)
+        write_marker(out, KIND, full, files=[*WRITES, *also_writes])
         with tqdm(origins, desc="backtest: origins", unit="origin", disable=progress is False
                   or None) as bar:
             for origin in bar:
@@ -273,11 +315,17 @@ def run_backtest(record: Sequence[ObservedRow], origins: Sequence[dt.date],
                     continue
                 if path.is_file():
                     frames.append(pd.read_parquet(path))
+                    timing = path.with_suffix(".json")
+                    if timing.is_file():
+                        skipped += json.loads(timing.read_text()).get("skipped", [])
                     resumed.append(origin)
                     continue
+                left_out: list[str] = []
                 frame, secs = forecast_origin(origin, record, targets, forecasters, modes,
-                                              levels)
-                write_json(path.with_suffix(".json"), {"origin": origin, "seconds": secs})
+                                              levels, left_out)
+                skipped += left_out
+                write_json(path.with_suffix(".json"), {"origin": origin, "seconds": secs,
+                                                       "skipped": left_out})
                 write_parquet(path, frame)
                 frames.append(pd.read_parquet(path))  # as a resumed run would read it
         for origin in origins:
@@ -286,6 +334,7 @@ def run_backtest(record: Sequence[ObservedRow], origins: Sequence[dt.date],
                 secs = json.loads(timing.read_text())["seconds"]
                 seconds += [{"origin": origin, "model": k, "seconds": v}
                             for k, v in secs.items()]
+        frames = [f for f in frames if len(f)]
         forecasts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
             columns=list(FORECAST_COLUMNS))
         scores = score_table(forecasts, levels) if frames else pd.DataFrame()

@@ -1,7 +1,7 @@
 """Two baselines the model must beat, fitted on the record known at the origin only.
 
 Both read the known homicide rows through the nowcast's period decomposition
-(:func:`trucesim.calibration.nowcast.nowcast_periods`): the record's rows are annual,
+(:func:`trucesim.calibration.nowcast.decompose`): the record's rows are annual,
 monthly, half-month and daily-mean figures that overlap (a month inside its year), so
 they are first made into periods that never count a day twice (finest first; a year
 with some months known becomes the year's other days, a *residual* period). Each period
@@ -27,6 +27,10 @@ is a sample of that row's mean per day, whatever its length.
   exposure (statsmodels ``NegativeBinomial``, maximum likelihood); the predictive
   sample draws the coefficients from their asymptotic normal distribution and then the
   row's count from the negative binomial with the fitted dispersion, divided by its days.
+  When the counts show no overdispersion the dispersion's estimate sits at its bound
+  (alpha = 0) and the fit fails; the Poisson regression (the same model with alpha = 0)
+  is fitted instead. With fewer than 3 known periods it makes no forecast at that origin
+  (:class:`~trucesim.forecast.backtest.NoForecast`: the driver lists it as skipped).
 
 Each is a forecaster for :func:`trucesim.forecast.backtest.run_backtest`: called with a
 :class:`~trucesim.forecast.backtest.Task`, it returns ``draws x targets`` means per day.
@@ -41,9 +45,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trucesim.calibration.nowcast import Period, nowcast_periods
+from trucesim.calibration.nowcast import Period, decompose
 from trucesim.calibration.observed import ObservedRow
-from trucesim.forecast.backtest import Task
+from trucesim.forecast.backtest import NoForecast, Task
 
 YEAR = 365.25
 #: Draws each baseline returns per target.
@@ -63,9 +67,16 @@ def known_periods(task: Task) -> list[Period]:
     if not task.known:
         return []
     first = min(r.start for r in task.known)
-    periods, _ = nowcast_periods(list(task.known), first=first,
-                                 cutoff=task.origin - dt.timedelta(days=1))
+    periods, _ = decompose(list(task.known), first, task.origin - dt.timedelta(days=1))
     return sorted(periods, key=lambda p: (midpoint(p.spans), p.end, -p.days))
+
+
+def _finite(res) -> bool:
+    """A statsmodels fit with finite parameters and covariance."""
+    try:
+        return bool(np.all(np.isfinite(res.params)) and np.all(np.isfinite(res.cov_params())))
+    except (ValueError, np.linalg.LinAlgError):
+        return False
 
 
 def _rng(seed: int, origin: dt.date) -> np.random.Generator:
@@ -131,11 +142,11 @@ class NegBinBaseline:
         """The fitted statsmodels result and the time origin (day ordinal) of its trend."""
         import warnings
 
-        from statsmodels.discrete.discrete_model import NegativeBinomial
+        from statsmodels.discrete.discrete_model import NegativeBinomial, Poisson
 
         periods = known_periods(task)
         if len(periods) < 3:
-            raise ValueError(f"negbin baseline at {task.origin}: {len(periods)} known "
+            raise NoForecast(f"negbin baseline at {task.origin}: {len(periods)} known "
                              "homicide periods, at least 3 are needed")
         t0 = task.origin.toordinal()
         t = np.array([(midpoint(p.spans) - t0) / YEAR for p in periods])
@@ -145,15 +156,20 @@ class NegBinBaseline:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence chatter; checked below
             res = NegativeBinomial(y, x, exposure=days).fit(disp=0, maxiter=500)
-        if not np.all(np.isfinite(res.params)) or not np.all(np.isfinite(res.cov_params())):
-            raise ValueError(f"negbin baseline at {task.origin}: the fit did not converge")
+            if not _finite(res):
+                # No overdispersion to estimate (counts as regular as Poisson ones or
+                # more): the dispersion's MLE is at its bound, alpha = 0, the Poisson
+                # model, which is fitted instead (its params have no alpha).
+                res = Poisson(y, x, exposure=days).fit(disp=0, maxiter=500)
+        if not _finite(res):
+            raise NoForecast(f"negbin baseline at {task.origin}: the fit did not converge")
         return res, t0
 
     def __call__(self, task: Task) -> np.ndarray:
         res, t0 = self.fit(task)
         params = np.asarray(res.params)
         cov = np.asarray(res.cov_params())[:2, :2]
-        alpha = float(params[2])
+        alpha = float(params[2]) if len(params) > 2 else 0.0  # the Poisson fit: none
         rng = _rng(self.seed, task.origin)
         beta = rng.multivariate_normal(params[:2], cov, size=self.draws, method="cholesky")
         out = np.empty((self.draws, len(task.targets)))
