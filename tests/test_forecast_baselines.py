@@ -74,3 +74,42 @@ def test_baselines_refuse_too_short_a_record(baseline):
     rows = load_observed()
     with pytest.raises(ValueError, match="at least 3"):
         baseline()(task(dt.date(2010, 1, 1), [r for r in rows if r.start.year >= 2009]))
+
+
+def test_negbin_without_overdispersion_is_the_poisson_fit():
+    """Monthly counts exactly on a trend (less spread than Poisson's): the dispersion's
+    estimate sits at its bound and the negative binomial fit fails; the Poisson
+    regression, its alpha = 0 limit, is fitted instead and forecasts the trend."""
+    rows = []
+    for m in range(1, 13):
+        end = dt.date(2020 + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)
+        rows.append(ObservedRow(dt.date(2020, m, 1), end, "homicides", 40.0 + 3 * m, "count",
+                                "test"))
+    target = ObservedRow(dt.date(2021, 1, 1), dt.date(2021, 1, 31), "homicides", np.nan,
+                         "count", "test")
+    t = Task(dt.date(2021, 1, 1), "status-quo", tuple(rows), (target,))
+    res, _ = NegBinBaseline().fit(t)
+    assert len(res.params) == 2  # intercept and trend: no dispersion parameter
+    median = np.median(NegBinBaseline(seed=1)(t)[:, 0])
+    assert median == pytest.approx(79 / 31, rel=0.1)  # the trend's next month, per day
+
+
+def test_a_baseline_that_cannot_fit_is_left_out_at_that_origin(tmp_path):
+    """Too few known periods: the baselines make no forecast there (listed as skipped,
+    also when the origin is read back), another forecaster does."""
+    from trucesim.forecast.backtest import NoForecast, run_backtest
+
+    rows = [r for r in load_observed() if r.start.year >= 2009 and r.end <= AS_OF]
+    with pytest.raises(NoForecast, match="at least 3"):
+        NegBinBaseline()(task(dt.date(2010, 1, 1), rows))
+    origins = [dt.date(2010, 1, 1), dt.date(2014, 1, 1)]
+    forecasters = {"flat": FlatBaseline(seed=1, draws=200), "negbin": NegBinBaseline(seed=1),
+                   "ones": lambda task: np.ones((5, len(task.targets)))}
+    for _ in range(2):  # the second run reads both origins back
+        res = run_backtest(rows, origins, forecasters, as_of=AS_OF, out=tmp_path / "b",
+                           settings={}, progress=False)
+        assert any(s.startswith("2010-01-01: negbin: negbin baseline at 2010-01-01: 1 known")
+                   for s in res.skipped), res.skipped
+        models = res.forecasts.groupby(res.forecasts["origin"].dt.year)["model"].unique()
+        assert any(s.startswith("2010-01-01: flat: ") for s in res.skipped)
+        assert set(models[2010]) == {"ones"} and set(models[2014]) == {"flat", "negbin", "ones"}

@@ -29,8 +29,10 @@ is a sample of that row's mean per day, whatever its length.
   row's count from the negative binomial with the fitted dispersion, divided by its days.
   When the counts show no overdispersion the dispersion's estimate sits at its bound
   (alpha = 0) and the fit fails; the Poisson regression (the same model with alpha = 0)
-  is fitted instead. With fewer than 3 known periods it makes no forecast at that origin
-  (:class:`~trucesim.forecast.backtest.NoForecast`: the driver lists it as skipped).
+  is fitted instead.
+
+With fewer than 3 known periods neither makes a forecast at that origin
+(:class:`~trucesim.forecast.backtest.NoForecast`: the driver lists it as skipped).
 
 Each is a forecaster for :func:`trucesim.forecast.backtest.run_backtest`: called with a
 :class:`~trucesim.forecast.backtest.Task`, it returns ``draws x targets`` means per day.
@@ -103,7 +105,7 @@ class FlatBaseline:
     def __call__(self, task: Task) -> np.ndarray:
         periods = known_periods(task)
         if len(periods) < 3:
-            raise ValueError(f"flat baseline at {task.origin}: {len(periods)} known homicide "
+            raise NoForecast(f"flat baseline at {task.origin}: {len(periods)} known homicide "
                              "periods, at least 3 are needed")
         last = max(periods, key=lambda p: (p.end, -p.days))
         t_last = midpoint(last.spans)
