@@ -36,8 +36,8 @@ def _refused(capsys, folder: Path, file: Path, key: str, reason: str, tmp_path: 
     out = tmp_path / "out"
     assert main(["check", str(folder)]) == 2
     first = capsys.readouterr().err
-    assert main(["nowcast", str(folder), "--particles", "2", "--out", str(out)]) == 2
-    assert main(["run", str(folder), "--particles", "2", "--out", str(out)]) == 2
+    assert main(["nowcast", str(folder), "--particles", "10", "--out", str(out)]) == 2
+    assert main(["run", str(folder), "--particles", "10", "--out", str(out)]) == 2
     err = first + capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if ln]
     assert len(lines) == 3 and len(set(lines)) == 1, err
@@ -190,7 +190,7 @@ def test_a_branch_changing_parameters_is_refused(tmp_path, capsys):
 def test_a_later_as_of_date_is_refused_and_an_earlier_one_needs_a_posterior_that_fits(
         tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["nowcast", "el-salvador-2016", "--as-of", "2016-07-15", "--particles", "2",
+    assert main(["nowcast", "el-salvador-2016", "--as-of", "2016-07-15", "--particles", "10",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.strip() == ("error: --as-of: 2016-07-15 is after case el-salvador-2016's as-of "
@@ -198,11 +198,11 @@ def test_a_later_as_of_date_is_refused_and_an_earlier_one_needs_a_posterior_that
     # the protocol-B posterior saw data to 2016-07-14: refused for an earlier present
     bundled_b = load_case("el-salvador-2016").posterior_path("B")
     assert main(["nowcast", "--as-of", "2015-12-31", "--posterior", str(bundled_b),
-                 "--particles", "2", "--out", str(out)]) == 2
+                 "--particles", "10", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.strip() == (f"error: {bundled_b}: data_until: 2016-07-14 is after the as-of "
                            "date 2015-12-31: nothing after it may be an input")
-    assert main(["nowcast", "--as-of", "2009-12-31", "--particles", "2",
+    assert main(["nowcast", "--as-of", "2009-12-31", "--particles", "10",
                  "--out", str(out)]) == 2
     assert "is before case el-salvador-2016's scenario starts" in capsys.readouterr().err
     assert not out.exists()

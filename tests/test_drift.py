@@ -158,7 +158,7 @@ def test_bad_drift_is_refused_in_one_line(tmp_path, capsys, argv):
 
 def test_the_main_job_records_its_drift_setting(tmp_path, capsys):
     out = tmp_path / "main"
-    assert main(["run", "--particles", "8", "--seed", "3", "--drift", "reverting",
+    assert main(["run", "--particles", "10", "--seed", "3", "--drift", "reverting",
                  "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "Parameter drift: reverting" in text
@@ -175,7 +175,7 @@ def test_the_nowcast_records_the_default_drift(tmp_path, capsys):
     from trucesim.calibration.drift import DEFAULT_DRIFT
 
     out = tmp_path / "now"
-    assert main(["nowcast", "--particles", "4", "--out", str(out)]) == 0
+    assert main(["nowcast", "--particles", "10", "--out", str(out)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["drift"] == DEFAULT_DRIFT
     assert f"Parameter drift: {DEFAULT_DRIFT}" in (out / "report.md").read_text()

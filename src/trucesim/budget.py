@@ -8,7 +8,7 @@ a small machine, ``replicates=10**9``) is refused in one line with the memory an
 time it would need, instead of running out of memory later; a count below 1 is refused
 too.
 
-The figures are measured, at 600 cliques (El Salvador), with the scripts named below
+The figures are measured, at 600 cliques (the bundled scenarios), with the scripts named below
 (``python <script>``; tracemalloc, so Python's own overhead comes on top):
 
 * a daily table holds about 270 bytes a day (39 columns; ``df.memory_usage(deep=True)``

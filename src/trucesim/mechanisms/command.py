@@ -56,7 +56,7 @@ comply in the end. With the switch, reach and speed are two parameters:
 Stance as strategy (issue 20.2; switch ``mechanisms.strategic_stance``; :func:`decide`).
 Lessing (2015, *Making Peace in Drug Wars*) describes cartel violence against the state as
 violent lobbying, used when the state withdraws or refuses what restraint could buy;
-Cruz and Duran-Martinez (2016, J. Peace Research 53(2)) show El Salvador's gangs offering
+Cruz and Duran-Martinez (2016, J. Peace Research 53(2)) show gangs in a truce offering
 (and hiding) restraint as the currency of a deal with the state. The rule replaces
 ``isolation * repression >= pressure_threshold -> pressure``: leaders order
 

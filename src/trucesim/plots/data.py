@@ -147,9 +147,9 @@ class SweepPlotData:
 
 @dataclass
 class MainJobPlotData:
-    """The main job's folder (``trucesim run`` with no scenario): the 2016-letter branches
-    from the nowcast, kept as each branch's daily mean and 5/50/95% points over the
-    particles (``branches_daily.parquet``)."""
+    """The folder of a case's branches from the nowcast (``trucesim run`` with no scenario,
+    the main job, or ``trucesim run CASE``), kept as each branch's daily mean and 5/50/95%
+    points over the particles (``branches_daily.parquet``)."""
 
     folder: Path
     manifest: dict[str, Any]
@@ -159,7 +159,7 @@ class MainJobPlotData:
 
     @property
     def name(self) -> str:
-        return "el-salvador-2016-letter-nowcast"
+        return f"{self.manifest.get('case', 'case')}-nowcast"
 
 
 PlotData = RunPlotData | SweepPlotData | MainJobPlotData
@@ -185,7 +185,7 @@ def load_results(folder: str | Path) -> PlotData:
     except (OSError, ValueError) as exc:  # not JSON, not UTF-8 (random bytes), unreadable
         raise ConfigError(str(mpath), "", f"unreadable manifest: {exc}") from None
     kind = manifest.get("kind") if isinstance(manifest, dict) else None
-    if kind == "run" and str(manifest.get("job", "")).startswith("main"):
+    if kind == "run" and "branches" in manifest:  # a case's branches from the nowcast
         table = _read_parquet(folder / "branches_daily.parquet")
         table["date"] = pd.to_datetime(table["date"])
         return MainJobPlotData(folder, manifest, table)
