@@ -369,32 +369,22 @@ def test_bad_arguments_are_refused_in_one_line(tmp_path, capsys, args, reason):
     assert not out.exists()
 
 
-def test_a_case_without_a_hindcast_says_in_one_line_that_nothing_can_be_scored(
-        tmp_path, capsys, monkeypatch):
-    # Honduras' case without its posterior (the message needs none; its files named where
-    # they are bundled): no hindcast cutoff, three rows up to the as-of date 2013-05-31,
-    # none after it.
-    monkeypatch.setenv("TRUCESIM_ALLOW_ABSOLUTE_PATHS", "1")
-    honduras = load_case("honduras-2013", posteriors=False).path.parent
-    folder = tmp_path / "honduras"
-    folder.mkdir()
-    text = (honduras / "case.toml").read_text()
-    for name in ("scenario.toml", "record.csv", "events.csv"):
-        text = text.replace(f'"{name}"', f'"{honduras / name}"')
-    text = text.replace('[posterior]\nnowcast = "posterior.toml"', "").replace(
-        '[calibration]\nnowcast = "calibration.toml"', "")
-    assert "[posterior]" not in text and "[calibration]" not in text
-    (folder / "case.toml").write_text(text)
+def test_a_case_without_a_hindcast_says_in_one_line_that_nothing_can_be_scored(tmp_path,
+                                                                                capsys):
+    # Honduras: no hindcast cutoff, its one posterior fitted on data to its as-of date
+    # 2013-05-31, three rows up to that day and none after it.
+    folder = load_case("honduras-2013").path.parent
     out = tmp_path / "out"
-    assert main(["backtest", str(folder), "--out", str(out)]) == 2
+    assert main(["backtest", "honduras-2013", "--out", str(out)]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("note: ")]
     assert len(err) == 1, err
     assert err[0].startswith(f"error: {folder / 'case.toml'}: origins: no origin of case "
                              "honduras-2013 can be scored (it has no hindcast cutoff")
-    assert "at 2013-06-01 no homicide row of its record ends between them and its as-of " \
-           "date 2013-05-31; a later record (--score-against FILE) could score them" in err[0]
+    assert "at 2013-06-01 no homicide row of its record ends on or after the origin and by " \
+           "its as-of date 2013-05-31; a later record (--score-against FILE) could score " \
+           "it" in err[0]
     assert not out.exists()
-    # the small case without a hindcast: the same, and with a later record it runs
+    # the small case without a hindcast: the same (with a later record it runs, below)
     case = small_case(tmp_path / "bt", hindcast=False)
     assert main(["backtest", str(case), "--out", str(out)]) == 2
     assert "no origin of case bt can be scored" in capsys.readouterr().err

@@ -79,8 +79,8 @@ def check_scorable(case: Case, origins: list[dt.date], record: list[ObservedRow]
     shown = ", ".join(str(o) for o in origins)
     where = ("the later record has no homicide row ending on or after them, by the model's "
              f"last day {last_day}" if later is not None else
-             f"no homicide row of its record ends between them and its as-of date "
-             f"{case.as_of}; a later record (--score-against FILE) could score them")
+             f"no homicide row of its record ends on or after the origin and by its as-of "
+             f"date {case.as_of}; a later record (--score-against FILE) could score it")
     why = "" if case.spec.hindcast_cutoff is not None or later is not None else (
         " (it has no hindcast cutoff: its posteriors' data run to its as-of date, so "
         "the only origin they may serve is the day after it)")
