@@ -140,8 +140,8 @@ def _declared(scenario: Scenario, post: Posterior) -> bool:
 
 
 def _same_world(scenario: Scenario, fitted: str) -> bool:
-    """Whether ``fitted`` is a bundled scenario with ``scenario``'s world and gangs (the
-    2016 letter continues el-salvador-2010-2016's world: a posterior of one fits both)."""
+    """Whether ``fitted`` is a bundled scenario with ``scenario``'s world and gangs (a
+    case's branch scenario continues its timeline's world: a posterior of one fits both)."""
     from trucesim.scenario.schema import bundled_scenarios, load_scenario
 
     if fitted not in bundled_scenarios():
@@ -155,8 +155,8 @@ def check_fitted_to(scenario: Scenario, post: Posterior, fitted_to: str | None =
 
     The posterior's ``scenario`` must be ``fitted_to`` (default: the scenario's name), or
     the scenario's own file must name the posterior, or it must be a bundled scenario
-    with the same world and gangs (``el-salvador-2016-letter`` continues
-    ``el-salvador-2010-2016``; ``honduras-2013`` has other gangs); each of the
+    with the same world and gangs (a case's branch scenario continues the world of its
+    timeline; another case's scenario has other gangs); each of the
     calibration's fixed ``overrides`` must have the same value in the scenario.
 
     Raises:
