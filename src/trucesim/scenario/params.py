@@ -25,7 +25,7 @@ ASSUMPTION = "assumption"
 #: Version of the model's equations and parameter table. Fitted posteriors record it and
 #: are refused by another version: bump it when a change to a mechanism or a parameter's
 #: meaning makes earlier fits invalid (not for refactors that leave results unchanged).
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"
 
 
 def param(default: Any, unit: str, source: str, description: str, **constraints: Any) -> Any:
