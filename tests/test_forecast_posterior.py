@@ -16,6 +16,7 @@ import pytest
 
 import trucesim.api as api
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.params import MODEL_VERSION
 from trucesim.scenario.posterior import Posterior, load_posterior, posterior_toml
 from trucesim.scenario.schema import Scenario, load_scenario
 from trucesim.uncertainty import NOISE_ONLY, POSTERIOR, parameter_draws
@@ -230,7 +231,8 @@ def _run_folder(tmp_path):
 
 
 BAD_POSTERIORS = {
-    "model_version": ('model_version = "2"', 'model_version = "1"', "fitted to model version"),
+    "model_version": (f'model_version = "{MODEL_VERSION}"', 'model_version = "1"',
+                      "fitted to model version"),
     "parameters.violence.nope": ('"violence.background_rate"', '"violence.nope"',
                                  "names no parameter"),
     "": ("[parameters]", "[parameters", "malformed TOML"),
@@ -339,7 +341,8 @@ def test_sweep_refuses_a_bad_posterior_before_running(tmp_path, capsys):
 
     path = _sweep_files(tmp_path, '"post.toml"')
     post = tmp_path / "post.toml"
-    post.write_text(post.read_text().replace('model_version = "2"', 'model_version = "0"'))
+    post.write_text(post.read_text().replace(f'model_version = "{MODEL_VERSION}"',
+                                             'model_version = "0"'))
     out = tmp_path / "out"
     assert main(["sweep", str(path), "--workers", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
@@ -445,7 +448,7 @@ def test_validate_refuses_a_bad_posterior_and_writes_nothing(tmp_path, monkeypat
     if case == "protocol B":
         path.write_text((FIXTURES / "posterior-B.toml").read_text())
     elif case == "model version":
-        path.write_text(text.replace('model_version = "2"', 'model_version = "1"'))
+        path.write_text(text.replace(f'model_version = "{MODEL_VERSION}"', 'model_version = "1"'))
     elif case == "unknown parameter":
         path.write_text(text.replace('"violence.mu"', '"violence.nope"'))
     elif case == "malformed":
