@@ -263,7 +263,8 @@ def test_the_drift_goes_on_past_the_origin(tmp_path, monkeypatch, drift):
     real = Particle.advance
 
     def spy(self, until, record):
-        used.setdefault(task.mode, []).append((id(self), until, self.params))
+        # the particle itself, not its id: holding it keeps ids from being reused
+        used.setdefault(task.mode, []).append((self, until, self.params))
         return real(self, until, record)
 
     monkeypatch.setattr(Particle, "advance", spy)
@@ -272,8 +273,8 @@ def test_the_drift_goes_on_past_the_origin(tmp_path, monkeypatch, drift):
         model(task)
     for calls in used.values():
         per_particle: dict[int, list] = {}
-        for pid, _, params in calls:
-            per_particle.setdefault(pid, []).append(params)
+        for particle, _, params in calls:
+            per_particle.setdefault(id(particle), []).append(params)
         assert len(per_particle) == 4
         # 2020-07-01 to 2020-12-31: 184 days, 7 chunks of 30 days (the last shorter)
         counts = {len({id(p) for p in ps}) for ps in per_particle.values()}
