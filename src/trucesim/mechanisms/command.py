@@ -190,6 +190,22 @@ def street_decide(rng, gangs, day, p, lapse):
 
 
 @kernel
+def decay(cliques, i, p, keep_pressure):
+    """Clique ``i``'s restraint decays by the defection rate, faster the more it is
+    attacked (its own excitation), and is set to 0 below :data:`RESTRAINT_FLOOR`; its
+    pressure decays by ``keep_pressure`` a day. Returns whether it still restrains."""
+    r = cliques.restraint[i]
+    if r > 0.0:
+        r *= math.exp(-p.defection_rate - p.defection_per_excitation
+                      * cliques.own_excitation[i])
+        if r < RESTRAINT_FLOOR:
+            r = 0.0
+        cliques.restraint[i] = r
+    cliques.pressure[i] *= keep_pressure
+    return r > 0.0
+
+
+@kernel
 def obey(cliques, i, stance):
     """Clique ``i`` follows an order of ``stance`` (restraint or pressure)."""
     if stance == RESTRAINT:
@@ -240,15 +256,7 @@ def transmit(rng, cliques, gangs, day, p, tiers):
     keep_pressure = math.exp(-p.pressure_decay)
     gangs.control[:] = 0.0
     for i in range(len(gang)):
-        r = cliques.restraint[i]
-        if r > 0.0:
-            r *= math.exp(-p.defection_rate - p.defection_per_excitation
-                          * cliques.own_excitation[i])
-            if r < RESTRAINT_FLOOR:
-                r = 0.0
-            cliques.restraint[i] = r
-            restrained = restrained or r > 0.0
-        cliques.pressure[i] *= keep_pressure
+        restrained = decay(cliques, i, p, keep_pressure) or restrained
         g = gang[i]
         if order[g] == RESTRAINT and cliques.restraint[i] >= 0.5:
             gangs.control[g] += 1.0
@@ -328,15 +336,7 @@ def relay(rng, cliques, gangs, day, p, tiers, prison):
                     cliques.order[i] = target
                     if obeying:
                         obey(cliques, i, target)
-        r = cliques.restraint[i]
-        if r > 0.0:
-            r *= math.exp(-p.defection_rate - p.defection_per_excitation
-                          * cliques.own_excitation[i])
-            if r < RESTRAINT_FLOOR:
-                r = 0.0
-            cliques.restraint[i] = r
-            restrained = restrained or r > 0.0
-        cliques.pressure[i] *= keep_pressure
+        restrained = decay(cliques, i, p, keep_pressure) or restrained
         if target == RESTRAINT and cliques.restraint[i] >= 0.5:
             gangs.control[g] += 1.0
         elif target == PRESSURE and cliques.pressure[i] >= 0.5:
