@@ -12,18 +12,11 @@ import math
 import numpy as np
 import pandas as pd
 
-#: Homicide types reported in summaries (mean per day).
-TYPES = (
-    "homicides",
-    "deaths_true",
-    "gang_on_gang",
-    "gang_on_civilian",
-    "police_killed",
-    "gang_killed_by_police",
-    "background",
-    "other_actors",
-    "disappearances",
-)
+from trucesim.core.metrics import DEATH_TYPES
+
+#: Homicide types reported in summaries (mean per day): recorded, true, each kind of
+#: death (:data:`~trucesim.core.metrics.DEATH_TYPES`) and the hidden.
+TYPES = ("homicides", "deaths_true", *DEATH_TYPES, "disappearances")
 TRUCE_REGIMES = frozenset({"truce", "dialogue"})
 
 
