@@ -607,8 +607,12 @@ def find_box(x: pd.DataFrame, y: np.ndarray, *, min_coverage: float = DEFAULT_MI
 
 
 def _prim_module():
+    import warnings
+
     try:
-        from ema_workbench.analysis import prim
+        with warnings.catch_warnings():  # "ipyparallel not installed": not used here
+            warnings.filterwarnings("ignore", message=".*ipyparallel.*")
+            from ema_workbench.analysis import prim
     except ImportError as exc:
         raise ConfigError("ema_workbench", "", "scenario discovery needs the EMA Workbench: "
                           f"pip install 'trucesim[ema]' ({exc})") from None

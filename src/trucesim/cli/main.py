@@ -20,10 +20,10 @@ from trucesim.scenario.errors import ConfigError
 EXIT_USAGE = 2
 #: Commands that simulate (they announce the model's first-use compilation).
 SIMULATING = frozenset({"run", "attribute", "sweep", "calibrate", "validate", "dashboard",
-                        "nowcast", "backtest"})
+                        "nowcast", "backtest", "discover"})
 #: Commands that write figures: they draw with matplotlib's non-interactive Agg backend.
 DRAWING = frozenset({"run", "attribute", "plot", "calibrate", "validate", "nowcast",
-                     "backtest"})
+                     "backtest", "discover"})
 
 
 class UsageError(Exception):
@@ -219,6 +219,44 @@ def _parser() -> argparse.ArgumentParser:
     at.add_argument("--force", action="store_true",
                     help="replace an attribution result in --out made with different settings")
     at.set_defaults(func=_cmd_attribute)
+
+    dis = sub.add_parser("discover", help="scenario discovery: the uncertain parameters under "
+                         "which a condition on branch outcomes holds (PRIM, the ema extra)")
+    dis.add_argument("scenario", help="scenario file or bundled name")
+    dis.add_argument("--outcome", action="append", required=True,
+                     help="NAME = BRANCH.COLUMN [+|- BRANCH.COLUMN ...], each a daily column's "
+                     "total over --window, e.g. 'saved = hardline.homicides - truce.homicides'"
+                     " (repeatable)")
+    dis.add_argument("--condition", required=True,
+                     help="OUTCOME OP NUMBER on a point's replicate mean, e.g. 'saved < 1000'")
+    dis.add_argument("--uncertain", action="append", default=[], metavar="PATH[=LOW:HIGH]",
+                     help="an uncertain parameter by dotted path (gangs.*.cohesion: every "
+                     "gang); range given, else from --posterior, else the parameter table's "
+                     "(repeatable)")
+    dis.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
+                     help="ranges from a posterior's particles (default file: the "
+                     "scenario's); with no --uncertain, every posterior parameter")
+    dis.add_argument("--samples", type=int, default=None,
+                     help="Latin-hypercube points (default: 300)")
+    dis.add_argument("--replicates", "-n", type=int, default=None,
+                     help="paired runs per point and branch (default: 2)")
+    dis.add_argument("--seed", type=_seed, default=None,
+                     help="root seed (default: the scenario's)")
+    dis.add_argument("--window", default=None, metavar="START:END",
+                     help="dates the outcomes total over (default: from the branches' "
+                     "departure to the scenario's end)")
+    dis.add_argument("--min-coverage", type=float, default=None,
+                     help="the chosen box is the densest with at least this coverage "
+                     "(default: 0.5)")
+    dis.add_argument("--out", type=Path, default=None,
+                     help="results folder (default: results/<scenario name>-discover)")
+    dis.add_argument("--backend", choices=["process", "dask"], default=None,
+                     help="local processes (default) or Dask")
+    dis.add_argument("--scheduler", default=None, help="Dask scheduler address")
+    dis.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    dis.add_argument("--force", action="store_true",
+                     help="replace a discover result in --out made from other runs")
+    dis.set_defaults(func=_cmd_discover)
 
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a sobol/morris sweep")
     an.add_argument("results", type=Path, help="sweep results folder")
@@ -483,6 +521,18 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
                               variant=args.variant, workers=args.workers, force=args.force)
 
 
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from trucesim.cli.discover import discover
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
+    return discover(args.scenario, args.uncertain, args.outcome, args.condition,
+                    posterior=args.posterior, samples=args.samples, replicates=args.replicates,
+                    seed=args.seed, window=args.window, min_coverage=args.min_coverage,
+                    out=args.out, backend=args.backend, workers=args.workers,
+                    scheduler=args.scheduler, force=args.force)
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from trucesim.runner.sensitivity import analyze, sobol_view, sobol_warnings
 
@@ -625,6 +675,8 @@ _INPUT_ERRORS = (PermissionError, FileExistsError, NotADirectoryError, IsADirect
 INTERRUPTED = {
     "attribute": "nothing was written (results appear whole or not at all); rerun to start again",
     "sweep": "finished runs are kept; rerun the same command to resume",
+    "discover": "finished runs are kept in the folder's sweeps/; rerun the same command to "
+                "resume",
     "calibrate": "finished generations are in history.db; rerun with --resume to continue",
     "run": "nothing was written (results appear whole or not at all); rerun to start again",
     "validate": "nothing was written; rerun to start again",
