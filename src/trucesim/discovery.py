@@ -575,9 +575,14 @@ def find_box(x: pd.DataFrame, y: np.ndarray, *, min_coverage: float = DEFAULT_MI
     if y.all():
         raise ValueError("the condition holds at every point: the whole space is the box")
     prim = _prim_module()
+    import warnings
+
     x = x.reset_index(drop=True).astype(float)
-    p = prim.Prim(x, y, peel_alpha=peel_alpha, mass_min=mass_min)
-    box = p.find_box()
+    with warnings.catch_warnings():  # EMA 3.0's own deprecated pandas calls
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        p = prim.Prim(x, y, peel_alpha=peel_alpha, mass_min=mass_min)
+        box = p.find_box()
     traj = box.peeling_trajectory.copy()
     ok = traj[traj["coverage"] >= min_coverage - 1e-12]
     if ok.empty:
