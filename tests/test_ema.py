@@ -51,17 +51,17 @@ def test_adapter_experiments_equal_the_sweep_runners_runs(tiny, tmp_path):
     assert [p.name for p in model.levers] == ["branch"]  # never "policy" (EMA reserves it)
     with SequentialEvaluator(model) as ev:
         experiments, outcomes = ev.perform_experiments(scenarios=2, policies=2)
-    assert outcomes["homicides.replicates"].shape == (4, 2)
+    assert outcomes["homicides_replicates"].shape == (4, 2)
     window = model.function.window
     assert str(window[0]) == "2012-03-01" and str(window[1]) == "2012-04-30"
-    assert outcomes["homicides.daily"].shape == (4, 2, 61)
+    assert outcomes["homicides_daily"].shape == (4, 2, 61)
     for i, row in experiments.iterrows():
         exp = Experiment.of_scenario({
             "name": f"check-{i}", "scenario": "tiny", "variant": row["branch"],
             "replicates": 2, "seed": 7, "design": {"method": "grid"},
             "parameters": {"c": {"paths": [f"gangs.{g}.cohesion" for g in
                                            scenario.gang_names],
-                                 "values": [float(row["gangs.*.cohesion"])]}},
+                                 "values": [float(row["gangs_all_cohesion"])]}},
             "outcomes": {"summary": [], "daily": ["homicides"]},
         }, scenario)
         with ThreadPoolExecutor(1) as pool:
@@ -70,16 +70,16 @@ def test_adapter_experiments_equal_the_sweep_runners_runs(tiny, tmp_path):
         totals = window_totals(daily, ["homicides"], window)
         for r in range(2):
             run = res.runs.loc[res.runs["replicate"] == r, "run_id"].item()
-            assert outcomes["homicides.replicates"][i, r] == totals.loc[run, "homicides"]
+            assert outcomes["homicides_replicates"][i, r] == totals.loc[run, "homicides"]
             series = daily.loc[(daily["run_id"] == run)
                                & (pd.to_datetime(daily["date"]) >= pd.Timestamp(window[0])),
                                "homicides"].to_numpy(float)
-            np.testing.assert_array_equal(outcomes["homicides.daily"][i, r], series)
-        assert outcomes["homicides"][i] == pytest.approx(outcomes["homicides.replicates"][i]
+            np.testing.assert_array_equal(outcomes["homicides_daily"][i, r], series)
+        assert outcomes["homicides"][i] == pytest.approx(outcomes["homicides_replicates"][i]
                                                          .mean())
     # paired: the same uncertainty sample in both branches runs the same replicate seeds,
     # and the branches differ (the test would pass trivially if they did not)
-    assert not np.array_equal(outcomes["homicides.daily"][0], outcomes["homicides.daily"][2])
+    assert not np.array_equal(outcomes["homicides_daily"][0], outcomes["homicides_daily"][2])
 
 
 def test_categorical_lever_as_an_index_runs_the_same_branch(tiny):
@@ -88,13 +88,13 @@ def test_categorical_lever_as_an_index_runs_the_same_branch(tiny):
     model = ema_model(tiny, uncertainties={"command.compliance": (1.0, 3.0)},
                       branches=["hard", "truce"], replications=1, seed=3)
     fn = model.function
-    by_name = fn(replicate=0, branch="truce", **{"command.compliance": 2.0})
-    by_index = fn(replicate=0, branch=np.int64(1), **{"command.compliance": 2.0})
-    other = fn(replicate=0, branch=0, **{"command.compliance": 2.0})
+    by_name = fn(replicate=0, branch="truce", command_compliance=2.0)
+    by_index = fn(replicate=0, branch=np.int64(1), command_compliance=2.0)
+    other = fn(replicate=0, branch=0, command_compliance=2.0)
     assert by_name == by_index
     assert other != by_name
     with pytest.raises(ValueError, match="unknown branch"):
-        fn(replicate=0, branch=5, **{"command.compliance": 2.0})
+        fn(replicate=0, branch=5, command_compliance=2.0)
 
 
 def test_adapter_takes_ranges_from_a_posterior_and_refuses_bad_names(tmp_path):
@@ -103,12 +103,13 @@ def test_adapter_takes_ranges_from_a_posterior_and_refuses_bad_names(tmp_path):
 
     model = ema_model("el-salvador-2016-letter", posterior=True, replications=1)
     names = [u.name for u in model.uncertainties]
-    assert "command.compliance" in names and len(names) >= 10
-    u = next(u for u in model.uncertainties if u.name == "command.compliance")
-    from trucesim.scenario.posterior import load_posterior
-    from trucesim.scenario.schema import bundled_dir
+    assert "command_compliance" in names and len(names) >= 10
+    assert all(n.isidentifier() for n in names)  # EMA 3.0 wants identifiers
+    assert model.function.names["command_compliance"] == ("command.compliance",)
+    u = next(u for u in model.uncertainties if u.name == "command_compliance")
+    from trucesim.scenario.schema import posterior_of
 
-    post = load_posterior(bundled_dir() / "posterior" / "el-salvador-B.toml")
+    post = posterior_of(load_scenario("el-salvador-2016-letter"))
     col = post.values[:, post.names.index("command.compliance")]
     assert (u.lower_bound, u.upper_bound) == (col.min(), col.max())
     with pytest.raises(ConfigError, match="outside the parameter table's bounds"):
@@ -201,8 +202,9 @@ def test_discover_end_to_end_and_another_question_reuses_the_runs(tiny, tmp_path
     assert summary["box"]["coverage"] >= 0.5
     traj = pd.read_csv(out / "trajectory.csv")
     assert {"coverage", "density", "res_dim"} <= set(traj.columns)
-    for name in ("tradeoff.png", "box.png", "pairs.png", "box.csv"):
+    for name in ("tradeoff.png", "box.png", "box.csv"):
         assert (out / name).stat().st_size > 0
+    assert (out / "pairs.png").exists() == (len(summary["box"]["restricted"]) >= 2)
     # other runs (another seed) are refused without --force, with nothing touched
     before = sorted(p.name for p in out.iterdir())
     assert main([*args[:-2], "--seed", "6", "--out", str(out),

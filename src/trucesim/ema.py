@@ -4,14 +4,17 @@
 
 - **uncertainties** (``RealParameter``/``IntegerParameter``) chosen by dotted path, with
   ranges given, from a posterior (its particles' smallest and largest values) or from the
-  parameter table's bounds (:func:`trucesim.discovery.uncertainty`);
+  parameter table's bounds (:func:`trucesim.discovery.uncertainty`); EMA 3.0 wants
+  Python identifiers as names, so each is named by :func:`ema_name`
+  (``command.compliance`` -> ``command_compliance``; ``model.function.names`` maps each
+  name back to its paths);
 - **levers**: the scenario's branches as one ``CategoricalParameter`` named ``branch``
   (EMA 3.0 reserves ``policy``: it is a column of its experiments table), and regime
   fields by dotted path (``variants.truce.phases.0.overrides.isolation``);
 - **outcomes** from the daily metrics: for each column, ``<column>`` (the mean over
-  replications of its total over the window), ``<column>.replicates`` (an
+  replications of its total over the window), ``<column>_replicates`` (an
   ``ArrayOutcome``: each replication's total, so paired differences between branches can
-  be taken) and, with ``series=True``, ``<column>.daily`` (an ``ArrayOutcome``:
+  be taken) and, with ``series=True``, ``<column>_daily`` (an ``ArrayOutcome``:
   replications x days over the window);
 - **replications** with common random numbers: replication ``r`` of every experiment is
   seeded ``SeedSequence(seed, spawn_key=(r,))``, as replicate ``r`` of a trucesim sweep, so
@@ -113,12 +116,12 @@ class TrucesimRun:
         for c in self.columns:
             total = float(totals[c].iloc[0])
             out[c] = total
-            out[f"{c}.replicates"] = total
+            out[f"{c}_replicates"] = total
             if self.series:
                 dates = daily["date"]
                 inside = ((dates >= np.datetime64(self.window[0]))
                           & (dates <= np.datetime64(self.window[1])))
-                out[f"{c}.daily"] = daily.loc[inside, c].to_numpy(float)
+                out[f"{c}_daily"] = daily.loc[inside, c].to_numpy(float)
         return out
 
 
@@ -182,19 +185,21 @@ def ema_model(scenario: str | Scenario, *, uncertainties: list[str] | dict[str, 
         if c not in valid_cols:
             raise ConfigError("outcomes", c, f"unknown daily column; valid: "
                               f"{', '.join(valid_cols[:12])}, ...")
-    names = [u.key for u in unc + lev]
-    for n in names:
+    names = [ema_name(u.key) for u in unc + lev]
+    for u, n in zip(unc + lev, names, strict=True):
         if n in RESERVED or n == BRANCH or n == "replicate":
-            raise ConfigError("uncertainties", n, "a name EMA or this adapter reserves "
-                              f"({', '.join(sorted(RESERVED | {BRANCH, 'replicate'}))})")
+            raise ConfigError("uncertainties", u.key, f"its EMA name {n!r} is reserved by EMA "
+                              f"or this adapter ({', '.join(sorted(RESERVED | {BRANCH}))}, "
+                              "replicate)")
     if len(set(names)) != len(names):
-        raise ConfigError("uncertainties", "", f"a parameter is named twice: {names}")
+        raise ConfigError("uncertainties", "", f"two parameters have the same EMA name: "
+                          f"{', '.join(names)}")
     if isinstance(window, tuple):
         win = window
     else:
         win = parse_window(window, sc, [b for b in chosen if b != BASE], "window")
-    fn = TrucesimRun(sc, {u.key: u.paths for u in unc + lev},
-                     frozenset(u.key for u in unc + lev if u.integer), tuple(chosen),
+    fn = TrucesimRun(sc, {ema_name(u.key): u.paths for u in unc + lev},
+                     frozenset(ema_name(u.key) for u in unc + lev if u.integer), tuple(chosen),
                      tuple(outcomes), win, sc.seed if seed is None else int(seed), series)
     model = _ema.ReplicatorModel(name or _identifier(sc.name), function=fn)
     model.uncertainties = [_ema_parameter(u) for u in unc]
@@ -205,9 +210,9 @@ def ema_model(scenario: str | Scenario, *, uncertainties: list[str] | dict[str, 
     outs = []
     for c in outcomes:
         outs.append(_ema.ScalarOutcome(c, variable_name=c, function=np.mean))
-        outs.append(_ema.ArrayOutcome(f"{c}.replicates", variable_name=f"{c}.replicates"))
+        outs.append(_ema.ArrayOutcome(f"{c}_replicates", variable_name=f"{c}_replicates"))
         if series:
-            outs.append(_ema.ArrayOutcome(f"{c}.daily", variable_name=f"{c}.daily"))
+            outs.append(_ema.ArrayOutcome(f"{c}_daily", variable_name=f"{c}_daily"))
     model.outcomes = outs
     if replications < 1:
         raise ConfigError("replications", str(replications), "must be at least 1")
@@ -224,10 +229,17 @@ def _parameters(spec: list[str] | dict[str, Any], sc: Scenario, post: Any,
     return [uncertainty(t, sc, post, option) for t in texts]
 
 
+def ema_name(path: str) -> str:
+    """The EMA name of a dotted path: EMA 3.0 wants Python identifiers, so ``.`` becomes
+    ``_`` and a ``*`` segment ``all`` (``gangs.*.cohesion`` -> ``gangs_all_cohesion``)."""
+    return _identifier(path.replace("*", "all"))
+
+
 def _ema_parameter(u: Uncertainty):
+    name = ema_name(u.key)
     if u.integer:
-        return _ema.IntegerParameter(u.key, int(np.ceil(u.low)), int(np.floor(u.high)))
-    return _ema.RealParameter(u.key, u.low, u.high)
+        return _ema.IntegerParameter(name, int(np.ceil(u.low)), int(np.floor(u.high)))
+    return _ema.RealParameter(name, u.low, u.high)
 
 
 def _identifier(text: str) -> str:

@@ -10,7 +10,7 @@ The folder (kind ``discover``) holds ``sweeps/``, ``runs.csv`` (every paired run
 outcomes), ``points.csv`` (per point: values, outcome means, ``case``),
 ``trajectory.csv`` (PRIM's peeling trade-off), ``box.csv`` (the chosen box's restricted
 dimensions), ``discovery.json`` (the question, the box, timings) and the figures
-``tradeoff.png``, ``box.png`` and ``pairs.png``. Bad input stops before anything is
+``tradeoff.png``, ``box.png`` and (with two or more restricted dimensions) ``pairs.png``. Bad input stops before anything is
 written; asking another question (outcome, condition, window) of the same runs reuses
 them.
 """
@@ -117,6 +117,8 @@ def _run_sweeps(plan, out: Path, backend, workers, scheduler, progress):
 
 def _analyse(plan, results, out: Path, min_coverage: float, ran_s: float,
              started: float) -> int:
+    import warnings
+
     import matplotlib.pyplot as plt
 
     from trucesim.atomic import atomic_path, write_json
@@ -147,10 +149,18 @@ def _analyse(plan, results, out: Path, min_coverage: float, ran_s: float,
         _write_csv(out / "box.csv", box.limits.rename_axis("parameter").reset_index())
         summary["box"] = box.to_data()
         summary["base_rate"] = cases / len(points)
-        for name, draw in (("tradeoff.png", lambda: box.prim_box.show_tradeoff()),
-                           ("box.png", lambda: box.prim_box.inspect(box.index, style="graph")),
-                           ("pairs.png", lambda: box.prim_box.show_pairs_scatter(box.index))):
-            fig = draw()
+        figures = [("tradeoff.png", lambda: box.prim_box.show_tradeoff()),
+                   ("box.png", lambda: box.prim_box.inspect(box.index, style="graph"))]
+        if len(box.restricted) >= 2:  # a pairs plot needs two restricted dimensions
+            figures.append(("pairs.png",
+                            lambda: box.prim_box.show_pairs_scatter(box.index)))
+        else:
+            (out / "pairs.png").unlink(missing_ok=True)
+        for name, draw in figures:
+            with warnings.catch_warnings():  # EMA 3.0's own deprecated pandas calls
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                fig = draw()
             fig = fig[0] if isinstance(fig, list | tuple) else fig
             fig = getattr(fig, "figure", fig)
             if hasattr(fig, "fig"):  # a seaborn grid
@@ -164,8 +174,8 @@ def _analyse(plan, results, out: Path, min_coverage: float, ran_s: float,
                          "runs": plan.runs}
     write_json(out / "discovery.json", summary)
     print(f"\n{plan.runs} runs, {time.perf_counter() - started:.0f} s in all; wrote {out}/"
-          "discovery.json, points.csv, runs.csv, trajectory.csv, box.csv, tradeoff.png, "
-          "box.png, pairs.png")
+          "discovery.json, points.csv, runs.csv and, with a box, trajectory.csv, box.csv, "
+          "tradeoff.png, box.png, pairs.png")
     return 0
 
 
