@@ -10,9 +10,9 @@ The folder (kind ``discover``) holds ``sweeps/``, ``runs.csv`` (every paired run
 outcomes), ``points.csv`` (per point: values, outcome means, ``case``),
 ``trajectory.csv`` (PRIM's peeling trade-off), ``box.csv`` (the chosen box's restricted
 dimensions), ``discovery.json`` (the question, the box, timings) and the figures
-``tradeoff.png``, ``box.png`` and (with two or more restricted dimensions) ``pairs.png``. Bad input stops before anything is
-written; asking another question (outcome, condition, window) of the same runs reuses
-them.
+``tradeoff.png``, ``box.png`` and (with two or more restricted dimensions)
+``pairs.png``. Bad input stops before anything is written; asking another question
+(outcome, condition, window) of the same runs reuses them.
 """
 
 from __future__ import annotations
