@@ -222,40 +222,9 @@ def _parser() -> argparse.ArgumentParser:
 
     dis = sub.add_parser("discover", help="scenario discovery: the uncertain parameters under "
                          "which a condition on branch outcomes holds (PRIM, the ema extra)")
-    dis.add_argument("scenario", help="scenario file or bundled name")
-    dis.add_argument("--outcome", action="append", required=True,
-                     help="NAME = BRANCH.COLUMN [+|- BRANCH.COLUMN ...], each a daily column's "
-                     "total over --window, e.g. 'saved = hardline.homicides - truce.homicides'"
-                     " (repeatable)")
-    dis.add_argument("--condition", required=True,
-                     help="OUTCOME OP NUMBER on a point's replicate mean, e.g. 'saved < 1000'")
-    dis.add_argument("--uncertain", action="append", default=[], metavar="PATH[=LOW:HIGH]",
-                     help="an uncertain parameter by dotted path (gangs.*.cohesion: every "
-                     "gang); range given, else from --posterior, else the parameter table's "
-                     "(repeatable)")
-    dis.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
-                     help="ranges from a posterior's particles (default file: the "
-                     "scenario's); with no --uncertain, every posterior parameter")
-    dis.add_argument("--samples", type=int, default=None,
-                     help="Latin-hypercube points (default: 300)")
-    dis.add_argument("--replicates", "-n", type=int, default=None,
-                     help="paired runs per point and branch (default: 2)")
-    dis.add_argument("--seed", type=_seed, default=None,
-                     help="root seed (default: the scenario's)")
-    dis.add_argument("--window", default=None, metavar="START:END",
-                     help="dates the outcomes total over (default: from the branches' "
-                     "departure to the scenario's end)")
-    dis.add_argument("--min-coverage", type=float, default=None,
-                     help="the chosen box is the densest with at least this coverage "
-                     "(default: 0.5)")
-    dis.add_argument("--out", type=Path, default=None,
-                     help="results folder (default: results/<scenario name>-discover)")
-    dis.add_argument("--backend", choices=["process", "dask"], default=None,
-                     help="local processes (default) or Dask")
-    dis.add_argument("--scheduler", default=None, help="Dask scheduler address")
-    dis.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
-    dis.add_argument("--force", action="store_true",
-                     help="replace a discover result in --out made from other runs")
+    from trucesim.cli.discover import add_arguments as discover_arguments
+
+    discover_arguments(dis, seed=_seed)
     dis.set_defaults(func=_cmd_discover)
 
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a sobol/morris sweep")
