@@ -20,10 +20,10 @@ from trucesim.scenario.errors import ConfigError
 EXIT_USAGE = 2
 #: Commands that simulate (they announce the model's first-use compilation).
 SIMULATING = frozenset({"run", "attribute", "sweep", "calibrate", "validate", "dashboard",
-                        "nowcast", "backtest"})
+                        "nowcast", "backtest", "discover"})
 #: Commands that write figures: they draw with matplotlib's non-interactive Agg backend.
 DRAWING = frozenset({"run", "attribute", "plot", "calibrate", "validate", "nowcast",
-                     "backtest"})
+                     "backtest", "discover"})
 
 
 class UsageError(Exception):
@@ -219,6 +219,13 @@ def _parser() -> argparse.ArgumentParser:
     at.add_argument("--force", action="store_true",
                     help="replace an attribution result in --out made with different settings")
     at.set_defaults(func=_cmd_attribute)
+
+    dis = sub.add_parser("discover", help="scenario discovery: the uncertain parameters under "
+                         "which a condition on branch outcomes holds (PRIM, the ema extra)")
+    from trucesim.cli.discover import add_arguments as discover_arguments
+
+    discover_arguments(dis, seed=_seed)
+    dis.set_defaults(func=_cmd_discover)
 
     an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a sobol/morris sweep")
     an.add_argument("results", type=Path, help="sweep results folder")
@@ -483,6 +490,18 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
                               variant=args.variant, workers=args.workers, force=args.force)
 
 
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from trucesim.cli.discover import discover
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers: must be at least 1")
+    return discover(args.scenario, args.uncertain, args.outcome, args.condition,
+                    posterior=args.posterior, samples=args.samples, replicates=args.replicates,
+                    seed=args.seed, window=args.window, min_coverage=args.min_coverage,
+                    out=args.out, backend=args.backend, workers=args.workers,
+                    scheduler=args.scheduler, force=args.force)
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from trucesim.runner.sensitivity import analyze, sobol_view, sobol_warnings
 
@@ -625,6 +644,8 @@ _INPUT_ERRORS = (PermissionError, FileExistsError, NotADirectoryError, IsADirect
 INTERRUPTED = {
     "attribute": "nothing was written (results appear whole or not at all); rerun to start again",
     "sweep": "finished runs are kept; rerun the same command to resume",
+    "discover": "finished runs are kept in the folder's sweeps/; rerun the same command to "
+                "resume",
     "calibrate": "finished generations are in history.db; rerun with --resume to continue",
     "run": "nothing was written (results appear whole or not at all); rerun to start again",
     "validate": "nothing was written; rerun to start again",
