@@ -50,6 +50,7 @@ from trucesim.folders import MARKER, FolderLock, read_marker, write_marker
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.posterior import Posterior, posterior_toml
 from trucesim.scenario.schema import Scenario
+from trucesim.stats import effective_size, quantiles
 
 HISTORY = "history.db"
 POSTERIOR = "posterior.toml"
@@ -281,7 +282,7 @@ def generations(history) -> pd.DataFrame:
         rows.append({"generation": int(p.t), "epsilon": float(p.epsilon),
                      "simulations": int(p.samples), "particles": int(p.particles),
                      "acceptance_rate": float(p.particles) / float(p.samples),
-                     "ess": float(1.0 / np.sum(w**2)),
+                     "ess": effective_size(w),
                      "seconds": float(p.wall_time) if p.wall_time is not None else math.nan})
     return pd.DataFrame(rows)
 
@@ -330,7 +331,7 @@ def predictive_table(problem: CalibrationProblem, sims: np.ndarray) -> pd.DataFr
     rows = []
     for i, s in enumerate(problem.stats):
         col = sims[:, i][np.isfinite(sims[:, i])]
-        q = np.quantile(col, [0.05, 0.5, 0.95]) if len(col) else [math.nan] * 3
+        q = quantiles(col) if len(col) else [math.nan] * 3
         rows.append({
             "target": problem.spec.targets[problem.target_of[i]].name, "row": s.row.id,
             "metric": s.metric, "days": s.row.days, "observed_per_day": s.observed,

@@ -38,6 +38,7 @@ from trucesim.runner.experiment import Experiment, expected_outcomes
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.params import Mechanisms
 from trucesim.scenario.schema import BASE, Scenario
+from trucesim.stats import quantiles
 
 #: Most mechanisms (players: switches or groups) attributed at once (2**8 = 256
 #: combinations); a scenario with more switches on is attributed by group.
@@ -277,8 +278,8 @@ def attribute(plan: Attribution, runs: pd.DataFrame) -> AttributionResult:
         "mechanism": plan.mechanisms,
         "shapley": point,
         "mean": per_rep.mean(axis=1) if complete.any() else np.nan,
-        "p05": np.percentile(per_rep, 5, axis=1) if complete.any() else np.nan,
-        "p95": np.percentile(per_rep, 95, axis=1) if complete.any() else np.nan,
+        "p05": quantiles(per_rep, 0.05, axis=1) if complete.any() else np.nan,
+        "p95": quantiles(per_rep, 0.95, axis=1) if complete.any() else np.nan,
         "replicates": int(complete.sum()),
     })
     combos = pd.DataFrame({

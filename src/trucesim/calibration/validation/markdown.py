@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 
 from trucesim.calibration.validation.facts import Fact
-from trucesim.calibration.validation.stats import FIT_CUTOFF, KATZ_RATE_RATIO, interval
+from trucesim.calibration.validation.stats import FIT_CUTOFF, KATZ_RATE_RATIO
+from trucesim.stats import interval
 
 
 def _md_table(df: pd.DataFrame, floats: str = "{:.2f}") -> str:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from trucesim.calibration.observed import ObservedRow, annual_homicides
 from trucesim.calibration.validation.stats import FIT_CUTOFF, PRE_TRUCE, span_means
+from trucesim.stats import interval
 
 D = dt.timedelta
 SURGE_YEAR = 2015
@@ -47,8 +48,7 @@ def _mean_change(x: np.ndarray) -> tuple[float, float, float, float]:
     x = x[np.isfinite(x)]
     if not len(x):
         return (math.nan,) * 4
-    return (float(x.mean()), float(np.median(x)), float(np.quantile(x, 0.05)),
-            float(np.quantile(x, 0.95)))
+    return (float(x.mean()), *interval(x))
 
 
 # ---------------------------------------------------------------------- surge

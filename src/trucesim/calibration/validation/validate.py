@@ -39,13 +39,13 @@ from trucesim.calibration.validation.stats import (
     disappearance_baseline,
     format_interval,
     in_sample_table,
-    interval,
     observed_rate_ratio,
     rate_ratio,
 )
 from trucesim.folders import claim, result_folder
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import load_scenario
+from trucesim.stats import interval
 from trucesim.uncertainty import ParameterDraws, PosteriorSpec, label, parameter_draws
 
 #: The low-cohesion contrast scenario of the checklist.
