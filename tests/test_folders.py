@@ -227,12 +227,12 @@ def test_calibrate_refuses_a_foreign_folder_and_another_kind(tmp_path, capsys):
     _users_folder(users)
     assert main(["calibrate", str(cal), "--workers", "1", "--out", str(users)]) == 2
     err = capsys.readouterr().err
-    assert "is not a calibration folder trucesim made" in err and "Errno" not in err
+    assert "is not a folder trucesim made" in err and "Errno" not in err
     run_out = tmp_path / "run"
     assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(run_out)]) == 0
     capsys.readouterr()
     assert main(["calibrate", str(cal), "--workers", "1", "--out", str(run_out)]) == 2
-    assert "holds a 'trucesim run' result, not a calibration" in capsys.readouterr().err
+    assert "holds a 'trucesim run' result, not a 'calibration' result" in capsys.readouterr().err
 
 
 def test_a_manifest_without_kind_is_named_not_none(tmp_path, capsys):
