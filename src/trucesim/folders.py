@@ -107,6 +107,37 @@ def legacy_marker(folder: str | Path) -> dict[str, Any] | None:
     return {"tool": "trucesim", "kind": kind, "format": 0, "settings": settings}
 
 
+# ---------------------------------------------------------------------------- manifest
+#: The manifest every results folder holds (what made it, with which settings).
+MANIFEST = "manifest.json"
+
+
+def now() -> str:
+    """The time now, UTC, to the second (ISO 8601): manifests' ``created``."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def manifest(kind: str, **fields: Any) -> dict[str, Any]:
+    """The manifest of a result of ``kind``: the header every kind shares (``kind``,
+    ``trucesim_version``, ``compiler``: the kernels' compiler and cache, ``created``),
+    then the kind's own ``fields`` in their order."""
+    from trucesim import __version__
+    from trucesim.numerics.jit import compiler
+
+    return {"kind": kind, "trucesim_version": __version__, "compiler": compiler(),
+            "created": now(), **fields}
+
+
+def write_manifest(folder: str | Path, kind: str, **fields: Any) -> Path:
+    """Write :func:`manifest` ``(kind, **fields)`` to ``folder/manifest.json`` (atomically);
+    returns its path."""
+    from trucesim.atomic import write_json
+
+    path = Path(folder) / MANIFEST
+    write_json(path, manifest(kind, **fields))
+    return path
+
+
 def marker_content(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The marker of a result of ``kind`` made with ``settings`` (JSON-ready)."""
     from trucesim import __version__

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from trucesim import budget
-from trucesim.atomic import atomic_path, write_json
+from trucesim.atomic import atomic_path
 from trucesim.calibration import smc_figures as figures
 from trucesim.calibration.observed import Statistic, simulated_statistics
 from trucesim.calibration.problem import (
@@ -56,7 +56,7 @@ from trucesim.calibration.problem import (
 )
 from trucesim.calibration.smc_folder import HISTORY, POSTERIOR, REPORT, claim, history_digest
 from trucesim.calibration.smc_report import PREDICTIVE_DRAWS, predictive_table, report
-from trucesim.folders import FolderLock, write_marker
+from trucesim.folders import FolderLock, write_manifest, write_marker
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.posterior import Posterior, posterior_toml
 from trucesim.scenario.schema import Scenario
@@ -395,17 +395,11 @@ def _write_outputs(out: Path, problem: CalibrationProblem, posterior: Posterior,
         pred.to_csv(tmp, index=False)
     with atomic_path(out / "generations.csv") as tmp:
         table.to_csv(tmp, index=False)
-    from trucesim import __version__
-    from trucesim.numerics.jit import compiler
-
-    write_json(out / "manifest.json", {
-        "kind": "calibration", "trucesim_version": __version__, "compiler": compiler(),
-        "calibration_file": calibration_file, "digest": digest,
-        "calibration": problem.spec.model_dump(mode="json"),
-        "protocol": problem.spec.protocol, "data_until": problem.data_until,
-        "fit_end": problem.fit_end, "generations": table.to_dict(orient="records"),
-        "quantiles": posterior.quantiles(POINTS),
-        "elapsed_seconds": round(elapsed, 1),
-    })
+    write_manifest(
+        out, "calibration", calibration_file=calibration_file, digest=digest,
+        calibration=problem.spec.model_dump(mode="json"),
+        protocol=problem.spec.protocol, data_until=problem.data_until,
+        fit_end=problem.fit_end, generations=table.to_dict(orient="records"),
+        quantiles=posterior.quantiles(POINTS), elapsed_seconds=round(elapsed, 1))
     with atomic_path(out / POSTERIOR) as tmp:
         tmp.write_text(posterior_toml(posterior))

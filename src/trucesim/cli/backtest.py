@@ -23,10 +23,11 @@ import json
 import time
 from pathlib import Path
 
-from trucesim.atomic import atomic_path, write_json
+from trucesim.atomic import atomic_path
 from trucesim.calibration.drift import DEFAULT_DRIFT
 from trucesim.calibration.observed import ObservedRow, load_observed
 from trucesim.cases import Case
+from trucesim.folders import write_manifest
 from trucesim.scenario.errors import ConfigError
 
 DEFAULT_PARTICLES = 200
@@ -157,7 +158,6 @@ def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[s
     """``report.md``, the figures and ``manifest.json`` from the driver's tables."""
     import matplotlib.pyplot as plt
 
-    from trucesim import __version__
     from trucesim.forecast.backtest import MODES
     from trucesim.forecast.report import report
     from trucesim.plots.backtest import fan_chart, horizon_chart
@@ -203,16 +203,14 @@ def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[s
     with atomic_path(out / "horizon.png") as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
-    write_json(out / "manifest.json", {
-        "kind": "backtest", "trucesim_version": __version__, "case": case.name,
-        "case_file": str(case.path), "as_of": case.as_of, "particles": particles,
-        "seed": seed, "drift": drift,
-        "posteriors": {str(o): {"file": p.source, "protocol": p.protocol,
-                                "data_until": p.data_until} for o, p in sorted(served.items())},
-        "score_against": score_against, "seconds_total": round(elapsed, 1),
-        "seconds_model": {str(k): v for k, v in model_seconds.items()},
-        "resumed_origins": result.resumed, "skipped": result.skipped,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+    write_manifest(
+        out, "backtest", case=case.name, case_file=str(case.path), as_of=case.as_of,
+        particles=particles, seed=seed, drift=drift,
+        posteriors={str(o): {"file": p.source, "protocol": p.protocol,
+                             "data_until": p.data_until} for o, p in sorted(served.items())},
+        score_against=score_against, seconds_total=round(elapsed, 1),
+        seconds_model={str(k): v for k, v in model_seconds.items()},
+        resumed_origins=result.resumed, skipped=result.skipped)
 
 
 def print_summary(result, baselines: list[str], out: Path, elapsed: float) -> None:

@@ -38,8 +38,7 @@ from trucesim.calibration.nowcast import (
     run_filter,
 )
 from trucesim.cases import Case, load_case, main_case_path
-from trucesim.folders import result_folder
-from trucesim.numerics.jit import compiler
+from trucesim.folders import manifest, result_folder
 from trucesim.stats import quantiles
 
 DEFAULT_NOWCAST_PARTICLES = 500
@@ -146,17 +145,12 @@ def _report(result: NowcastResult, elapsed: float) -> str:
 
 
 def _manifest(kind: str, result: NowcastResult, elapsed: float, **extra) -> dict:
-    from trucesim import __version__
-
-    return {
-        "kind": kind, "trucesim_version": __version__, "compiler": compiler(),
+    return manifest(kind, **{
         **result.settings, "seconds": {**result.seconds, "total": round(elapsed, 2)},
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seeding": "numpy SeedSequence(seed).spawn(particles + 1): child i seeds particle i, "
                    "the last the resampling and the filter's drift; each copy of a resampled "
                    "particle after the first gets a further child of the root; the drift in "
-                   "the branches a child of the last", **extra,
-    }
+                   "the branches a child of the last", **extra})
 
 
 def _save(fig, path: Path) -> None:

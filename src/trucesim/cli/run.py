@@ -21,8 +21,7 @@ from tqdm import tqdm
 from trucesim import budget
 from trucesim.api import run_replicates, stack
 from trucesim.atomic import write_json, write_parquet
-from trucesim.folders import result_folder
-from trucesim.numerics.jit import compiler
+from trucesim.folders import result_folder, write_manifest
 from trucesim.outcomes import counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import BASE, Scenario, load_scenario, walk_path
@@ -120,23 +119,18 @@ def run_scenario(
             "runs": rows,
         }
         write_json(stage / "summary.json", summary)
-        from trucesim import __version__
-
-        write_json(stage / "manifest.json", {
-            "kind": "run",
-            "trucesim_version": __version__,
-            "scenario_source": scenario.source,
-            "scenario": scenario.model_dump(mode="json"),
-            "variants": labels,
-            "replicates": replicates,
-            "root_seed": root_seed,
-            "compiler": compiler(),
-            "seeding": SEEDING,
-            "uncertainty": uncertainty,
-            "posterior": None if draws is None else draws.describe(),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "elapsed_seconds": round(elapsed, 3),
-        })
+        write_manifest(
+            stage, "run",
+            scenario_source=scenario.source,
+            scenario=scenario.model_dump(mode="json"),
+            variants=labels,
+            replicates=replicates,
+            root_seed=root_seed,
+            seeding=SEEDING,
+            uncertainty=uncertainty,
+            posterior=None if draws is None else draws.describe(),
+            elapsed_seconds=round(elapsed, 3),
+        )
         import matplotlib.pyplot as plt
 
         from trucesim.plots import fan_chart
