@@ -29,6 +29,7 @@ from trucesim.calibration.observed import ObservedRow, load_observed
 from trucesim.cases import Case
 from trucesim.folders import write_manifest
 from trucesim.scenario.errors import ConfigError
+from trucesim.seeds import parse_seed
 
 DEFAULT_PARTICLES = 200
 MAX_PARTICLES = 20_000
@@ -66,6 +67,14 @@ def parse_count(text: str | None, name: str, default: int, low: int, high: int) 
     if not low <= value <= high:
         raise ConfigError("backtest", name, f"{value} is outside {low} to {high}")
     return value
+
+
+def _seed(text: str) -> int:
+    """``--seed`` (:func:`trucesim.seeds.parse_seed`), refused in one line."""
+    try:
+        return parse_seed(text)
+    except ValueError as exc:
+        raise ConfigError("backtest", "--seed", str(exc)) from None
 
 
 def check_scorable(case: Case, origins: list[dt.date], record: list[ObservedRow],
@@ -114,7 +123,7 @@ def backtest_command(origins: str | None = None, particles: str | None = None,
     n = parse_count(particles, "--particles", DEFAULT_PARTICLES, 1, MAX_PARTICLES)
     diagnostics.check_particles(n)
     check_budget(case, "--particles", "", n)
-    seed_value = parse_count(seed, "--seed", case.spec.seeds.nowcast, 0, 2**63 - 1)
+    seed_value = case.spec.seeds.nowcast if seed is None else _seed(seed)
     n_workers = parse_count(workers, "--workers", 2, 1, MAX_WORKERS)
     record = case.rows_until()  # nothing after the as-of date is an input
     later = load_observed(score_against) if score_against is not None else None
