@@ -37,8 +37,8 @@ def simulate(
         agents: also build the Mesa agent views (not needed for the table).
 
     Returns:
-        One row per day with the columns of DESIGN section 2 "Outputs"
-        (see :mod:`trucesim.core.metrics`).
+        One row per day with the columns of :mod:`trucesim.core.metrics` (step 9 of
+        docs/model.md, "One day").
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

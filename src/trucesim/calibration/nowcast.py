@@ -1,7 +1,7 @@
 """The nowcast: a bootstrap particle filter over a case's record up to its as-of date.
 
 On a case's as-of date an analyst knew the record up to that day and nothing later
-(:mod:`trucesim.cases`; protocol B, DESIGN section 7). This module assimilates that
+(:mod:`trucesim.cases`; protocol B, docs/cases.md). This module assimilates that
 record into the model's state so that the case's branches start from an ensemble of
 states that matches it.
 

@@ -446,10 +446,6 @@ class CalibrationProblem:
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def scenario_for(self, values: dict[str, float]) -> Scenario:
-        """The base scenario with fitted values applied (ConfigError if invalid)."""
-        return self.scenario.with_overrides(values)
-
     def distance(self, simulated: np.ndarray) -> float:
         """Weighted distance of one run's simulated statistics to the data
         (:func:`weighted_distance`)."""

@@ -27,12 +27,12 @@ from trucesim.atomic import atomic_path
 from trucesim.calibration.drift import DEFAULT_DRIFT
 from trucesim.calibration.observed import ObservedRow, load_observed
 from trucesim.cases import Case
+from trucesim.cli.registry import MAX_PARTICLES
 from trucesim.folders import write_manifest
 from trucesim.scenario.errors import ConfigError
 from trucesim.seeds import parse_seed
 
 DEFAULT_PARTICLES = 200
-MAX_PARTICLES = 20_000
 MAX_WORKERS = 64
 #: What the command writes besides the driver's tables (:func:`write_outputs`).
 WRITES = ("report.md", "fan-policy-known.png", "fan-status-quo.png", "horizon.png",

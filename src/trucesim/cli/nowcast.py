@@ -43,7 +43,6 @@ from trucesim.stats import quantiles
 
 DEFAULT_NOWCAST_PARTICLES = 500
 DEFAULT_MAIN_PARTICLES = 200
-MAX_PARTICLES = 20_000
 HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
 
 

@@ -85,7 +85,9 @@ def _seed_type(text: str) -> int:
 
 _seed_type.__name__ = "seed"
 dpi_type = _bounded_int("dpi", 10, 1200)
-particles_type = _bounded_int("particles", 1, 20_000)
+#: The most particles a nowcast, a case's branches or a backtest takes.
+MAX_PARTICLES = 20_000
+particles_type = _bounded_int("particles", 1, MAX_PARTICLES)
 
 
 def date_type(text: str):

@@ -98,9 +98,9 @@ def switches_of(scenario: Scenario, player: str) -> tuple[str, ...]:
 
 
 def choose_mechanisms(scenario: Scenario, asked: list[str] | None) -> list[str]:
-    """The mechanisms to attribute: ``asked`` (checked: switches or groups), or the DESIGN
-    2b switches on in ``scenario`` (when none is, every switch on in it), by group when
-    they are more than :data:`MAX_MECHANISMS`.
+    """The mechanisms to attribute: ``asked`` (checked: switches or groups), or the
+    mechanism switches (docs/model.md, "Mechanisms") on in ``scenario`` (when none is,
+    every switch on in it), by group when they are more than :data:`MAX_MECHANISMS`.
 
     Raises:
         ConfigError: an unknown or repeated name (a switch named twice, also through a

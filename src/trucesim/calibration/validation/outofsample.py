@@ -216,11 +216,11 @@ class Ablation:
 def ablation(scenario, replicates: int, seed: int, pool, folder: Path,
              workers: int | None = None) -> Ablation:
     """Each mechanism :func:`~trucesim.runner.attribution.choose_mechanisms` picks (the
-    DESIGN 2b switches on in ``scenario``): its exact Shapley contribution to the
-    surge ratio (``year.2015.homicides / phase.pre_truce.homicides``, as the runner's
-    summaries give them) and to the 2012 drop (``truce_rate_ratio``: truce phases over the
-    pre-truce phase), all ``2**k`` combinations run through the sweep runner into
-    ``folder`` with common random numbers.
+    mechanism switches of docs/model.md, "Mechanisms", on in ``scenario``): its exact
+    Shapley contribution to the surge ratio (``year.2015.homicides /
+    phase.pre_truce.homicides``, as the runner's summaries give them) and to the 2012
+    drop (``truce_rate_ratio``: truce phases over the pre-truce phase), all ``2**k``
+    combinations run through the sweep runner into ``folder`` with common random numbers.
     """
     import time
 
