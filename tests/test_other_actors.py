@@ -1,4 +1,4 @@
-"""Other armed actors (DESIGN 2b mechanism 7) verified against theory (DESIGN section 7).
+"""Other armed actors (docs/model.md, mechanism 7) verified against theory.
 
 Their killings are a national discrete-time Hawkes process with base rate mu_o,
 excitation eta_o and decay omega_o; its stationary mean is ``mu_o / (1 - n_o)`` with
@@ -118,7 +118,8 @@ def test_branching_ratio_at_or_above_one_is_refused():
 
 def test_honduras_is_el_salvador_calibrated_with_structural_differences():
     """honduras-like-2013 runs on El Salvador's calibration file, overrides none of its fitted
-    values, and differs by low-cohesion gangs and the other armed actors (DESIGN 2b.7)."""
+    values, and differs by low-cohesion gangs and the other armed actors (docs/model.md,
+    mechanism 7)."""
     import tomllib
 
     from trucesim.scenario.schema import bundled_scenarios, load_scenario

@@ -1,7 +1,7 @@
 """The nowcast: a bootstrap particle filter over a case's record up to its as-of date.
 
 On a case's as-of date an analyst knew the record up to that day and nothing later
-(:mod:`trucesim.cases`; protocol B, DESIGN section 7). This module assimilates that
+(:mod:`trucesim.cases`; protocol B, docs/cases.md). This module assimilates that
 record into the model's state so that the case's branches start from an ensemble of
 states that matches it.
 
@@ -79,8 +79,9 @@ from trucesim.core.particle import Particle, new_record, params_of
 from trucesim.core.timeline import Timeline, compile_timeline
 from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.posterior import Posterior, load_posterior, weighted_quantiles
+from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.schema import Scenario
+from trucesim.stats import effective_size, paired_difference, quantiles, weighted_quantiles
 from trucesim.uncertainty import check_fitted_to, parameter_draws
 
 #: Record quantities that count recorded homicides.
@@ -225,10 +226,6 @@ def systematic_resample(weights: np.ndarray, rng: np.random.Generator) -> np.nda
     cum = np.cumsum(weights)
     cum[-1] = 1.0
     return np.searchsorted(cum, points, side="right").clip(0, n - 1)
-
-
-def effective_size(weights: np.ndarray) -> float:
-    return float(1.0 / np.sum(weights**2))
 
 
 # ---------------------------------------------------------------------------- scenario
@@ -595,15 +592,14 @@ class Branches:
         ref = tot[self.names.index(reference)]
         rows = []
         for b, name in enumerate(self.names):
-            diff = tot[b] - ref
+            diff = paired_difference(tot[b], ref)
+            lo, _, hi = quantiles(tot[b])
             rows.append({
                 "branch": name, "label": self.labels[b], "metric": metric,
-                "total_mean": float(tot[b].mean()), "total_p05": float(np.quantile(tot[b], 0.05)),
-                "total_p95": float(np.quantile(tot[b], 0.95)),
-                "vs_" + reference: float(diff.mean()),
-                "p05": float(np.quantile(diff, 0.05)), "p50": float(np.quantile(diff, 0.5)),
-                "p95": float(np.quantile(diff, 0.95)),
-                "share_below": float(np.mean(diff < 0)),
+                "total_mean": float(tot[b].mean()), "total_p05": float(lo),
+                "total_p95": float(hi), "vs_" + reference: diff["mean"],
+                "p05": diff["p05"], "p50": diff["p50"], "p95": diff["p95"],
+                "share_below": diff["share_below"],
             })
         return pd.DataFrame(rows)
 

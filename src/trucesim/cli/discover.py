@@ -17,12 +17,10 @@ dimensions), ``discovery.json`` (the question, the box, timings) and the figures
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,43 +32,43 @@ FILES = ["sweeps", "runs.csv", "points.csv", "trajectory.csv", "box.csv", "disco
          "tradeoff.png", "box.png", "pairs.png"]
 
 
-def add_arguments(parser: argparse.ArgumentParser, seed: Callable[[str], int]) -> None:
-    """The options of ``trucesim discover`` (``seed`` parses and bounds ``--seed``)."""
-    parser.add_argument("scenario", help="scenario file or bundled name")
-    parser.add_argument("--outcome", action="append", required=True,
-                        help="NAME = BRANCH.COLUMN [+|- BRANCH.COLUMN ...], each a daily column's "
-                        "total over --window, e.g. 'saved = hardline.homicides - truce.homicides'"
-                        " (repeatable)")
-    parser.add_argument("--condition", required=True,
-                        help="OUTCOME OP NUMBER on a point's replicate mean, e.g. 'saved < 1000'")
-    parser.add_argument("--uncertain", action="append", default=[], metavar="PATH[=LOW:HIGH]",
-                        help="an uncertain parameter by dotted path (gangs.*.cohesion: every "
-                        "gang); range given, else from --posterior, else the parameter table's "
-                        "(repeatable)")
-    parser.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
-                        help="ranges from a posterior's particles (default file: the "
-                        "scenario's); with no --uncertain, every posterior parameter")
-    parser.add_argument("--samples", type=int, default=None,
-                        help="Latin-hypercube points (default: 300)")
-    parser.add_argument("--replicates", "-n", type=int, default=None,
-                        help="paired runs per point and branch (default: 2)")
-    parser.add_argument("--seed", type=seed, default=None,
-                        help="root seed (default: the scenario's)")
-    parser.add_argument("--window", default=None, metavar="START:END",
-                        help="dates the outcomes total over (default: from the branches' "
-                        "departure to the scenario's end)")
-    parser.add_argument("--min-coverage", type=float, default=None,
-                        help="the chosen box is the densest with at least this coverage "
-                        "(default: 0.5)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="results folder (default: results/<scenario name>-discover)")
-    parser.add_argument("--backend", choices=["process", "dask"], default=None,
-                        help="local processes (default) or Dask")
-    parser.add_argument("--scheduler", default=None, help="Dask scheduler address")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="worker processes (default: CPUs)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace a discover result in --out made from other runs")
+def arguments() -> list:
+    """The arguments of ``trucesim discover``, for the command registry
+    (:mod:`trucesim.cli.registry`; the shared options are the registry's)."""
+    from trucesim.cli.registry import arg, force, out, replicates, seed, workers
+
+    return [
+        arg("scenario", help="scenario file or bundled name"),
+        arg("--outcome", action="append", required=True,
+            help="NAME = BRANCH.COLUMN [+|- BRANCH.COLUMN ...], each a daily column's "
+            "total over --window, e.g. 'saved = hardline.homicides - truce.homicides'"
+            " (repeatable)"),
+        arg("--condition", required=True,
+            help="OUTCOME OP NUMBER on a point's replicate mean, e.g. 'saved < 1000'"),
+        arg("--uncertain", action="append", default=[], metavar="PATH[=LOW:HIGH]",
+            help="an uncertain parameter by dotted path (gangs.*.cohesion: every "
+            "gang); range given, else from --posterior, else the parameter table's "
+            "(repeatable)"),
+        arg("--posterior", nargs="?", const=True, default=None, metavar="FILE",
+            help="ranges from a posterior's particles (default file: the "
+            "scenario's); with no --uncertain, every posterior parameter"),
+        arg("--samples", type=int, default=None,
+            help="Latin-hypercube points (default: 300)"),
+        replicates(help="paired runs per point and branch (default: 2)"),
+        seed(),
+        arg("--window", default=None, metavar="START:END",
+            help="dates the outcomes total over (default: from the branches' "
+            "departure to the scenario's end)"),
+        arg("--min-coverage", type=float, default=None,
+            help="the chosen box is the densest with at least this coverage "
+            "(default: 0.5)"),
+        out("results folder (default: results/<scenario name>-discover)"),
+        arg("--backend", choices=["process", "dask"], default=None,
+            help="local processes (default) or Dask"),
+        arg("--scheduler", default=None, help="Dask scheduler address"),
+        workers(),
+        force("replace a discover result in --out made from other runs"),
+    ]
 
 
 def discover(spec: str, uncertain: list[str], outcomes: list[str], condition: str, *,

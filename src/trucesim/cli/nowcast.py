@@ -23,7 +23,6 @@ import datetime as dt
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -39,12 +38,11 @@ from trucesim.calibration.nowcast import (
     run_filter,
 )
 from trucesim.cases import Case, load_case, main_case_path
-from trucesim.folders import result_folder
-from trucesim.numerics.jit import compiler
+from trucesim.folders import manifest, result_folder
+from trucesim.stats import quantiles
 
 DEFAULT_NOWCAST_PARTICLES = 500
 DEFAULT_MAIN_PARTICLES = 200
-MAX_PARTICLES = 20_000
 HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
 
 
@@ -146,17 +144,12 @@ def _report(result: NowcastResult, elapsed: float) -> str:
 
 
 def _manifest(kind: str, result: NowcastResult, elapsed: float, **extra) -> dict:
-    from trucesim import __version__
-
-    return {
-        "kind": kind, "trucesim_version": __version__, "compiler": compiler(),
+    return manifest(kind, **{
         **result.settings, "seconds": {**result.seconds, "total": round(elapsed, 2)},
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seeding": "numpy SeedSequence(seed).spawn(particles + 1): child i seeds particle i, "
                    "the last the resampling and the filter's drift; each copy of a resampled "
                    "particle after the first gets a further child of the root; the drift in "
-                   "the branches a child of the last", **extra,
-    }
+                   "the branches a child of the last", **extra})
 
 
 def _save(fig, path: Path) -> None:
@@ -243,10 +236,10 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
         for b, name in enumerate(branches.names):
             for metric in ("homicides", "deaths_true"):
                 a = getattr(branches, metric)[b].astype(float)
+                p05, p50, p95 = quantiles(a, axis=0)
                 frames.append(pd.DataFrame({
                     "date": branches.dates, "branch": name, "metric": metric,
-                    "mean": a.mean(axis=0), "p05": np.quantile(a, 0.05, axis=0),
-                    "p50": np.quantile(a, 0.5, axis=0), "p95": np.quantile(a, 0.95, axis=0)}))
+                    "mean": a.mean(axis=0), "p05": p05, "p50": p50, "p95": p95}))
         write_parquet(stage / "branches_daily.parquet", pd.concat(frames, ignore_index=True))
         first14 = {n: float(branches.homicides[b, :, :14].mean())
                    for b, n in enumerate(branches.names)}
@@ -339,8 +332,8 @@ def status_quo_against_record(branches, case: Case) -> list[dict]:
         out.append({"row": row.id, "from": lo.isoformat(), "to": row.end.isoformat(),
                     "record_per_day": count / (b - a),
                     "status_quo_mean": float(per_particle.mean()),
-                    "status_quo_p05": float(np.quantile(per_particle, 0.05)),
-                    "status_quo_p95": float(np.quantile(per_particle, 0.95))})
+                    "status_quo_p05": float(quantiles(per_particle, 0.05)),
+                    "status_quo_p95": float(quantiles(per_particle, 0.95))})
     return out
 
 
