@@ -218,19 +218,41 @@ def test_state_noise_off_never_perturbs_and_on_goes_on_in_the_branches(small_now
 
 
 def test_branches_with_state_noise_stay_paired(small_nowcast):
-    """Every branch of a particle takes the same shocks: on the branches' first day the
-    policies have not acted, and before the first step (30 days) two branches with the
-    same days are identical; the offsets of the filter are where the branches start."""
+    """In the branches the noise steps every 30 days from the branches' first day, from a
+    generator per particle created afresh for each branch (the same shocks in each
+    branch): the first 30 days are those of the branches without noise, later days
+    differ, and the branches are reproducible."""
     from trucesim.calibration.nowcast import read_posterior
 
     post = read_posterior(None)
     r = run_filter(4, posterior=post, scenario=small_nowcast, workers=1, seed=4,
-                   drift="off", state_noise="on", keep_workers=True)
-    b = run_branches(r, workers=1)
-    assert b.homicides.shape[0] == 3
-    g1 = nowcast_module.branch_noise_rng(r, 1).standard_normal(3)
-    assert np.array_equal(g1, nowcast_module.branch_noise_rng(r, 1).standard_normal(3))
-    assert not np.array_equal(g1, nowcast_module.branch_noise_rng(r, 2).standard_normal(3))
+                   drift="off", state_noise="on")
+    noisy = run_branches(r, workers=1)
+    again = run_branches(r, workers=1)
+    assert np.array_equal(noisy.homicides, again.homicides)
+    r.settings["state_noise"] = "off"  # the same filtered ensemble, no noise in branches
+    quiet = run_branches(r, workers=1)
+    assert np.array_equal(noisy.homicides[:, :, :30], quiet.homicides[:, :, :30])
+    assert not np.array_equal(noisy.homicides[:, :, 30:], quiet.homicides[:, :, 30:])
+    # every branch of a particle draws the same numbers, step by step; particles differ
+    r.settings["state_noise"] = "on"
+    seen: list[int] = []
+    real = nowcast_module.perturb
+
+    def spying(state, offsets, days, variables, rng):
+        seen.append(rng.bit_generator.state["state"]["state"])
+        return real(state, offsets, days, variables, rng)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(nowcast_module, "perturb", spying)
+    try:
+        run_branches(r, workers=1)
+    finally:
+        mp.undo()
+    steps = math.ceil(len(noisy.dates) / 30) - 1
+    draws = np.array(seen, dtype=object).reshape(4, 3, steps)
+    assert (draws[:, 1] == draws[:, 0]).all() and (draws[:, 2] == draws[:, 0]).all()
+    assert len(set(draws[:, 0, 0])) == 4
 
 
 def _posterior(values: dict[str, np.ndarray]) -> Posterior:
