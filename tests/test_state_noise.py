@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from trucesim.calibration import nowcast as nowcast_module
-from trucesim.calibration import state_noise as noise
 from trucesim.calibration.nowcast import (
     Ensemble,
     Period,

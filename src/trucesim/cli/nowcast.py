@@ -31,7 +31,6 @@ from trucesim import budget
 from trucesim.atomic import write_json, write_parquet
 from trucesim.calibration import diagnostics
 from trucesim.calibration.drift import DEFAULT_DRIFT
-from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE
 from trucesim.calibration.nowcast import (
     NowcastResult,
     check_cutoff,
@@ -39,6 +38,7 @@ from trucesim.calibration.nowcast import (
     run_branches,
     run_filter,
 )
+from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE
 from trucesim.cases import Case, load_case, main_case_path
 from trucesim.folders import result_folder
 from trucesim.numerics.jit import compiler
