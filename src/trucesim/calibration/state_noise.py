@@ -18,8 +18,8 @@ Two settings (``--state-noise``):
     days since the previous step: the transition law below is exact for any step, so
     one step over a year has the law of twelve monthly ones; taken right after
     resampling it is also what tells copies of one state apart. (A variant stepping
-    every 30 days of the scenario whatever the record's periods fitted the record up to
-    2016-07-14 worse: docs/nowcast.md.) Each variable is
+    every 30 days of the scenario whatever the record's periods fitted the main case's
+    record worse: docs/nowcast.md.) Each variable is
     shocked per gang (one shock for a gang's cliques: what moves a gang's arms or
     autonomy outside the model moves its cliques together; independent shocks per
     clique would average out over 600 cliques and move no national level), in a space

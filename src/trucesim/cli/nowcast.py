@@ -158,7 +158,9 @@ def _manifest(kind: str, result: NowcastResult, elapsed: float, **extra) -> dict
         "seeding": "numpy SeedSequence(seed).spawn(particles + 1): child i seeds particle i, "
                    "the last the resampling and the filter's drift; each copy of a resampled "
                    "particle after the first gets a further child of the root; the drift in "
-                   "the branches a child of the last", **extra,
+                   "the branches a child of the last; the latent-state noise draws from each "
+                   "particle's own generator, and in the branches from SeedSequence(seed, "
+                   "spawn_key=(particles, 1, i)), created afresh for each branch", **extra,
     }
 
 
