@@ -57,6 +57,9 @@ EXIT_USAGE = 2
     arg("--drift", default=None, metavar="SETTING",
         help="main job only: parameter drift in the nowcast, off or reverting "
         "(default: reverting; see docs/nowcast.md)"),
+    arg("--state-noise", default=None, metavar="SETTING", dest="state_noise",
+        help="main job only: latent-state process noise in the nowcast, off or "
+        "on (default: on; see docs/nowcast.md)"),
     arg("--posterior", nargs="?", const=True, default=None, metavar="FILE",
         help="draw each replicate's parameters from a posterior file (default "
         "FILE: the scenario's own 'posterior'); replicate r of every branch "
@@ -78,8 +81,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                  "branch from the nowcast's particles; use --particles, or "
                                  "name a scenario (trucesim scenarios lists them)")
         return main_job(args.particles, args.seed, args.out, force=args.force,
-                        case=args.scenario, drift=_drift(args.drift))
-    for flag, value in (("--particles", args.particles), ("--drift", args.drift)):
+                        case=args.scenario, drift=_drift(args.drift),
+                        state_noise=_state_noise(args.state_noise))
+    for flag, value in (("--particles", args.particles), ("--drift", args.drift),
+                        ("--state-noise", args.state_noise)):
         if value is not None:
             raise UsageError(f"{flag}: only for a case or the main job (trucesim run with no "
                              "argument)")
@@ -111,13 +116,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     arg("--drift", default=None, metavar="SETTING",
         help="parameter drift: off (every parameter at its posterior draw) or "
         "reverting (a few drift back toward it; default: reverting)"),
+    arg("--state-noise", default=None, metavar="SETTING", dest="state_noise",
+        help="latent-state process noise: off or on (grievance, authority, arms, "
+        "autonomy and members move per gang between periods; default: on)"),
 ], simulates=True, draws=True,
     interrupted="nothing was written (results appear whole or not at all); rerun to start again")
 def _cmd_nowcast(args: argparse.Namespace) -> int:
     from trucesim.cli.nowcast import nowcast_command
 
     return nowcast_command(args.particles, args.posterior, args.seed, args.out, force=args.force,
-                           case=args.case, as_of=args.as_of, drift=_drift(args.drift))
+                           case=args.case, as_of=args.as_of, drift=_drift(args.drift),
+                           state_noise=_state_noise(args.state_noise))
 
 
 def _drift(text: str | None) -> str:
@@ -128,6 +137,16 @@ def _drift(text: str | None) -> str:
         return check_mode(DEFAULT_DRIFT if text is None else text)
     except ValueError as exc:
         raise UsageError(f"--drift: {exc}") from None
+
+
+def _state_noise(text: str | None) -> str:
+    """The ``--state-noise`` setting (default when not given), or a one-line usage error."""
+    from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE, check_mode
+
+    try:
+        return check_mode(DEFAULT_STATE_NOISE if text is None else text)
+    except ValueError as exc:
+        raise UsageError(f"--state-noise: {exc}") from None
 
 
 @command("backtest", "rolling-origin forecasts of a case's record, scored (WIS) against a "

@@ -37,6 +37,7 @@ from trucesim.calibration.nowcast import (
     run_branches,
     run_filter,
 )
+from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE
 from trucesim.cases import Case, load_case, main_case_path
 from trucesim.folders import manifest, result_folder
 from trucesim.stats import quantiles
@@ -61,11 +62,13 @@ def check_budget(case: Case, what: str, key: str, particles: int,
                            base.world.burn_in_days, **extra)
 
 
-def intervals_carry(as_of: dt.date) -> str:
+def intervals_carry(as_of: dt.date, state_noise: str = "off") -> str:
     """What the branches' intervals carry, in words."""
+    noise = (", and the latent-state process noise (grievance, authority, arms, autonomy, "
+             "members) going on in the branches" if state_noise == "on" else "")
     return ("posterior (each particle's parameter draw, as filtered), state (the filtered "
             f"ensemble of model states on {as_of}) and noise (each branch's own future "
-            "randomness)")
+            f"randomness{noise})")
 
 
 def get_case(spec: str | Path | Case | None) -> Case:
@@ -76,7 +79,7 @@ def get_case(spec: str | Path | Case | None) -> Case:
 
 
 def _filter(case, particles, posterior_path, seed, workers, keep_workers=False,
-            as_of=None, drift=DEFAULT_DRIFT) -> NowcastResult:
+            as_of=None, drift=DEFAULT_DRIFT, state_noise=DEFAULT_STATE_NOISE) -> NowcastResult:
     posterior = read_posterior(posterior_path, case, as_of)  # every check before anything runs
     with tqdm(total=1, desc="nowcast: periods", unit="period", disable=None) as bar:
         def progress(done, total, label):
@@ -86,7 +89,7 @@ def _filter(case, particles, posterior_path, seed, workers, keep_workers=False,
 
         return run_filter(particles, posterior=posterior, seed=seed, workers=workers,
                           progress=progress, keep_workers=keep_workers, case=case,
-                          cutoff=as_of, drift=drift)
+                          cutoff=as_of, drift=drift, state_noise=state_noise)
 
 
 def _ensemble_frame(result: NowcastResult) -> pd.DataFrame:
@@ -118,7 +121,7 @@ def _report(result: NowcastResult, elapsed: float) -> str:
         "Likelihood: negative binomial on each period's recorded homicides, mean = the "
         f"particle's simulated count, relative error cv = {result.settings['cv']}. "
         f"Resampling: systematic, when ESS < {result.settings['ess_threshold']} N and after "
-        f"the last period. {drift_line(result)}", "",
+        f"the last period. {drift_line(result)} {state_noise_line(result)}", "",
         f"On {last['period']}: record {last['observed_per_day']:.1f} a day; filtered "
         f"{last['filtered_mean']:.1f} (5-95%: {last['filtered_p05']:.1f}-"
         f"{last['filtered_p95']:.1f}); before assimilating it {last['prior_mean']:.1f}.", "",
@@ -149,7 +152,9 @@ def _manifest(kind: str, result: NowcastResult, elapsed: float, **extra) -> dict
         "seeding": "numpy SeedSequence(seed).spawn(particles + 1): child i seeds particle i, "
                    "the last the resampling and the filter's drift; each copy of a resampled "
                    "particle after the first gets a further child of the root; the drift in "
-                   "the branches a child of the last", **extra})
+                   "the branches a child of the last; the latent-state noise draws from each "
+                   "particle's own generator, and in the branches from SeedSequence(seed, "
+                   "spawn_key=(particles, 1, i)), created afresh for each branch", **extra})
 
 
 def _save(fig, path: Path) -> None:
@@ -162,7 +167,7 @@ def _save(fig, path: Path) -> None:
 def nowcast_command(particles: int | None, posterior: Path | None, seed: int | None,
                     out: Path | None, force: bool = False, workers: int = 2,
                     case: str | Path | Case | None = None, as_of: dt.date | None = None,
-                    drift: str = DEFAULT_DRIFT) -> int:
+                    drift: str = DEFAULT_DRIFT, state_noise: str = DEFAULT_STATE_NOISE) -> int:
     """``trucesim nowcast [CASE] [--as-of DATE]``: run the filter and write its results
     folder (an earlier as-of date than the case's is allowed, a later one refused)."""
     case = get_case(case)
@@ -175,10 +180,12 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
     read_posterior(posterior, case, as_of)  # a bad file stops here: one line, exit 2
     out = Path(out) if out is not None else Path("results") / f"nowcast-{case.name}"
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
-                "cutoff": as_of.isoformat(), "case": str(case.path), "drift": drift}
+                "cutoff": as_of.isoformat(), "case": str(case.path), "drift": drift,
+                "state_noise": state_noise}
     with result_folder(out, "nowcast", settings, force=force) as stage:
         started = time.perf_counter()
-        result = _filter(case, particles, posterior, seed, workers, as_of=as_of, drift=drift)
+        result = _filter(case, particles, posterior, seed, workers, as_of=as_of, drift=drift,
+                         state_noise=state_noise)
         result.settings["case"] = case.name
         elapsed = time.perf_counter() - started
         diagnostics.annotate_bands(result.table).to_csv(stage / "filtered.csv", index=False)
@@ -206,7 +213,8 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
 
 def main_job(particles: int | None, seed: int | None, out: Path | None, force: bool = False,
              posterior: Path | None = None, workers: int = 2,
-             case: str | Path | Case | None = None, drift: str = DEFAULT_DRIFT) -> int:
+             case: str | Path | Case | None = None, drift: str = DEFAULT_DRIFT,
+             state_noise: str = DEFAULT_STATE_NOISE) -> int:
     """``trucesim run [CASE]``: a case's branches from the nowcast on its as-of date (no
     CASE: the main job's case)."""
     case = get_case(case)
@@ -220,11 +228,11 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
            else Path("results") / f"{case.branch_scenario.name}-nowcast")
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
                 "cutoff": case.as_of.isoformat(), "job": "main", "case": str(case.path),
-                "drift": drift}
+                "drift": drift, "state_noise": state_noise}
     with result_folder(out, "run", settings, force=force) as stage:
         started = time.perf_counter()
         result = _filter(case, particles, posterior, seed, workers, keep_workers=True,
-                         drift=drift)
+                         drift=drift, state_noise=state_noise)
         result.settings["case"] = case.name
         branches = run_branches(result, workers=workers)
         elapsed = time.perf_counter() - started
@@ -250,7 +258,11 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
             "particles": particles, "seed": seed, "cutoff": case.as_of.isoformat(),
             "branches_from": branches.start.isoformat(),
             "branches_to": branches.dates[-1].date().isoformat(),
-            "intervals_carry": intervals_carry(case.as_of), "drift": drift_settings(result),
+            "intervals_carry": intervals_carry(case.as_of, state_noise),
+            "drift": drift_settings(result),
+            "state_noise": result.settings["state_noise_prior"],
+            "log_evidence": float(result.table["log_evidence"].sum()),
+            "ess_min": float(result.table["ess"].min()),
             "filtered_last_period": {"period": last["period"],
                                      "record_per_day": last["observed_per_day"],
                                      "filtered_mean": last["filtered_mean"],
@@ -299,6 +311,17 @@ def drift_line(result: NowcastResult) -> str:
             f"stationary sd {s['drift_sd']}, reversion time {s['drift_reversion_days']:g} days) "
             f"of {', '.join(s['drifting'])}; on the cutoff day, value / draw: {at}; the "
             "drift goes on in the branches.")
+
+
+def state_noise_line(result: NowcastResult) -> str:
+    """One sentence on the latent-state noise the filter ran with."""
+    prior = result.settings.get("state_noise_prior") or {"setting": "off", "perturbed": {}}
+    if not prior["perturbed"]:
+        return "Latent-state noise: off (the state moves only by the model's mechanisms)."
+    each = ", ".join(f"{n} ({v['space']} sd {v['sd']:g}, {v['reversion_days']:g} days)"
+                     for n, v in prior["perturbed"].items())
+    return ("Latent-state noise: on (per gang, Ornstein-Uhlenbeck offsets after each period "
+            f"and every 30 days in the branches): {each}.")
 
 
 def status_quo_against_record(branches, case: Case) -> list[dict]:
@@ -368,13 +391,15 @@ def _print_main(case, result, branches, rel, first14, out, elapsed) -> None:
     if posterior is not None:
         print(f"posterior: {posterior.source}\n  {posterior.description}")
     print(drift_line(result))
+    print(state_noise_line(result))
     print(f"\nFiltered level, {last['period']}: {last['filtered_mean']:.1f} recorded homicides "
           f"a day (5-95%: {last['filtered_p05']:.1f}-{last['filtered_p95']:.1f}); record "
           f"{last['observed_per_day']:.1f}. First 14 days of each branch: "
           + ", ".join(f"{k} {v:.1f}" for k, v in first14.items()) + " a day.")
     print(f"\nDeaths {branches.start}..{branches.dates[-1].date()} by branch, relative to "
           f"{sq_label} (the status quo; paired particle by particle; mean and 5-95% interval "
-          f"over the ensemble). The intervals carry {intervals_carry(case.as_of)}.")
+          f"over the ensemble). The intervals carry "
+          f"{intervals_carry(case.as_of, result.settings.get('state_noise', 'off'))}.")
     for metric, title in (("deaths_true", "true deaths (recorded + disappeared)"),
                           ("homicides", "recorded homicides")):
         t = rel[rel["metric"] == metric]
