@@ -151,3 +151,42 @@ def test_a_changed_constant_is_applied_by_the_cached_kernels(tmp_path):
     assert count > 10
     assert int(first[1]) == int(again[1]) == count  # window 30: every front is active
     assert int(changed[1]) == count // 2  # window 1: only those with a killing today
+
+
+BLOCKS = """
+from collections import namedtuple
+
+
+def block_type():
+    \"\"\"A named tuple type created at run time, as parameter blocks are.\"\"\"
+    cls = namedtuple("Block", ["a", "b"])
+    cls.__module__ = __name__
+    globals()["Block"] = cls
+    return cls
+"""
+TAKES_BLOCK = """
+import sys
+from kpkg import blocks, k
+if sys.argv[1] == "block":
+    print(k.first(blocks.block_type()(1.0, 2.0)))
+else:  # Block is never created in this process
+    print(k.first((3.0, 4.0)))
+print(sum(k.first.stats.cache_misses.values()))
+"""
+
+
+def test_an_index_naming_a_type_that_does_not_exist_is_an_empty_cache(tmp_path):
+    """numba's index of a kernel lists every argument type it was cached for; one that
+    cannot be rebuilt in this process (a parameter block's named tuple not created yet, or
+    renamed since) made loading the index fail, and with it every call of the kernel.
+    The kernel compiles instead, and the index it writes can be read again."""
+    package = tmp_path / "kpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "blocks.py").write_text(BLOCKS)
+    (package / "k.py").write_text("from trucesim.numerics.jit import kernel\n\n\n@kernel\n"
+                                  "def first(pair):\n    return pair[0]\n")
+    env = {"NUMBA_CACHE_DIR": ""}
+    assert _run(TAKES_BLOCK, "block", path=tmp_path, env=env).stdout.split() == ["1.0", "1"]
+    assert _run(TAKES_BLOCK, "plain", path=tmp_path, env=env).stdout.split() == ["3.0", "1"]
+    assert _run(TAKES_BLOCK, "plain", path=tmp_path, env=env).stdout.split() == ["3.0", "0"]

@@ -8,7 +8,8 @@ import pandas as pd
 from trucesim import budget
 from trucesim.core.model import TruceModel
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import Scenario
 from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
 
 __all__ = ["load_scenario", "simulate", "simulate_variants"]

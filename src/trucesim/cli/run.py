@@ -26,7 +26,8 @@ from trucesim.folders import result_folder
 from trucesim.numerics.jit import compiler
 from trucesim.outcomes import counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import BASE, Scenario, load_scenario, walk_path
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import BASE, Scenario, walk_path
 from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
 
 DEFAULT_REPLICATES = 20

@@ -36,8 +36,9 @@ from trucesim.core.timeline import compile_timeline
 from trucesim.core.world import build_territory, directed_edges, refresh_fronts
 from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.load import scenario_from
 from trucesim.scenario.params import Regime
-from trucesim.scenario.schema import Scenario, bundled_scenarios, load_scenario, resolve_path
+from trucesim.scenario.schema import Scenario
 
 
 class TruceModel(mesa.Model):
@@ -46,7 +47,8 @@ class TruceModel(mesa.Model):
     Args:
         scenario: a validated :class:`~trucesim.scenario.schema.Scenario`, or the path or
             bundled name of a scenario file (loaded with
-            :func:`~trucesim.scenario.schema.load_scenario`).
+            :func:`~trucesim.scenario.load.load_scenario`; the constructor reads no file
+            itself).
         rng: seed or generator for all randomness (Mesa's ``rng=``); defaults to the
             scenario's seed. An integer or SeedSequence ``s`` gives the same run as
             ``simulate(scenario, seed=s)``.
@@ -95,7 +97,7 @@ class TruceModel(mesa.Model):
         agent_reporters: bool | Mapping[type[mesa.Agent], Mapping[str, Any]] = False,
         **parameters: Any,
     ):
-        scenario = _scenario(scenario)
+        scenario = scenario_from(scenario)
         changes = dict(overrides or {})
         both = sorted(changes.keys() & parameters.keys())
         if both:
@@ -256,20 +258,6 @@ class TruceModel(mesa.Model):
                     values = pd.Categorical.from_codes(values, categories=list(m.categories))
                 data[gang_column(m.name, gang)] = values.copy()
         return pd.DataFrame(data)
-
-
-def _scenario(spec: Scenario | str | os.PathLike) -> Scenario:
-    """A scenario, or the one a path or bundled name designates."""
-    if isinstance(spec, Scenario):
-        return spec
-    if not isinstance(spec, str | os.PathLike):
-        raise TypeError(f"scenario must be a Scenario, a path or a bundled name, not {spec!r}")
-    if not resolve_path(spec).exists():
-        bundled = ", ".join(bundled_scenarios())
-        raise ConfigError(str(spec), "scenario",
-                          f"no such file, and no bundled scenario of that name "
-                          f"(bundled: {bundled})")
-    return load_scenario(spec)
 
 
 def _shares(cfg: Scenario) -> np.ndarray:

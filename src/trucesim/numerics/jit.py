@@ -178,6 +178,20 @@ class KernelCache(FunctionCache):
     def __init__(self, dispatcher: Dispatcher):
         super().__init__(dispatcher.py_func)
         self._dispatcher = dispatcher
+        files = self._cache_file
+        load_index = files._load_index
+
+        def readable_index() -> dict:
+            """numba's index, or none when it cannot be read: an entry for argument types
+            that no longer exist (a parameter block's named tuple not created in this
+            process, or renamed since) would otherwise stop the kernel from compiling.
+            The kernel then compiles, and saving it writes a readable index."""
+            try:
+                return load_index()
+            except Exception:  # noqa: BLE001 - any unreadable index is an empty cache
+                return {}
+
+        files._load_index = readable_index
 
     def _sources(self) -> str:
         """What the kernel is built from, whatever its argument types."""

@@ -45,7 +45,7 @@ from trucesim.calibration.validation.stats import (
 )
 from trucesim.folders import claim, result_folder
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 from trucesim.uncertainty import ParameterDraws, PosteriorSpec, label, parameter_draws
 
 #: The low-cohesion contrast scenario of the checklist.
