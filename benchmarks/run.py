@@ -24,8 +24,8 @@ to the daily step), so the two are measured side by side in the same run.
 
 ``compile`` times the model's first use on a machine (an empty numba cache: every
 kernel compiles), which later runs load from the cache instead, on two cores (target
-<= 15 s wall, issue 23); ``compile_serial`` the same in one process, without the
-helper process that compiles half the kernels (:mod:`trucesim.core.warmup`).
+<= 15 s wall, issue 23); ``compile_helper`` the same with the helper process that
+compiles half the kernels (:mod:`trucesim.core.warmup`, off by default).
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ import time
 from pathlib import Path
 
 ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-#: The first compile in one process, without the helper of trucesim.core.warmup.
-COMPILE_ALONE = {"TRUCESIM_COMPILE_SERIAL": "1"}
+#: The first compile with the helper process of trucesim.core.warmup.
+COMPILE_HELPER = {"TRUCESIM_COMPILE_HELPER": "1"}
 
 
 def _peak_rss_mib() -> float:
@@ -213,7 +213,7 @@ MODEL_WORKLOADS = ("compile", "default", "cliques_10k", "cliques_60k", "cliques_
 
 WORKLOADS = {
     "compile": lambda q: workload_compile(),
-    "compile_serial": lambda q: workload_compile(),  # run with COMPILE_ALONE (one process)
+    "compile_helper": lambda q: workload_compile(),  # run with COMPILE_HELPER
     "default": lambda q: workload_default(3 if q else 5),
     "cliques_10k": lambda q: workload_world(10_000, 60 if q else 200),
     "cliques_60k": lambda q: workload_world(60_000, 30 if q else 200),
@@ -233,8 +233,8 @@ def run_child(name: str, quick: bool, source: str | None = None,
     if name.startswith("compile"):  # first use: on the machine's two cores
         env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="trucesim-numba-cache-")
         cores = "0,1"
-    if name == "compile_serial":
-        env.update(COMPILE_ALONE)
+    if name == "compile_helper":
+        env.update(COMPILE_HELPER)
     cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if quick else [])
     # Pin to one core (two for the first compile) where the OS allows it.
     if hasattr(os, "sched_setaffinity"):

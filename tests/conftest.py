@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,6 @@ matplotlib.use("Agg")
 
 from trucesim.scenario.load import load_scenario
 from trucesim.scenario.schema import Scenario
-
-# The suite's workers compile on their own (and mostly load the cache): no helper process
-# for a first compile (trucesim.core.warmup) adding to the two cores' load.
-os.environ.setdefault("TRUCESIM_COMPILE_SERIAL", "1")
 
 
 def pytest_configure(config):

@@ -233,3 +233,48 @@ def test_the_helper_runs_every_phase_and_event_within_days():
     assert [e.kind for e in small.events] == [e.kind for e in cfg.events]
     dates = sorted({p.start for p in cfg.phases} | {e.date for e in cfg.events})
     assert days == len(dates) + warmup.DAYS == small.days - 1
+
+
+DIGESTS = """
+import importlib, json, pkgutil
+import trucesim
+from numba.core.dispatcher import Dispatcher
+from trucesim.numerics.jit import kernel_digest
+out = {}
+for info in pkgutil.walk_packages(trucesim.__path__, "trucesim."):
+    if info.name.startswith(("trucesim.core", "trucesim.mechanisms")):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, Dispatcher) and value.py_func.__module__ == module.__name__:
+                out[module.__name__ + "." + name] = kernel_digest(value.py_func)
+print(json.dumps(out))
+"""
+
+
+def test_editing_the_scenario_layer_or_the_constructor_recompiles_no_kernel(tmp_path):
+    """The model's kernels are keyed on what they are built from: an error message of
+    the schema or the loader, a parameter's description, the Mesa constructor change
+    no kernel's key; a constant a kernel freezes does (the check can fail)."""
+    copy = tmp_path / "src"
+    shutil.copytree(PACKAGE, copy / "trucesim",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    root = copy / "trucesim"
+
+    def digests():
+        return json.loads(_run(DIGESTS, path=copy).stdout)
+
+    def edit(name, old, new):
+        path = root / name
+        assert old in path.read_text(), name
+        path.write_text(path.read_text().replace(old, new))
+
+    before = digests()
+    assert len(before) > 30
+    edit("scenario/schema.py", '"at least one gang is needed"', '"a scenario needs a gang"')
+    edit("scenario/load.py", '"missing table of dotted-path values"', '"no overrides table"')
+    edit("scenario/params.py", '"Number of cliques, one per territory."', '"Cliques."')
+    edit("core/model.py", '"given both in overrides and as a keyword"', '"given twice"')
+    assert digests() == before
+    edit("core/metrics.py", "ACTIVE_WINDOW = 30", "ACTIVE_WINDOW = 31")
+    changed = {k for k, v in digests().items() if v != before[k]}
+    assert "trucesim.core.day.record" in changed and "trucesim.core.day.simulate_days" in changed

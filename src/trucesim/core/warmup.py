@@ -11,8 +11,14 @@ day from the first call on; each loads from the cache what the other has saved b
 time it reaches it. The helper only fills the cache: what the main process runs, and
 its results, are the same with or without it.
 
-It is not started when the day is already cached, when numba is disabled, on one core,
-or with :data:`SERIAL_ENV` = 1; the main process ends it at exit if it still runs.
+Off unless :data:`HELPER_ENV` is 1: measured on the shared 2-core machine (load 7-8
+from other processes), the main process's compile CPU fell from 56.7 to 42.4 s, but the
+two processes compiled many kernels twice (a kernel one is compiling, the other compiles
+too), the total CPU rose from 54 to 77 s and the wall time did not fall (205 s with the
+helper, 190 s for main's serial compile; ``benchmarks/run.py``, workloads ``compile``
+and ``compile_helper``). Whether it pays on an idle machine is not measured yet. It is
+not started when the day is already cached, when numba is disabled or on one core; the
+main process ends it at exit if it still runs.
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ from typing import Any
 
 from trucesim.numerics.jit import CALLS, RECORD_ENV, compile_calls, jit_disabled, kernel_cached
 
-#: Set to 1 to compile in this process only (no helper).
-SERIAL_ENV = "TRUCESIM_COMPILE_SERIAL"
+#: Set to 1 to start the helper (off by default: see the module's docstring).
+HELPER_ENV = "TRUCESIM_COMPILE_HELPER"
 #: The small copy the helper runs: at most this many cliques and burn-in days, and this
 #: many days after its last phase or event.
 CLIQUES, BURN_IN, DAYS = 40, 2, 5
@@ -54,7 +60,7 @@ def start(cfg: Any) -> None:
     from trucesim.core.day import simulate_days
 
     if (jit_disabled() or os.environ.get(RECORD_ENV) == "1"
-            or os.environ.get(SERIAL_ENV) == "1" or _cores() < 2
+            or os.environ.get(HELPER_ENV) != "1" or _cores() < 2
             or kernel_cached(simulate_days)):
         return
     fd, path = tempfile.mkstemp(prefix="trucesim-warmup-", suffix=".pickle")
