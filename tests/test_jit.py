@@ -223,7 +223,7 @@ def test_a_helper_notes_the_calls_and_compiles_them_for_another_process(tmp_path
 def test_the_helper_runs_every_phase_and_event_within_days():
     """The helper's small copy of a scenario: few cliques, every phase and event in the
     same order, each on its own day."""
-    from trucesim.core import warmup
+    from trucesim.core import compile_helper as warmup
     from trucesim.scenario.load import load_scenario
 
     cfg = load_scenario("el-salvador-2016-letter")

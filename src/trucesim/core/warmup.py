@@ -2,7 +2,8 @@
 
 On a machine's first use every kernel compiles (:mod:`trucesim.numerics.jit`), one at a
 time in one process: numba holds a lock while it compiles. :func:`start`, called when
-the first model state is built, starts a helper process that runs a small copy of the
+the first model state is built, starts a helper process
+(:mod:`trucesim.core.compile_helper`) that runs a small copy of the
 scenario, its timeline compressed into days, as plain Python, noting the argument types
 of every kernel call (:class:`~trucesim.numerics.jit.Recording`), then compiles those
 calls into numba's cache from the last called to the first
@@ -31,14 +32,10 @@ import sys
 import tempfile
 from typing import Any
 
-from trucesim.numerics.jit import CALLS, RECORD_ENV, compile_calls, jit_disabled, kernel_cached
+from trucesim.numerics.jit import RECORD_ENV, jit_disabled, kernel_cached
 
 #: Set to 1 to start the helper (off by default: see the module's docstring).
 HELPER_ENV = "TRUCESIM_COMPILE_HELPER"
-#: The small copy the helper runs: at most this many cliques and burn-in days, and this
-#: many days after its last phase or event.
-CLIQUES, BURN_IN, DAYS = 40, 2, 5
-
 _helper: subprocess.Popen | None = None
 _decided = False
 
@@ -67,7 +64,7 @@ def start(cfg: Any) -> None:
     with os.fdopen(fd, "wb") as fh:
         pickle.dump(cfg, fh)
     _helper = subprocess.Popen(
-        [sys.executable, "-m", "trucesim.core.warmup", path],
+        [sys.executable, "-m", "trucesim.core.compile_helper", path],
         env={**os.environ, RECORD_ENV: "1"}, stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     atexit.register(stop)
@@ -81,50 +78,3 @@ def stop() -> None:
             _helper.wait(timeout=5)
         except subprocess.TimeoutExpired:
             _helper.kill()
-
-
-def helper(path: str) -> int:
-    """The helper's work: the scenario pickled at ``path`` (deleted once read), made
-    small, run for a few days as plain Python; then its kernel calls compiled. Returns
-    how many calls it compiled."""
-    with open(path, "rb") as fh:
-        cfg = pickle.load(fh)
-    os.unlink(path)
-    from trucesim.core.day import simulate_days
-    from trucesim.core.model import TruceModel
-
-    small, days = _small(cfg)
-    model = TruceModel(small, rng=0, agents=False)
-    CALLS.clear()  # the main process compiles the state's kernels first: not noted
-    for _ in range(days):
-        model.step()
-    return compile_calls(skip=(simulate_days,))
-
-
-def _small(cfg: Any) -> tuple[Any, int]:
-    """``cfg`` with at most :data:`CLIQUES` cliques and :data:`BURN_IN` burn-in days, and
-    its timeline compressed: the n-th date on which a phase starts or an event happens
-    moved to the n-th day, so that every phase and event comes within days (and the
-    kernels each calls are noted); with how many days to run (:data:`DAYS` more). The
-    argument types are those of ``cfg``: only sizes and dates differ."""
-    import datetime as dt
-
-    from trucesim.scenario.errors import ConfigError
-    from trucesim.scenario.schema import Scenario
-
-    dates = sorted({p.start for p in cfg.phases} | {e.date for e in cfg.events})
-    day = {d: cfg.start + dt.timedelta(days=i) for i, d in enumerate(dates)}
-    data = {**cfg.to_data(), "variants": {}, "counterfactual": None}
-    data["world"]["cliques"] = min(cfg.world.cliques, CLIQUES)
-    data["world"]["burn_in_days"] = min(cfg.world.burn_in_days, BURN_IN)
-    short = {**data, "end": cfg.start + dt.timedelta(days=len(dates) + DAYS),
-             "phases": [{**p, "start": day[p["start"]]} for p in data["phases"]],
-             "events": [{**e, "date": day[e["date"]]} for e in data["events"]]}
-    try:
-        return Scenario.parse(short, cfg.source), len(dates) + DAYS
-    except ConfigError:  # a timeline that cannot be compressed: its first days
-        return Scenario.parse(data, cfg.source), min(DAYS, cfg.days)
-
-
-if __name__ == "__main__":  # pragma: no cover - run by start() in its own process
-    helper(sys.argv[1])
