@@ -24,7 +24,7 @@ import datetime as dt
 import numpy as np
 
 from trucesim.api import simulate_variants
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 
 TRANSFERS = dt.date(2012, 3, 8)
 

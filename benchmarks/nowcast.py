@@ -48,7 +48,7 @@ def main() -> None:
     from trucesim.calibration.nowcast import read_posterior, run_filter
     from trucesim.core.particle import Particle, new_record
     from trucesim.core.timeline import compile_timeline
-    from trucesim.scenario.schema import load_scenario
+    from trucesim.scenario.load import load_scenario
 
     print(f"cores: {os.cpu_count()}, load average before: {os.getloadavg()[0]:.2f}")
     sc = load_scenario("el-salvador-2010-2016")

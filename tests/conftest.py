@@ -16,7 +16,8 @@ import pytest
 matplotlib.use("Agg")
 
 
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import Scenario
 
 
 def pytest_configure(config):

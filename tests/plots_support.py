@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pytest
 
 from trucesim.cli import run as cli_run
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 
 from .conftest import SCENARIOS, phases, scenario_toml, small
 

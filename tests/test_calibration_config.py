@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 
 from .conftest import phases, write_scenario
 
@@ -60,7 +60,7 @@ def test_missing_calibration_file_is_a_config_error(tmp_path):
 def test_bundled_el_salvador_scenarios_use_the_shipped_calibration():
     import tomllib
 
-    from trucesim.scenario.schema import bundled_dir
+    from trucesim.scenario.load import bundled_dir
 
     cal = tomllib.loads((bundled_dir() / "calibrated" / "el-salvador.toml").read_text())
     assert cal["fit"]["data_until"] <= dt.date(2013, 12, 31)  # no data after the cutoff

@@ -33,7 +33,7 @@ DATASETS = (0, 1, 2)
 
 def _problem(tmp_path, k: int) -> CalibrationProblem:
     """Data set ``k``: one run with the true values (seed 1000 + k), and its calibration."""
-    from trucesim.scenario.schema import load_scenario
+    from trucesim.scenario.load import load_scenario
 
     folder = tmp_path / f"d{k}"
     folder.mkdir()

@@ -18,7 +18,7 @@ from trucesim.calibration.validation.stats import (
     observed_rate_ratio,
     rate_ratio,
 )
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 
 ROWS = load_observed()
 
@@ -364,7 +364,7 @@ def test_honduras_keeps_the_values_its_scenario_file_sets_over_posterior_draws(
     """A value written in the Honduras scenario file wins over the posterior draw, as in
     any run with a posterior (ParameterDraws.held), not only in El Salvador's."""
     from trucesim.scenario.files import ALLOW_ABSOLUTE_ENV
-    from trucesim.scenario.schema import bundled_dir
+    from trucesim.scenario.load import bundled_dir
 
     monkeypatch.setenv(ALLOW_ABSOLUTE_ENV, "1")
     text = (bundled_dir() / "honduras-like-2013.toml").read_text().replace(

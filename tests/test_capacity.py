@@ -22,8 +22,9 @@ import pytest
 
 from trucesim.api import simulate
 from trucesim.core.model import TruceModel
+from trucesim.scenario.load import bundled_scenarios, load_scenario
 from trucesim.scenario.params import DemographyParams, Mechanisms, ViolenceParams
-from trucesim.scenario.schema import Scenario, bundled_scenarios, load_scenario
+from trucesim.scenario.schema import Scenario
 
 START = dt.date(2000, 1, 1)
 

@@ -15,8 +15,8 @@ from trucesim.api import simulate
 from trucesim.calibration.nowcast import read_posterior, run_branches, run_filter
 from trucesim.calibration.smc import run_calibration
 from trucesim.cases import load_case
+from trucesim.scenario.load import load_scenario
 from trucesim.scenario.posterior import load_posterior
-from trucesim.scenario.schema import load_scenario
 
 AS_OF = dt.date(2020, 12, 31)
 TRUE_MU = 0.0015

@@ -267,7 +267,7 @@ NOT_YET = {
     "calibration/validation/validate.py", "plots/__init__.py", "plots/annual.py",
     "plots/fan.py", "plots/observed.py", "plots/timeaxis.py",
     "dashboard/app.py", "dashboard/model.py", "runner/experiment.py", "__init__.py",
-    "scenario/params.py", "scenario/schema.py", "scenario/files.py",
+    "scenario/params.py", "scenario/load.py", "scenario/files.py",
 }
 
 

@@ -99,7 +99,7 @@ def test_share_out_of_range_is_refused():
 def test_default_split_is_valid_and_bounded_by_the_truce_floor():
     """With its defaults, and on the calibrated El Salvador scenario, the floor stays below
     the 2012 truce floor of about 5 a day."""
-    from trucesim.scenario.schema import load_scenario
+    from trucesim.scenario.load import load_scenario
     for s in (Scenario.parse({"name": "d", "start": dt.date(2000, 1, 1),
                               "end": dt.date(2000, 2, 1), "mechanisms": {"civilian_split": True},
                               "phases": [{"start": dt.date(2000, 1, 1),

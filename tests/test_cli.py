@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from trucesim.cli.main import main
+from trucesim.scenario.load import bundled_scenarios
 from trucesim.scenario.params import parameter_rows
-from trucesim.scenario.schema import bundled_scenarios
 
 
 def test_scenarios_lists_every_bundled_one(capsys):

@@ -25,8 +25,9 @@ from trucesim.core.state import Cliques, Gangs, allocate
 from trucesim.core.timeline import REGIME
 from trucesim.mechanisms import command
 from trucesim.numerics.constants import constants, records
+from trucesim.scenario.load import load_scenario
 from trucesim.scenario.params import CommandParams, Regime
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.schema import Scenario
 
 from .conftest import assert_cli_refuses_change
 

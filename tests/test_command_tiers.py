@@ -24,7 +24,8 @@ import pytest
 from trucesim.api import simulate
 from trucesim.core.model import TruceModel
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import Scenario, bundled_scenarios, load_scenario
+from trucesim.scenario.load import bundled_scenarios, load_scenario
+from trucesim.scenario.schema import Scenario
 
 from .conftest import assert_cli_refuses_change, simple_scenario
 

@@ -11,8 +11,8 @@ import pytest
 
 from trucesim.cli.main import main
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.load import bundled_scenarios, load_scenario, resolve_path
 from trucesim.scenario.params import Mechanisms
-from trucesim.scenario.schema import bundled_scenarios, load_scenario, resolve_path
 
 from .conftest import SCENARIOS
 

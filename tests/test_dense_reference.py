@@ -19,8 +19,9 @@ from scipy import stats
 
 from trucesim.core.model import TruceModel
 from trucesim.core.timeline import COMMUNIQUE, REFUSAL, STREET_ARREST, STREET_TIER, TRANSFER
+from trucesim.scenario.load import load_scenario
 from trucesim.scenario.params import Mechanisms
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.schema import Scenario
 
 from .conftest import SCENARIOS, small
 

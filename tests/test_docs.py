@@ -19,7 +19,7 @@ def test_readme_parameter_table_is_current():
 
 
 def test_fitted_parameters_say_so_in_the_table():
-    from trucesim.scenario.schema import bundled_fit
+    from trucesim.scenario.load import bundled_fit
 
     fit = bundled_fit()
     assert "violence.mu" in fit

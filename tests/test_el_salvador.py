@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from trucesim import simulate_variants
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 
 from .conftest import SCENARIOS
 

@@ -24,7 +24,7 @@ import pytest
 
 from trucesim.cli.main import main
 from trucesim.discovery import find_box, window_totals
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 
 from .sweep_support import write_tiny
 
@@ -107,7 +107,7 @@ def test_adapter_takes_ranges_from_a_posterior_and_refuses_bad_names(tmp_path):
     assert all(n.isidentifier() for n in names)  # EMA 3.0 wants identifiers
     assert model.function.names["command_compliance"] == ("command.compliance",)
     u = next(u for u in model.uncertainties if u.name == "command_compliance")
-    from trucesim.scenario.schema import posterior_of
+    from trucesim.scenario.load import posterior_of
 
     post = posterior_of(load_scenario("el-salvador-2016-letter"))
     col = post.values[:, post.names.index("command.compliance")]

@@ -16,9 +16,10 @@ import pytest
 
 import trucesim.api as api
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.load import load_scenario
 from trucesim.scenario.params import MODEL_VERSION
 from trucesim.scenario.posterior import Posterior, load_posterior, posterior_toml
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.schema import Scenario
 from trucesim.uncertainty import NOISE_ONLY, POSTERIOR, parameter_draws
 
 from .conftest import phases, scenario_data
@@ -122,6 +123,30 @@ def test_draws_match_load_scenario_and_hold_what_the_file_sets(tmp_path):
         mine = draws.apply(scenario, k)
         assert mine.violence.mu == drawn.violence.mu == post_path_values(post_path, k)
         assert mine.violence.eta == drawn.violence.eta == 0.02
+
+
+def test_what_the_file_sets_is_recorded_when_it_is_loaded(tmp_path):
+    """A loaded scenario holds the posterior parameters its file set when it was loaded:
+    editing or deleting the file afterwards changes nothing (it is not read again); its
+    overridden copies and variants hold the same; one built in code holds none."""
+    write_posterior(tmp_path / "post.toml", toy_posterior(MU_SPREAD))
+    scen = tmp_path / "s.toml"
+    text = ('name = "toy"\nstart = 2020-01-01\nend = 2020-03-31\nposterior = "post.toml"\n'
+            "[world]\ncliques = 30\nburn_in_days = 20\n[violence]\neta = 0.02\n"
+            '[[phases]]\nstart = 2020-01-01\nregime = "baseline"\n')
+    scen.write_text(text)
+    scenario = load_scenario(scen)
+    assert scenario.sets("violence.eta") and scenario.sets("violence")
+    assert not scenario.sets("violence.mu")
+    scen.write_text(text.replace("[violence]\neta = 0.02\n", ""))  # the file changes
+    assert parameter_draws(scenario, True).held == ("violence.eta",)
+    assert parameter_draws(scenario.with_overrides({"violence.mu": 0.001}), True).held == (
+        "violence.eta",)
+    assert load_scenario(scen).file_keys != scenario.file_keys  # a new load reads anew
+    scen.unlink()
+    assert parameter_draws(scenario, True).held == ("violence.eta",)
+    built = Scenario.parse(scenario.to_data(), str(scen))
+    assert built.file_keys == frozenset()
 
 
 def post_path_values(path: Path, k: int) -> float:
@@ -457,7 +482,7 @@ def test_validate_refuses_a_bad_posterior_and_writes_nothing(tmp_path, monkeypat
         args.append(str(path))
     else:  # the bundled El Salvador scenario without its posterior line
         from trucesim.scenario.files import ALLOW_ABSOLUTE_ENV
-        from trucesim.scenario.schema import bundled_dir
+        from trucesim.scenario.load import bundled_dir
 
         src = bundled_dir() / "el-salvador-2010-2016.toml"
         text = re.sub(r"(?m)^posterior = .*$", "", src.read_text()).replace(

@@ -151,3 +151,130 @@ def test_a_changed_constant_is_applied_by_the_cached_kernels(tmp_path):
     assert count > 10
     assert int(first[1]) == int(again[1]) == count  # window 30: every front is active
     assert int(changed[1]) == count // 2  # window 1: only those with a killing today
+
+
+BLOCKS = """
+from collections import namedtuple
+
+
+def block_type():
+    \"\"\"A named tuple type created at run time, as parameter blocks are.\"\"\"
+    cls = namedtuple("Block", ["a", "b"])
+    cls.__module__ = __name__
+    globals()["Block"] = cls
+    return cls
+"""
+TAKES_BLOCK = """
+import sys
+from kpkg import blocks, k
+if sys.argv[1] == "block":
+    print(k.first(blocks.block_type()(1.0, 2.0)))
+else:  # Block is never created in this process
+    print(k.first((3.0, 4.0)))
+print(sum(k.first.stats.cache_misses.values()))
+"""
+
+
+def test_an_index_naming_a_type_that_does_not_exist_is_an_empty_cache(tmp_path):
+    """numba's index of a kernel lists every argument type it was cached for; one that
+    cannot be rebuilt in this process (a parameter block's named tuple not created yet, or
+    renamed since) made loading the index fail, and with it every call of the kernel.
+    The kernel compiles instead, and the index it writes can be read again."""
+    package = tmp_path / "kpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "blocks.py").write_text(BLOCKS)
+    (package / "k.py").write_text("from trucesim.numerics.jit import kernel\n\n\n@kernel\n"
+                                  "def first(pair):\n    return pair[0]\n")
+    env = {"NUMBA_CACHE_DIR": ""}
+    assert _run(TAKES_BLOCK, "block", path=tmp_path, env=env).stdout.split() == ["1.0", "1"]
+    assert _run(TAKES_BLOCK, "plain", path=tmp_path, env=env).stdout.split() == ["3.0", "1"]
+    assert _run(TAKES_BLOCK, "plain", path=tmp_path, env=env).stdout.split() == ["3.0", "0"]
+
+
+RECORD_KERNELS = """
+import json, sys
+from kpkg import a
+from kpkg.b import Pair
+from trucesim.numerics import jit
+a.total(Pair(first=1.0, second=10.0))  # plain Python, noted
+noted = sorted(r.py_func.__name__ for r, _ in jit.CALLS)
+print(json.dumps({"noted": noted, "compiled": jit.compile_calls(skip=(a.total,)),
+                  "recording": type(a.total).__name__}))
+"""
+
+
+def test_a_helper_notes_the_calls_and_compiles_them_for_another_process(tmp_path):
+    """The first compile's helper (trucesim.core.warmup): run as plain Python, each kernel
+    call is noted with its argument types; compiling the noted calls fills numba's cache,
+    from which another process then loads the kernel instead of compiling it."""
+    package = tmp_path / "kpkg"
+    package.mkdir()
+    for name, text in KERNEL_PACKAGE.items():
+        (package / name).write_text(text)
+    env = {"NUMBA_CACHE_DIR": ""}
+    out = _run(RECORD_KERNELS, path=tmp_path, env={**env, jit.RECORD_ENV: "1"})
+    assert json.loads(out.stdout) == {"noted": ["scale", "total"], "compiled": 1,
+                                      "recording": "Recording"}
+    r = json.loads(_run(RUN_KERNELS, path=tmp_path, env=env).stdout)
+    assert (r["value"], r["scale"], r["total"]) == (32.0, 0, 1)  # scale: from the helper
+
+
+def test_the_helper_runs_every_phase_and_event_within_days():
+    """The helper's small copy of a scenario: few cliques, every phase and event in the
+    same order, each on its own day."""
+    from trucesim.core import compile_helper as warmup
+    from trucesim.scenario.load import load_scenario
+
+    cfg = load_scenario("el-salvador-2016-letter")
+    small, days = warmup._small(cfg)
+    assert small.world.cliques == warmup.CLIQUES < cfg.world.cliques
+    assert [p.regime for p in small.phases] == [p.regime for p in cfg.phases]
+    assert [e.kind for e in small.events] == [e.kind for e in cfg.events]
+    dates = sorted({p.start for p in cfg.phases} | {e.date for e in cfg.events})
+    assert days == len(dates) + warmup.DAYS == small.days - 1
+
+
+DIGESTS = """
+import importlib, json, pkgutil
+import trucesim
+from numba.core.dispatcher import Dispatcher
+from trucesim.numerics.jit import kernel_digest
+out = {}
+for info in pkgutil.walk_packages(trucesim.__path__, "trucesim."):
+    if info.name.startswith(("trucesim.core", "trucesim.mechanisms")):
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, Dispatcher) and value.py_func.__module__ == module.__name__:
+                out[module.__name__ + "." + name] = kernel_digest(value.py_func)
+print(json.dumps(out))
+"""
+
+
+def test_editing_the_scenario_layer_or_the_constructor_recompiles_no_kernel(tmp_path):
+    """The model's kernels are keyed on what they are built from: an error message of
+    the schema or the loader, a parameter's description, the Mesa constructor change
+    no kernel's key; a constant a kernel freezes does (the check can fail)."""
+    copy = tmp_path / "src"
+    shutil.copytree(PACKAGE, copy / "trucesim",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    root = copy / "trucesim"
+
+    def digests():
+        return json.loads(_run(DIGESTS, path=copy).stdout)
+
+    def edit(name, old, new):
+        path = root / name
+        assert old in path.read_text(), name
+        path.write_text(path.read_text().replace(old, new))
+
+    before = digests()
+    assert len(before) > 30
+    edit("scenario/schema.py", '"at least one gang is needed"', '"a scenario needs a gang"')
+    edit("scenario/load.py", '"missing table of dotted-path values"', '"no overrides table"')
+    edit("scenario/params.py", '"Number of cliques, one per territory."', '"Cliques."')
+    edit("core/model.py", '"given both in overrides and as a keyword"', '"given twice"')
+    assert digests() == before
+    edit("core/metrics.py", "ACTIVE_WINDOW = 30", "ACTIVE_WINDOW = 31")
+    changed = {k for k, v in digests().items() if v != before[k]}
+    assert "trucesim.core.day.record" in changed and "trucesim.core.day.simulate_days" in changed

@@ -46,10 +46,22 @@ LAYER_RULES = {
     "trucesim.core": APPLICATION,
     # The mechanisms sit below the core: the core's day calls them, never the reverse.
     "trucesim.mechanisms": (*APPLICATION, "trucesim.core"),
-    "trucesim.numerics": (*APPLICATION, "trucesim.core", "trucesim.mechanisms"),
+    # Below the scenario layer too: a kernel's cache key holds no scenario module.
+    "trucesim.numerics": (*APPLICATION, "trucesim.core", "trucesim.mechanisms",
+                          "trucesim.scenario"),
     "trucesim.scenario": (*APPLICATION, "trucesim.core", "trucesim.mechanisms",
                           "trucesim.numerics"),
 }
+#: The scenario layer's I/O half: files, bundled data, posteriors.
+SCENARIO_IO = ("trucesim.scenario.load", "trucesim.scenario.files",
+               "trucesim.scenario.posterior", "trucesim.scenario.maincase")
+#: Its model half: what the kernels need (parameters, schema, regimes).
+SCENARIO_MODEL = ("trucesim.scenario.schema", "trucesim.scenario.params",
+                  "trucesim.scenario.regimes", "trucesim.scenario.names",
+                  "trucesim.scenario.errors")
+#: The one way from the model to a file: the Mesa constructor takes a name or a path
+#: and calls the loader.
+LOADER_CALLERS = {("trucesim.core.model", "trucesim.scenario.load")}
 #: Runs the CLI when imported: in the graph, but not imported by the test.
 NOT_IMPORTABLE = {"trucesim.__main__"}
 
@@ -270,3 +282,17 @@ def test_the_graph_sees_lazy_relative_and_submodule_imports(tmp_path, monkeypatc
                      "toy.sub.leaf": {"toy.top": 2}, "toy.top": {"toy.sub.leaf": 3}}
     assert cycles(graph) == [["toy.sub.leaf", "toy.top"]]
     assert "toy.sub.leaf (line 2) imports toy.top" in describe(cycles(graph)[0], graph)
+
+
+def test_the_scenario_model_and_the_core_read_no_files():
+    """The scenario's model half imports none of its I/O half; the core, mechanisms and
+    numerics import the I/O half only where the Mesa constructor calls the loader."""
+    graph = import_graph()
+    assert set(SCENARIO_IO) | set(SCENARIO_MODEL) | {"trucesim.scenario"} == {
+        m for m in modules() if under(m, "trucesim.scenario")}, "a scenario module unlisted"
+    bad = [f"{m} (line {line}) imports {t}"
+           for m, edges in sorted(graph.items())
+           if m in SCENARIO_MODEL or _is_core(m)
+           for t, line in sorted(edges.items())
+           if t in SCENARIO_IO and (m, t) not in LOADER_CALLERS]
+    assert not bad, "\n".join(bad)

@@ -22,7 +22,8 @@ from tests.test_hawkes import front_base_rates, front_reverse
 from trucesim.core.model import TruceModel
 from trucesim.mechanisms.violence import stationary_front_mean
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import Scenario
 
 OMEGA = 0.3
 

@@ -23,9 +23,9 @@ from trucesim.core.particle import Particle, new_record
 from trucesim.core.state import copy_state
 from trucesim.core.timeline import compile_timeline
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.load import load_scenario
 from trucesim.scenario.params import Mechanisms
 from trucesim.scenario.posterior import Posterior, load_posterior, posterior_toml
-from trucesim.scenario.schema import load_scenario
 
 from .conftest import small
 

@@ -122,7 +122,7 @@ def test_honduras_is_el_salvador_calibrated_with_structural_differences():
     mechanism 7)."""
     import tomllib
 
-    from trucesim.scenario.schema import bundled_scenarios, load_scenario
+    from trucesim.scenario.load import bundled_scenarios, load_scenario
 
     path = bundled_scenarios()["honduras-like-2013"]
     raw = tomllib.loads(path.read_text())

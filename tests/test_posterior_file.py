@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.load import bundled_dir, load_scenario
 from trucesim.scenario.params import MODEL_VERSION
 from trucesim.scenario.posterior import (
     Posterior,
@@ -18,7 +19,6 @@ from trucesim.scenario.posterior import (
     parse_posterior,
     posterior_toml,
 )
-from trucesim.scenario.schema import bundled_dir, load_scenario
 
 
 def small(**changes) -> Posterior:

@@ -20,8 +20,9 @@ from trucesim.api import simulate
 from trucesim.core.state import Cliques, Scratch, allocate
 from trucesim.mechanisms import policing, violence
 from trucesim.numerics.constants import constants
+from trucesim.scenario.load import load_scenario
 from trucesim.scenario.params import Mechanisms, ViolenceParams
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.schema import Scenario
 
 from .conftest import assert_cli_refuses_change
 

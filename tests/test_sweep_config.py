@@ -10,7 +10,7 @@ import pytest
 from trucesim.cli.main import main
 from trucesim.runner.experiment import load_experiment
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import bundled_scenarios
+from trucesim.scenario.load import bundled_scenarios
 
 from .sweep_support import GRID_EXPERIMENT, write_tiny
 

@@ -26,8 +26,8 @@ import argparse
 import numpy as np
 
 from trucesim.api import simulate
+from trucesim.scenario.load import load_scenario
 from trucesim.scenario.params import Mechanisms
-from trucesim.scenario.schema import load_scenario
 
 NEW_SWITCHES = [m for m in ("extortion_killings", "deterrence_all_streams", "prison_terms")
                 if m in Mechanisms.model_fields]

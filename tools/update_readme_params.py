@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from trucesim.scenario.load import bundled_fit
 from trucesim.scenario.params import parameter_table_markdown
-from trucesim.scenario.schema import bundled_fit
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- parameter-table:start -->", "<!-- parameter-table:end -->"

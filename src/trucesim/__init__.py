@@ -17,7 +17,8 @@ from trucesim.api import simulate, simulate_variants
 from trucesim.core.metrics import METRIC_NAMES
 from trucesim.core.model import TruceModel
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import Scenario
 
 try:
     __version__ = version("trucesim")

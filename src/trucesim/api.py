@@ -12,7 +12,8 @@ import pandas as pd
 from trucesim import budget
 from trucesim.core.model import TruceModel
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import Scenario
 from trucesim.seeds import replicate_seed
 from trucesim.uncertainty import ParameterDraws, PosteriorSpec, label, parameter_draws
 

@@ -56,6 +56,7 @@ from trucesim.calibration.observed import (
 )
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.files import is_bare_name, named_path, read_text
+from trucesim.scenario.load import load_scenario, resolve_path
 from trucesim.scenario.maincase import (
     CASE_FILE,
     bundled_cases,
@@ -65,7 +66,7 @@ from trucesim.scenario.maincase import (
 from trucesim.scenario.names import check_name
 from trucesim.scenario.params import Frozen
 from trucesim.scenario.posterior import Posterior, load_posterior
-from trucesim.scenario.schema import Scenario, load_scenario, resolve_path
+from trucesim.scenario.schema import Scenario
 
 __all__ = ["CASE_FILE", "Case", "CaseSpec", "bundled_cases", "bundled_cases_dir",
            "case_path", "is_case", "load_case", "main_case_path"]

@@ -38,7 +38,8 @@ import numpy as np
 
 from trucesim.discovery import Uncertainty, uncertainty, window_totals
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import BASE, Scenario, load_scenario
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import BASE, Scenario
 
 try:
     import warnings

@@ -20,14 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from trucesim.scenario.errors import ConfigError, ConfigErrors
+from trucesim.scenario.load import check_fixed_values, posterior_of
 from trucesim.scenario.posterior import Posterior, load_posterior
-from trucesim.scenario.schema import (
-    Scenario,
-    check_fixed_values,
-    posterior_of,
-    read_toml,
-    walk_path,
-)
+from trucesim.scenario.schema import Scenario, walk_path
 
 #: What the intervals carry without a posterior.
 NOISE_ONLY = "noise only, at one fitted point"
@@ -142,7 +137,7 @@ def _declared(scenario: Scenario, post: Posterior) -> bool:
 def _same_world(scenario: Scenario, fitted: str) -> bool:
     """Whether ``fitted`` is a bundled scenario with ``scenario``'s world and gangs (a
     case's branch scenario continues its timeline's world: a posterior of one fits both)."""
-    from trucesim.scenario.schema import bundled_scenarios, load_scenario
+    from trucesim.scenario.load import bundled_scenarios, load_scenario
 
     if fitted not in bundled_scenarios():
         return False
@@ -190,10 +185,7 @@ def _check_particles(scenario: Scenario, draws: ParameterDraws) -> None:
 
 
 def _held(scenario: Scenario, post: Posterior) -> tuple[str, ...]:
-    """Posterior parameters that the scenario's file sets itself (as load_scenario)."""
-    path = Path(scenario.source)
-    try:
-        raw = read_toml(path) if path.is_file() else {}
-    except ConfigError:  # a scenario built in code from a file since changed: none held
-        raw = {}
-    return tuple(n for n in post.names if walk_path(raw, n)[1] is None)
+    """Posterior parameters that the scenario's file sets itself (as load_scenario), as the
+    file read when the scenario was loaded (:meth:`Scenario.sets
+    <trucesim.scenario.schema.Scenario.sets>`; none for a scenario built in code)."""
+    return tuple(n for n in post.names if scenario.sets(n))

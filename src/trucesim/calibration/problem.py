@@ -70,17 +70,10 @@ from trucesim.calibration.observed import (
 )
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.files import is_bare_name, named_path
+from trucesim.scenario.load import load_scenario, read_toml, resolve_path
 from trucesim.scenario.params import Frozen
 from trucesim.scenario.posterior import load_posterior
-from trucesim.scenario.schema import (
-    Scenario,
-    load_scenario,
-    read_toml,
-    resolve_path,
-    set_path,
-    validate,
-    walk_path,
-)
+from trucesim.scenario.schema import Scenario, set_path, validate, walk_path
 
 
 def table_bounds(path: str) -> tuple[float | None, float | None]:

@@ -24,7 +24,8 @@ from trucesim.runner.attribution import (
     plan_attribution,
     write_attribution,
 )
-from trucesim.scenario.schema import BASE, load_scenario
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import BASE
 
 
 def attribute_scenario(spec: str | Path, outcome: str, mechanisms: list[str] | None = None,

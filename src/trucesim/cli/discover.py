@@ -92,7 +92,7 @@ def discover(spec: str, uncertain: list[str], outcomes: list[str], condition: st
         plan_discovery,
     )
     from trucesim.folders import FolderLock, claim, write_marker
-    from trucesim.scenario.schema import load_scenario
+    from trucesim.scenario.load import load_scenario
     from trucesim.uncertainty import parameter_draws
 
     started = time.perf_counter()

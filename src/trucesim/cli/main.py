@@ -183,7 +183,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
 @command("scenarios", "list the bundled scenarios")
 def _cmd_scenarios(args: argparse.Namespace) -> int:
-    from trucesim.scenario.schema import bundled_scenarios, load_scenario
+    from trucesim.scenario.load import bundled_scenarios, load_scenario
 
     for name, path in bundled_scenarios().items():
         s = load_scenario(path)
@@ -235,7 +235,7 @@ def _cmd_case_new(args: argparse.Namespace) -> int:
 ])
 def _cmd_check(args: argparse.Namespace) -> int:
     from trucesim.cases import is_case, load_case
-    from trucesim.scenario.schema import load_scenario
+    from trucesim.scenario.load import load_scenario
 
     if is_case(args.file):
         c = load_case(args.file)
@@ -269,8 +269,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         "(case-insensitive), e.g. 'violence' or 'recruit'"),
 ])
 def _cmd_params(args: argparse.Namespace) -> int:
+    from trucesim.scenario.load import bundled_fit
     from trucesim.scenario.params import parameter_table_markdown
-    from trucesim.scenario.schema import bundled_fit
 
     table = parameter_table_markdown(bundled_fit())
     if args.filter:

@@ -24,7 +24,8 @@ from trucesim.atomic import write_json, write_parquet
 from trucesim.folders import result_folder, write_manifest
 from trucesim.outcomes import TYPES, counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import BASE, Scenario, load_scenario, walk_path
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.schema import BASE, Scenario, walk_path
 from trucesim.seeds import SEEDING
 from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
 

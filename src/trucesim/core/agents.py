@@ -11,8 +11,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from trucesim.numerics.constants import STANCE_NAMES
-from trucesim.scenario.params import Stance
+from trucesim.scenario.params import STANCE_NAMES, Stance
 
 
 class Leader(mesa.Agent):

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from trucesim.numerics.constants import STANCE_NAMES
+from trucesim.scenario.params import STANCE_NAMES
 
 
 class Metric(NamedTuple):

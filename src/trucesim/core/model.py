@@ -17,6 +17,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from trucesim.core import warmup
 from trucesim.core.agents import Clique, Leader, PoliceForce
 from trucesim.core.datacollector import DEFAULT_AGENT_REPORTERS, TruceDataCollector
 from trucesim.core.day import Params, simulate_days
@@ -36,8 +37,9 @@ from trucesim.core.timeline import compile_timeline
 from trucesim.core.world import build_territory, directed_edges, refresh_fronts
 from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.load import scenario_from
 from trucesim.scenario.params import Regime
-from trucesim.scenario.schema import Scenario, bundled_scenarios, load_scenario, resolve_path
+from trucesim.scenario.schema import Scenario
 
 
 class TruceModel(mesa.Model):
@@ -46,7 +48,8 @@ class TruceModel(mesa.Model):
     Args:
         scenario: a validated :class:`~trucesim.scenario.schema.Scenario`, or the path or
             bundled name of a scenario file (loaded with
-            :func:`~trucesim.scenario.schema.load_scenario`).
+            :func:`~trucesim.scenario.load.load_scenario`; the constructor reads no file
+            itself).
         rng: seed or generator for all randomness (Mesa's ``rng=``); defaults to the
             scenario's seed. An integer or SeedSequence ``s`` gives the same run as
             ``simulate(scenario, seed=s)``.
@@ -95,7 +98,7 @@ class TruceModel(mesa.Model):
         agent_reporters: bool | Mapping[type[mesa.Agent], Mapping[str, Any]] = False,
         **parameters: Any,
     ):
-        scenario = _scenario(scenario)
+        scenario = scenario_from(scenario)
         changes = dict(overrides or {})
         both = sorted(changes.keys() & parameters.keys())
         if both:
@@ -258,20 +261,6 @@ class TruceModel(mesa.Model):
         return pd.DataFrame(data)
 
 
-def _scenario(spec: Scenario | str | os.PathLike) -> Scenario:
-    """A scenario, or the one a path or bundled name designates."""
-    if isinstance(spec, Scenario):
-        return spec
-    if not isinstance(spec, str | os.PathLike):
-        raise TypeError(f"scenario must be a Scenario, a path or a bundled name, not {spec!r}")
-    if not resolve_path(spec).exists():
-        bundled = ", ".join(bundled_scenarios())
-        raise ConfigError(str(spec), "scenario",
-                          f"no such file, and no bundled scenario of that name "
-                          f"(bundled: {bundled})")
-    return load_scenario(spec)
-
-
 def _shares(cfg: Scenario) -> np.ndarray:
     shares = np.array([p.share for p in cfg.gangs.values()])
     return shares / shares.sum()
@@ -282,6 +271,7 @@ def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
     level for those sizes, no restraint, pressure or excitation; the gangs (and the
     factions splits will create, not existing yet) with their parameters; the fronts
     derived from the world."""
+    warmup.start(cfg)  # first use on this machine: a second process compiles too
     n, w = territory.n, cfg.world
     names = cfg.gang_names
     params = [cfg.gangs[_founder(cfg, g)] for g in names]

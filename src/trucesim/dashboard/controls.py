@@ -11,8 +11,8 @@ from typing import Any
 
 from trucesim.dashboard.model import BASE_TIMELINE
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.load import bundled_scenarios, load_scenario
 from trucesim.scenario.regimes import PRESETS
-from trucesim.scenario.schema import bundled_scenarios, load_scenario
 from trucesim.seeds import SEED_TEXT_MAX
 
 

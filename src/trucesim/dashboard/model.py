@@ -16,10 +16,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from trucesim.core.model import TruceModel
-from trucesim.numerics.constants import STANCE_NAMES
 from trucesim.scenario.errors import ConfigError
+from trucesim.scenario.load import load_scenario
+from trucesim.scenario.params import STANCE_NAMES
 from trucesim.scenario.regimes import PRESETS
-from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.scenario.schema import Scenario
 from trucesim.seeds import parse_seed
 
 #: Select value meaning "the scenario's own timeline" (no variant / no override).

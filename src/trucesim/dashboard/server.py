@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from trucesim.dashboard.guard import is_loopback
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 
 #: Environment variable passing the scenario (file or bundled name) to the app module.
 SCENARIO_ENV = "TRUCESIM_DASHBOARD_SCENARIO"

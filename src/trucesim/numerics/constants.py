@@ -1,10 +1,12 @@
 """Parameters as the kernels see them: typed constants generated from the parameter models.
 
 The parameter models (:mod:`trucesim.scenario.params`) are the one place where a
-parameter is declared. Kernels cannot read pydantic models, so each model becomes a
-named tuple with the same field names (:func:`constants`), and the regime of each
-phase a record of a structured array (:func:`record_dtype`), both generated from the
-model's fields. A choice (an enum) becomes its position in the enum (:func:`code`).
+parameter is declared; this module takes them as arguments and imports none of them (so
+the kernels' cache keys do not depend on the scenario layer). Kernels cannot read
+pydantic models, so each model becomes a named tuple with the same field names
+(:func:`constants`), and the regime of each phase a record of a structured array
+(:func:`record_dtype`), both generated from the model's fields. A choice (an enum)
+becomes its position in the enum (:func:`code`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
-
-from trucesim.scenario.params import Stance
-
-#: Stance names in code order (a stance's code is its position).
-STANCE_NAMES = np.array([s.value for s in Stance])
 
 
 def code(choice: Enum) -> int:

@@ -55,16 +55,9 @@ from pydantic import Field, PrivateAttr, model_validator
 
 from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.files import is_bare_name, named_path
+from trucesim.scenario.load import bundled_scenarios, load_scenario, read_toml, resolve_path
 from trucesim.scenario.params import Frozen
-from trucesim.scenario.schema import (
-    Scenario,
-    bundled_scenarios,
-    load_scenario,
-    read_toml,
-    resolve_path,
-    validate,
-    walk_path,
-)
+from trucesim.scenario.schema import Scenario, validate, walk_path
 from trucesim.uncertainty import ParameterDraws, parameter_draws
 from trucesim.uncertainty import label as uncertainty_label
 

@@ -764,6 +764,11 @@ class Stance(StrEnum):
     PRESSURE = "pressure"
 
 
+#: Stance names in code order (a stance's code is its position in :class:`Stance`, as
+#: :func:`trucesim.numerics.constants.code` gives it).
+STANCE_NAMES: tuple[str, ...] = tuple(s.value for s in Stance)
+
+
 class Allocation(StrEnum):
     """How police spread their force over territories."""
 

@@ -2,7 +2,7 @@
 
 A posterior file is what a calibration (ABC-SMC, :mod:`trucesim.calibration`) leaves
 behind and what forecasts integrate over. It is read here, below the application layer,
-so that a scenario can name one and :func:`trucesim.scenario.schema.load_scenario` can
+so that a scenario can name one and :func:`trucesim.scenario.load.load_scenario` can
 draw from it::
 
     format = "trucesim-posterior/1"

@@ -1,7 +1,9 @@
-"""Scenario files: schema, loading, validation, variants and dotted-path overrides.
+"""The scenario as the model takes it: schema, validation, variants and dotted-path
+overrides. Reads no files: :mod:`trucesim.scenario.load` reads scenario files (and the
+calibration and posterior files they name) into a :class:`Scenario`.
 
-A scenario is a TOML file validated with pydantic (unknown keys are errors). Every
-problem is reported as a :class:`~trucesim.scenario.errors.ConfigError` carrying
+A scenario is validated with pydantic (unknown keys are errors). Every problem is
+reported as a :class:`~trucesim.scenario.errors.ConfigError` carrying
 ``file: key.path: reason``; the CLI prints it and exits with status 2.
 """
 
@@ -10,16 +12,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-import tomllib
-from importlib import resources
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, ValidationError, create_model, model_validator
 
 from trucesim import budget
 from trucesim.scenario.errors import ConfigError, ConfigErrors
-from trucesim.scenario.files import is_bare_name, named_path, read_text
 from trucesim.scenario.names import NAME_RULE, check_name
 from trucesim.scenario.params import (
     BargainingParams,
@@ -36,7 +34,6 @@ from trucesim.scenario.params import (
     ViolenceParams,
     WorldParams,
 )
-from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.regimes import PRESETS
 
 #: Name of the base timeline (the scenario as written) among the variants that run.
@@ -230,6 +227,11 @@ class Scenario(Frozen):
         "draw one parameter vector per replicate from it (load_scenario(..., draw=k)).",
     )
     source: str = Field("<scenario>", exclude=True, description="Where it was loaded from.")
+    file_keys: frozenset[str] = Field(
+        frozenset(), exclude=True, repr=False,
+        description="Every dotted path its file sets (``world``, ``world.cliques``, "
+        "``phases.0.start``), recorded when the file is loaded (empty for a scenario built "
+        "in code); kept by overrides and variants. See :meth:`sets`.")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -344,6 +346,11 @@ class Scenario(Frozen):
             alive.append(e.faction)
 
     # ------------------------------------------------------------------ derived
+    def sets(self, path: str) -> bool:
+        """Whether the file this scenario was loaded from sets dotted ``path`` itself (as
+        it read when loaded: the file is not read again)."""
+        return path in self.file_keys
+
     @property
     def gang_names(self) -> list[str]:
         """Every gang of the run in column order: the gangs in file order, then the
@@ -374,9 +381,11 @@ class Scenario(Frozen):
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def parse(cls, data: dict[str, Any], source: str = "<scenario>") -> Scenario:
-        """Validate a scenario from a mapping; errors are :class:`ConfigError` with ``source``."""
-        return validate(cls, data, source)
+    def parse(cls, data: dict[str, Any], source: str = "<scenario>",
+              file_keys: frozenset[str] = frozenset()) -> Scenario:
+        """Validate a scenario from a mapping; errors are :class:`ConfigError` with ``source``.
+        ``file_keys``: the dotted paths its file sets (:attr:`file_keys`)."""
+        return validate(cls, {**data, "file_keys": file_keys}, source)
 
     def to_data(self) -> dict[str, Any]:
         """The scenario as a plain mapping that :meth:`parse` accepts."""
@@ -393,7 +402,7 @@ class Scenario(Frozen):
         data = self.to_data()
         for path, value in overrides.items():
             set_path(data, path, value, source)
-        return Scenario.parse(data, source)
+        return Scenario.parse(data, source, self.file_keys)
 
     @property
     def branch_names(self) -> list[str]:
@@ -429,7 +438,7 @@ class Scenario(Frozen):
         for path, value in v.overrides.items():
             set_path(data, path, value, f"{self.source}: variants.{name}.overrides")
         try:
-            return Scenario.parse(data, self.source)
+            return Scenario.parse(data, self.source, self.file_keys)
         except ConfigError as exc:  # say which variant made the value
             errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
             raise ConfigErrors([
@@ -479,7 +488,8 @@ def _from_validation_error(exc: ValidationError, source: str) -> ConfigErrors:
     return ConfigErrors(errors)
 
 
-def _resourced(exc: ConfigError, source: str) -> ConfigError:
+def resourced(exc: ConfigError, source: str) -> ConfigError:
+    """``exc`` (one error or several) with every error's file replaced by ``source``."""
     inner = exc.errors if isinstance(exc, ConfigErrors) else [exc]
     return ConfigErrors([ConfigError(source, e.key, e.reason) for e in inner])
 
@@ -497,133 +507,7 @@ def validate[M: Frozen](cls: type[M], data: dict[str, Any], source: str) -> M:
     except ValidationError as exc:
         raise _from_validation_error(exc, source) from None
     except ConfigError as exc:
-        raise _resourced(exc, source) from None
-
-
-# ---------------------------------------------------------------------- files
-def bundled_dir(kind: str = "scenarios") -> Path:
-    """Folder holding the bundled files of ``kind`` ("scenarios" or "experiments")."""
-    return Path(str(resources.files("trucesim") / "bundled" / kind))
-
-
-def bundled_scenarios(kind: str = "scenarios") -> dict[str, Path]:
-    """Bundled files of ``kind`` (default: scenarios) by name (file stem)."""
-    return {p.stem: p for p in sorted(bundled_dir(kind).glob("*.toml"))}
-
-
-def resolve_path(spec: str | Path, kind: str = "scenarios") -> Path:
-    """A path on disk, or the name of a bundled file of ``kind``.
-
-    Only a bare name (no folder, no ``.toml``, e.g. ``honduras-like-2013``) names a bundled
-    file, and only when no such file exists here; a path that does not exist is returned
-    as is (and reported missing when read), never swapped for a bundled file.
-    """
-    path = Path(spec)
-    if path.exists() or not is_bare_name(spec):
-        return path
-    return bundled_scenarios(kind).get(path.name, path)
-
-
-def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file (a regular UTF-8 file of at most 16 MB; a BOM is accepted),
-    turning any problem into a one-line ConfigError."""
-    path = Path(path)
-    text = read_text(path)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"malformed TOML: {exc}") from None
-
-
-def load_scenario(path: str | Path, *, calibrated: bool = True,
-                  draw: int | None = None) -> Scenario:
-    """Load and validate a scenario file (or a bundled scenario by name).
-
-    If the file names a ``calibration`` file (and ``calibrated`` is true), that file's
-    ``[overrides]`` (dotted path -> value) are applied, except paths the scenario file
-    sets itself. With ``draw = k``, the scenario's ``posterior`` file's draw ``k``
-    (:meth:`Posterior.overrides <trucesim.scenario.posterior.Posterior.overrides>`) is
-    applied on top, again except paths the scenario file sets itself. Every variant is
-    applied once, so that its overrides are checked exactly as ``run`` applies them.
-
-    Raises:
-        ConfigError: with ``file: key.path: reason`` for any problem.
-    """
-    path = resolve_path(path)
-    raw = read_toml(path)
-    scenario = Scenario.parse(raw, str(path))
-    if calibrated and scenario.calibration:
-        scenario = _calibrated(scenario, raw, path)
-    if draw is not None:
-        if draw < 0:
-            raise ConfigError(str(path), "posterior", f"draw {draw} is negative")
-        values = posterior_of(scenario).overrides(draw)
-        scenario = scenario.with_overrides(
-            {k: v for k, v in values.items() if walk_path(raw, k)[1] is not None})
-    for name in scenario.variants:  # overrides checked exactly as `run` applies them
-        scenario.variant(name)
-    return scenario
-
-
-def _calibrated(scenario: Scenario, raw: dict[str, Any], path: Path) -> Scenario:
-    """Apply the overrides of the scenario's calibration file (not those ``raw`` sets)."""
-    cal_path = named_path(scenario.calibration, path, "calibration")
-    cal = read_toml(cal_path)
-    source = str(cal_path)
-    unknown = sorted(set(cal) - {"description", "overrides", "fit"})
-    if unknown:
-        raise ConfigError(source, unknown[0], "unknown key (valid: description, overrides, fit)")
-    overrides = cal.get("overrides")
-    if not isinstance(overrides, dict):
-        raise ConfigError(source, "overrides", "missing table of dotted-path values")
-    data = scenario.to_data()
-    for key, value in overrides.items():
-        if walk_path(raw, key)[1] is not None:
-            set_path(data, key, value, source)
-    try:
-        return Scenario.parse(data, str(path))
-    except ConfigError as exc:
-        raise _resourced(exc, source) from None
-
-
-def posterior_of(scenario: Scenario) -> Posterior:
-    """The posterior file the scenario names, read and checked.
-
-    Raises:
-        ConfigError: when the scenario names none, or the file is invalid
-            (:func:`trucesim.scenario.posterior.load_posterior`).
-    """
-    if not scenario.posterior:
-        raise ConfigError(scenario.source, "posterior", "this scenario names no posterior file")
-    path = named_path(scenario.posterior, scenario.source, "posterior")
-    posterior = load_posterior(path)
-    missing = [n for n in posterior.names if walk_path(scenario.to_data(), n)[1] is not None]
-    if missing:
-        raise ConfigError(str(path), f"parameters.{missing[0]}", "names no parameter of "
-                          f"scenario {scenario.name!r}")
-    check_fixed_values(scenario, posterior)
-    return posterior
-
-
-def check_fixed_values(scenario: Scenario, post: Posterior) -> None:
-    """Refuse a posterior whose calibration fixed values (``overrides``) the scenario does
-    not have: it was fitted in another world (``world.cliques = 100``).
-
-    Raises:
-        ConfigError: ``posterior file: overrides.<path>: reason``.
-    """
-    data = scenario.to_data()
-    for key, fixed in post.overrides_fixed.items():
-        value, missing = walk_path(data, key)
-        same = value == fixed
-        if (not same and isinstance(value, int | float) and isinstance(fixed, int | float)
-                and not isinstance(value, bool) and not isinstance(fixed, bool)):
-            same = abs(float(value) - float(fixed)) <= 1e-9 * max(1.0, abs(float(fixed)))
-        if missing is not None or not same:
-            shown = "not set" if missing is not None else repr(value)
-            raise ConfigError(post.source, f"overrides.{key}", f"fitted with {key} = "
-                              f"{fixed!r}, but scenario {scenario.name!r} has {shown}: run it "
-                              "with the same fixed values, or refit")
+        raise resourced(exc, source) from None
 
 
 def walk_path(data: Any, dotted: str) -> tuple[Any, str | None]:
@@ -641,11 +525,14 @@ def walk_path(data: Any, dotted: str) -> tuple[Any, str | None]:
     return node, None
 
 
-def bundled_fit() -> dict[str, dict]:
-    """Fitted values and intervals of the bundled El Salvador calibration, by dotted path."""
-    cal = read_toml(bundled_dir() / "calibrated" / "el-salvador.toml")
-    intervals = cal.get("fit", {}).get("intervals", {})
-    return {
-        key: {"value": value, "interval": intervals.get(key)}
-        for key, value in cal.get("overrides", {}).items()
-    }
+def dotted_paths(data: Any, prefix: str = "") -> frozenset[str]:
+    """Every dotted path in nested dicts and lists (tables by key, list items by index):
+    ``{"world": {"cliques": 600}}`` gives ``world`` and ``world.cliques``."""
+    found: set[str] = set()
+    items = (data.items() if isinstance(data, dict)
+             else enumerate(data) if isinstance(data, list) else ())
+    for key, value in items:
+        path = f"{prefix}{key}"
+        found.add(path)
+        found |= dotted_paths(value, path + ".")
+    return frozenset(found)

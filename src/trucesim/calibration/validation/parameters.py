@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from trucesim.scenario.files import named_path
+from trucesim.scenario.load import read_toml
 from trucesim.scenario.posterior import Posterior
-from trucesim.scenario.schema import Scenario, read_toml
+from trucesim.scenario.schema import Scenario
 
 
 def calibration_of(scenario: Scenario) -> tuple[Path | None, dict[str, Any]]:

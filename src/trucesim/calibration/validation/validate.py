@@ -44,7 +44,7 @@ from trucesim.calibration.validation.stats import (
 )
 from trucesim.folders import claim, result_folder, write_manifest
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.schema import load_scenario
+from trucesim.scenario.load import load_scenario
 from trucesim.stats import interval
 from trucesim.uncertainty import ParameterDraws, PosteriorSpec, label, parameter_draws
 
