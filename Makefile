@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml $(LOCK)
-	$(INSTALL) -e '.[test,calibrate,backtest]'
+	$(INSTALL) -e '.[test,calibrate,backtest,ema]'
 	touch $@
 
 $(VENV)/.installed-dashboard: $(VENV)/.installed pyproject.toml $(LOCK)
@@ -70,7 +70,7 @@ lock:
 	rm -rf $(LOCK_VENV)
 	python3 -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[test,calibrate,dashboard,dask]'
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[test,calibrate,backtest,dashboard,dask,ema]'
 	$(LOCK_VENV)/bin/pytest -n 2 -q $(PYTEST_ARGS)
 	{ grep '^#' $(LOCK); $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable; } > $(LOCK).new
 	mv $(LOCK).new $(LOCK)

@@ -1,5 +1,5 @@
 """ns per clique-day at 100,000 cliques with ``mechanisms.leaderless_retaliation`` off and
-on (DESIGN 2b mechanism 5), side by side, on the calibrated El Salvador world of
+on (docs/model.md, mechanism 5), side by side, on the calibrated El Salvador world of
 ``benchmarks/run.py`` (half pre-truce, half truce; construction excluded; CPU time).
 
     .venv/bin/python benchmarks/leaderless.py [--cliques 100000] [--days 365] [--repeats 3]

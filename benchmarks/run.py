@@ -50,7 +50,7 @@ def _peak_rss_mib() -> float:
 SCENARIO_ENV = "TRUCESIM_BENCH_SCENARIO"
 
 
-#: Set to 1 to run the workloads with every DESIGN 2b mechanism switched off (``--off``).
+#: Set to 1 to run the workloads with every mechanism switch of docs/model.md off (``--off``).
 OFF_ENV = "TRUCESIM_BENCH_2B_OFF"
 
 
@@ -246,7 +246,7 @@ def main() -> None:
     ap.add_argument("--baseline", default=None,
                     help="src folder of another checkout, measured side by side")
     ap.add_argument("--off", action="store_true",
-                    help="also measure this checkout with every DESIGN 2b mechanism off, "
+                    help="also measure this checkout with every mechanism switch off, "
                          "side by side (the scenario's switches otherwise)")
     ap.add_argument("--old-command", action="store_true",
                     help="also measure this checkout with the old command layer (switches "

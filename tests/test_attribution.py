@@ -192,8 +192,9 @@ def test_every_switch_but_the_foundation_is_in_exactly_one_group():
 
 
 def test_too_many_switches_on_are_attributed_by_group():
-    """All DESIGN 2b switches on: more than MAX_MECHANISMS, so each group is one player,
-    and a group's combination switches every one of its switches together."""
+    """All mechanism switches (docs/model.md, "Mechanisms") on: more than MAX_MECHANISMS,
+    so each group is one player, and a group's combination switches every one of its
+    switches together."""
     switches = "\n".join(f"{m} = true" for m in Mechanisms.design_2b())  # all of them
     sc = Scenario.parse(tomllib.loads(TINY_SCENARIO.replace(
         "[world]", f"[mechanisms]\n{switches}\n[world]")), "all-on.toml")
@@ -211,8 +212,8 @@ def test_too_many_switches_on_are_attributed_by_group():
 
 
 def test_by_default_the_design_2b_switches_on_are_attributed():
-    """With DESIGN 2b switches on, the default attributes those (not the first model's
-    four, which are on too); with none on, every switch that is on."""
+    """With mechanism switches (docs/model.md, "Mechanisms") on, the default attributes
+    those (not the first model's four, which are on too); with none on, every switch that is on."""
     on = TINY_SCENARIO.replace("[world]", "[mechanisms]\ncivilian_split = true\n"
                                "truce_capacity = true\n[world]")
     sc = Scenario.parse(tomllib.loads(on), "on.toml")

@@ -1,4 +1,4 @@
-"""Violence as bargaining capital (DESIGN 2b mechanism 2, switch
+"""Violence as bargaining capital (docs/model.md, mechanism 2, switch
 ``mechanisms.bargaining_violence``; Lessing 2015; Jones and Lloyd 2024).
 
 Per gang, ``G(t) = exp(-grievance_decay) G(t-1) + withdrawal_grievance * max(0, paid(t-1)

@@ -275,7 +275,7 @@ def test_folders_that_are_not_calibrations_are_left_alone(tiny, tmp_path, capsys
     mine.mkdir()
     (mine / "notes.txt").write_text("keep")
     assert main(["calibrate", str(tiny), "--workers", "1", "--out", str(mine)]) == 2
-    assert "is not a calibration folder trucesim made" in capsys.readouterr().err
+    assert "is not a folder trucesim made" in capsys.readouterr().err
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
     assert main(["calibrate", str(tiny), "--workers", "1", "--out", str(tmp_path / "none"),
                  "--resume"]) == 2

@@ -1,4 +1,4 @@
-"""Capacity built during a truce (DESIGN 2b mechanism 3, switch ``mechanisms.truce_capacity``).
+"""Capacity built during a truce (docs/model.md, mechanism 3, switch ``mechanisms.truce_capacity``).
 
 With the switch on, a clique's carrying capacity is ``world.capacity * (1 + growth_order *
 restraint)`` (the leaders' growth order), and each clique keeps an arms stock

@@ -297,7 +297,8 @@ def test_a_posterior_prior_is_lognormal_with_the_files_weighted_log_moments(tmp_
     import numpy as np
 
     from trucesim.calibration.problem import load_calibration
-    from trucesim.calibration.smc import prior_range, pyabc_prior
+    from trucesim.calibration.smc import pyabc_prior
+    from trucesim.calibration.smc_figures import prior_range
     from trucesim.scenario.posterior import load_posterior
 
     folder = _case(tmp_path, "2020-01-01,2020-06-30,homicides,600,count,police,\n")

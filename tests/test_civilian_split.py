@@ -1,4 +1,4 @@
-"""Civilian killings driven by the gangs, split from a non-gang floor (DESIGN 2b
+"""Civilian killings driven by the gangs, split from a non-gang floor (docs/model.md,
 mechanism 6; :func:`trucesim.mechanisms.violence.civilian_rates`).
 
 With ``mechanisms.civilian_split`` the constant ``background_rate`` splits into a floor

@@ -1,4 +1,4 @@
-"""Two tiers of command (DESIGN 2b mechanism 1, switch ``mechanisms.command_tiers``).
+"""Two tiers of command (docs/model.md, mechanism 1, switch ``mechanisms.command_tiers``).
 
 The imprisoned leadership (the ranfla) passes its stance to a street tier of leaders at
 liberty with daily probability ``(1 - isolation) * street_link_rate``; the street tier

@@ -39,8 +39,8 @@ def dense_day(model: TruceModel, day: int) -> None:
     on = dict(cfg.mechanisms)
     first_model = ("leaders", "police", "demography", "other_killings")
     assert all(on[k] for k in first_model), "the reference needs the first model's mechanisms"
-    assert not (on.get("civilian_split") or on.get("other_actors")), "no DESIGN 2b 6-7 in it"
-    assert not (on.get("command_tiers") or on.get("bargaining_violence")), "nor 2b 1-2"
+    assert not (on.get("civilian_split") or on.get("other_actors")), "no mechanisms 6-7 in it"
+    assert not (on.get("command_tiers") or on.get("bargaining_violence")), "nor mechanisms 1-2"
     row = model.daily[day + model.burn_in]
     tl = model.timeline
     phase = int(tl.phase_of_day[day])
@@ -52,7 +52,7 @@ def dense_day(model: TruceModel, day: int) -> None:
         g.isolation[:] = regime.isolation
     for ev in tl.schedule.events[tl.schedule.events["day"] == day]:
         if ev["kind"] in (STREET_TIER, STREET_ARREST, REFUSAL):
-            continue  # nothing without their mechanisms' switches (DESIGN 2b 1-2)
+            continue  # nothing without their mechanisms' switches (docs/model.md, mechanisms 1-2)
         assert ev["kind"] in (TRANSFER, COMMUNIQUE), "the reference has no world changes"
         if ev["kind"] == TRANSFER:
             g.isolation[ev["gang"]] = ev["value"]
@@ -200,8 +200,8 @@ class DenseModel(TruceModel):
 
 def el_salvador_without_splits(calibrated: bool = True) -> Scenario:
     """The bundled El Salvador scenario without its split events (2014 and 2016) and with
-    every DESIGN 2b switch off: the dense reference has no world changes and implements
-    the first model (plus mechanism 4, which a test switches on)."""
+    every mechanism switch of docs/model.md off: the dense reference has no world changes
+    and implements the first model (plus mechanism 4, which a test switches on)."""
     scenario = load_scenario(SCENARIOS / "el-salvador-2010-2016.toml", calibrated=calibrated)
     data = scenario.to_data()
     data["events"] = [e for e in data["events"] if e["kind"] != "split"]

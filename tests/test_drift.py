@@ -87,7 +87,8 @@ def test_reverting_drift_has_the_stated_stationary_law(small_nowcast):
 
 def test_drift_off_keeps_every_parameter_at_the_draw_in_filter_and_branches(small_nowcast):
     post = read_posterior(None)
-    r = run_filter(6, posterior=post, scenario=small_nowcast, workers=1, seed=4, drift="off")
+    r = run_filter(6, posterior=post, scenario=small_nowcast, workers=1, seed=4, drift="off",
+                   state_noise="off")  # the branches are then the draw's model exactly
     assert r.settings["drift"] == "off" and r.settings["drifting"] == []
     for p, d in zip(r.ensemble.particles, r.ensemble.draws, strict=True):
         assert p.params == params_of(d.scenario)  # every block, every value

@@ -72,9 +72,9 @@ def test_dated_events_are_those_of_the_record(name):
     returned = by_date[dt.date(2015, 2, 19)]
     assert returned.kind == "transfer" and returned.isolation == 0.9
     assert [e.date for e in scenario.events if e.kind == "transfer"] == [dt.date(2015, 2, 19)]
-    # The record (events.csv) dates no internal split: the two splits are DESIGN 2b's
-    # (mechanism 5), dated approximately; the letter scenario, from 2015, starts with the
-    # first already made.
+    # The record (events.csv) dates no internal split: the two splits are the model's
+    # (docs/model.md, mechanism 5), dated approximately; the letter scenario, from 2015,
+    # starts with the first already made.
     splits = [(e.date, e.gang, e.faction) for e in scenario.events if e.kind == "split"]
     first = scenario.start if name != "el-salvador-2010-2016.toml" else dt.date(2014, 1, 1)
     assert splits == [(first, "B18R", "B18R_dissidents"), (dt.date(2016, 1, 1), "MS13", "MS503")]

@@ -106,12 +106,16 @@ def test_sobol_noise_is_warned_about_and_intervals_shown():
 
 @pytest.mark.parametrize("command", ["run", "sweep"])
 def test_interrupted_says_how_to_resume(monkeypatch, capsys, command, tmp_path):
+    import dataclasses
+
     import trucesim.cli.main as cli
+    from trucesim.cli.registry import COMMANDS
 
     def interrupt(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, f"_cmd_{command}", interrupt)  # the parser is built per call
+    # the parser is built per call, from the registry
+    monkeypatch.setitem(COMMANDS, command, dataclasses.replace(COMMANDS[command], run=interrupt))
     argv = [command, "x"] if command == "sweep" else [command, "honduras-like-2013"]
     assert cli.main(argv) == 130
     err = capsys.readouterr().err

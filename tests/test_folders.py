@@ -227,12 +227,12 @@ def test_calibrate_refuses_a_foreign_folder_and_another_kind(tmp_path, capsys):
     _users_folder(users)
     assert main(["calibrate", str(cal), "--workers", "1", "--out", str(users)]) == 2
     err = capsys.readouterr().err
-    assert "is not a calibration folder trucesim made" in err and "Errno" not in err
+    assert "is not a folder trucesim made" in err and "Errno" not in err
     run_out = tmp_path / "run"
     assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(run_out)]) == 0
     capsys.readouterr()
     assert main(["calibrate", str(cal), "--workers", "1", "--out", str(run_out)]) == 2
-    assert "holds a 'trucesim run' result, not a calibration" in capsys.readouterr().err
+    assert "holds a 'trucesim run' result, not a 'calibration' result" in capsys.readouterr().err
 
 
 def test_a_manifest_without_kind_is_named_not_none(tmp_path, capsys):
@@ -274,3 +274,16 @@ def test_a_run_like_folder_with_anything_else_in_it_is_refused(tmp_path, capsys)
     (out / "plots" / "thesis.tex").write_text("mine")
     assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out), "--force"]) == 2
     assert (out / "plots" / "thesis.tex").read_text() == "mine"
+
+
+def test_every_manifest_starts_with_the_shared_header(tmp_path):
+    from trucesim import __version__
+    from trucesim.folders import manifest, write_manifest
+
+    m = manifest("run", replicates=3, root_seed=5)
+    assert list(m)[:4] == ["kind", "trucesim_version", "compiler", "created"]
+    assert (m["kind"], m["trucesim_version"], m["replicates"]) == ("run", __version__, 3)
+    assert list(m)[4:] == ["replicates", "root_seed"]
+    path = write_manifest(tmp_path, "sweep", runs=2)
+    written = json.loads(path.read_text())
+    assert path.name == "manifest.json" and written["kind"] == "sweep" and written["runs"] == 2

@@ -160,11 +160,10 @@ def _toy_files(tmp_path: Path, posterior: Posterior | None = None) -> Path:
 def test_run_with_posterior_end_to_end(tmp_path, capsys, monkeypatch):
     import json
 
-    import trucesim.cli.run as run_module
     from trucesim.cli.main import main
 
     ran = []
-    real = run_module.simulate
+    real = api.simulate
 
     def recorded(scenario, seed=None, variant=None, **kw):
         ran.append((variant, seed.spawn_key[-1], scenario.violence.background_rate))
@@ -172,7 +171,7 @@ def test_run_with_posterior_end_to_end(tmp_path, capsys, monkeypatch):
 
     scen = _toy_files(tmp_path)
     out = tmp_path / "r"
-    monkeypatch.setattr(run_module, "simulate", recorded)
+    monkeypatch.setattr(api, "simulate", recorded)
     assert main(["run", str(scen), "-n", "3", "--posterior", "--out", str(out)]) == 0
     post = load_posterior(tmp_path / "post.toml")
     assert len(ran) == 6 and {v for v, _, _ in ran} == {None, "truce"}

@@ -1,4 +1,4 @@
-"""Verification against theory (DESIGN section 7).
+"""Verification against theory.
 
 With police, leaders, demography and other killings switched off, killings on directed
 fronts form a linear discrete-time Hawkes process whose stationary mean per front-day is

@@ -38,6 +38,8 @@ APPLICATION = (
     "trucesim.folders",
     "trucesim.outcomes",
     "trucesim.forecast",
+    "trucesim.discovery",
+    "trucesim.ema",
 )
 #: Each lower layer, and what it must not import.
 LAYER_RULES = {

@@ -1,4 +1,4 @@
-"""Leaderless cliques retaliate more (DESIGN 2b mechanism 5, switch
+"""Leaderless cliques retaliate more (docs/model.md, mechanism 5, switch
 ``mechanisms.leaderless_retaliation``; Calderon, Robles, Diaz-Cayeros and Magaloni 2015;
 Lindo and Padilla-Romo 2018).
 

@@ -9,6 +9,7 @@ import pytest
 
 from trucesim import METRIC_NAMES, TruceModel, simulate
 from trucesim.core.agents import Clique, Leader, PoliceForce
+from trucesim.core.metrics import DEATH_TYPES
 from trucesim.core.state import Cliques, allocate
 from trucesim.core.timeline import REGIME
 from trucesim.mechanisms import policing
@@ -42,9 +43,8 @@ def test_output_columns_and_dates():
         assert {f"control_{g}", f"authority_{g}", f"stance_{g}"} <= set(df.columns)
     assert list(df["phase"].cat.categories) == ["baseline", "truce"]
     assert (df.loc[df["date"] >= "2020-07-01", "regime"] == "truce").all()
-    parts = ["gang_on_gang", "gang_on_civilian", "police_killed", "gang_killed_by_police",
-             "background", "other_actors"]
-    np.testing.assert_array_equal(df[parts].sum(axis=1), df["deaths_true"])
+    # the kinds of death are declared once (core.metrics); record() must sum them all
+    np.testing.assert_array_equal(df[list(DEATH_TYPES)].sum(axis=1), df["deaths_true"])
     np.testing.assert_array_equal(df["deaths_true"] - df["disappearances"], df["homicides"])
 
 

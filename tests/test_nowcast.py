@@ -167,9 +167,9 @@ def test_filter_tracks_a_hidden_truth_it_was_not_shown(el_salvador_600):
     calibrated one) gives only its monthly recorded homicides to the filter; its hidden
     state (street members, thinned by the killings) and its parameter are better matched
     by the filtered ensemble than by the same ensemble unweighted."""
-    # A world where front killings are most of the homicides (the first model, DESIGN 2b
-    # switches off, no background and few civilian killings), so that monthly counts
-    # inform the front base rate.
+    # A world where front killings are most of the homicides (the first model, the
+    # mechanism switches of docs/model.md off, no background and few civilian killings),
+    # so that monthly counts inform the front base rate.
     sc = small(el_salvador_600, cliques=150, burn_in=120)
     sc = sc.with_overrides({**{f"mechanisms.{m}": False for m in Mechanisms.design_2b()},
                             "violence.background_rate": 0.0, "violence.civilian_rate": 1e-5})
@@ -192,8 +192,9 @@ def test_filter_tracks_a_hidden_truth_it_was_not_shown(el_salvador_600):
     post = _posterior({"violence.mu": mus})
 
     def run(cv):
-        r = run_filter(60, posterior=post, seed=11, cutoff=cut,
-                       observations=periods, scenario=sc, drift="off", cv=cv)
+        # the truth has no latent-state noise: the filter's model is the truth's
+        r = run_filter(60, posterior=post, seed=11, cutoff=cut, observations=periods,
+                       scenario=sc, drift="off", state_noise="off", cv=cv)
         members = np.array([p.state.cliques.members.sum() for p in r.ensemble.particles])
         mu = np.array([d.values["violence.mu"] for d in r.ensemble.draws])
         return members, mu, r

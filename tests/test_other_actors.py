@@ -1,4 +1,4 @@
-"""Other armed actors (DESIGN 2b mechanism 7) verified against theory (DESIGN section 7).
+"""Other armed actors (docs/model.md, mechanism 7) verified against theory.
 
 Their killings are a national discrete-time Hawkes process with base rate mu_o,
 excitation eta_o and decay omega_o; its stationary mean is ``mu_o / (1 - n_o)`` with
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from trucesim.api import simulate
+from trucesim.core.metrics import DEATH_TYPES
 from trucesim.core.model import TruceModel
 from trucesim.mechanisms.other_actors import stationary_mean
 from trucesim.scenario.errors import ConfigError
@@ -80,9 +81,8 @@ def test_other_actors_count_as_homicides_and_need_their_switch():
                                      police=True)
     df = simulate(scenario, seed=1)
     assert df["other_actors"].sum() > 0
-    parts = ["gang_on_gang", "gang_on_civilian", "police_killed", "gang_killed_by_police",
-             "background", "other_actors"]
-    np.testing.assert_array_equal(df[parts].sum(axis=1), df["deaths_true"])
+    # the kinds of death are declared once (core.metrics); record() must sum them all
+    np.testing.assert_array_equal(df[list(DEATH_TYPES)].sum(axis=1), df["deaths_true"])
     np.testing.assert_array_equal(df["deaths_true"] - df["disappearances"], df["homicides"])
     off = simulate(other_actors_scenario(0.5, 400, other_actors=False), seed=1)
     assert (off["other_actors"] == 0).all()
@@ -118,7 +118,8 @@ def test_branching_ratio_at_or_above_one_is_refused():
 
 def test_honduras_is_el_salvador_calibrated_with_structural_differences():
     """honduras-like-2013 runs on El Salvador's calibration file, overrides none of its fitted
-    values, and differs by low-cohesion gangs and the other armed actors (DESIGN 2b.7)."""
+    values, and differs by low-cohesion gangs and the other armed actors (docs/model.md,
+    mechanism 7)."""
     import tomllib
 
     from trucesim.scenario.schema import bundled_scenarios, load_scenario

@@ -1,5 +1,5 @@
-"""Police and gangs retaliate against each other (DESIGN 2b mechanism 4), verified
-against theory as the front process is (DESIGN section 7).
+"""Police and gangs retaliate against each other (docs/model.md, mechanism 4), verified
+against theory as the front process is.
 
 With leaders, demography and other killings off, uniform police heat and no grievance
 feedback, each clique's (attacks on police, members killed by police) is a linear

@@ -32,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from trucesim.atomic import atomic_path
-    from trucesim.calibration.smc import POSTERIOR, run_calibration
+    from trucesim.calibration.smc import run_calibration
+    from trucesim.calibration.smc_folder import POSTERIOR
     from trucesim.scenario.posterior import load_posterior
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

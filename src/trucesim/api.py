@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -9,9 +13,11 @@ from trucesim import budget
 from trucesim.core.model import TruceModel
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario, load_scenario
-from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
+from trucesim.seeds import replicate_seed
+from trucesim.uncertainty import ParameterDraws, PosteriorSpec, label, parameter_draws
 
-__all__ = ["load_scenario", "simulate", "simulate_variants"]
+__all__ = ["load_scenario", "run_replicates", "simulate", "simulate_replicate",
+           "simulate_variants"]
 
 
 def simulate(
@@ -31,13 +37,78 @@ def simulate(
         agents: also build the Mesa agent views (not needed for the table).
 
     Returns:
-        One row per day with the columns of DESIGN section 2 "Outputs"
-        (see :mod:`trucesim.core.metrics`).
+        One row per day with the columns of :mod:`trucesim.core.metrics` (step 9 of
+        docs/model.md, "One day").
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     rng = np.random.default_rng(scenario.seed if seed is None else seed)
     return TruceModel(scenario, rng=rng, variant=variant, agents=agents).run()
+
+
+def simulate_replicate(scenario: Scenario, root_seed: int, replicate: int,
+                       variant: str | None = None,
+                       overrides: dict[str, float] | None = None,
+                       columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Replicate ``replicate`` of ``scenario``: its daily table, seeded
+    :func:`~trucesim.seeds.replicate_seed` ``(root_seed, replicate)``.
+
+    ``overrides``: the replicate's parameter values (its posterior draw, dotted path ->
+    value), applied before ``variant``. ``columns``: keep only these (a worker returns
+    less). A module-level function of plain arguments, so a process pool can run it.
+    """
+    if overrides:
+        scenario = scenario.with_overrides(overrides)
+    daily = simulate(scenario, seed=replicate_seed(root_seed, replicate), variant=variant)
+    return daily if columns is None else daily[list(columns)].copy()
+
+
+@dataclass(frozen=True)
+class Replicate:
+    """One finished run of :func:`run_replicates`."""
+
+    variant: str | None
+    replicate: int
+    seed: np.random.SeedSequence
+    daily: pd.DataFrame
+
+
+def run_replicates(scenario: Scenario, replicates: int, root_seed: int,
+                   variants: list[str | None] | tuple[str | None, ...] = (None,), *,
+                   draws: ParameterDraws | None = None, pool: Executor | None = None,
+                   columns: tuple[str, ...] | None = None) -> Iterator[Replicate]:
+    """The runs of every variant (outer) and replicate (inner), in that order: replicate
+    r runs with :func:`~trucesim.seeds.replicate_seed` ``(root_seed, r)`` and, with
+    ``draws``, posterior draw r, in every variant (paired: common random numbers).
+
+    ``pool``: an executor to run them on (all are submitted at once; results come back
+    in order); None runs them here, one by one, as they are asked for.
+    """
+    values = [None if draws is None else draws.overrides(r) for r in range(replicates)]
+    jobs = [(v, r) for v in variants for r in range(replicates)]
+    if pool is None:
+        results = (simulate_replicate(scenario, root_seed, r, v, values[r], columns)
+                   for v, r in jobs)
+    else:
+        futures = [pool.submit(simulate_replicate, scenario, root_seed, r, v, values[r],
+                               columns) for v, r in jobs]
+        results = (f.result() for f in futures)
+    for (v, r), daily in zip(jobs, results, strict=True):
+        yield Replicate(v, r, replicate_seed(root_seed, r), daily)
+
+
+def stack(runs, label: bool = True) -> pd.DataFrame:
+    """The daily tables of ``runs`` (:class:`Replicate`) stacked, each with leading
+    ``variant`` (``base`` for the base timeline; only when ``label``) and ``replicate``
+    columns."""
+    frames = []
+    for run in runs:
+        df = run.daily
+        df.insert(0, "replicate", run.replicate)
+        if label:
+            df.insert(0, "variant", run.variant or "base")
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
 
 
 def simulate_variants(
@@ -47,9 +118,9 @@ def simulate_variants(
     """Simulate ``replicates`` runs of each variant with common random numbers.
 
     Replicate r uses the r-th child of ``SeedSequence(seed)`` for every variant, so the
-    variants are compared on paired runs. By default the base timeline (labelled
-    ``base``) and every variant run. Returns the daily tables stacked, with
-    ``variant`` and ``replicate`` columns.
+    variants are compared on paired runs (:func:`run_replicates`). By default the base
+    timeline (labelled ``base``) and every variant run. Returns the daily tables
+    stacked, with ``variant`` and ``replicate`` columns.
 
     ``posterior``: None or False (default) runs every replicate at the scenario's
     values, so the spread over replicates is noise only; True draws from the scenario's
@@ -72,17 +143,8 @@ def simulate_variants(
         raise ConfigError("simulate_variants", "variants", "is empty: nothing to simulate")
     budget.check("simulate_variants", "replicates", len(variants) * replicates,
                  scenario.days, scenario.world.cliques, scenario.world.burn_in_days)
-    root = np.random.SeedSequence(scenario.seed if seed is None else seed)
-    children = root.spawn(replicates)
     draws = parameter_draws(scenario, posterior)
-    bases = [scenario if draws is None else draws.apply(scenario, r) for r in range(replicates)]
-    frames = []
-    for name in variants:
-        for r, child in enumerate(children):
-            df = simulate(bases[r], seed=child, variant=name)
-            df.insert(0, "replicate", r)
-            df.insert(0, "variant", name or "base")
-            frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
+    root = scenario.seed if seed is None else seed
+    out = stack(run_replicates(scenario, replicates, root, variants, draws=draws))
     out.attrs["uncertainty"] = label(draws)
     return out

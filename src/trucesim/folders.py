@@ -107,6 +107,37 @@ def legacy_marker(folder: str | Path) -> dict[str, Any] | None:
     return {"tool": "trucesim", "kind": kind, "format": 0, "settings": settings}
 
 
+# ---------------------------------------------------------------------------- manifest
+#: The manifest every results folder holds (what made it, with which settings).
+MANIFEST = "manifest.json"
+
+
+def now() -> str:
+    """The time now, UTC, to the second (ISO 8601): manifests' ``created``."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def manifest(kind: str, **fields: Any) -> dict[str, Any]:
+    """The manifest of a result of ``kind``: the header every kind shares (``kind``,
+    ``trucesim_version``, ``compiler``: the kernels' compiler and cache, ``created``),
+    then the kind's own ``fields`` in their order."""
+    from trucesim import __version__
+    from trucesim.numerics.jit import compiler
+
+    return {"kind": kind, "trucesim_version": __version__, "compiler": compiler(),
+            "created": now(), **fields}
+
+
+def write_manifest(folder: str | Path, kind: str, **fields: Any) -> Path:
+    """Write :func:`manifest` ``(kind, **fields)`` to ``folder/manifest.json`` (atomically);
+    returns its path."""
+    from trucesim.atomic import write_json
+
+    path = Path(folder) / MANIFEST
+    write_json(path, manifest(kind, **fields))
+    return path
+
+
 def marker_content(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The marker of a result of ``kind`` made with ``settings`` (JSON-ready)."""
     from trucesim import __version__
@@ -188,6 +219,38 @@ def describe_differences(old: Any, new: Any, limit: int = 3) -> str:
     return "different settings: " + "; ".join(diffs[:limit]) + more
 
 
+def result_of_kind(folder: str | Path, kind: str) -> dict[str, Any] | None:
+    """The marker of the result of ``kind`` in ``folder``, or None when the folder is
+    absent or empty; writes nothing.
+
+    Raises:
+        ConfigError: a broken link, not a folder, unreadable, a folder without trucesim's
+            marker, or a result of another kind.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        if folder.is_symlink():
+            raise ConfigError(str(folder), "", "is a broken symbolic link; choose another --out")
+        return None
+    if not folder.is_dir():
+        raise ConfigError(str(folder), "", "exists and is not a folder; choose another --out")
+    try:
+        empty = not any(folder.iterdir())
+    except OSError as exc:
+        raise ConfigError(str(folder), "", f"cannot be read: {exc.strerror}") from None
+    if empty:
+        return None
+    marker = read_marker(folder) or legacy_marker(folder)
+    if marker is None:
+        raise ConfigError(str(folder), "", f"exists and is not a folder trucesim made (no "
+                          f"{MARKER}); nothing in it is touched: choose another --out, or "
+                          "empty or remove it yourself")
+    if marker["kind"] != kind:
+        raise ConfigError(str(folder), "", f"holds a 'trucesim {marker['kind']}' result, "
+                          f"not a '{kind}' result; choose another --out")
+    return marker
+
+
 def claim(folder: str | Path, kind: str, settings: dict[str, Any], force: bool,
           replaces_same: bool = True) -> str:
     """Decide what may be done with ``folder`` for a new result of ``kind``; writes nothing.
@@ -201,26 +264,9 @@ def claim(folder: str | Path, kind: str, settings: dict[str, Any], force: bool,
     with ``replaces_same``: a sweep resumes a ``"same"`` folder without replacing it).
     """
     folder = Path(folder)
-    if not folder.exists():
-        if folder.is_symlink():
-            raise ConfigError(str(folder), "", "is a broken symbolic link; choose another --out")
-        return "new"
-    if not folder.is_dir():
-        raise ConfigError(str(folder), "", "exists and is not a folder; choose another --out")
-    try:
-        empty = not any(folder.iterdir())
-    except OSError as exc:
-        raise ConfigError(str(folder), "", f"cannot be read: {exc.strerror}") from None
-    if empty:
-        return "new"
-    marker = read_marker(folder) or legacy_marker(folder)
+    marker = result_of_kind(folder, kind)
     if marker is None:
-        raise ConfigError(str(folder), "", f"exists and is not a folder trucesim made (no "
-                          f"{MARKER}); nothing in it is touched: choose another --out, or "
-                          "empty or remove it yourself")
-    if marker["kind"] != kind:
-        raise ConfigError(str(folder), "", f"holds a 'trucesim {marker['kind']}' result, "
-                          f"not a '{kind}' result; choose another --out")
+        return "new"
     old = marker.get("settings")
     new = json.loads(json.dumps(settings, default=str))
     if old != new and not force:

@@ -12,18 +12,12 @@ import math
 import numpy as np
 import pandas as pd
 
-#: Homicide types reported in summaries (mean per day).
-TYPES = (
-    "homicides",
-    "deaths_true",
-    "gang_on_gang",
-    "gang_on_civilian",
-    "police_killed",
-    "gang_killed_by_police",
-    "background",
-    "other_actors",
-    "disappearances",
-)
+from trucesim.core.metrics import DEATH_TYPES
+from trucesim.stats import paired_difference
+
+#: Homicide types reported in summaries (mean per day): recorded, true, each kind of
+#: death (:data:`~trucesim.core.metrics.DEATH_TYPES`) and the hidden.
+TYPES = ("homicides", "deaths_true", *DEATH_TYPES, "disappearances")
 TRUCE_REGIMES = frozenset({"truce", "dialogue"})
 
 
@@ -172,7 +166,8 @@ def counterfactual_table(
     rows = []
     for variant, t in totals.groupby(level="variant", sort=False, observed=True):
         t = t.droplevel("variant")
-        diff = (t[measure] - ref[measure].reindex(t.index)).to_numpy()
+        diff = paired_difference(t[measure].to_numpy(),
+                                 ref[measure].reindex(t.index).to_numpy())
         rows.append(
             {
                 "variant": variant,
@@ -180,9 +175,9 @@ def counterfactual_table(
                 "measure": measure,
                 "homicides": float(t["homicides"].mean()),
                 "deaths_true": float(t["deaths_true"].mean()),
-                "difference": float(diff.mean()),
-                "diff_p05": float(np.percentile(diff, 5)),
-                "diff_p95": float(np.percentile(diff, 95)),
+                "difference": diff["mean"],
+                "diff_p05": diff["p05"],
+                "diff_p95": diff["p95"],
                 "ratio": float(t[measure].mean() / ref[measure].mean()),
             }
         )

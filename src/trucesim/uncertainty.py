@@ -5,7 +5,7 @@ calibrated or not): the spread over replicates is simulation noise only. With a
 posterior (:mod:`trucesim.scenario.posterior`), replicate ``r`` runs with posterior draw
 ``r`` (and, as always, the ``r``-th child seed), in every branch of a comparison, so
 branches stay paired and the intervals carry parameter uncertainty as well as noise
-(DESIGN section 7).
+.
 
 :class:`ParameterDraws` is a posterior bound to a scenario: the parameters it sets and
 those it holds because the scenario file sets them itself (as ``load_scenario(path,

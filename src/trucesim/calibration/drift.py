@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trucesim.stats import interval
+
 #: The settings of ``--drift``.
 DRIFT_MODES = ("off", "reverting")
 #: The default (see docs/nowcast.md for the evidence it was chosen on).
@@ -177,6 +179,6 @@ def deviation_summary(draws: list, names: tuple[str, ...]) -> dict[str, dict[str
     out = {}
     for j, n in enumerate(names):
         r = np.exp([log_deviation(d, names)[j] for d in draws])
-        out[n] = {"median_ratio": float(np.median(r)), "p05": float(np.quantile(r, 0.05)),
-                  "p95": float(np.quantile(r, 0.95))}
+        med, lo, hi = interval(r)
+        out[n] = {"median_ratio": med, "p05": lo, "p95": hi}
     return out

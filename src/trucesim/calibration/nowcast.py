@@ -1,7 +1,7 @@
 """The nowcast: a bootstrap particle filter over a case's record up to its as-of date.
 
 On a case's as-of date an analyst knew the record up to that day and nothing later
-(:mod:`trucesim.cases`; protocol B, DESIGN section 7). This module assimilates that
+(:mod:`trucesim.cases`; protocol B, docs/cases.md). This module assimilates that
 record into the model's state so that the case's branches start from an ensemble of
 states that matches it.
 
@@ -40,6 +40,13 @@ at the particle's draw, through the filter and into the branches. ``reverting``:
 parameters that stand for processes outside the model's state take an Ornstein-Uhlenbeck
 step in log space toward the draw after each period, and keep going in the branches.
 
+**Latent-state noise** (:mod:`trucesim.calibration.state_noise`). ``off``: the state
+moves only by the model's mechanisms. ``on``: after each period but the last (after its
+resampling, if any) every particle's grievance, authority, arms, autonomy and members
+take a step of bounded (Ornstein-Uhlenbeck) process noise per gang for the days since
+the previous step, from the particle's own generator, and go on doing so every
+:data:`NOISE_DAYS` days in the branches.
+
 **Parallelism.** The kernels release the GIL, so the particles of each period are
 advanced by ``workers`` threads on shared memory (each thread with its own scratch
 record); resampling copies states in memory (:func:`~trucesim.core.state.copy_state`).
@@ -73,15 +80,27 @@ from trucesim.calibration.drift import (
     step_draws,
 )
 from trucesim.calibration.observed import ObservedRow
+from trucesim.calibration.state_noise import (
+    DEFAULT_STATE_NOISE,
+    new_offsets,
+    noise_settings,
+    perturb,
+    perturbed,
+)
 from trucesim.cases import Case, load_case, main_case_path
 from trucesim.core.day import Params
 from trucesim.core.particle import Particle, new_record, params_of
 from trucesim.core.timeline import Timeline, compile_timeline
 from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
-from trucesim.scenario.posterior import Posterior, load_posterior, weighted_quantiles
+from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.schema import Scenario
+from trucesim.stats import effective_size, paired_difference, quantiles, weighted_quantiles
 from trucesim.uncertainty import check_fitted_to, parameter_draws
+
+#: Days between steps of the latent-state noise in the branches (in the filter: one step
+#: after each assimilated period, for the days since the last).
+NOISE_DAYS = 30
 
 #: Record quantities that count recorded homicides.
 HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
@@ -227,10 +246,6 @@ def systematic_resample(weights: np.ndarray, rng: np.random.Generator) -> np.nda
     return np.searchsorted(cum, points, side="right").clip(0, n - 1)
 
 
-def effective_size(weights: np.ndarray) -> float:
-    return float(1.0 / np.sum(weights**2))
-
-
 # ---------------------------------------------------------------------------- scenario
 def nowcast_scenario(case: Case | None = None) -> Scenario:
     """The case's timeline as it happened extended to its branch scenario's end, with the
@@ -304,6 +319,8 @@ class Ensemble:
     particles: list[Particle]
     draws: list[Draw]
     weights: np.ndarray
+    #: latent-state noise offsets, (particles, variables, gangs); None without noise
+    offsets: np.ndarray | None = None
 
     def resample(self, ancestors: np.ndarray,
                  fresh: Callable[[], np.random.Generator] | None = None) -> None:
@@ -331,6 +348,8 @@ class Ensemble:
             draws.append(self.draws[a])
             used.add(a)
         self.particles, self.draws = particles, draws
+        if self.offsets is not None:
+            self.offsets = self.offsets[np.asarray(ancestors, dtype=int)].copy()
         self.weights = np.full(len(particles), 1.0 / len(particles))
 
 
@@ -399,6 +418,7 @@ def run_filter(
     ess_threshold: float = 0.5,
     drift: str = DEFAULT_DRIFT,
     drift_prior: DriftPrior | None = None,
+    state_noise: str = DEFAULT_STATE_NOISE,
     workers: int = 2,
     observations: list[Period] | None = None,
     scenario: Scenario | None = None,
@@ -420,6 +440,7 @@ def run_filter(
         ess_threshold: resample when ESS < ``ess_threshold * N``.
         drift: ``off`` or ``reverting`` (:mod:`trucesim.calibration.drift`).
         drift_prior: the reverting drift's stated prior (default :class:`DriftPrior`).
+        state_noise: ``off`` or ``on`` (:mod:`trucesim.calibration.state_noise`).
         workers: threads advancing particles.
         observations: periods to assimilate (default: :func:`nowcast_periods`); a test
             gives simulated counts here.
@@ -431,6 +452,7 @@ def run_filter(
     seed = case.spec.seeds.nowcast if seed is None else seed
     check_cutoff(cutoff, case)
     check_mode(drift)
+    noisy = perturbed(state_noise)  # checks the setting before anything runs
     drift_prior = drift_prior or DriftPrior()
     if particles < 1:
         raise ValueError("particles must be >= 1")
@@ -473,12 +495,14 @@ def run_filter(
                               timeline, record, params=d.params)
 
     ens = Ensemble(pool.map(lambda i, rec: start(i, rec), list(range(particles))), draws,
-                   np.full(particles, 1.0 / particles))
+                   np.full(particles, 1.0 / particles),
+                   new_offsets(particles, len(scenario.gang_names), noisy) if noisy else None)
     t1 = time.perf_counter()
     size = 1.0 / cv**2
     rows = []
     last_day = -1
     drift_from = 0
+    noise_from = 0
     for n, period in enumerate(observations):
         end_day = (period.end - scenario.start).days
         pool.map(lambda p, rec, e=end_day + 1: p.advance(e, rec), ens.particles)
@@ -519,6 +543,11 @@ def run_filter(
             for p, d in zip(ens.particles, ens.draws, strict=True):
                 p.params = d.params
             drift_from = end_day + 1
+        if noisy and not last:  # each particle from its own generator, in particle order
+            for i, p in enumerate(ens.particles):
+                ens.offsets[i] = perturb(p.state, ens.offsets[i], end_day + 1 - noise_from,
+                                         noisy, p.rng)
+            noise_from = end_day + 1
         rows.append(row)
         last_day = end_day
         if progress:
@@ -539,6 +568,7 @@ def run_filter(
                   "drift_sd": drift_prior.sd if moving else None,
                   "drift_reversion_days": drift_prior.reversion_days if moving else None,
                   "drift_at_cutoff": deviation_summary(ens.draws, moving),
+                  "state_noise": state_noise, "state_noise_prior": noise_settings(state_noise),
                   "posterior": None if posterior is None else posterior.source},
         seconds={"start": round(t1 - t0, 2), "filter": round(t2 - t1, 2)},
     )
@@ -595,21 +625,21 @@ class Branches:
         ref = tot[self.names.index(reference)]
         rows = []
         for b, name in enumerate(self.names):
-            diff = tot[b] - ref
+            diff = paired_difference(tot[b], ref)
+            lo, _, hi = quantiles(tot[b])
             rows.append({
                 "branch": name, "label": self.labels[b], "metric": metric,
-                "total_mean": float(tot[b].mean()), "total_p05": float(np.quantile(tot[b], 0.05)),
-                "total_p95": float(np.quantile(tot[b], 0.95)),
-                "vs_" + reference: float(diff.mean()),
-                "p05": float(np.quantile(diff, 0.05)), "p50": float(np.quantile(diff, 0.5)),
-                "p95": float(np.quantile(diff, 0.95)),
-                "share_below": float(np.mean(diff < 0)),
+                "total_mean": float(tot[b].mean()), "total_p05": float(lo),
+                "total_p95": float(hi), "vs_" + reference: diff["mean"],
+                "p05": diff["p05"], "p50": diff["p50"], "p95": diff["p95"],
+                "share_below": diff["share_below"],
             })
         return pd.DataFrame(rows)
 
 
-#: Days between the reverting drift's steps in the branches.
-BRANCH_DRIFT_DAYS = 30
+#: Days between the reverting drift's steps in the branches (and the state noise's:
+#: one chunk length).
+BRANCH_DRIFT_DAYS = NOISE_DAYS
 
 
 def branch_parameters(result: NowcastResult, days: int) -> list[list[Params]]:
@@ -627,6 +657,15 @@ def branch_parameters(result: NowcastResult, days: int) -> list[list[Params]]:
     rng = np.random.default_rng(np.random.SeedSequence(s["seed"],
                                                        spawn_key=(s["particles"], 0)))
     return branch_paths(draws, builder, builder.drifting, days, BRANCH_DRIFT_DAYS, prior, rng)
+
+
+def branch_noise_rng(result: NowcastResult, i: int) -> np.random.Generator:
+    """Particle ``i``'s generator of latent-state noise in the branches (seed sequence key
+    ``(particles, 1, i)``: used by nothing else), created afresh for each branch so that
+    every branch of the particle takes the same shocks."""
+    s = result.settings
+    return np.random.default_rng(np.random.SeedSequence(s["seed"],
+                                                        spawn_key=(s["particles"], 1, i)))
 
 
 def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
@@ -651,15 +690,23 @@ def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
     true = np.zeros_like(hom)
 
     paths = branch_parameters(result, days)
+    noisy = perturbed(result.settings.get("state_noise", "off"))
+    offsets = result.ensemble.offsets
+    chunks = math.ceil(days / BRANCH_DRIFT_DAYS) if noisy else max(len(p) for p in paths)
 
     def branch(i: int, record: tuple) -> None:
         p = result.ensemble.particles[i]
         for b, tl in enumerate(timelines):
             q = p.copy()
             q.follow(tl)
-            for k, params in enumerate(paths[i]):  # the drift goes on, the same in each branch
-                q.params = params
-                last = k + 1 == len(paths[i])
+            if noisy:  # the same shocks in each branch of particle i (paired)
+                rng = branch_noise_rng(result, i)
+                off = offsets[i].copy()
+            for k in range(chunks):  # the drift and the noise go on, the same in each branch
+                if noisy and k:
+                    off = perturb(q.state, off, NOISE_DAYS, noisy, rng)
+                q.params = paths[i][min(k, len(paths[i]) - 1)]
+                last = k + 1 == chunks
                 q.advance(day0 + days if last else day0 + (k + 1) * BRANCH_DRIFT_DAYS, record)
             lo = day0 + q.burn_in
             hom[b, i] = q.history["homicides"][lo: lo + days]

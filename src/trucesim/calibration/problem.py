@@ -446,18 +446,23 @@ class CalibrationProblem:
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
-    def scenario_for(self, values: dict[str, float]) -> Scenario:
-        """The base scenario with fitted values applied (ConfigError if invalid)."""
-        return self.scenario.with_overrides(values)
-
     def distance(self, simulated: np.ndarray) -> float:
-        """Weighted distance of one run's simulated statistics to the data."""
-        terms = log_ratio_distance(simulated, self.stats)
-        if not np.all(np.isfinite(terms)):
-            return math.inf
-        per_target = np.bincount(self.target_of, weights=terms, minlength=len(self.weights))
-        counts = np.bincount(self.target_of, minlength=len(self.weights))
-        return float(np.sum(self.weights * per_target / counts))
+        """Weighted distance of one run's simulated statistics to the data
+        (:func:`weighted_distance`)."""
+        return weighted_distance(simulated, self.stats, self.target_of, self.weights)
+
+
+def weighted_distance(simulated: np.ndarray, stats: list[Statistic], target_of: np.ndarray,
+                      weights: np.ndarray) -> float:
+    """The calibration's distance: per target, the mean of its statistics' squared log
+    ratios (:func:`~trucesim.calibration.observed.log_ratio_distance`), summed with the
+    targets' ``weights``; infinite when a statistic is not finite (an invalid run)."""
+    terms = log_ratio_distance(simulated, stats)
+    if not np.all(np.isfinite(terms)):
+        return math.inf
+    per_target = np.bincount(target_of, weights=terms, minlength=len(weights))
+    counts = np.bincount(target_of, minlength=len(weights))
+    return float(np.sum(weights * per_target / counts))
 
 
 def truncate(scenario: Scenario, end: dt.date) -> Scenario:

@@ -24,15 +24,17 @@ Resuming. pyabc's SQLite history (``history.db`` in the output folder) holds eve
 finished generation and the calibration's digest. ``--resume`` continues it (after
 checking that it is a readable history of the same calibration) up to
 ``max_generations`` in all; a finished run resumed just rewrites the report.
+
+This module fits (the simulator, the sampler, the generations, the posterior) and runs
+the command; the folder is :mod:`~trucesim.calibration.smc_folder`, the report
+:mod:`~trucesim.calibration.smc_report`, the figures :mod:`~trucesim.calibration.smc_figures`.
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import logging
 import math
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,22 +45,22 @@ import numpy as np
 import pandas as pd
 
 from trucesim import budget
-from trucesim.atomic import atomic_path, write_json
-from trucesim.calibration.observed import Statistic, log_ratio_distance, simulated_statistics
-from trucesim.calibration.problem import CalibrationProblem, Prior, load_calibration
-from trucesim.folders import MARKER, FolderLock, read_marker, write_marker
+from trucesim.atomic import atomic_path
+from trucesim.calibration import smc_figures as figures
+from trucesim.calibration.observed import Statistic, simulated_statistics
+from trucesim.calibration.problem import (
+    CalibrationProblem,
+    Prior,
+    load_calibration,
+    weighted_distance,
+)
+from trucesim.calibration.smc_folder import HISTORY, POSTERIOR, REPORT, claim, history_digest
+from trucesim.calibration.smc_report import PREDICTIVE_DRAWS, predictive_table, report
+from trucesim.folders import FolderLock, write_manifest, write_marker
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.posterior import Posterior, posterior_toml
 from trucesim.scenario.schema import Scenario
-
-HISTORY = "history.db"
-POSTERIOR = "posterior.toml"
-REPORT = "report.md"
-#: Files a calibration folder holds (beside the marker and the history).
-OUTPUTS = (REPORT, "marginals.png", "pairs.png", "predictive.png", "predictive.csv",
-           "generations.csv", "manifest.json", POSTERIOR)
-#: Fresh simulations from the posterior for the predictive checks.
-PREDICTIVE_DRAWS = 100
+from trucesim.stats import POINTS, effective_size
 
 
 # ---------------------------------------------------------------------- one simulation
@@ -111,7 +113,9 @@ class Simulator:
 
 
 class Distance:
-    """pyabc's distance: the calibration's weighted squared log ratios (inf if invalid)."""
+    """pyabc's distance: :meth:`CalibrationProblem.distance` of a particle's statistics
+    (:func:`~trucesim.calibration.problem.weighted_distance`; inf if invalid). It carries
+    the problem's statistics and weights only, so it travels to workers light."""
 
     def __init__(self, problem: CalibrationProblem):
         self.stats = problem.stats
@@ -119,12 +123,8 @@ class Distance:
         self.weights = problem.weights
 
     def __call__(self, x: dict, x0: dict | None = None) -> float:
-        terms = log_ratio_distance(np.asarray(x["s"], dtype=float), self.stats)
-        if not np.all(np.isfinite(terms)):
-            return math.inf
-        per_target = np.bincount(self.target_of, weights=terms, minlength=len(self.weights))
-        counts = np.bincount(self.target_of, minlength=len(self.weights))
-        return float(np.sum(self.weights * per_target / counts))
+        return weighted_distance(np.asarray(x["s"], dtype=float), self.stats, self.target_of,
+                                 self.weights)
 
 
 # ---------------------------------------------------------------------- pyabc pieces
@@ -190,12 +190,12 @@ def open_sampler(backend: str = "process", workers: int | None = None,
                  scheduler: str | None = None) -> Iterator[Any]:
     """pyabc's sampler: one process, local processes (``--workers``), or Dask.
 
-    Dask follows the sweeps' conventions (:mod:`trucesim.runner.backends`): a scheduler
-    address, or a local cluster of ``workers`` single-threaded processes; an unreachable
-    scheduler is a one-line error.
+    Dask is the sweeps' Dask backend (:func:`trucesim.runner.backends.dask_client`): a
+    scheduler address, or a local cluster of ``workers`` single-threaded processes; an
+    unreachable scheduler is a one-line error.
     """
     pyabc = _pyabc()
-    from trucesim.runner.backends import CONNECT_TIMEOUT_S, default_workers, probe_scheduler
+    from trucesim.runner.backends import dask_client, default_workers
 
     if backend == "process":
         if scheduler is not None:
@@ -208,67 +208,11 @@ def open_sampler(backend: str = "process", workers: int | None = None,
         return
     if backend != "dask":
         raise ConfigError("--backend", "", f"unknown backend {backend!r}; valid: process, dask")
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ConfigError("--backend", "dask", "the Dask backend needs the optional extra: "
-                          "pip install 'trucesim[dask]'") from None
-    cluster = None
-    if scheduler is not None:
-        probe_scheduler(scheduler)
-        try:
-            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s", set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ConfigError("--scheduler", scheduler, f"cannot reach the Dask scheduler "
-                              f"within {CONNECT_TIMEOUT_S} s ({exc})") from None
-    else:
-        n = workers or default_workers()
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
-        client = Client(cluster, set_as_default=False)
-    try:
+    with dask_client(workers, scheduler) as (client, _, _):
         yield pyabc.sampler.DaskDistributedSampler(dask_client=client)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 # ---------------------------------------------------------------------- the history
-def history_digest(db: Path) -> str:
-    """The calibration digest recorded in a history database, read without writing to it.
-
-    Raises:
-        ConfigError: the file is not a readable pyabc history of exactly one run with a
-            trucesim digest (corrupted, truncated, or some other database).
-    """
-    why = None
-    try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            ok = con.execute("PRAGMA quick_check").fetchone()
-            if ok is None or ok[0] != "ok":
-                why = f"integrity check failed ({ok[0] if ok else 'no answer'})"
-            else:
-                rows = con.execute("SELECT json_parameters FROM abc_smc").fetchall()
-        finally:
-            con.close()
-    except sqlite3.Error as exc:
-        why = str(exc)
-    if why is None and len(rows) != 1:
-        why = f"{len(rows)} runs in it, not one"
-    if why is None:
-        try:
-            meta = ast.literal_eval(rows[0][0])
-            digest = meta["trucesim_digest"]
-        except (ValueError, SyntaxError, TypeError, KeyError):
-            why = "no trucesim calibration digest in it"
-    if why is not None:
-        raise ConfigError(str(db), "", f"is not a readable pyabc history ({why}); nothing was "
-                          "changed: use another --out")
-    return str(digest)
-
-
 def generations(history) -> pd.DataFrame:
     """Per generation: tolerance, simulations, particles, acceptance rate, ESS."""
     pops = history.get_all_populations()
@@ -281,7 +225,7 @@ def generations(history) -> pd.DataFrame:
         rows.append({"generation": int(p.t), "epsilon": float(p.epsilon),
                      "simulations": int(p.samples), "particles": int(p.particles),
                      "acceptance_rate": float(p.particles) / float(p.samples),
-                     "ess": float(1.0 / np.sum(w**2)),
+                     "ess": effective_size(w),
                      "seconds": float(p.wall_time) if p.wall_time is not None else math.nan})
     return pd.DataFrame(rows)
 
@@ -325,238 +269,7 @@ def predictive(problem: CalibrationProblem, posterior: Posterior, draws: int,
     return np.array([f.result() for f in [pool.submit(_predict_one, *a) for a in args]])
 
 
-def predictive_table(problem: CalibrationProblem, sims: np.ndarray) -> pd.DataFrame:
-    """Per target statistic: observed and the simulated 5%, 50% and 95% (mean per day)."""
-    rows = []
-    for i, s in enumerate(problem.stats):
-        col = sims[:, i][np.isfinite(sims[:, i])]
-        q = np.quantile(col, [0.05, 0.5, 0.95]) if len(col) else [math.nan] * 3
-        rows.append({
-            "target": problem.spec.targets[problem.target_of[i]].name, "row": s.row.id,
-            "metric": s.metric, "days": s.row.days, "observed_per_day": s.observed,
-            "sim_q05": float(q[0]), "sim_median": float(q[1]), "sim_q95": float(q[2]),
-            "inside_90": bool(q[0] <= s.observed <= q[2]), "baseline": s.baseline,
-        })
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------- report
-def _num(x: float) -> str:
-    return f"{x:.4g}"
-
-
-def report(problem: CalibrationProblem, posterior: Posterior, table: pd.DataFrame,
-           pred: pd.DataFrame, calibration_file: str, elapsed: float) -> str:
-    """The calibration report (Markdown)."""
-    spec, m = problem.spec, problem.spec.method
-    qs = posterior.quantiles((0.05, 0.5, 0.95))
-    last = table.iloc[-1]
-    lines = [
-        f"# Calibration posterior: {calibration_file}", "",
-        f"Protocol {spec.protocol}: data up to {problem.data_until}; scenario "
-        f"`{problem.scenario.name}` simulated {problem.scenario.start} to {problem.fit_end}; "
-        f"{len(problem.stats)} statistics from {len(spec.targets)} targets.",
-        f"Method: pyabc ABC-SMC, {m.population_size} particles"
-        f"{f' (adaptive, at most {m.max_population_size})' if m.adaptive_population else ''}, "
-        f"tolerance the {'median' if m.epsilon == 'median' else f'{m.alpha:g} quantile'} of "
-        f"the previous generation's distances (unweighted), perturbation kernel "
-        f"{m.kernel_scaling:g} x Silverman's bandwidth, one simulation per particle, seed "
-        f"{spec.seed}.",
-        f"{len(table)} generations, {int(table['simulations'].sum())} simulations "
-        f"(plus the prior sample that set the first tolerance); final epsilon "
-        f"{_num(last['epsilon'])}, acceptance rate {last['acceptance_rate']:.3f}, effective "
-        f"sample size {last['ess']:.0f} of {int(last['particles'])}; this session "
-        f"{elapsed:.0f} s.", "",
-        "## Tolerance schedule", "",
-        "| generation | epsilon | particles | simulations | acceptance rate | ESS |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in table.itertuples():
-        lines.append(f"| {r.generation} | {_num(r.epsilon)} | {r.particles} | {r.simulations} "
-                     f"| {r.acceptance_rate:.3f} | {r.ess:.0f} |")
-    lines += ["", "## Posterior (weighted; last generation)", "",
-              "| parameter | prior | median | 90% interval |", "|---|---|---|---|"]
-    for name, p in problem.priors.items():
-        lo, med, hi = qs[name]
-        prior = (f"{p.prior} [{_num(p.low)}, {_num(p.high)}]"
-                 if p.prior not in ("normal", "lognormal") else
-                 f"{p.prior}({_num(p.mean)}, {_num(p.sd)}) on [{_num(p.low)}, {_num(p.high)}]")
-        lines.append(f"| `{name}` | {prior} | {_num(med)} | {_num(lo)} to {_num(hi)} |")
-    inside = int(pred["inside_90"].sum())
-    lines += ["", f"## Posterior predictive checks ({PREDICTIVE_DRAWS} fresh runs of "
-              "posterior draws)", "",
-              f"The observed value lies inside the simulated 90% interval for {inside} of "
-              f"{len(pred)} statistics (mean per day over each row's span).", "",
-              "| target | data row | observed | simulated median | simulated 90% | inside |",
-              "|---|---|---|---|---|---|"]
-    for r in pred.itertuples():
-        base = f" (incl. baseline {r.baseline:g})" if r.baseline else ""
-        lines.append(f"| {r.target} | `{r.row}`{base} | {r.observed_per_day:.3f} | "
-                     f"{r.sim_median:.3f} | {r.sim_q05:.3f} to {r.sim_q95:.3f} | "
-                     f"{'yes' if r.inside_90 else 'NO'} |")
-    lines += ["", "Figures: `marginals.png` (each parameter's posterior against its prior), "
-              "`pairs.png` (pairwise posterior), `predictive.png` (the checks above). "
-              f"The history (`{HISTORY}`) can be inspected with pyabc "
-              "(`pyabc.History('sqlite:///history.db')`)."]
-    return "\n".join(lines) + "\n"
-
-
-def _title(problem: CalibrationProblem, calibration_file: str) -> str:
-    return (f"{Path(calibration_file).name}: protocol {problem.spec.protocol}, data up to "
-            f"{problem.data_until}")
-
-
-def _log_axis(axis, set_scale) -> None:
-    """A log scale labelled at powers of ten only (no crowded minor labels)."""
-    from matplotlib.ticker import NullFormatter
-
-    set_scale("log")
-    axis.set_minor_formatter(NullFormatter())
-
-
-def marginals_figure(problem: CalibrationProblem, posterior: Posterior, calibration_file: str):
-    """Each parameter's weighted posterior histogram over its prior range."""
-    import matplotlib.pyplot as plt
-
-    d = len(posterior.names)
-    cols = min(4, d)
-    rows = math.ceil(d / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows),
-                             layout="constrained", squeeze=False)
-    qs = posterior.quantiles((0.05, 0.5, 0.95))
-    for j, (name, p) in enumerate(problem.priors.items()):
-        ax = axes[j // cols][j % cols]
-        x = posterior.values[:, j]
-        lo, hi = prior_range(p)
-        if p.log:
-            bins = np.geomspace(lo, hi, 25)
-            _log_axis(ax.xaxis, ax.set_xscale)
-        else:
-            bins = np.linspace(lo, hi, 25)
-        ax.hist(x, bins=bins, weights=posterior.weights, density=True, color="#0072B2",
-                alpha=0.7, label="posterior")
-        q05, med, q95 = qs[name]
-        ax.axvline(med, color="black", lw=1.2, label="median")
-        ax.axvspan(q05, q95, color="#E69F00", alpha=0.2, label="90% interval")
-        ax.set_xlim(lo, hi)
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel(f"value (prior: {p.prior} on [{lo:.3g}, {hi:.3g}])", fontsize=7)
-        ax.set_yticks([])
-        if j == 0:
-            ax.legend(fontsize=6)
-    for k in range(d, rows * cols):
-        axes[k // cols][k % cols].axis("off")
-    fig.suptitle(f"Posterior marginals (weighted, x axis = prior range); "
-                 f"{_title(problem, calibration_file)}", fontsize=10)
-    return fig
-
-
-def prior_range(p) -> tuple[float, float]:
-    """The axis range of a prior: its bounds, or for a lognormal one its 0.1% and 99.9%
-    points (its lower bound may be 0)."""
-    if p.prior == "lognormal":
-        return p.quantile(0.001), p.quantile(0.999)
-    return float(p.low), float(p.high)
-
-
-def pairs_figure(problem: CalibrationProblem, posterior: Posterior, calibration_file: str):
-    """Pairwise scatter of the particles (size by weight) over the prior ranges."""
-    import matplotlib.pyplot as plt
-
-    names = list(problem.priors)
-    d = len(names)
-    fig, axes = plt.subplots(d, d, figsize=(1.9 * d + 1, 1.9 * d + 1), layout="constrained",
-                             squeeze=False)
-    size = 4 + 60 * posterior.weights / posterior.weights.max()
-    for i, ni in enumerate(names):
-        for j, nj in enumerate(names):
-            ax = axes[i][j]
-            pi, pj = problem.priors[ni], problem.priors[nj]
-            if i == j:
-                ax.hist(posterior.values[:, j], bins=20, weights=posterior.weights,
-                        color="#0072B2", alpha=0.7)
-                ax.set_yticks([])
-            elif i > j:
-                ax.scatter(posterior.values[:, j], posterior.values[:, i], s=size, alpha=0.35,
-                           color="#0072B2", lw=0)
-                ax.set_ylim(*prior_range(pi))
-                if pi.log:
-                    _log_axis(ax.yaxis, ax.set_yscale)
-            else:
-                ax.axis("off")
-                continue
-            ax.set_xlim(*prior_range(pj))
-            if pj.log:
-                _log_axis(ax.xaxis, ax.set_xscale)
-            ax.tick_params(labelsize=5)
-            if i == d - 1:
-                ax.set_xlabel(nj, fontsize=6)
-            if j == 0 and i > 0:
-                ax.set_ylabel(ni, fontsize=6)
-    fig.suptitle(f"Pairwise posterior (dot size = weight, axes = prior ranges); "
-                 f"{_title(problem, calibration_file)}", fontsize=9)
-    return fig
-
-
-def predictive_figure(problem: CalibrationProblem, pred: pd.DataFrame, calibration_file: str):
-    """Simulated 90% interval and median against the observed value, per statistic."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 0.32 * len(pred) + 1.8), layout="constrained")
-    y = np.arange(len(pred))[::-1]
-    obs = pred["observed_per_day"].to_numpy()
-    ax.hlines(y, pred["sim_q05"] / obs, pred["sim_q95"] / obs, color="#0072B2", lw=3,
-              label="simulated 90% interval")
-    ax.plot(pred["sim_median"] / obs, y, "o", color="#0072B2", label="simulated median")
-    ax.axvline(1.0, color="black", lw=1, label="observed")
-    ax.set_yticks(y, [f"{m} {r.split(':', 1)[1]}" for m, r in
-                      zip(pred["metric"], pred["row"], strict=True)], fontsize=7)
-    ax.set_xscale("log")
-    ax.set_xlabel("simulated / observed mean per day over the row's span (log scale)")
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(f"Posterior predictive checks ({PREDICTIVE_DRAWS} runs); "
-                 f"{_title(problem, calibration_file)}", fontsize=9)
-    return fig
-
-
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
 # ---------------------------------------------------------------------- the command
-def _claim(out: Path, resume: bool) -> bool:
-    """Whether ``out`` holds a history to resume; refuses (ConfigError) anything else.
-
-    Writes nothing.
-    """
-    if out.exists() and not out.is_dir():
-        raise ConfigError(str(out), "", "exists and is not a folder; choose another --out")
-    empty = not out.exists() or not any(out.iterdir())
-    if empty:
-        if resume:
-            raise ConfigError(str(out), "", "holds no calibration to resume (drop --resume "
-                              "to start one)")
-        return False
-    marker = read_marker(out)
-    if marker is None:
-        raise ConfigError(str(out), "", f"exists and is not a calibration folder trucesim made (no "
-                          f"{MARKER}); nothing in it is touched: choose another --out")
-    if marker["kind"] != "calibration":
-        raise ConfigError(str(out), "", f"holds a 'trucesim {marker['kind']}' result, not a "
-                          "calibration; choose another --out")
-    if not (out / HISTORY).is_file():
-        raise ConfigError(str(out), "", f"holds a calibration without a {HISTORY} (made by an "
-                          "older trucesim); choose another --out")
-    if not resume:
-        raise ConfigError(str(out), "", f"holds a calibration history ({HISTORY}); add "
-                          "--resume to continue it, or choose another --out")
-    return True
-
-
 def run_calibration(path: str | Path, workers: int | None = None, backend: str = "process",
                     out: Path | None = None, scheduler: str | None = None,
                     resume: bool = False, progress: bool | None = None) -> int:
@@ -582,7 +295,7 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
 
         scheduler_address(scheduler)  # "notaurl": refused before anything is written
     with FolderLock(out, f"calibrate {path.name}"):
-        resuming = _claim(out, resume)
+        resuming = claim(out, resume)
         if resuming:
             found = history_digest(out / HISTORY)
             if found != digest:
@@ -630,7 +343,7 @@ def run_calibration(path: str | Path, workers: int | None = None, backend: str =
         elapsed = time.perf_counter() - started
         pred = predictive_table(problem, pred_sims)
         _write_outputs(out, problem, posterior, table, pred, str(path), elapsed, digest)
-    qs = posterior.quantiles((0.05, 0.5, 0.95))
+    qs = posterior.quantiles(POINTS)
     last = table.iloc[-1]
     print(f"\n{len(table)} generations, final epsilon {last['epsilon']:.4g}, acceptance "
           f"{last['acceptance_rate']:.3f}, ESS {last['ess']:.0f} ({elapsed:.0f} s)")
@@ -673,24 +386,20 @@ def _write_outputs(out: Path, problem: CalibrationProblem, posterior: Posterior,
     """Write the report, figures and tables, then the posterior file and the manifest."""
     with atomic_path(out / REPORT) as tmp:
         tmp.write_text(report(problem, posterior, table, pred, calibration_file, elapsed))
-    _save(marginals_figure(problem, posterior, calibration_file), out / "marginals.png")
-    _save(pairs_figure(problem, posterior, calibration_file), out / "pairs.png")
-    _save(predictive_figure(problem, pred, calibration_file), out / "predictive.png")
+    figures.save(figures.marginals_figure(problem, posterior, calibration_file),
+                 out / "marginals.png")
+    figures.save(figures.pairs_figure(problem, posterior, calibration_file), out / "pairs.png")
+    figures.save(figures.predictive_figure(problem, pred, calibration_file),
+                 out / "predictive.png")
     with atomic_path(out / "predictive.csv") as tmp:
         pred.to_csv(tmp, index=False)
     with atomic_path(out / "generations.csv") as tmp:
         table.to_csv(tmp, index=False)
-    from trucesim import __version__
-    from trucesim.numerics.jit import compiler
-
-    write_json(out / "manifest.json", {
-        "kind": "calibration", "trucesim_version": __version__, "compiler": compiler(),
-        "calibration_file": calibration_file, "digest": digest,
-        "calibration": problem.spec.model_dump(mode="json"),
-        "protocol": problem.spec.protocol, "data_until": problem.data_until,
-        "fit_end": problem.fit_end, "generations": table.to_dict(orient="records"),
-        "quantiles": posterior.quantiles((0.05, 0.5, 0.95)),
-        "elapsed_seconds": round(elapsed, 1),
-    })
+    write_manifest(
+        out, "calibration", calibration_file=calibration_file, digest=digest,
+        calibration=problem.spec.model_dump(mode="json"),
+        protocol=problem.spec.protocol, data_until=problem.data_until,
+        fit_end=problem.fit_end, generations=table.to_dict(orient="records"),
+        quantiles=posterior.quantiles(POINTS), elapsed_seconds=round(elapsed, 1))
     with atomic_path(out / POSTERIOR) as tmp:
         tmp.write_text(posterior_toml(posterior))

@@ -23,14 +23,16 @@ import json
 import time
 from pathlib import Path
 
-from trucesim.atomic import atomic_path, write_json
+from trucesim.atomic import atomic_path
 from trucesim.calibration.drift import DEFAULT_DRIFT
 from trucesim.calibration.observed import ObservedRow, load_observed
 from trucesim.cases import Case
+from trucesim.cli.registry import MAX_PARTICLES
+from trucesim.folders import write_manifest
 from trucesim.scenario.errors import ConfigError
+from trucesim.seeds import parse_seed
 
 DEFAULT_PARTICLES = 200
-MAX_PARTICLES = 20_000
 MAX_WORKERS = 64
 #: What the command writes besides the driver's tables (:func:`write_outputs`).
 WRITES = ("report.md", "fan-policy-known.png", "fan-status-quo.png", "horizon.png",
@@ -65,6 +67,14 @@ def parse_count(text: str | None, name: str, default: int, low: int, high: int) 
     if not low <= value <= high:
         raise ConfigError("backtest", name, f"{value} is outside {low} to {high}")
     return value
+
+
+def _seed(text: str) -> int:
+    """``--seed`` (:func:`trucesim.seeds.parse_seed`), refused in one line."""
+    try:
+        return parse_seed(text)
+    except ValueError as exc:
+        raise ConfigError("backtest", "--seed", str(exc)) from None
 
 
 def check_scorable(case: Case, origins: list[dt.date], record: list[ObservedRow],
@@ -113,7 +123,7 @@ def backtest_command(origins: str | None = None, particles: str | None = None,
     n = parse_count(particles, "--particles", DEFAULT_PARTICLES, 1, MAX_PARTICLES)
     diagnostics.check_particles(n)
     check_budget(case, "--particles", "", n)
-    seed_value = parse_count(seed, "--seed", case.spec.seeds.nowcast, 0, 2**63 - 1)
+    seed_value = case.spec.seeds.nowcast if seed is None else _seed(seed)
     n_workers = parse_count(workers, "--workers", 2, 1, MAX_WORKERS)
     record = case.rows_until()  # nothing after the as-of date is an input
     later = load_observed(score_against) if score_against is not None else None
@@ -157,7 +167,6 @@ def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[s
     """``report.md``, the figures and ``manifest.json`` from the driver's tables."""
     import matplotlib.pyplot as plt
 
-    from trucesim import __version__
     from trucesim.forecast.backtest import MODES
     from trucesim.forecast.report import report
     from trucesim.plots.backtest import fan_chart, horizon_chart
@@ -203,16 +212,14 @@ def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[s
     with atomic_path(out / "horizon.png") as tmp:
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
-    write_json(out / "manifest.json", {
-        "kind": "backtest", "trucesim_version": __version__, "case": case.name,
-        "case_file": str(case.path), "as_of": case.as_of, "particles": particles,
-        "seed": seed, "drift": drift,
-        "posteriors": {str(o): {"file": p.source, "protocol": p.protocol,
-                                "data_until": p.data_until} for o, p in sorted(served.items())},
-        "score_against": score_against, "seconds_total": round(elapsed, 1),
-        "seconds_model": {str(k): v for k, v in model_seconds.items()},
-        "resumed_origins": result.resumed, "skipped": result.skipped,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+    write_manifest(
+        out, "backtest", case=case.name, case_file=str(case.path), as_of=case.as_of,
+        particles=particles, seed=seed, drift=drift,
+        posteriors={str(o): {"file": p.source, "protocol": p.protocol,
+                             "data_until": p.data_until} for o, p in sorted(served.items())},
+        score_against=score_against, seconds_total=round(elapsed, 1),
+        seconds_model={str(k): v for k, v in model_seconds.items()},
+        resumed_origins=result.resumed, skipped=result.skipped)
 
 
 def print_summary(result, baselines: list[str], out: Path, elapsed: float) -> None:

@@ -2,7 +2,9 @@
 
 Subcommands: ``run`` (simulate a scenario), ``scenarios`` (list bundled ones),
 ``check`` (validate a file), ``params`` (the parameter table), ``regimes`` (the presets),
-``attribute`` (each mechanism's Shapley contribution to an outcome), and more.
+``attribute`` (each mechanism's Shapley contribution to an outcome), and more: each is
+registered below with its arguments (:mod:`trucesim.cli.registry`, which holds the
+options they share).
 Bad input stops before any simulation with ``file: key.path: reason`` and exit status 2.
 """
 
@@ -12,294 +14,174 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from trucesim.cli.discover import arguments as discover_arguments
+from trucesim.cli.registry import (
+    COMMANDS,
+    Count,
+    UsageError,
+    arg,
+    build_parser,
+    command,
+    date_type,
+    dpi_type,
+    force,
+    out,
+    particles_type,
+    replicates,
+    seed,
+    workers,
+)
 from trucesim.scenario.errors import ConfigError
 
 EXIT_USAGE = 2
-#: Commands that simulate (they announce the model's first-use compilation).
-SIMULATING = frozenset({"run", "attribute", "sweep", "calibrate", "validate", "dashboard",
-                        "nowcast", "backtest"})
-#: Commands that write figures: they draw with matplotlib's non-interactive Agg backend.
-DRAWING = frozenset({"run", "attribute", "plot", "calibrate", "validate", "nowcast",
-                     "backtest"})
 
 
-class UsageError(Exception):
-    """A problem with the command line itself (exit 2)."""
-
-
-def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is outside {low} to {high}")
-        return value
-
-    parse.__name__ = name
-    return parse
-
-
-_seed = _bounded_int("seed", 0, 2**63 - 1)
-_dpi = _bounded_int("dpi", 10, 1200)
-_particles = _bounded_int("particles", 1, 20_000)
-
-
-def _date(text: str):
-    import datetime as dt
-
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="trucesim",
-        description="Agent-based simulation of gang truces: leaders, cliques and police.",
-    )
-    from trucesim import __version__
-
-    p.add_argument("--version", action="version", version=f"trucesim {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    run = sub.add_parser("run", help="simulate a scenario, or a case's branches from its "
-                         "nowcast; write tables, summary and a plot")
-    run.add_argument(
-        "scenario", nargs="?", default=None,
+@command("run", "simulate a scenario, or a case's branches from its nowcast; write tables, "
+         "summary and a plot", [
+    arg("scenario", nargs="?", default=None,
         help="scenario file or bundled name, or a case (case.toml, its folder or a bundled "
         "case's name: its branches from the nowcast on its as-of date); default: the main "
-        "job, the main case's branches (trucesim cases lists them)",
+        "job, the main case's branches (trucesim cases lists them)"),
+    replicates(help="runs per variant (default: 20)"),
+    seed(),
+    out("results folder (default: results/<scenario name>)"),
+    arg("--variant", default=None,
+        help="run only this variant, or 'base' for the timeline as written "
+        "(default: the base timeline and every variant)"),
+    force("replace a run result in --out made with different settings"),
+    arg("--particles", type=particles_type, default=None,
+        help="a case only (or no argument): particles of the nowcast the "
+        "branches start from (default: 200)"),
+    arg("--drift", default=None, metavar="SETTING",
+        help="main job only: parameter drift in the nowcast, off or reverting "
+        "(default: reverting; see docs/nowcast.md)"),
+    arg("--state-noise", default=None, metavar="SETTING", dest="state_noise",
+        help="main job only: latent-state process noise in the nowcast, off or "
+        "on (default: on; see docs/nowcast.md)"),
+    arg("--posterior", nargs="?", const=True, default=None, metavar="FILE",
+        help="draw each replicate's parameters from a posterior file (default "
+        "FILE: the scenario's own 'posterior'); replicate r of every branch "
+        "runs draw r. Without it, every replicate runs the scenario's values "
+        "and the intervals are noise only"),
+], simulates=True, draws=True,
+    interrupted="nothing was written (results appear whole or not at all); rerun to start again")
+def _cmd_run(args: argparse.Namespace) -> int:
+    from trucesim.cases import is_case
+    from trucesim.cli.run import run_scenario
+
+    if args.scenario is None or is_case(args.scenario):
+        from trucesim.cli.nowcast import main_job
+
+        for flag, value in (("--replicates", args.replicates), ("--variant", args.variant),
+                            ("--posterior", args.posterior)):
+            if value is not None:
+                raise UsageError(f"{flag}: a case (or the main job, no argument) runs every "
+                                 "branch from the nowcast's particles; use --particles, or "
+                                 "name a scenario (trucesim scenarios lists them)")
+        return main_job(args.particles, args.seed, args.out, force=args.force,
+                        case=args.scenario, drift=_drift(args.drift),
+                        state_noise=_state_noise(args.state_noise))
+    for flag, value in (("--particles", args.particles), ("--drift", args.drift),
+                        ("--state-noise", args.state_noise)):
+        if value is not None:
+            raise UsageError(f"{flag}: only for a case or the main job (trucesim run with no "
+                             "argument)")
+    return run_scenario(
+        args.scenario,
+        replicates=args.replicates,
+        seed=args.seed,
+        out=args.out,
+        variant=args.variant,
+        force=args.force,
+        posterior=args.posterior,
     )
-    run.add_argument("--replicates", "-n", type=int, default=None,
-                     help="runs per variant (default: 20)")
-    run.add_argument("--seed", type=_seed, default=None,
-                     help="root seed, 0 to 2**63-1 (default: the scenario's)")
-    run.add_argument("--out", type=Path, default=None,
-                     help="results folder (default: results/<scenario name>)")
-    run.add_argument("--variant", default=None,
-                     help="run only this variant, or 'base' for the timeline as written "
-                     "(default: the base timeline and every variant)")
-    run.add_argument("--force", action="store_true",
-                     help="replace a run result in --out made with different settings")
-    run.add_argument("--particles", type=_particles, default=None,
-                     help="a case only (or no argument): particles of the nowcast the "
-                     "branches start from (default: 200)")
-    run.add_argument("--drift", default=None, metavar="SETTING",
-                     help="main job only: parameter drift in the nowcast, off or reverting "
-                     "(default: reverting; see docs/nowcast.md)")
-    run.add_argument("--posterior", nargs="?", const=True, default=None, metavar="FILE",
-                     help="draw each replicate's parameters from a posterior file (default "
-                     "FILE: the scenario's own 'posterior'); replicate r of every branch "
-                     "runs draw r. Without it, every replicate runs the scenario's values "
-                     "and the intervals are noise only")
-    run.set_defaults(func=_cmd_run)
-
-    now = sub.add_parser("nowcast", help="filter a case's record up to its as-of date into "
-                         "the model's state (bootstrap particle filter)")
-    now.add_argument("case", nargs="?", default=None,
-                     help="case.toml, its folder or a bundled case's name (default: the main "
-                     "job's case)")
-    now.add_argument("--as-of", type=_date, default=None, dest="as_of", metavar="DATE",
-                     help="filter up to this day (YYYY-MM-DD; default and latest: the case's "
-                     "as-of date)")
-    now.add_argument("--particles", type=_particles, default=None,
-                     help="ensemble size, 1 to 20000 (default: 500)")
-    now.add_argument("--posterior", type=Path, default=None,
-                     help="posterior file fitted on data up to the as-of date (default: the "
-                     "case's, protocol B, or A for an as-of date before B's data end)")
-    now.add_argument("--seed", type=_seed, default=None,
-                     help="root seed, 0 to 2**63-1 (default: the case's nowcast seed)")
-    now.add_argument("--out", type=Path, default=None,
-                     help="results folder (default: results/nowcast-<case>)")
-    now.add_argument("--force", action="store_true",
-                     help="replace a nowcast result in --out made with different settings")
-    now.add_argument("--drift", default=None, metavar="SETTING",
-                     help="parameter drift: off (every parameter at its posterior draw) or "
-                     "reverting (a few drift back toward it; default: reverting)")
-    now.set_defaults(func=_cmd_nowcast)
-
-    bt = sub.add_parser("backtest", help="rolling-origin forecasts of a case's record, scored "
-                        "(WIS) against a flat and a negative-binomial baseline")
-    bt.add_argument("case", nargs="?", default=None,
-                    help="case.toml, its folder or a bundled case's name (default: the main "
-                    "job's case)")
-    bt.add_argument("--origins", default=None, metavar="DATES",
-                    help="comma-separated origins (first day not known, at latest the day "
-                    "after the case's as-of date; default: the day after the case's "
-                    "hindcast cutoff and every later quarter to its as-of date, or, without "
-                    "a hindcast cutoff, the day after its as-of date)")
-    bt.add_argument("--particles", default=None, metavar="N",
-                    help="particles of the model's filter, 10 to 20000 (default: 200)")
-    bt.add_argument("--score-against", type=Path, default=None, metavar="FILE",
-                    help="a later record (same format) used only to score, never as an input")
-    bt.add_argument("--drift", default=None, metavar="SETTING",
-                    help="parameter drift in the model's nowcast: off or reverting (default: "
-                    "reverting; see docs/nowcast.md)")
-    bt.add_argument("--seed", default=None, help="root seed (default: the case's nowcast seed)")
-    bt.add_argument("--workers", default=None, metavar="N",
-                    help="threads advancing particles (default: 2)")
-    bt.add_argument("--out", type=Path, default=None,
-                    help="results folder (default: results/backtest-<case>; resumed when it "
-                    "holds the same backtest)")
-    bt.add_argument("--force", action="store_true",
-                    help="replace a backtest in --out made with different settings")
-    bt.set_defaults(func=_cmd_backtest)
-
-    sc = sub.add_parser("scenarios", help="list the bundled scenarios")
-    sc.set_defaults(func=_cmd_scenarios)
-
-    cs = sub.add_parser("cases", help="list the bundled cases")
-    cs.set_defaults(func=_cmd_cases)
-
-    case = sub.add_parser("case", help="bring your own case: 'case new NAME' writes a case "
-                          "folder from templates")
-    case_sub = case.add_subparsers(dest="case_command", required=True, metavar="ACTION")
-    new = case_sub.add_parser("new", help="write a case folder NAME from templates (refuses "
-                              "to overwrite anything)")
-    new.add_argument("name", help="the case's name, also its folder (letters, digits, "
-                     "'.', '_', '-')")
-    new.add_argument("--dir", type=Path, default=Path("."),
-                     help="the folder to create it in (default: here)")
-    new.set_defaults(func=_cmd_case_new)
-
-    chk = sub.add_parser("check", help="validate a scenario file, or a case and every file "
-                         "it names, without running it")
-    chk.add_argument("file", help="scenario file or bundled name, or a case (case.toml, its "
-                     "folder or a bundled case's name)")
-    chk.set_defaults(func=_cmd_check)
-
-    par = sub.add_parser("params", help="print the table of every parameter (or those matching)")
-    par.add_argument("filter", nargs="?", default=None,
-                     help="show only parameters whose path or meaning contains this text "
-                     "(case-insensitive), e.g. 'violence' or 'recruit'")
-    par.set_defaults(func=_cmd_params)
-
-    reg = sub.add_parser("regimes", help="list the policy regime presets")
-    reg.set_defaults(func=_cmd_regimes)
-
-    sw = sub.add_parser("sweep", help="run an experiment: a parameter sweep with replicates")
-    sw.add_argument("experiment", help="experiment file or bundled name")
-    sw.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
-    sw.add_argument("--backend", choices=["process", "dask"], default=None,
-                    help="local processes (default) or Dask")
-    sw.add_argument("--scheduler", default=None,
-                    help="Dask scheduler address (default: a local Dask cluster)")
-    sw.add_argument("--out", type=Path, default=None,
-                    help="results folder (default: results/<experiment name>)")
-    sw.add_argument("--resume", action="store_true",
-                    help="insist on resuming an existing sweep (re-running resumes anyway)")
-    sw.add_argument("--force", action="store_true",
-                    help="start over, replacing the output folder (even one holding a "
-                    "different experiment)")
-    sw.set_defaults(func=_cmd_sweep)
-
-    at = sub.add_parser("attribute", help="each mechanism's Shapley contribution to an outcome")
-    at.add_argument("scenario", help="scenario file or bundled name")
-    at.add_argument("--outcome", required=True,
-                    help="a per-run summary outcome, e.g. truce_rate_ratio or "
-                    "phase.<label>.homicides")
-    at.add_argument("--mechanisms", default=None,
-                    help="comma-separated [mechanisms] switches to attribute, at most 6 "
-                    "(default: those on in the scenario)")
-    at.add_argument("--replicates", "-n", type=int, default=None,
-                    help="runs per combination (default: 10)")
-    at.add_argument("--seed", type=_seed, default=None,
-                    help="root seed, 0 to 2**63-1 (default: the scenario's)")
-    at.add_argument("--out", type=Path, default=None,
-                    help="results folder (default: results/<scenario name>-attribution)")
-    at.add_argument("--variant", default=None,
-                    help="scenario variant to run (default: the base timeline)")
-    at.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
-    at.add_argument("--force", action="store_true",
-                    help="replace an attribution result in --out made with different settings")
-    at.set_defaults(func=_cmd_attribute)
-
-    an = sub.add_parser("analyze", help="sensitivity indices (SALib) of a sobol/morris sweep")
-    an.add_argument("results", type=Path, help="sweep results folder")
-    an.add_argument("--method", choices=["sobol", "morris"], required=True)
-    an.add_argument("--outcome", required=True, help="outcome column of runs.parquet")
-    an.set_defaults(func=_cmd_analyze)
-
-    pl = sub.add_parser("plot", help="draw figures of a run or sweep results folder")
-    pl.add_argument("results", type=Path,
-                    help="results folder of `trucesim run` or `trucesim sweep`")
-    pl.add_argument("--kind", default=None,
-                    help="fan, compare, annual, composition, control, response or sensitivity "
-                    "(default: every kind that fits the results)")
-    pl.add_argument("--metric", default=None,
-                    help="daily metric (default: homicides) or, for sweep kinds, a runs.parquet "
-                    "outcome (default: truce_rate_ratio or mean_homicides)")
-    pl.add_argument("--out", type=Path, default=None, help="folder for the figures "
-                    "(default: RESULTS/plots)")
-    pl.add_argument("--format", choices=["png", "svg", "pdf"], default="png", dest="fmt",
-                    help="file format (default: png)")
-    pl.add_argument("--dpi", type=_dpi, default=110,
-                    help="resolution of PNGs, 10 to 1200 (default: 110)")
-    pl.set_defaults(func=_cmd_plot)
-
-    cal = sub.add_parser("calibrate", help="posterior of parameters by ABC-SMC (pyabc)")
-    cal.add_argument("calibration", help="calibration TOML file")
-    cal.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
-    cal.add_argument("--backend", choices=["process", "dask"], default="process",
-                     help="local processes (default) or Dask")
-    cal.add_argument("--scheduler", default=None,
-                     help="Dask scheduler address (default: a local Dask cluster)")
-    cal.add_argument("--out", type=Path, default=None,
-                     help="results folder, with pyabc's history.db "
-                     "(default: results/calibration-<file stem>)")
-    cal.add_argument("--resume", action="store_true",
-                     help="continue the history in --out (same calibration only)")
-    cal.set_defaults(func=_cmd_calibrate)
-
-    val = sub.add_parser("validate", help="in- and out-of-sample report of the calibrated model")
-    val.add_argument("--scenario", default=None,
-                     help="calibrated scenario (default: the main case's scenario)")
-    val.add_argument("--replicates", "-n", type=int, default=40, help="runs (default: 40)")
-    val.add_argument("--seed", type=_seed, default=None,
-                     help="root seed, 0 to 2**63-1 (default: the scenario's)")
-    val.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
-    val.add_argument("--out", type=Path, default=None,
-                     help="report folder (default: results/validation)")
-    val.add_argument("--force", action="store_true",
-                     help="replace a validation report in --out made with different settings")
-    val.add_argument("--ablation-replicates", type=int, default=None, metavar="N",
-                     help="replicates per mechanism combination in the ablation table "
-                     "(default: min(--replicates, 4); 0: no ablation)")
-    val.add_argument("--posterior", nargs="?", const=True, default="auto", metavar="FILE",
-                     help="posterior predictive intervals: replicate r runs draw r of a "
-                     "protocol-A (hindcast) posterior file (default: the scenario's own "
-                     "'posterior', when it names one, as the main case's scenario does)")
-    val.add_argument("--no-posterior", dest="posterior", action="store_const", const=None,
-                     help="run every replicate at the point values: intervals are noise only")
-    val.set_defaults(func=_cmd_validate)
-
-    obs = sub.add_parser("observed", help="list a case's observed data rows (ids for "
-                         "calibration)")
-    obs.add_argument("case", nargs="?", default=None,
-                     help="case.toml, its folder or a bundled case's name (default: the main "
-                     "job's case)")
-    obs.set_defaults(func=_cmd_observed)
-    dash = sub.add_parser("dashboard", help="watch a scenario run in the browser (Mesa SolaraViz)")
-    dash.add_argument("scenario", nargs="?", default=None,
-                      help="scenario file or bundled name (default: the main case's branch "
-                      "scenario)")
-    dash.add_argument("--host", default="127.0.0.1",
-                      help="address to listen on (default: 127.0.0.1, this machine only; "
-                      "any other needs --allow-remote)")
-    dash.add_argument("--allow-remote", action="store_true",
-                      help="allow a --host reachable from other machines (there is no "
-                      "authentication: anyone who reaches it can drive the dashboard)")
-    dash.add_argument("--port", type=int, default=8765, help="TCP port (default: 8765)")
-    dash.set_defaults(func=_cmd_dashboard)
-    return p
 
 
+@command("nowcast", "filter a case's record up to its as-of date into the model's state "
+         "(bootstrap particle filter)", [
+    arg("case", nargs="?", default=None,
+        help="case.toml, its folder or a bundled case's name (default: the main job's case)"),
+    arg("--as-of", type=date_type, default=None, dest="as_of", metavar="DATE",
+        help="filter up to this day (YYYY-MM-DD; default and latest: the case's as-of date)"),
+    arg("--particles", type=particles_type, default=None,
+        help="ensemble size, 1 to 20000 (default: 500)"),
+    arg("--posterior", type=Path, default=None,
+        help="posterior file fitted on data up to the as-of date (default: the "
+        "case's, protocol B, or A for an as-of date before B's data end)"),
+    seed("root seed, 0 to 2**63-1 (default: the case's nowcast seed)"),
+    out("results folder (default: results/nowcast-<case>)"),
+    force("replace a nowcast result in --out made with different settings"),
+    arg("--drift", default=None, metavar="SETTING",
+        help="parameter drift: off (every parameter at its posterior draw) or "
+        "reverting (a few drift back toward it; default: reverting)"),
+    arg("--state-noise", default=None, metavar="SETTING", dest="state_noise",
+        help="latent-state process noise: off or on (grievance, authority, arms, "
+        "autonomy and members move per gang between periods; default: on)"),
+], simulates=True, draws=True,
+    interrupted="nothing was written (results appear whole or not at all); rerun to start again")
+def _cmd_nowcast(args: argparse.Namespace) -> int:
+    from trucesim.cli.nowcast import nowcast_command
+
+    return nowcast_command(args.particles, args.posterior, args.seed, args.out, force=args.force,
+                           case=args.case, as_of=args.as_of, drift=_drift(args.drift),
+                           state_noise=_state_noise(args.state_noise))
+
+
+def _drift(text: str | None) -> str:
+    """The ``--drift`` setting (default when not given), or a one-line usage error."""
+    from trucesim.calibration.drift import DEFAULT_DRIFT, check_mode
+
+    try:
+        return check_mode(DEFAULT_DRIFT if text is None else text)
+    except ValueError as exc:
+        raise UsageError(f"--drift: {exc}") from None
+
+
+def _state_noise(text: str | None) -> str:
+    """The ``--state-noise`` setting (default when not given), or a one-line usage error."""
+    from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE, check_mode
+
+    try:
+        return check_mode(DEFAULT_STATE_NOISE if text is None else text)
+    except ValueError as exc:
+        raise UsageError(f"--state-noise: {exc}") from None
+
+
+@command("backtest", "rolling-origin forecasts of a case's record, scored (WIS) against a "
+         "flat and a negative-binomial baseline", [
+    arg("case", nargs="?", default=None,
+        help="case.toml, its folder or a bundled case's name (default: the main job's case)"),
+    arg("--origins", default=None, metavar="DATES",
+        help="comma-separated origins (first day not known, at latest the day "
+        "after the case's as-of date; default: the day after the case's "
+        "hindcast cutoff and every later quarter to its as-of date, or, without "
+        "a hindcast cutoff, the day after its as-of date)"),
+    arg("--particles", default=None, metavar="N",
+        help="particles of the model's filter, 10 to 20000 (default: 200)"),
+    arg("--score-against", type=Path, default=None, metavar="FILE",
+        help="a later record (same format) used only to score, never as an input"),
+    arg("--drift", default=None, metavar="SETTING",
+        help="parameter drift in the model's nowcast: off or reverting (default: "
+        "reverting; see docs/nowcast.md)"),
+    arg("--seed", default=None, help="root seed (default: the case's nowcast seed)"),
+    arg("--workers", default=None, metavar="N", help="threads advancing particles (default: 2)"),
+    out("results folder (default: results/backtest-<case>; resumed when it "
+        "holds the same backtest)"),
+    force("replace a backtest in --out made with different settings"),
+], simulates=True, draws=True,
+    interrupted="finished origins are kept in the folder's origins/; rerun the same command "
+                "to resume")
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from trucesim.cli.backtest import backtest_command
+
+    return backtest_command(args.origins, args.particles, args.score_against, args.seed,
+                            args.out, force=args.force, workers=args.workers, case=args.case,
+                            drift=_drift(args.drift))
+
+
+@command("scenarios", "list the bundled scenarios")
 def _cmd_scenarios(args: argparse.Namespace) -> int:
     from trucesim.scenario.schema import bundled_scenarios, load_scenario
 
@@ -311,6 +193,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("cases", "list the bundled cases")
 def _cmd_cases(args: argparse.Namespace) -> int:
     from trucesim.cases import bundled_cases, load_case
 
@@ -323,6 +206,18 @@ def _cmd_cases(args: argparse.Namespace) -> int:
     return 0
 
 
+def _case_actions(case: argparse.ArgumentParser) -> None:
+    case_sub = case.add_subparsers(dest="case_command", required=True, metavar="ACTION")
+    new = case_sub.add_parser("new", help="write a case folder NAME from templates (refuses "
+                              "to overwrite anything)")
+    new.add_argument("name", help="the case's name, also its folder (letters, digits, "
+                     "'.', '_', '-')")
+    new.add_argument("--dir", type=Path, default=Path("."),
+                     help="the folder to create it in (default: here)")
+
+
+@command("case", "bring your own case: 'case new NAME' writes a case folder from templates",
+         build=_case_actions)
 def _cmd_case_new(args: argparse.Namespace) -> int:
     from trucesim.casenew import new_case
 
@@ -333,6 +228,11 @@ def _cmd_case_new(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("check", "validate a scenario file, or a case and every file it names, without "
+         "running it", [
+    arg("file", help="scenario file or bundled name, or a case (case.toml, its "
+        "folder or a bundled case's name)"),
+])
 def _cmd_check(args: argparse.Namespace) -> int:
     from trucesim.cases import is_case, load_case
     from trucesim.scenario.schema import load_scenario
@@ -363,6 +263,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("params", "print the table of every parameter (or those matching)", [
+    arg("filter", nargs="?", default=None,
+        help="show only parameters whose path or meaning contains this text "
+        "(case-insensitive), e.g. 'violence' or 'recruit'"),
+])
 def _cmd_params(args: argparse.Namespace) -> int:
     from trucesim.scenario.params import parameter_table_markdown
     from trucesim.scenario.schema import bundled_fit
@@ -379,6 +284,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("regimes", "list the policy regime presets")
 def _cmd_regimes(args: argparse.Namespace) -> int:
     from trucesim.scenario.regimes import PRESET_DESCRIPTIONS, preset_table
 
@@ -389,69 +295,23 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from trucesim.cases import is_case
-    from trucesim.cli.run import run_scenario
-
-    if args.scenario is None or is_case(args.scenario):
-        from trucesim.cli.nowcast import main_job
-
-        for flag, value in (("--replicates", args.replicates), ("--variant", args.variant),
-                            ("--posterior", args.posterior)):
-            if value is not None:
-                raise UsageError(f"{flag}: a case (or the main job, no argument) runs every "
-                                 "branch from the nowcast's particles; use --particles, or "
-                                 "name a scenario (trucesim scenarios lists them)")
-        return main_job(args.particles, args.seed, args.out, force=args.force,
-                        case=args.scenario, drift=_drift(args.drift))
-    for flag, value in (("--particles", args.particles), ("--drift", args.drift)):
-        if value is not None:
-            raise UsageError(f"{flag}: only for a case or the main job (trucesim run with no "
-                             "argument)")
-    if args.replicates is not None and args.replicates < 1:
-        raise UsageError("--replicates: must be at least 1")
-    return run_scenario(
-        args.scenario,
-        replicates=args.replicates,
-        seed=args.seed,
-        out=args.out,
-        variant=args.variant,
-        force=args.force,
-        posterior=args.posterior,
-    )
-
-
-def _cmd_backtest(args: argparse.Namespace) -> int:
-    from trucesim.cli.backtest import backtest_command
-
-    return backtest_command(args.origins, args.particles, args.score_against, args.seed,
-                            args.out, force=args.force, workers=args.workers, case=args.case,
-                            drift=_drift(args.drift))
-
-
-def _cmd_nowcast(args: argparse.Namespace) -> int:
-    from trucesim.cli.nowcast import nowcast_command
-
-    return nowcast_command(args.particles, args.posterior, args.seed, args.out, force=args.force,
-                           case=args.case, as_of=args.as_of, drift=_drift(args.drift))
-
-
-def _drift(text: str | None) -> str:
-    """The ``--drift`` setting (default when not given), or a one-line usage error."""
-    from trucesim.calibration.drift import DEFAULT_DRIFT, check_mode
-
-    try:
-        return check_mode(DEFAULT_DRIFT if text is None else text)
-    except ValueError as exc:
-        raise UsageError(f"--drift: {exc}") from None
-
-
+@command("sweep", "run an experiment: a parameter sweep with replicates", [
+    arg("experiment", help="experiment file or bundled name"),
+    workers(),
+    arg("--backend", choices=["process", "dask"], default=None,
+        help="local processes (default) or Dask"),
+    arg("--scheduler", default=None,
+        help="Dask scheduler address (default: a local Dask cluster)"),
+    out("results folder (default: results/<experiment name>)"),
+    arg("--resume", action="store_true",
+        help="insist on resuming an existing sweep (re-running resumes anyway)"),
+    force("start over, replacing the output folder (even one holding a "
+          "different experiment)"),
+], simulates=True, interrupted="finished runs are kept; rerun the same command to resume")
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from trucesim.runner import run_experiment
-
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers: must be at least 1")
     import warnings
+
+    from trucesim.runner import run_experiment
 
     with warnings.catch_warnings():  # one line per warning, as it happens
         warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}",
@@ -468,13 +328,25 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 1 if results.report.failed or results.report.aborted else 0
 
 
+@command("attribute", "each mechanism's Shapley contribution to an outcome", [
+    arg("scenario", help="scenario file or bundled name"),
+    arg("--outcome", required=True,
+        help="a per-run summary outcome, e.g. truce_rate_ratio or phase.<label>.homicides"),
+    arg("--mechanisms", default=None,
+        help="comma-separated [mechanisms] switches to attribute, at most 6 "
+        "(default: those on in the scenario)"),
+    replicates(help="runs per combination (default: 10)"),
+    seed(),
+    out("results folder (default: results/<scenario name>-attribution)"),
+    arg("--variant", default=None,
+        help="scenario variant to run (default: the base timeline)"),
+    workers(),
+    force("replace an attribution result in --out made with different settings"),
+], simulates=True, draws=True,
+    interrupted="nothing was written (results appear whole or not at all); rerun to start again")
 def _cmd_attribute(args: argparse.Namespace) -> int:
     from trucesim.cli.attribute import attribute_scenario
 
-    if args.replicates is not None and args.replicates < 1:
-        raise UsageError("--replicates: must be at least 1")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers: must be at least 1")
     mechanisms = None
     if args.mechanisms is not None:
         mechanisms = [m.strip() for m in args.mechanisms.split(",")]
@@ -483,6 +355,26 @@ def _cmd_attribute(args: argparse.Namespace) -> int:
                               variant=args.variant, workers=args.workers, force=args.force)
 
 
+@command("discover", "scenario discovery: the uncertain parameters under which a condition "
+         "on branch outcomes holds (PRIM, the ema extra)", discover_arguments(),
+         simulates=True, draws=True,
+         interrupted="finished runs are kept in the folder's sweeps/; rerun the same command "
+         "to resume")
+def _cmd_discover(args: argparse.Namespace) -> int:
+    from trucesim.cli.discover import discover
+
+    return discover(args.scenario, args.uncertain, args.outcome, args.condition,
+                    posterior=args.posterior, samples=args.samples, replicates=args.replicates,
+                    seed=args.seed, window=args.window, min_coverage=args.min_coverage,
+                    out=args.out, backend=args.backend, workers=args.workers,
+                    scheduler=args.scheduler, force=args.force)
+
+
+@command("analyze", "sensitivity indices (SALib) of a sobol/morris sweep", [
+    arg("results", type=Path, help="sweep results folder"),
+    arg("--method", choices=["sobol", "morris"], required=True),
+    arg("--outcome", required=True, help="outcome column of runs.parquet"),
+])
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from trucesim.runner.sensitivity import analyze, sobol_view, sobol_warnings
 
@@ -498,6 +390,20 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("plot", "draw figures of a run or sweep results folder", [
+    arg("results", type=Path, help="results folder of `trucesim run` or `trucesim sweep`"),
+    arg("--kind", default=None,
+        help="fan, compare, annual, composition, control, response or sensitivity "
+        "(default: every kind that fits the results)"),
+    arg("--metric", default=None,
+        help="daily metric (default: homicides) or, for sweep kinds, a runs.parquet "
+        "outcome (default: truce_rate_ratio or mean_homicides)"),
+    out("folder for the figures (default: RESULTS/plots)"),
+    arg("--format", choices=["png", "svg", "pdf"], default="png", dest="fmt",
+        help="file format (default: png)"),
+    arg("--dpi", type=dpi_type, default=110,
+        help="resolution of PNGs, 10 to 1200 (default: 110)"),
+], draws=True)
 def _cmd_plot(args: argparse.Namespace) -> int:
     from trucesim.plots.render import plot_results
 
@@ -507,15 +413,58 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("calibrate", "posterior of parameters by ABC-SMC (pyabc)", [
+    arg("calibration", help="calibration TOML file"),
+    workers(),
+    arg("--backend", choices=["process", "dask"], default="process",
+        help="local processes (default) or Dask"),
+    arg("--scheduler", default=None,
+        help="Dask scheduler address (default: a local Dask cluster)"),
+    out("results folder, with pyabc's history.db "
+        "(default: results/calibration-<file stem>)"),
+    arg("--resume", action="store_true",
+        help="continue the history in --out (same calibration only)"),
+], simulates=True, draws=True,
+    interrupted="finished generations are in history.db; rerun with --resume to continue")
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from trucesim.calibration.smc import run_calibration
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers: must be at least 1")
     return run_calibration(args.calibration, workers=args.workers, backend=args.backend,
                            out=args.out, scheduler=args.scheduler, resume=args.resume)
 
 
+@command("validate", "in- and out-of-sample report of the calibrated model", [
+    arg("--scenario", default=None,
+        help="calibrated scenario (default: the main case's scenario)"),
+    replicates(40, "runs (default: 40)", minimum=2),
+    seed(),
+    workers(),
+    out("report folder (default: results/validation)"),
+    force("replace a validation report in --out made with different settings"),
+    Count(("--ablation-replicates",), {"type": int, "default": None, "metavar": "N",
+          "help": "replicates per mechanism combination in the ablation table "
+          "(default: min(--replicates, 4); 0: no ablation)"}, minimum=0),
+    arg("--posterior", nargs="?", const=True, default="auto", metavar="FILE",
+        help="posterior predictive intervals: replicate r runs draw r of a "
+        "protocol-A (hindcast) posterior file (default: the scenario's own "
+        "'posterior', when it names one, as the main case's scenario does)"),
+    arg("--no-posterior", dest="posterior", action="store_const", const=None,
+        help="run every replicate at the point values: intervals are noise only"),
+], simulates=True, draws=True, interrupted="nothing was written; rerun to start again")
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from trucesim.calibration.validation import run_validation
+    from trucesim.scenario.maincase import main_case_file
+
+    scenario = args.scenario if args.scenario is not None else main_case_file("scenario")
+    return run_validation(scenario, replicates=args.replicates, seed=args.seed,
+                          workers=args.workers, out=args.out, force=args.force,
+                          ablation_runs=args.ablation_replicates, posterior=args.posterior)
+
+
+@command("observed", "list a case's observed data rows (ids for calibration)", [
+    arg("case", nargs="?", default=None,
+        help="case.toml, its folder or a bundled case's name (default: the main job's case)"),
+])
 def _cmd_observed(args: argparse.Namespace) -> int:
     from trucesim.calibration.observed import NOWCAST_MARK
     from trucesim.cases import load_case, main_case_path
@@ -539,23 +488,17 @@ def _cmd_observed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from trucesim.calibration.validation import run_validation
-
-    if args.replicates < 2:
-        raise UsageError("--replicates: must be at least 2")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers: must be at least 1")
-    if args.ablation_replicates is not None and args.ablation_replicates < 0:
-        raise UsageError("--ablation-replicates: must be at least 0")
-    from trucesim.scenario.maincase import main_case_file
-
-    scenario = args.scenario if args.scenario is not None else main_case_file("scenario")
-    return run_validation(scenario, replicates=args.replicates, seed=args.seed,
-                          workers=args.workers, out=args.out, force=args.force,
-                          ablation_runs=args.ablation_replicates, posterior=args.posterior)
-
-
+@command("dashboard", "watch a scenario run in the browser (Mesa SolaraViz)", [
+    arg("scenario", nargs="?", default=None,
+        help="scenario file or bundled name (default: the main case's branch scenario)"),
+    arg("--host", default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this machine only; "
+        "any other needs --allow-remote)"),
+    arg("--allow-remote", action="store_true",
+        help="allow a --host reachable from other machines (there is no "
+        "authentication: anyone who reaches it can drive the dashboard)"),
+    arg("--port", type=int, default=8765, help="TCP port (default: 8765)"),
+], simulates=True, interrupted="stopped")
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     from trucesim.dashboard.server import DashboardError, serve
 
@@ -570,10 +513,17 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
+def _parser() -> argparse.ArgumentParser:
+    from trucesim import __version__
+
+    return build_parser("trucesim", "Agent-based simulation of gang truces: leaders, cliques "
+                        "and police.", f"trucesim {__version__}")
+
+
 def _announce_compilation(command: str) -> None:
     """Tell the user, before a simulating command's first run on a machine, that the
     model compiles now (once; later runs load it from the cache)."""
-    if command not in SIMULATING:
+    if not COMMANDS[command].simulates:
         return
     from trucesim.core.day import simulate_days
     from trucesim.numerics.jit import first_use_note
@@ -586,14 +536,15 @@ def _announce_compilation(command: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``trucesim`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    func: Callable[[argparse.Namespace], int] = args.func
-    if args.command in DRAWING:
+    cmd = COMMANDS[args.command]
+    if cmd.draws:
         import matplotlib
 
         matplotlib.use("Agg")  # files only: no window, no display needed
     try:
+        cmd.check(args)  # the shared options: one line, exit 2, before anything runs
         _announce_compilation(args.command)
-        status = func(args)
+        status = args.func(args)
         sys.stdout.flush()  # a closed pipe is reported here, not at interpreter exit
         return status
     except ConfigError as exc:
@@ -613,27 +564,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, _INPUT_ERRORS) else 1
     except KeyboardInterrupt:
-        print(f"interrupted: {INTERRUPTED.get(args.command, 'nothing was written')}",
-              file=sys.stderr)
+        print(f"interrupted: {cmd.interrupted}", file=sys.stderr)
         return 130
 
 
 #: OSErrors that come from what the user asked for (exit 2) rather than the machine (1).
 _INPUT_ERRORS = (PermissionError, FileExistsError, NotADirectoryError, IsADirectoryError,
                  FileNotFoundError)
-#: What an interrupted command leaves, by command.
-INTERRUPTED = {
-    "attribute": "nothing was written (results appear whole or not at all); rerun to start again",
-    "sweep": "finished runs are kept; rerun the same command to resume",
-    "calibrate": "finished generations are in history.db; rerun with --resume to continue",
-    "run": "nothing was written (results appear whole or not at all); rerun to start again",
-    "validate": "nothing was written; rerun to start again",
-    "nowcast": "nothing was written (results appear whole or not at all); rerun to start again",
-    "dashboard": "stopped",
-    "backtest": "finished origins are kept in the folder's origins/; rerun the same command "
-                "to resume",
-}
-
 
 def _os_error(exc: OSError) -> str:
     """One line for a failed file operation: the file, then why."""

@@ -23,7 +23,6 @@ import datetime as dt
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -38,13 +37,13 @@ from trucesim.calibration.nowcast import (
     run_branches,
     run_filter,
 )
+from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE
 from trucesim.cases import Case, load_case, main_case_path
-from trucesim.folders import result_folder
-from trucesim.numerics.jit import compiler
+from trucesim.folders import manifest, result_folder
+from trucesim.stats import quantiles
 
 DEFAULT_NOWCAST_PARTICLES = 500
 DEFAULT_MAIN_PARTICLES = 200
-MAX_PARTICLES = 20_000
 HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
 
 
@@ -63,11 +62,13 @@ def check_budget(case: Case, what: str, key: str, particles: int,
                            base.world.burn_in_days, **extra)
 
 
-def intervals_carry(as_of: dt.date) -> str:
+def intervals_carry(as_of: dt.date, state_noise: str = "off") -> str:
     """What the branches' intervals carry, in words."""
+    noise = (", and the latent-state process noise (grievance, authority, arms, autonomy, "
+             "members) going on in the branches" if state_noise == "on" else "")
     return ("posterior (each particle's parameter draw, as filtered), state (the filtered "
             f"ensemble of model states on {as_of}) and noise (each branch's own future "
-            "randomness)")
+            f"randomness{noise})")
 
 
 def get_case(spec: str | Path | Case | None) -> Case:
@@ -78,7 +79,7 @@ def get_case(spec: str | Path | Case | None) -> Case:
 
 
 def _filter(case, particles, posterior_path, seed, workers, keep_workers=False,
-            as_of=None, drift=DEFAULT_DRIFT) -> NowcastResult:
+            as_of=None, drift=DEFAULT_DRIFT, state_noise=DEFAULT_STATE_NOISE) -> NowcastResult:
     posterior = read_posterior(posterior_path, case, as_of)  # every check before anything runs
     with tqdm(total=1, desc="nowcast: periods", unit="period", disable=None) as bar:
         def progress(done, total, label):
@@ -88,7 +89,7 @@ def _filter(case, particles, posterior_path, seed, workers, keep_workers=False,
 
         return run_filter(particles, posterior=posterior, seed=seed, workers=workers,
                           progress=progress, keep_workers=keep_workers, case=case,
-                          cutoff=as_of, drift=drift)
+                          cutoff=as_of, drift=drift, state_noise=state_noise)
 
 
 def _ensemble_frame(result: NowcastResult) -> pd.DataFrame:
@@ -120,7 +121,7 @@ def _report(result: NowcastResult, elapsed: float) -> str:
         "Likelihood: negative binomial on each period's recorded homicides, mean = the "
         f"particle's simulated count, relative error cv = {result.settings['cv']}. "
         f"Resampling: systematic, when ESS < {result.settings['ess_threshold']} N and after "
-        f"the last period. {drift_line(result)}", "",
+        f"the last period. {drift_line(result)} {state_noise_line(result)}", "",
         f"On {last['period']}: record {last['observed_per_day']:.1f} a day; filtered "
         f"{last['filtered_mean']:.1f} (5-95%: {last['filtered_p05']:.1f}-"
         f"{last['filtered_p95']:.1f}); before assimilating it {last['prior_mean']:.1f}.", "",
@@ -146,17 +147,14 @@ def _report(result: NowcastResult, elapsed: float) -> str:
 
 
 def _manifest(kind: str, result: NowcastResult, elapsed: float, **extra) -> dict:
-    from trucesim import __version__
-
-    return {
-        "kind": kind, "trucesim_version": __version__, "compiler": compiler(),
+    return manifest(kind, **{
         **result.settings, "seconds": {**result.seconds, "total": round(elapsed, 2)},
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "seeding": "numpy SeedSequence(seed).spawn(particles + 1): child i seeds particle i, "
                    "the last the resampling and the filter's drift; each copy of a resampled "
                    "particle after the first gets a further child of the root; the drift in "
-                   "the branches a child of the last", **extra,
-    }
+                   "the branches a child of the last; the latent-state noise draws from each "
+                   "particle's own generator, and in the branches from SeedSequence(seed, "
+                   "spawn_key=(particles, 1, i)), created afresh for each branch", **extra})
 
 
 def _save(fig, path: Path) -> None:
@@ -169,7 +167,7 @@ def _save(fig, path: Path) -> None:
 def nowcast_command(particles: int | None, posterior: Path | None, seed: int | None,
                     out: Path | None, force: bool = False, workers: int = 2,
                     case: str | Path | Case | None = None, as_of: dt.date | None = None,
-                    drift: str = DEFAULT_DRIFT) -> int:
+                    drift: str = DEFAULT_DRIFT, state_noise: str = DEFAULT_STATE_NOISE) -> int:
     """``trucesim nowcast [CASE] [--as-of DATE]``: run the filter and write its results
     folder (an earlier as-of date than the case's is allowed, a later one refused)."""
     case = get_case(case)
@@ -182,10 +180,12 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
     read_posterior(posterior, case, as_of)  # a bad file stops here: one line, exit 2
     out = Path(out) if out is not None else Path("results") / f"nowcast-{case.name}"
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
-                "cutoff": as_of.isoformat(), "case": str(case.path), "drift": drift}
+                "cutoff": as_of.isoformat(), "case": str(case.path), "drift": drift,
+                "state_noise": state_noise}
     with result_folder(out, "nowcast", settings, force=force) as stage:
         started = time.perf_counter()
-        result = _filter(case, particles, posterior, seed, workers, as_of=as_of, drift=drift)
+        result = _filter(case, particles, posterior, seed, workers, as_of=as_of, drift=drift,
+                         state_noise=state_noise)
         result.settings["case"] = case.name
         elapsed = time.perf_counter() - started
         diagnostics.annotate_bands(result.table).to_csv(stage / "filtered.csv", index=False)
@@ -213,7 +213,8 @@ def nowcast_command(particles: int | None, posterior: Path | None, seed: int | N
 
 def main_job(particles: int | None, seed: int | None, out: Path | None, force: bool = False,
              posterior: Path | None = None, workers: int = 2,
-             case: str | Path | Case | None = None, drift: str = DEFAULT_DRIFT) -> int:
+             case: str | Path | Case | None = None, drift: str = DEFAULT_DRIFT,
+             state_noise: str = DEFAULT_STATE_NOISE) -> int:
     """``trucesim run [CASE]``: a case's branches from the nowcast on its as-of date (no
     CASE: the main job's case)."""
     case = get_case(case)
@@ -227,11 +228,11 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
            else Path("results") / f"{case.branch_scenario.name}-nowcast")
     settings = {"particles": particles, "seed": seed, "posterior": str(posterior or "bundled"),
                 "cutoff": case.as_of.isoformat(), "job": "main", "case": str(case.path),
-                "drift": drift}
+                "drift": drift, "state_noise": state_noise}
     with result_folder(out, "run", settings, force=force) as stage:
         started = time.perf_counter()
         result = _filter(case, particles, posterior, seed, workers, keep_workers=True,
-                         drift=drift)
+                         drift=drift, state_noise=state_noise)
         result.settings["case"] = case.name
         branches = run_branches(result, workers=workers)
         elapsed = time.perf_counter() - started
@@ -243,10 +244,10 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
         for b, name in enumerate(branches.names):
             for metric in ("homicides", "deaths_true"):
                 a = getattr(branches, metric)[b].astype(float)
+                p05, p50, p95 = quantiles(a, axis=0)
                 frames.append(pd.DataFrame({
                     "date": branches.dates, "branch": name, "metric": metric,
-                    "mean": a.mean(axis=0), "p05": np.quantile(a, 0.05, axis=0),
-                    "p50": np.quantile(a, 0.5, axis=0), "p95": np.quantile(a, 0.95, axis=0)}))
+                    "mean": a.mean(axis=0), "p05": p05, "p50": p50, "p95": p95}))
         write_parquet(stage / "branches_daily.parquet", pd.concat(frames, ignore_index=True))
         first14 = {n: float(branches.homicides[b, :, :14].mean())
                    for b, n in enumerate(branches.names)}
@@ -257,7 +258,11 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
             "particles": particles, "seed": seed, "cutoff": case.as_of.isoformat(),
             "branches_from": branches.start.isoformat(),
             "branches_to": branches.dates[-1].date().isoformat(),
-            "intervals_carry": intervals_carry(case.as_of), "drift": drift_settings(result),
+            "intervals_carry": intervals_carry(case.as_of, state_noise),
+            "drift": drift_settings(result),
+            "state_noise": result.settings["state_noise_prior"],
+            "log_evidence": float(result.table["log_evidence"].sum()),
+            "ess_min": float(result.table["ess"].min()),
             "filtered_last_period": {"period": last["period"],
                                      "record_per_day": last["observed_per_day"],
                                      "filtered_mean": last["filtered_mean"],
@@ -308,6 +313,17 @@ def drift_line(result: NowcastResult) -> str:
             "drift goes on in the branches.")
 
 
+def state_noise_line(result: NowcastResult) -> str:
+    """One sentence on the latent-state noise the filter ran with."""
+    prior = result.settings.get("state_noise_prior") or {"setting": "off", "perturbed": {}}
+    if not prior["perturbed"]:
+        return "Latent-state noise: off (the state moves only by the model's mechanisms)."
+    each = ", ".join(f"{n} ({v['space']} sd {v['sd']:g}, {v['reversion_days']:g} days)"
+                     for n, v in prior["perturbed"].items())
+    return ("Latent-state noise: on (per gang, Ornstein-Uhlenbeck offsets after each period "
+            f"and every 30 days in the branches): {each}.")
+
+
 def status_quo_against_record(branches, case: Case) -> list[dict]:
     """The status-quo branch judged against the record it never saw (display only, never
     an input): for each homicide row of the case's record that ends inside the branches'
@@ -339,8 +355,8 @@ def status_quo_against_record(branches, case: Case) -> list[dict]:
         out.append({"row": row.id, "from": lo.isoformat(), "to": row.end.isoformat(),
                     "record_per_day": count / (b - a),
                     "status_quo_mean": float(per_particle.mean()),
-                    "status_quo_p05": float(np.quantile(per_particle, 0.05)),
-                    "status_quo_p95": float(np.quantile(per_particle, 0.95))})
+                    "status_quo_p05": float(quantiles(per_particle, 0.05)),
+                    "status_quo_p95": float(quantiles(per_particle, 0.95))})
     return out
 
 
@@ -375,13 +391,15 @@ def _print_main(case, result, branches, rel, first14, out, elapsed) -> None:
     if posterior is not None:
         print(f"posterior: {posterior.source}\n  {posterior.description}")
     print(drift_line(result))
+    print(state_noise_line(result))
     print(f"\nFiltered level, {last['period']}: {last['filtered_mean']:.1f} recorded homicides "
           f"a day (5-95%: {last['filtered_p05']:.1f}-{last['filtered_p95']:.1f}); record "
           f"{last['observed_per_day']:.1f}. First 14 days of each branch: "
           + ", ".join(f"{k} {v:.1f}" for k, v in first14.items()) + " a day.")
     print(f"\nDeaths {branches.start}..{branches.dates[-1].date()} by branch, relative to "
           f"{sq_label} (the status quo; paired particle by particle; mean and 5-95% interval "
-          f"over the ensemble). The intervals carry {intervals_carry(case.as_of)}.")
+          f"over the ensemble). The intervals carry "
+          f"{intervals_carry(case.as_of, result.settings.get('state_noise', 'off'))}.")
     for metric, title in (("deaths_true", "true deaths (recorded + disappeared)"),
                           ("homicides", "recorded homicides")):
         t = rel[rel["metric"] == metric]

@@ -15,23 +15,23 @@ import datetime as dt
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from trucesim import budget
-from trucesim.api import simulate
+from trucesim.api import run_replicates, stack
 from trucesim.atomic import write_json, write_parquet
-from trucesim.folders import result_folder
-from trucesim.numerics.jit import compiler
-from trucesim.outcomes import counterfactual_table, period_table, run_summary
+from trucesim.folders import result_folder, write_manifest
+from trucesim.outcomes import TYPES, counterfactual_table, period_table, run_summary
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import BASE, Scenario, load_scenario, walk_path
+from trucesim.seeds import SEEDING
 from trucesim.uncertainty import PosteriorSpec, label, parameter_draws
 
 DEFAULT_REPLICATES = 20
-SHOWN_TYPES = ["homicides", "gang_on_gang", "gang_on_civilian", "police_killed",
-               "gang_killed_by_police", "background", "disappearances"]
+#: Columns of the printed tables: every summary type but true deaths (recorded, each kind
+#: of death, the hidden).
+SHOWN_TYPES = [t for t in TYPES if t != "deaths_true"]
 
 
 def variant_start(scenario: Scenario) -> dt.date:
@@ -70,36 +70,32 @@ def run_scenario(
     budget.check("-n/--replicates", "", len(variants) * replicates, scenario.days,
                  scenario.world.cliques, scenario.world.burn_in_days)
     root_seed = scenario.seed if seed is None else seed
-    children = np.random.SeedSequence(root_seed).spawn(replicates)
     out = Path(out) if out is not None else Path("results") / scenario.name
 
-    bases = [scenario if draws is None else draws.apply(scenario, r) for r in range(replicates)]
     uncertainty = label(draws)
     ran = [] if draws is None else [  # the posterior parameters' values each replicate ran
-        {k: walk_path(b.to_data(), k)[0] for k in draws.posterior.names} for b in bases]
+        {k: walk_path(draws.apply(scenario, r).to_data(), k)[0] for k in draws.posterior.names}
+        for r in range(replicates)]
     settings = {"scenario": scenario.model_dump(mode="json"), "variants": labels,
                 "replicates": replicates, "root_seed": root_seed}
     if draws is not None:
         settings["posterior"] = draws.settings()
     with result_folder(out, "run", settings, force=force) as stage:
-        frames, rows = [], []
+        runs, rows = [], []
         started = time.perf_counter()
         total = len(variants) * replicates
         with tqdm(total=total, desc=f"{scenario.name}", unit="run", disable=None) as bar:
-            for v in variants:
-                for r, child in enumerate(children):
-                    df = simulate(bases[r], seed=child, variant=v)
-                    drawn = {} if draws is None else {"draw": r, "parameters": ran[r]}
-                    rows.append({"variant": v or "base", "replicate": r,
-                                 "seed_entropy": str(child.entropy),
-                                 "spawn_key": list(child.spawn_key), **drawn,
-                                 **run_summary(df)})
-                    df.insert(0, "replicate", r)
-                    df.insert(0, "variant", v or "base")
-                    frames.append(df)
-                    bar.update()
+            for run in run_replicates(scenario, replicates, root_seed, variants, draws=draws):
+                r = run.replicate
+                drawn = {} if draws is None else {"draw": r, "parameters": ran[r]}
+                rows.append({"variant": run.variant or "base", "replicate": r,
+                             "seed_entropy": str(run.seed.entropy),
+                             "spawn_key": list(run.seed.spawn_key), **drawn,
+                             **run_summary(run.daily)})
+                runs.append(run)
+                bar.update()
         elapsed = time.perf_counter() - started
-        daily = pd.concat(frames, ignore_index=True)
+        daily = stack(runs)
         daily["variant"] = pd.Categorical(daily["variant"],
                                           categories=labels)
         by_phase = period_table(daily, "phase")[SHOWN_TYPES]
@@ -124,24 +120,18 @@ def run_scenario(
             "runs": rows,
         }
         write_json(stage / "summary.json", summary)
-        from trucesim import __version__
-
-        write_json(stage / "manifest.json", {
-            "kind": "run",
-            "trucesim_version": __version__,
-            "scenario_source": scenario.source,
-            "scenario": scenario.model_dump(mode="json"),
-            "variants": labels,
-            "replicates": replicates,
-            "root_seed": root_seed,
-            "compiler": compiler(),
-            "seeding": "numpy SeedSequence(root_seed).spawn(replicates); replicate r uses "
-                       "child r in every variant (common random numbers)",
-            "uncertainty": uncertainty,
-            "posterior": None if draws is None else draws.describe(),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "elapsed_seconds": round(elapsed, 3),
-        })
+        write_manifest(
+            stage, "run",
+            scenario_source=scenario.source,
+            scenario=scenario.model_dump(mode="json"),
+            variants=labels,
+            replicates=replicates,
+            root_seed=root_seed,
+            seeding=SEEDING,
+            uncertainty=uncertainty,
+            posterior=None if draws is None else draws.describe(),
+            elapsed_seconds=round(elapsed, 3),
+        )
         import matplotlib.pyplot as plt
 
         from trucesim.plots import fan_chart

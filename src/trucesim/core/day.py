@@ -1,4 +1,4 @@
-"""One day of the model, steps 1 to 9 in order (DESIGN section 2), as one kernel.
+"""One day of the model, steps 1 to 9 in order (docs/model.md, "One day"), as one kernel.
 
 :func:`day` is the day; :func:`simulate_days` runs a span of days. Both
 :meth:`TruceModel.step <trucesim.core.model.TruceModel.step>` (one day) and

@@ -16,14 +16,19 @@ from trucesim.numerics.constants import STANCE_NAMES
 
 
 class Metric(NamedTuple):
-    """An output column: name, storage type, meaning, whether it is a flow (a count of
-    the day's events, which sums over days) rather than a level, and for a coded choice
-    the names of its codes (code -1: missing)."""
+    """An output column: name, storage type, meaning, the one label and unit it is shown
+    with (plots, tables, the dashboard), whether it is a flow (a count of the day's
+    events, which sums over days) rather than a level, whether it is a component of true
+    deaths (``deaths_true`` is the sum of these), and for a coded choice the names of its
+    codes (code -1: missing)."""
 
     name: str
     dtype: type
     meaning: str
+    label: str
+    unit: str
     flow: bool = False
+    death: bool = False  # a component of true deaths: deaths_true sums these
     categories: tuple[str, ...] | None = None  # a coded choice: its names, by code
 
 
@@ -31,45 +36,68 @@ class Metric(NamedTuple):
 ACTIVE_WINDOW = 30
 
 METRICS = (
-    Metric("homicides", np.int64, "recorded homicides: deaths_true - disappearances", flow=True),
-    Metric("deaths_true", np.int64, "every killing, recorded or hidden", flow=True),
-    Metric("gang_on_gang", np.int64, "killings on fronts (members of rival cliques)", flow=True),
-    Metric("gang_on_civilian", np.int64, "civilians killed by clique members", flow=True),
-    Metric("police_killed", np.int64, "police officers killed", flow=True),
-    Metric("gang_killed_by_police", np.int64, "gang members killed by police", flow=True),
+    Metric("homicides", np.int64, "recorded homicides: deaths_true - disappearances",
+           "recorded homicides", "per day", flow=True),
+    Metric("deaths_true", np.int64, "every killing, recorded or hidden",
+           "true deaths (recorded and hidden)", "per day", flow=True),
+    Metric("gang_on_gang", np.int64, "killings on fronts (members of rival cliques)",
+           "gang-on-gang killings", "per day", flow=True, death=True),
+    Metric("gang_on_civilian", np.int64, "civilians killed by clique members",
+           "civilians killed by gangs", "per day", flow=True, death=True),
+    Metric("police_killed", np.int64, "police officers killed",
+           "police officers killed", "per day", flow=True, death=True),
+    Metric("gang_killed_by_police", np.int64, "gang members killed by police",
+           "gang members killed by police", "per day", flow=True, death=True),
     Metric("attacks_on_police", np.int64,
-           "gang attacks on police (0 unless mechanisms.police_gang_retaliation)", flow=True),
-    Metric("background", np.int64, "non-gang homicides", flow=True),
+           "gang attacks on police (0 unless mechanisms.police_gang_retaliation)",
+           "gang attacks on police", "per day", flow=True),
+    Metric("background", np.int64, "non-gang homicides",
+           "non-gang (background) homicides", "per day", flow=True, death=True),
     Metric("other_actors", np.int64,
-           "killings by armed actors no truce touches (mechanisms.other_actors)", flow=True),
-    Metric("disappearances", np.int64, "killings hidden by cliques under restraint", flow=True),
+           "killings by armed actors no truce touches (mechanisms.other_actors)",
+           "killings by other armed actors", "per day", flow=True, death=True),
+    Metric("disappearances", np.int64, "killings hidden by cliques under restraint",
+           "hidden killings (disappearances)", "per day", flow=True),
     Metric("gang_member_victims", np.int64,
            "recorded victims who were gang members: gang_on_gang + gang_killed_by_police - "
            "front killings hidden (0 unless mechanisms.extortion_killings, under which "
-           "concealment is drawn per stream)", flow=True),
-    Metric("arrests", np.int64, "members arrested", flow=True),
-    Metric("releases", np.int64, "prisoners released back to their clique", flow=True),
-    Metric("recruits", np.int64, "members recruited", flow=True),
-    Metric("members", np.int64, "members on the street (end of day)"),
-    Metric("prisoners", np.int64, "members in prison (end of day)"),
-    Metric("restraint_share", np.float64, "share of cliques with restraint >= 0.5"),
-    Metric("pressure_share", np.float64, "share of cliques with pressure >= 0.5"),
-    Metric("mean_autonomy", np.float64, "mean clique autonomy"),
-    Metric("mean_heat", np.float64, "mean police heat per territory"),
+           "concealment is drawn per stream)", "recorded victims who were gang members",
+           "per day", flow=True),
+    Metric("arrests", np.int64, "members arrested", "arrests", "per day", flow=True),
+    Metric("releases", np.int64, "prisoners released back to their clique",
+           "releases from prison", "per day", flow=True),
+    Metric("recruits", np.int64, "members recruited", "recruits", "per day", flow=True),
+    Metric("members", np.int64, "members on the street (end of day)",
+           "gang members at large", "people"),
+    Metric("prisoners", np.int64, "members in prison (end of day)",
+           "gang members in prison", "people"),
+    Metric("restraint_share", np.float64, "share of cliques with restraint >= 0.5",
+           "cliques under restraint", "share of cliques"),
+    Metric("pressure_share", np.float64, "share of cliques with pressure >= 0.5",
+           "cliques under a pressure order", "share of cliques"),
+    Metric("mean_autonomy", np.float64, "mean clique autonomy",
+           "mean clique autonomy", "0 to 1"),
+    Metric("mean_heat", np.float64, "mean police heat per territory",
+           "mean police heat", "index, 1 = baseline"),
     Metric("active_fronts", np.int64,
-           f"directed fronts with a killing in the last {ACTIVE_WINDOW} days"),
-    Metric("benefits_paid", np.float64, "benefits actually paid to leaders today"),
+           f"directed fronts with a killing in the last {ACTIVE_WINDOW} days",
+           f"active fronts (a killing in the last {ACTIVE_WINDOW} days)", "fronts"),
+    Metric("benefits_paid", np.float64, "benefits actually paid to leaders today",
+           "benefits paid to leaders", "0 to 1"),
 )
 
 GANG_METRICS = (
-    Metric("control", np.float64, "share of the gang's cliques following today's order"),
-    Metric("authority", np.float64, "the leaders' authority"),
-    Metric("stance", np.int64, "the leaders' stance", categories=tuple(STANCE_NAMES)),
+    Metric("control", np.float64, "share of the gang's cliques following today's order",
+           "share of cliques following orders", "share of cliques"),
+    Metric("authority", np.float64, "the leaders' authority", "leaders' authority", "0 to 1"),
+    Metric("stance", np.int64, "the leaders' stance", "leaders' stance", "stance",
+           categories=tuple(STANCE_NAMES)),
     Metric("street_stance", np.int64,
            "the stance the street tier relays (missing unless mechanisms.command_tiers and "
-           "the tier exists)", categories=tuple(STANCE_NAMES)),
+           "the tier exists)", "street tier's stance", "stance", categories=tuple(STANCE_NAMES)),
     Metric("grievance", np.float64,
-           "the leaders' grievance against the state (0 unless mechanisms.bargaining_violence)"),
+           "the leaders' grievance against the state (0 unless mechanisms.bargaining_violence)",
+           "leaders' grievance", "0 to 1"),
 )
 
 DAILY = np.dtype([(m.name, m.dtype) for m in METRICS])
@@ -78,6 +106,11 @@ GANG_DAILY = np.dtype([(m.name, m.dtype) for m in GANG_METRICS])
 METRIC_NAMES = tuple(m.name for m in METRICS)
 #: Names of the flow metrics (counts of the day's events).
 FLOW_METRICS = tuple(m.name for m in METRICS if m.flow)
+#: Names of the kinds of death, in column order: their sum is ``deaths_true``
+#: (:func:`trucesim.core.day.record`; checked in tests/test_model.py).
+DEATH_TYPES = tuple(m.name for m in METRICS if m.death)
+#: Every metric, daily and per gang, by name.
+BY_NAME = {m.name: m for m in METRICS + GANG_METRICS}
 
 
 def gang_column(metric: str, gang: str) -> str:

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from trucesim.core.metrics import BY_NAME
 from trucesim.core.model import TruceModel
 from trucesim.dashboard.model import day_label
 from trucesim.dashboard.territory_map import gang_colour
@@ -19,16 +20,18 @@ from trucesim.dashboard.territory_map import gang_colour
 #: Days in the moving average drawn (daily counts are small integers and noisy).
 SMOOTHING = 7
 
-#: Death types drawn, with legend label, colour and line style.
-HOMICIDE_SERIES = (
-    ("homicides", "recorded homicides (all)", "black", "-", 1.8),
-    ("gang_on_gang", "gang on gang", "#c0152f", "-", 1.0),
-    ("gang_on_civilian", "gang on civilian", "#e6ab02", "-", 1.0),
-    ("gang_killed_by_police", "gang members killed by police", "#08306b", "-", 1.0),
-    ("police_killed", "police killed", "#4292c6", "-", 1.0),
-    ("background", "non-gang (background)", "#969696", "-", 1.0),
-    ("disappearances", "hidden deaths (disappearances)", "#7a0177", "--", 1.4),
-)
+#: Death types drawn, with colour, line style and width (labels: each metric's own).
+HOMICIDE_STYLES = {
+    "homicides": ("black", "-", 1.8),
+    "gang_on_gang": ("#c0152f", "-", 1.0),
+    "gang_on_civilian": ("#e6ab02", "-", 1.0),
+    "gang_killed_by_police": ("#08306b", "-", 1.0),
+    "police_killed": ("#4292c6", "-", 1.0),
+    "background": ("#969696", "-", 1.0),
+    "disappearances": ("#7a0177", "--", 1.4),
+}
+HOMICIDE_SERIES = tuple((name, BY_NAME[name].label, *style)
+                        for name, style in HOMICIDE_STYLES.items())
 
 
 def _moving_average(values: np.ndarray, window: int = SMOOTHING) -> np.ndarray:

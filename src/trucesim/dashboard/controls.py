@@ -13,6 +13,7 @@ from trucesim.dashboard.model import BASE_TIMELINE
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.regimes import PRESETS
 from trucesim.scenario.schema import bundled_scenarios, load_scenario
+from trucesim.seeds import SEED_TEXT_MAX
 
 
 def scenario_choices(default: str) -> list[str]:
@@ -67,10 +68,6 @@ def model_params(default: str) -> dict[str, dict[str, Any]]:
     }
 
 
-#: Longest seed text accepted from the page.
-MAX_SEED_TEXT = 20
-
-
 def checked_values(params: dict[str, dict[str, Any]],
                    values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The control ``values`` sent by the page, checked on the server against ``params``.
@@ -99,7 +96,7 @@ def checked_values(params: dict[str, dict[str, Any]],
             ok = (isinstance(value, int | float) and not isinstance(value, bool)
                   and math.isfinite(value) and spec["min"] <= value <= spec["max"])
         elif kind == "InputText":
-            ok = isinstance(value, str) and len(value) <= MAX_SEED_TEXT
+            ok = isinstance(value, str) and len(value) <= SEED_TEXT_MAX
         if not ok:
             notices.append(f"{spec.get('label', key)}: {str(value)[:40]!r} is not one of "
                            f"its values; using {default!r}")

@@ -20,6 +20,7 @@ from trucesim.numerics.constants import STANCE_NAMES
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.regimes import PRESETS
 from trucesim.scenario.schema import Scenario, load_scenario
+from trucesim.seeds import parse_seed
 
 #: Select value meaning "the scenario's own timeline" (no variant / no override).
 BASE_TIMELINE = "(base timeline)"
@@ -44,20 +45,15 @@ class Controls:
     seed: int | None = None
 
 
-def parse_seed(text: object) -> int | None:
-    """A seed from a text box: an integer in [0, 2**63), or None when empty or invalid."""
-    if text is None:
-        return None
-    s = str(text).strip()
-    if not s:
-        return None
-    if len(s) > 20:
-        return None
+def seed_control(text: object) -> tuple[int | None, str | None]:
+    """A seed from the text box (:func:`trucesim.seeds.parse_seed`) and, for a bad one,
+    why not: ``(None, None)`` when empty (the scenario's seed), ``(None, reason)``."""
+    if text is None or not str(text).strip():
+        return None, None
     try:
-        value = int(s)
-    except ValueError:
-        return None
-    return value if 0 <= value < 2**63 else None
+        return parse_seed(text), None
+    except ValueError as exc:
+        return None, str(exc)
 
 
 def configure(scenario: Scenario, controls: Controls) -> Scenario:
@@ -119,9 +115,9 @@ class DashboardModel(TruceModel):
                 + (f" (variants: {', '.join(base.variants)})" if base.variants else "")
             )
             chosen = None
-        parsed_seed = parse_seed(seed)
-        if seed not in (None, "") and parsed_seed is None:
-            notices.append(f"seed {seed!r} is not a non-negative integer; using {base.seed}")
+        parsed_seed, why = seed_control(seed)
+        if why is not None:
+            notices.append(f"seed {str(seed)[:40]!r} is not a seed ({why}); using {base.seed}")
         self.controls = Controls(
             scenario=scenario_name,
             variant=chosen,

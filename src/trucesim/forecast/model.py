@@ -163,6 +163,8 @@ class ModelForecaster:
         t0 = time.perf_counter()
         result = run_filter(self.particles, posterior=posterior, seed=self.seed,
                             cutoff=cutoff, case=self.case, drift=self.drift,
+                            # its forecasts do not carry the nowcast's state noise on
+                            state_noise="off",
                             workers=self.workers, observations=periods,
                             scenario=self.scenario)
         self.seconds[task.origin] = {"filter": round(time.perf_counter() - t0, 2),

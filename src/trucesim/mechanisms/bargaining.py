@@ -1,4 +1,4 @@
-"""Violence as bargaining capital (DESIGN 2b, mechanism 2; part of step 2 of a day).
+"""Violence as bargaining capital (docs/model.md, mechanism 2; part of step 2 of a day).
 
 Lessing 2015 (J. Conflict Resolution 59(8)) and Jones and Lloyd 2024 (J. Empirical
 Legal Studies 22(1), "Killing as Capital"): when the state withdraws what a truce gave,

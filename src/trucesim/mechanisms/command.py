@@ -11,7 +11,7 @@ Each clique of gang g hears today's order with probability
 probability ``authority_g``. Restraint then decays by a defection rate that grows with
 the clique's own retaliation excitation; pressure decays at its own rate.
 
-Two tiers of command (DESIGN 2b, mechanism 1; switch ``mechanisms.command_tiers``). Once
+Two tiers of command (docs/model.md, mechanism 1; switch ``mechanisms.command_tiers``). Once
 a gang's street tier of leaders at liberty exists (a ``street_tier`` event), the
 imprisoned leadership (the ranfla) no longer reaches the cliques itself: each day the
 street tier hears the ranfla's stance with probability ``(1 - isolation_g) *

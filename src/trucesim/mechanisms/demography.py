@@ -5,7 +5,7 @@ at a release rate. Arrests and deaths of a clique's members raise its autonomy (
 younger leadership that the prison leaders do not control); autonomy relaxes slowly
 back to the gang's baseline.
 
-Capacity built during a truce (DESIGN 2b, mechanism 3; ``mechanisms.truce_capacity``):
+Capacity built during a truce (docs/model.md, mechanism 3; ``mechanisms.truce_capacity``):
 restraint raises a clique's carrying capacity to ``capacity * (1 + growth_order *
 restraint)`` (the leaders' order to grow, admitting members who had not killed), and
 each clique keeps an arms stock that extortion income, in proportion to its members,

@@ -1,4 +1,4 @@
-"""Other armed actors (DESIGN 2b, mechanism 7): killings that no gang truce touches.
+"""Other armed actors (docs/model.md, mechanism 7): killings that no gang truce touches.
 
 Drug-trafficking organisations, contract killers and death squads kill independently
 of the gangs' leaders: their killings form one national discrete-time Hawkes process,

@@ -1,5 +1,5 @@
 """Police and gangs retaliate against each other (step 4 of a day, after the police act;
-DESIGN 2b, mechanism 4; switch ``mechanisms.police_gang_retaliation``).
+docs/model.md, mechanism 4; switch ``mechanisms.police_gang_retaliation``).
 
 Two mutually exciting streams per clique c, each with its own excitation, both
 decaying by ``exp(-omega_p)`` a day (``omega_p = retaliation.decay``):

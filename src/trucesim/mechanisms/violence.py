@@ -1,7 +1,7 @@
 """Killings (steps 5-7 of a day): the Hawkes process on fronts, civilians, background
 and concealment.
 
-Civilians and background (DESIGN 2b, mechanism 6). Each clique kills civilians at
+Civilians and background (docs/model.md, mechanism 6). Each clique kills civilians at
 Poisson(``c * members * (1 - rho * restraint)``) a day, and ``background`` is a
 constant Poisson(``B``) a day nationwide. Without ``mechanisms.civilian_split``,
 ``c = civilian_rate`` and ``B = background_rate``. With it, ``background_rate`` is split
@@ -22,12 +22,12 @@ killing therefore causes, in expectation, ``n = eta / (1 - exp(-omega))`` retali
 a discrete-time multivariate Hawkes process on the front network whose stationary mean
 is ``(I - K)^-1 mu`` (see :func:`stationary_front_mean`).
 
-Capacity built during a truce (DESIGN 2b, mechanism 3). With
+Capacity built during a truce (docs/model.md, mechanism 3). With
 ``mechanisms.truce_capacity`` the size factor also carries the clique's arms stock
 (:func:`trucesim.mechanisms.demography.arm`): ``s_a = (members_a / world.members) **
 size_power * arms_a ** arms_power``.
 
-Leaderless cliques retaliate more (DESIGN 2b, mechanism 5). With
+Leaderless cliques retaliate more (docs/model.md, mechanism 5). With
 ``mechanisms.leaderless_retaliation``, ``eta`` in the excitation term becomes the
 attacker's ``eta_a = eta * (1 + leaderless_gain * autonomy_a)``, so ``n`` becomes
 ``n_a = eta_a / (1 - exp(-omega))`` per attacker.
@@ -71,7 +71,7 @@ def front_killings(rng, cliques, fronts, day, p, scratch, leaderless):
     """The day's killings on the fronts, then excitation decay and retaliation. Police
     deterrence is the cliques' ``deterred`` factor of the day.
 
-    With ``leaderless`` (``mechanisms.leaderless_retaliation``, DESIGN 2b mechanism 5) the
+    With ``leaderless`` (``mechanisms.leaderless_retaliation``, docs/model.md, mechanism 5) the
     excitation term of an attacker a is weighted by
     ``eta_a = eta * (1 + leaderless_gain * autonomy_a)``.
 

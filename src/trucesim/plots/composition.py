@@ -11,6 +11,7 @@ from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from trucesim.core.metrics import BY_NAME, DEATH_TYPES
 from trucesim.plots import style
 from trucesim.plots.series import run_matrix
 from trucesim.plots.timeaxis import (
@@ -25,14 +26,7 @@ from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import Scenario
 
 #: Types of killing stacked in the composition chart (they sum to true deaths).
-KILLING_TYPES = {
-    "gang_on_gang": "gang on gang",
-    "gang_on_civilian": "civilians killed by gangs",
-    "police_killed": "police killed",
-    "gang_killed_by_police": "gang members killed by police",
-    "background": "background (non-gang)",
-    "other_actors": "other armed actors",
-}
+KILLING_TYPES = {name: BY_NAME[name].label for name in DEATH_TYPES}
 #: Types drawn only when a run has them (mechanisms off by default; older results lack them).
 OPTIONAL_TYPES = ("other_actors",)
 

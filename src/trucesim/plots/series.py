@@ -7,37 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from trucesim.core.metrics import FLOW_METRICS
+from trucesim.core.metrics import FLOW_METRICS, GANG_METRICS, METRICS
 from trucesim.scenario.errors import ConfigError
 
-#: Daily counts of events (flows): drawn as a trailing mean per day.
-
-_LABELS = {
-    "homicides": ("recorded homicides", "per day"),
-    "deaths_true": ("true deaths (recorded and hidden)", "per day"),
-    "gang_on_gang": ("gang-on-gang killings", "per day"),
-    "gang_on_civilian": ("killings of civilians by gangs", "per day"),
-    "police_killed": ("police officers killed", "per day"),
-    "gang_killed_by_police": ("gang members killed by police", "per day"),
-    "background": ("non-gang (background) homicides", "per day"),
-    "other_actors": ("killings by other armed actors", "per day"),
-    "disappearances": ("hidden killings (disappearances)", "per day"),
-    "arrests": ("arrests", "per day"),
-    "releases": ("releases from prison", "per day"),
-    "recruits": ("recruits", "per day"),
-    "members": ("gang members at large", "people"),
-    "prisoners": ("gang members in prison", "people"),
-    "restraint_share": ("cliques under restraint", "share of cliques"),
-    "pressure_share": ("cliques under a pressure order", "share of cliques"),
-    "mean_autonomy": ("mean clique autonomy", "0 to 1"),
-    "mean_heat": ("mean police heat", "index, 1 = baseline"),
-    "active_fronts": ("active fronts (a killing in the last 30 days)", "fronts"),
-    "benefits_paid": ("benefits paid to leaders", "0 to 1"),
-}
-_PREFIXES = {
-    "control_": ("{}: share of cliques following orders", "share of cliques"),
-    "authority_": ("{}: leaders' authority", "0 to 1"),
-}
+#: (label, unit) of each daily metric, and of each per-gang metric by its column prefix
+#: (``<metric>_<gang>``): both from the metric's declaration (:mod:`trucesim.core.metrics`).
+_LABELS = {m.name: (m.label, m.unit) for m in METRICS}
+_PREFIXES = {f"{m.name}_": ("{}: " + m.label, m.unit) for m in GANG_METRICS}
 
 
 def metric_label(metric: str) -> tuple[str, str]:

@@ -38,6 +38,7 @@ from trucesim.runner.experiment import Experiment, expected_outcomes
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.params import Mechanisms
 from trucesim.scenario.schema import BASE, Scenario
+from trucesim.stats import quantiles
 
 #: Most mechanisms (players: switches or groups) attributed at once (2**8 = 256
 #: combinations); a scenario with more switches on is attributed by group.
@@ -97,9 +98,9 @@ def switches_of(scenario: Scenario, player: str) -> tuple[str, ...]:
 
 
 def choose_mechanisms(scenario: Scenario, asked: list[str] | None) -> list[str]:
-    """The mechanisms to attribute: ``asked`` (checked: switches or groups), or the DESIGN
-    2b switches on in ``scenario`` (when none is, every switch on in it), by group when
-    they are more than :data:`MAX_MECHANISMS`.
+    """The mechanisms to attribute: ``asked`` (checked: switches or groups), or the
+    mechanism switches (docs/model.md, "Mechanisms") on in ``scenario`` (when none is,
+    every switch on in it), by group when they are more than :data:`MAX_MECHANISMS`.
 
     Raises:
         ConfigError: an unknown or repeated name (a switch named twice, also through a
@@ -277,8 +278,8 @@ def attribute(plan: Attribution, runs: pd.DataFrame) -> AttributionResult:
         "mechanism": plan.mechanisms,
         "shapley": point,
         "mean": per_rep.mean(axis=1) if complete.any() else np.nan,
-        "p05": np.percentile(per_rep, 5, axis=1) if complete.any() else np.nan,
-        "p95": np.percentile(per_rep, 95, axis=1) if complete.any() else np.nan,
+        "p05": quantiles(per_rep, 0.05, axis=1) if complete.any() else np.nan,
+        "p95": quantiles(per_rep, 0.95, axis=1) if complete.any() else np.nan,
         "replicates": int(complete.sum()),
     })
     combos = pd.DataFrame({

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from trucesim.scenario.errors import ConfigError
 
@@ -163,7 +164,15 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
 
 
 @contextmanager
-def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backend]:
+def dask_client(workers: int | None, scheduler: str | None) -> Iterator[tuple[Any, int, str]]:
+    """A Dask client, its slots (threads that run at once) and a description, closed
+    afterwards: on ``scheduler`` (probed first: an unreachable or foreign address is a
+    one-line error), or on a local cluster of ``workers`` single-threaded processes.
+    The one Dask backend of the sweeps (:func:`open_backend`) and of ``calibrate``.
+
+    Raises:
+        ConfigError: Dask not installed, or the scheduler unreachable.
+    """
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -191,8 +200,14 @@ def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backen
         slots = n
         what = f"Dask local cluster ({n} worker{'s' if n > 1 else ''})"
     try:
-        yield Backend(client.get_executor(), slots, what)
+        yield client, slots, what
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextmanager
+def _dask_backend(workers: int | None, scheduler: str | None) -> Iterator[Backend]:
+    with dask_client(workers, scheduler) as (client, slots, what):
+        yield Backend(client.get_executor(), slots, what)

@@ -68,7 +68,6 @@ from trucesim.scenario.schema import (
 from trucesim.uncertainty import ParameterDraws, parameter_draws
 from trucesim.uncertainty import label as uncertainty_label
 
-DESIGNS = ("grid", "lhs", "sobol", "morris", "variants")
 #: Columns of runs.parquet that a parameter may not be named after.
 RESERVED_COLUMNS = frozenset({"run_id", "point", "replicate", "variant", "seed", "status",
                               "error", "attempts", "elapsed_s", "draw"})

@@ -20,7 +20,6 @@ without a record are simply run again (overwriting any daily part they left).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import warnings
@@ -30,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from trucesim.atomic import atomic_path, write_json, write_parquet
-from trucesim.folders import KNOWN_FILES, claim, read_marker, write_marker
+from trucesim.folders import KNOWN_FILES, claim, manifest, read_marker, write_marker
 from trucesim.runner.experiment import RESERVED_COLUMNS, Experiment, Point
 from trucesim.scenario.errors import ConfigError
 
@@ -259,19 +258,13 @@ def code_fingerprint() -> str:
 
 def new_manifest(exp: Experiment) -> dict[str, Any]:
     """The manifest of a new sweep (sessions and totals are added as it runs)."""
-    from trucesim import __version__
-    from trucesim.numerics.jit import compiler
-
-    return {
-        "kind": "sweep",
-        "trucesim_version": __version__,
+    return manifest(
+        "sweep", **{
         "code_fingerprint": code_fingerprint(),
-        "created": now(),
         "experiment": exp.resolved(),
         "fingerprint": exp.fingerprint(),
         "root_seed": exp.seed,
         "replicates": exp.replicates,
-        "compiler": compiler(),
         "seeding": "replicate r of every design point uses numpy "
                    "SeedSequence(root_seed).spawn(replicates)[r] == "
                    "SeedSequence(root_seed, spawn_key=(r,)) (common random numbers)",
@@ -289,7 +282,7 @@ def new_manifest(exp: Experiment) -> dict[str, Any]:
                    "writes this folder",
         "status": "running",
         "sessions": [],
-    }
+    })
 
 
 def point_entry(p: Point) -> dict[str, Any]:
@@ -327,7 +320,3 @@ def runs_table(exp: Experiment, records: dict[str, dict[str, Any]]) -> pd.DataFr
             table[col] = pd.to_numeric(table[col], errors="coerce").astype(float)
     table["error"] = table["error"].astype(object)
     return table
-
-
-def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

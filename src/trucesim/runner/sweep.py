@@ -14,11 +14,11 @@ from typing import Any
 from tqdm import tqdm
 
 from trucesim import budget
-from trucesim.folders import FolderLock
+from trucesim.folders import FolderLock, now
 from trucesim.runner.backends import Backend, open_backend
 from trucesim.runner.experiment import Experiment, load_experiment
 from trucesim.runner.results import SweepResults
-from trucesim.runner.store import CODE, DAILY, MAX_ATTEMPTS, SweepStore, now, run_id
+from trucesim.runner.store import CODE, DAILY, MAX_ATTEMPTS, SweepStore, run_id
 from trucesim.runner.tasks import RunTask, execute_run, running_code
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.files import named_output

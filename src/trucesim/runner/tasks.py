@@ -23,6 +23,7 @@ import pandas as pd
 from trucesim.api import simulate
 from trucesim.outcomes import run_summary
 from trucesim.runner.store import CODE, DAILY, code_fingerprint, encode_daily
+from trucesim.seeds import replicate_seed
 
 if TYPE_CHECKING:
     from trucesim.runner.experiment import Point
@@ -47,8 +48,8 @@ class RunTask:
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
-        """``SeedSequence(root_seed).spawn(R)[replicate]``: the same at every design point."""
-        return np.random.SeedSequence(self.root_seed, spawn_key=(self.replicate,))
+        """:func:`~trucesim.seeds.replicate_seed`: the same at every design point."""
+        return replicate_seed(self.root_seed, self.replicate)
 
     def scenario(self) -> Scenario:
         """The scenario of this run: base, then the posterior draw's values, then the

@@ -489,10 +489,6 @@ class PolicingParams(Frozen):
     )
 
 
-ANCHORS_2013 = ("DESIGN 2b anchors, 2013: 140 attacks on police, 12 police killed, 27 gang "
-                "members killed by police")
-
-
 class RetaliationParams(Frozen):
     """Police and gangs retaliate against each other (DESIGN 2b, mechanism 4; switch
     ``mechanisms.police_gang_retaliation``).

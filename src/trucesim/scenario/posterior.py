@@ -47,6 +47,7 @@ import numpy as np
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.files import read_text
 from trucesim.scenario.params import MODEL_VERSION
+from trucesim.stats import POINTS, effective_size, weighted_quantiles
 
 FORMAT = "trucesim-posterior/1"
 #: The protocols: A, a hindcast (data up to a case's hindcast cutoff); B, a nowcast (data
@@ -94,8 +95,8 @@ class Posterior:
 
     @property
     def effective_size(self) -> float:
-        """Kish's effective sample size of the weights, ``1 / sum(w**2)``."""
-        return float(1.0 / np.sum(self.weights**2))
+        """Kish's effective sample size of the weights (:func:`trucesim.stats.effective_size`)."""
+        return effective_size(self.weights)
 
     def indices(self, count: int) -> np.ndarray:
         """The particles of draws ``0 .. count - 1`` (weighted, with replacement)."""
@@ -113,7 +114,7 @@ class Posterior:
         i = int(self.indices(draw + 1)[draw])
         return {name: float(self.values[i, j]) for j, name in enumerate(self.names)}
 
-    def quantiles(self, q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> dict[str, tuple[float, ...]]:
+    def quantiles(self, q: tuple[float, ...] = POINTS) -> dict[str, tuple[float, ...]]:
         """Weighted quantiles of each parameter's marginal, by dotted path."""
         return {name: weighted_quantiles(self.values[:, j], self.weights, q)
                 for j, name in enumerate(self.names)}
@@ -134,15 +135,6 @@ class Posterior:
             "parameters": {n: [float(v) for v in self.values[:, j]]
                            for j, n in enumerate(self.names)},
         }
-
-
-def weighted_quantiles(x: np.ndarray, w: np.ndarray,
-                       q: tuple[float, ...] = (0.05, 0.5, 0.95)) -> tuple[float, ...]:
-    """The values of ``x`` at cumulative weight ``q`` (weights ``w``, any positive sum)."""
-    order = np.argsort(x)
-    cum = np.cumsum(w[order])
-    cum /= cum[-1]
-    return tuple(float(x[order[min(k, len(x) - 1)]]) for k in np.searchsorted(cum, q))
 
 
 def posterior_toml(posterior: Posterior) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 
 from trucesim.calibration.validation.facts import Fact
-from trucesim.calibration.validation.stats import FIT_CUTOFF, KATZ_RATE_RATIO, interval
+from trucesim.calibration.validation.stats import FIT_CUTOFF, KATZ_RATE_RATIO
+from trucesim.stats import interval
 
 
 def _md_table(df: pd.DataFrame, floats: str = "{:.2f}") -> str:
@@ -213,7 +214,7 @@ def out_of_sample_sections(ctx: dict[str, Any]) -> list[str]:
         f"({ctx['honduras_start']}) against the {n} days before, in the honduras-like-2013 "
         f"scenario with the fitted El Salvador values: "
         f"{_pct(hm)} [90%: {_pct(hl)}, {_pct(hh)}] (median over replicates). The data "
-        "file has no Honduran figure; the record (DESIGN) is "
+        "file has no Honduran figure; the record is "
         "qualitative: the Honduran truce of 2013 did nothing measurable. "
         + ("The simulated median is within 10% of no change, as in the record."
            if abs(hm) <= 0.10 else

@@ -27,6 +27,7 @@ import pandas as pd
 
 from trucesim.calibration.observed import ObservedRow, annual_homicides
 from trucesim.calibration.validation.stats import FIT_CUTOFF, PRE_TRUCE, span_means
+from trucesim.stats import interval
 
 D = dt.timedelta
 SURGE_YEAR = 2015
@@ -47,8 +48,7 @@ def _mean_change(x: np.ndarray) -> tuple[float, float, float, float]:
     x = x[np.isfinite(x)]
     if not len(x):
         return (math.nan,) * 4
-    return (float(x.mean()), float(np.median(x)), float(np.quantile(x, 0.05)),
-            float(np.quantile(x, 0.95)))
+    return (float(x.mean()), *interval(x))
 
 
 # ---------------------------------------------------------------------- surge
@@ -216,11 +216,11 @@ class Ablation:
 def ablation(scenario, replicates: int, seed: int, pool, folder: Path,
              workers: int | None = None) -> Ablation:
     """Each mechanism :func:`~trucesim.runner.attribution.choose_mechanisms` picks (the
-    DESIGN 2b switches on in ``scenario``): its exact Shapley contribution to the
-    surge ratio (``year.2015.homicides / phase.pre_truce.homicides``, as the runner's
-    summaries give them) and to the 2012 drop (``truce_rate_ratio``: truce phases over the
-    pre-truce phase), all ``2**k`` combinations run through the sweep runner into
-    ``folder`` with common random numbers.
+    mechanism switches of docs/model.md, "Mechanisms", on in ``scenario``): its exact
+    Shapley contribution to the surge ratio (``year.2015.homicides /
+    phase.pre_truce.homicides``, as the runner's summaries give them) and to the 2012
+    drop (``truce_rate_ratio``: truce phases over the pre-truce phase), all ``2**k``
+    combinations run through the sweep runner into ``folder`` with common random numbers.
     """
     import time
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -35,39 +34,20 @@ def executor(backend: str = "process", workers: int | None = None,
         yield b.executor
 
 
-def simulate_daily(scenario: Scenario, root_seed: int, replicate: int,
-                   overrides: dict[str, float] | None = None) -> pd.DataFrame:
-    """One replicate's daily table (the columns validation uses), seeded as in ``run``;
-    ``overrides``: the replicate's posterior draw (dotted path -> value), if any."""
-    from trucesim.api import simulate
-
-    if overrides:
-        scenario = scenario.with_overrides(overrides)
-    daily = simulate(scenario, np.random.SeedSequence(root_seed, spawn_key=(replicate,)))
-    daily = daily[list(COLUMNS)].copy()
-    daily.insert(0, "replicate", replicate)
-    return daily
-
-
 def simulate_replicates(scenario: Scenario, replicates: int, root_seed: int, pool,
                         bar: tqdm | None = None,
                         draws: ParameterDraws | None = None) -> pd.DataFrame:
-    """``replicates`` runs of ``scenario`` stacked (in parallel when ``pool`` is given).
-
-    With ``draws``, replicate r runs posterior draw r (its values travel with the task).
+    """``replicates`` runs of ``scenario`` stacked, with a ``replicate`` column and the
+    columns validation uses (:func:`trucesim.api.run_replicates`: seeded as in ``run``,
+    in parallel when ``pool`` is given; with ``draws``, replicate r runs posterior draw r).
     """
-    def values(r: int) -> dict[str, float] | None:
-        return None if draws is None else draws.overrides(r)
+    from trucesim.api import run_replicates, stack
 
-    if pool is None:
-        results = (simulate_daily(scenario, root_seed, r, values(r)) for r in range(replicates))
-    else:
-        futures = [pool.submit(simulate_daily, scenario, root_seed, r, values(r))
-                   for r in range(replicates)]
-        results = (f.result() for f in futures)
-    frames = []
-    for daily in results:
-        frames.append(daily)
-        if bar is not None:
-            bar.update()
-    return pd.concat(frames, ignore_index=True)
+    def counted(runs):
+        for run in runs:
+            if bar is not None:
+                bar.update()
+            yield run
+
+    return stack(counted(run_replicates(scenario, replicates, root_seed, draws=draws,
+                                        pool=pool, columns=COLUMNS)), label=False)

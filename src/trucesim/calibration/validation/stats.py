@@ -11,6 +11,7 @@ import pandas as pd
 
 from trucesim.calibration.observed import ObservedRow, annual_homicides
 from trucesim.scenario.maincase import main_case_date
+from trucesim.stats import interval
 
 #: Katz, Hedberg and Amaya (2016, Bulletin of the WHO): truce rate ratio range.
 KATZ_RATE_RATIO = (0.55, 0.61)
@@ -27,12 +28,6 @@ def span_means(daily: pd.DataFrame, metric: str, start: dt.date, end: dt.date) -
     if d.empty:
         return np.array([math.nan])
     return d.groupby("replicate")[metric].mean().to_numpy(dtype=float)
-
-
-def interval(x: np.ndarray, level: float = 0.9) -> tuple[float, float, float]:
-    """Median and central ``level`` interval of ``x``."""
-    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
-    return float(np.median(x)), float(np.quantile(x, lo)), float(np.quantile(x, hi))
 
 
 def disappearance_baseline(rows: list[ObservedRow]) -> float:

@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from trucesim import budget
-from trucesim.atomic import atomic_path, write_json
+from trucesim.atomic import atomic_path
 from trucesim.calibration.observed import load_observed
 from trucesim.calibration.validation.facts import stylised_facts
 from trucesim.calibration.validation.figures import (
@@ -39,13 +39,13 @@ from trucesim.calibration.validation.stats import (
     disappearance_baseline,
     format_interval,
     in_sample_table,
-    interval,
     observed_rate_ratio,
     rate_ratio,
 )
-from trucesim.folders import claim, result_folder
+from trucesim.folders import claim, result_folder, write_manifest
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.schema import load_scenario
+from trucesim.stats import interval
 from trucesim.uncertainty import ParameterDraws, PosteriorSpec, label, parameter_draws
 
 #: The low-cohesion contrast scenario of the checklist.
@@ -187,11 +187,7 @@ def run_validation(scenario_spec: str | Path = "el-salvador-2010-2016", replicat
         ctx["deaths"].to_csv(stage / "deaths_per_year.csv", index=False)
         if abl is not None:
             abl.table.to_csv(stage / "ablation.csv", index=False)
-        from trucesim import __version__
-        from trucesim.numerics.jit import compiler
-
-        write_json(stage / "manifest.json", {
-            "kind": "validation", "trucesim_version": __version__, "compiler": compiler(),
+        write_manifest(stage, "validation", **{
             "scenario": scenario.name,
             "scenario_source": scenario.source, "calibration_file": ctx["calibration_file"],
             "replicates": replicates, "root_seed": root,
