@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_events, runs
+from trucesim.mechanisms.sampling import dart_rate, distinct_hits, place, poisson_events, runs
 
 
 def _chi2_pvalue(counts: np.ndarray, pmf: np.ndarray) -> float:
@@ -81,3 +81,25 @@ def test_distinct_hits_bounds():
     assert distinct_hits(rng, 5, 0) == 0
     assert distinct_hits(rng, 50, 1) == 1
     assert all(1 <= distinct_hits(rng, 3, 4) <= 3 for _ in range(100))
+
+
+def test_place_is_searchsorted_right():
+    """The galloping search gives np.searchsorted(side="right") exactly, ties, runs of
+    zero rates, values below the first and past the last sum included."""
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        n = int(rng.integers(1, 60))
+        rates = rng.random(n) * (rng.random(n) < 0.6)  # runs of zeros: equal sums
+        cum = np.cumsum(rates)
+        k = int(rng.integers(0, 40))
+        total = cum[-1] if cum[-1] > 0 else 1.0
+        u = np.sort(np.concatenate([rng.random(k) * total * 1.1, rng.choice(cum, 3),
+                                    [0.0, total]]))
+        out = np.empty(len(u), dtype=np.int64)
+        place(cum, n, u, out)
+        assert (out == np.searchsorted(cum, u, side="right")).all(), trial
+    # only the first n values of a longer work array count
+    cum = np.array([1.0, 2.0, 3.0, 0.0, 0.0])
+    out = np.empty(2, dtype=np.int64)
+    place(cum, 3, np.array([2.5, 9.0]), out)
+    assert list(out) == [2, 3]

@@ -71,11 +71,9 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     on = params.mechanisms
     burn_in = params.world.burn_in_days
     row = daily[d + burn_in]  # zeros until today
-    cliques.arrests[:] = 0
-    cliques.killed_by_police[:] = 0
-    cliques.victims[:] = 0
-    cliques.killings_by[:] = 0
-    cliques.front_killings_by[:] = 0
+    # Today's tallies of the cliques start at 0 in the first pass that writes them: the
+    # police's (arrests, killed_by_police: policing.act) and the fronts' (victims,
+    # killings_by, front_killings_by: violence.front_killings).
 
     # 1. Regime and events.
     phase = schedule.phase_of_day[d] if d >= 0 else 0
@@ -114,8 +112,7 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     violence.size_factors(cliques, params.world.members, params.violence.size_power,
                           params.violence.arms_power, on.truce_capacity)
     if on.police:
-        policing.allocate(cliques, regime, restrained, params.policing)
-        policing.deter(cliques, regime.deterrence)
+        policing.allocate(cliques, regime, restrained, params.policing)  # and deterrence
         row.arrests, row.gang_killed_by_police, row.police_killed = policing.act(
             rng, cliques, regime, params.policing, scratch, not on.police_gang_retaliation,
             on.deterrence_all_streams)
@@ -129,6 +126,8 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
     else:
         cliques.heat[:] = 0.0
         policing.deter(cliques, 0.0)
+        cliques.arrests[:] = 0
+        cliques.killed_by_police[:] = 0
 
     # 5. Inter-gang violence on the fronts.
     row.gang_on_gang = violence.front_killings(

@@ -130,6 +130,8 @@ class Scratch(NamedTuple):
 
     rate: Float  # (n,) a per-clique rate
     cum: Float  # (max(n, 2E),) cumulative sums of rates
+    rate2: Float  # (n,) a second per-clique rate, computed in the same pass as ``rate``
+    cum2: Float  # (n,) its cumulative sums
 
 
 class State(NamedTuple):

@@ -190,19 +190,29 @@ def street_decide(rng, gangs, day, p, lapse):
 
 
 @kernel
-def decay(cliques, i, p, keep_pressure):
+def decay(cliques, i, p, keep_pressure, calm):
     """Clique ``i``'s restraint decays by the defection rate, faster the more it is
     attacked (its own excitation), and is set to 0 below :data:`RESTRAINT_FLOOR`; its
-    pressure decays by ``keep_pressure`` a day. Returns whether it still restrains."""
+    pressure decays by ``keep_pressure`` a day. ``calm`` is :func:`calm_keep`'s
+    factor of a clique not attacked. Returns whether it still restrains."""
     r = cliques.restraint[i]
     if r > 0.0:
-        r *= math.exp(-p.defection_rate - p.defection_per_excitation
-                      * cliques.own_excitation[i])
+        x = -p.defection_rate - p.defection_per_excitation * cliques.own_excitation[i]
+        # the same argument as a clique not attacked (excitation 0, or too small to
+        # move it): the same factor, computed once a day
+        r *= calm if x == -p.defection_rate - p.defection_per_excitation * 0.0 else (
+            math.exp(x))
         if r < RESTRAINT_FLOOR:
             r = 0.0
         cliques.restraint[i] = r
     cliques.pressure[i] *= keep_pressure
     return r > 0.0
+
+
+@kernel
+def calm_keep(p):
+    """The daily factor on the restraint of a clique not attacked (own excitation 0)."""
+    return math.exp(-p.defection_rate - p.defection_per_excitation * 0.0)
 
 
 @kernel
@@ -254,9 +264,10 @@ def transmit(rng, cliques, gangs, day, p, tiers):
 
     restrained = False
     keep_pressure = math.exp(-p.pressure_decay)
+    calm = calm_keep(p)
     gangs.control[:] = 0.0
     for i in range(len(gang)):
-        restrained = decay(cliques, i, p, keep_pressure) or restrained
+        restrained = decay(cliques, i, p, keep_pressure, calm) or restrained
         g = gang[i]
         if order[g] == RESTRAINT and cliques.restraint[i] >= 0.5:
             gangs.control[g] += 1.0
@@ -320,6 +331,7 @@ def relay(rng, cliques, gangs, day, p, tiers, prison):
             hear[g] = 1.0 - math.exp(-hazard) if hazard > 0.0 else -1.0  # -1: cut
     restrained = False
     keep_pressure = math.exp(-p.pressure_decay)
+    calm = calm_keep(p)
     gangs.control[:] = 0.0
     gang = cliques.gang
     for i in range(len(gang)):
@@ -327,16 +339,18 @@ def relay(rng, cliques, gangs, day, p, tiers, prison):
         target = order[g]
         if hear[g] < 0.0:
             cliques.order[i] = NONE  # every channel cut: the order lapses
-        else:
-            obeying = target != NONE and complies(cliques, gangs, i, p, via_prison[g])
-            stale = cliques.order[i] != target
-            if stale or (obeying and (cliques.restraint[i] < 1.0 if target == RESTRAINT
-                                      else cliques.pressure[i] < 1.0)):
-                if rng.random() < hear[g]:
-                    cliques.order[i] = target
-                    if obeying:
-                        obey(cliques, i, target)
-        restrained = decay(cliques, i, p, keep_pressure) or restrained
+        elif cliques.order[i] != target:  # a new order: heard today with chance hear
+            if rng.random() < hear[g]:
+                cliques.order[i] = target
+                if target != NONE and complies(cliques, gangs, i, p, via_prison[g]):
+                    obey(cliques, i, target)
+        elif target != NONE and (cliques.restraint[i] < 1.0 if target == RESTRAINT
+                                 else cliques.pressure[i] < 1.0):
+            # the order held, not followed in full: re-confirmed (if it complies) with the
+            # same chance
+            if complies(cliques, gangs, i, p, via_prison[g]) and rng.random() < hear[g]:
+                obey(cliques, i, target)
+        restrained = decay(cliques, i, p, keep_pressure, calm) or restrained
         if target == RESTRAINT and cliques.restraint[i] >= 0.5:
             gangs.control[g] += 1.0
         elif target == PRESSURE and cliques.pressure[i] >= 0.5:

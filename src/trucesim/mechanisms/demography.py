@@ -23,7 +23,7 @@ the stock then tends to ``h * arrests per day * (sentence_days - 1)``
 
 from __future__ import annotations
 
-from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_events, runs
+from trucesim.mechanisms.sampling import dart_rate, distinct_hits, events_of, runs
 from trucesim.numerics.jit import kernel
 
 
@@ -55,48 +55,57 @@ def gains(rng, cliques, regime, p, capacity, scratch, growth_order, release_rate
     leaders' order to grow, admitting recruits who have not killed, widens the pool.
     Returns (releases, recruits)."""
     members, prisoners = cliques.members, cliques.prisoners
-    rate = scratch.rate
     n = len(members)
 
-    # Recruitment from the members left after the day's losses.
+    # One pass over the cliques, from the state after the day's losses: the recruitment
+    # rate, the rate of release darts (Binomial(prisoners, release_rate) by darts) and
+    # their running sums for the draws; autonomy rises with the share lost and relaxes
+    # toward the baseline.
     growth = p.recruitment_rate * regime.recruitment_factor / capacity
+    recruit, recruit_cum = scratch.rate, scratch.cum
+    release, release_cum = scratch.rate2, scratch.cum2
+    recruit_total, release_total = 0.0, 0.0
+    release_all = release_rate >= 1.0
+    per_prisoner = 0.0 if release_all else dart_rate(release_rate)
+    released = 0
+    auto, relax = cliques.autonomy, p.autonomy_relax
     for i in range(n):
+        m = members[i]
         if growth_order:  # the growth order widens the pool: capacity K (1 + g restraint)
             k = capacity * (1.0 + p.growth_order * cliques.restraint[i])
-            rate[i] = max(growth * members[i] * (k - members[i]) * (capacity / k), 0.0)
+            r = max(growth * m * (k - m) * (capacity / k), 0.0)
         else:
-            rate[i] = max(growth * members[i] * (capacity - members[i]), 0.0)
-    recruits = poisson_events(rng, rate, scratch.cum)
-    for i in recruits:
-        members[i] += 1
-
-    # Releases from the prisoners after the day's arrests.
-    released = 0
-    if release_rate >= 1.0:
-        for i in range(n):
+            r = max(growth * m * (capacity - m), 0.0)
+        recruit[i] = r
+        recruit_total += r
+        recruit_cum[i] = recruit_total
+        if release_all:
             released += prisoners[i]
             members[i] += prisoners[i]
             prisoners[i] = 0
-    else:
-        per_prisoner = dart_rate(release_rate)
-        for i in range(n):
-            rate[i] = prisoners[i] * per_prisoner
-        darts = poisson_events(rng, rate, scratch.cum)
-        j = 0
-        while j < len(darts):
-            i, k = runs(darts, j)
-            r = distinct_hits(rng, k, prisoners[i])
-            prisoners[i] -= r
-            members[i] += r
-            released += r
-            j += k
-
-    auto, relax = cliques.autonomy, p.autonomy_relax
-    for i in range(n):
+        else:
+            r = prisoners[i] * per_prisoner
+            release[i] = r
+            release_total += r
+            release_cum[i] = release_total
         a = auto[i]
         if cliques.share_lost[i] > 0.0:
             a = min(a + p.autonomy_per_loss * cliques.share_lost[i] * (1.0 - a), 1.0)
         auto[i] = (1.0 - relax) * a + relax * cliques.baseline_autonomy[i]
+
+    recruits = events_of(rng, recruit, recruit_cum, recruit_total)
+    for i in recruits:
+        members[i] += 1
+    if not release_all:
+        darts = events_of(rng, release, release_cum, release_total)
+        j = 0
+        while j < len(darts):
+            i, k = runs(darts, j)
+            back = distinct_hits(rng, k, prisoners[i])
+            prisoners[i] -= back
+            members[i] += back
+            released += back
+            j += k
     return released, len(recruits)
 
 

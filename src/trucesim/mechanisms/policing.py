@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from trucesim.mechanisms.sampling import dart_rate, distinct_hits, poisson_events, runs
+from trucesim.mechanisms.sampling import dart_rate, distinct_hits, events_of, runs
 from trucesim.numerics.constants import code
 from trucesim.numerics.jit import kernel
 from trucesim.scenario.params import Allocation
@@ -35,16 +35,16 @@ FOCUSED = code(Allocation.FOCUSED)
 
 @kernel
 def allocate(cliques, regime, restrained, p):
-    """Set today's heat per territory (mean ``police_force`` before pullback)."""
+    """Set today's heat per territory (mean ``police_force`` before pullback) and each
+    clique's deterrence ``deterred`` under it (:func:`deter`), in one pass."""
     heat, recent = cliques.heat, cliques.recent_violence
     n = len(heat)
     force = regime.police_force
-    if regime.allocation == HOTSPOT:
-        total = 0.0
+    hotspot = regime.allocation == HOTSPOT
+    total = 0.0
+    if hotspot:
         for i in range(n):
             total += recent[i] + 0.5
-        for i in range(n):
-            heat[i] = (recent[i] + 0.5) * force * n / total
     elif regime.allocation == FOCUSED:
         k = max(1, int(round(regime.focus_share * n)))
         heat[:] = force * (1.0 - p.focus_weight)
@@ -62,11 +62,26 @@ def allocate(cliques, regime, restrained, p):
                 if ties > 0 and recent[i] == kth:
                     heat[i] += extra
                     ties -= 1
-    else:
-        heat[:] = force
-    if regime.pullback > 0.0 and restrained:
-        for i in range(n):
-            heat[i] *= 1.0 - regime.pullback * cliques.restraint[i]
+    pullback = regime.pullback > 0.0 and restrained
+    uniform = not hotspot and regime.allocation != FOCUSED
+    # deter(), in the same pass; exp(-delta heat) is computed once for the full force
+    # (every clique under no pullback, or not restrained) and once per run of equal heat.
+    at_force = math.exp(-regime.deterrence * force)
+    last_heat, deterred = force, at_force
+    for i in range(n):
+        if hotspot:
+            h = (recent[i] + 0.5) * force * n / total
+        elif uniform:
+            h = force
+        else:
+            h = heat[i]
+        if pullback:
+            h *= 1.0 - regime.pullback * cliques.restraint[i]
+        heat[i] = h
+        if h != last_heat:
+            last_heat = h
+            deterred = at_force if h == force else math.exp(-regime.deterrence * h)
+        cliques.deterred[i] = deterred
 
 
 @kernel
@@ -85,26 +100,55 @@ def deter(cliques, deterrence):
 def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
     """Arrests, confrontations and (if ``direct_attacks``) attacks on police under
     pressure orders, deterred with ``deter_all`` (``mechanisms.deterrence_all_streams``;
-    :func:`deter` first). Fills the cliques' ``arrests`` and ``killed_by_police`` (zero on
-    entry); returns (arrests, gang members killed, police killed)."""
-    members, heat, rate = cliques.members, cliques.heat, scratch.rate
+    :func:`deter` first). Sets the cliques' ``arrests`` and ``killed_by_police`` for
+    today; returns (arrests, gang members killed, police killed)."""
+    members, heat = cliques.members, cliques.heat
     n = len(members)
 
-    # Arrests: Binomial(members, q) by darts; q >= 1 arrests everyone.
+    # One pass over the cliques: the rate of arrest darts (Binomial(members, q) by darts;
+    # q >= 1 arrests everyone) and of confrontations (this morning's grievance and
+    # pressure; grievance then decays), each with its running sum for the draws.
     arrested = 0
-    last_heat, per_member = -1.0, 0.0
+    # dart_rate() is computed once for the full force (every clique under no pullback,
+    # or not restrained) and once per run of equal heat.
+    q = regime.arrest_rate * p.arrest_scale * regime.police_force
+    at_force = -1.0 if q >= 1.0 else dart_rate(q)
+    last_heat, per_member = regime.police_force, at_force
+    dart, dart_cum = scratch.rate, scratch.cum
+    meet, meet_cum = scratch.rate2, scratch.cum2
+    darts_total, meet_total = 0.0, 0.0
+    keep_grievance = math.exp(-p.grievance_decay)
+    pressure = 0.0
     for i in range(n):
+        cliques.arrests[i] = 0
+        cliques.killed_by_police[i] = 0
         if heat[i] != last_heat:
             last_heat = heat[i]
-            q = regime.arrest_rate * p.arrest_scale * last_heat
-            per_member = -1.0 if q >= 1.0 else dart_rate(q)
+            if last_heat == regime.police_force:
+                per_member = at_force
+            else:
+                q = regime.arrest_rate * p.arrest_scale * last_heat
+                per_member = -1.0 if q >= 1.0 else dart_rate(q)
         if per_member < 0.0:
             cliques.arrests[i] = members[i]
             arrested += members[i]
-            rate[i] = 0.0
+            r = 0.0
         else:
-            rate[i] = members[i] * per_member
-    darts = poisson_events(rng, rate, scratch.cum)
+            r = members[i] * per_member
+        dart[i] = r
+        darts_total += r
+        dart_cum[i] = darts_total
+        r = (cliques.size[i] * regime.confrontation_rate * heat[i]
+             * (1.0 + p.grievance_weight * cliques.police_grievance[i])
+             * (1.0 + p.pressure_confrontations * cliques.pressure[i]))
+        meet[i] = r
+        meet_total += r
+        meet_cum[i] = meet_total
+        cliques.police_grievance[i] *= keep_grievance
+        pressure += cliques.pressure[i] * cliques.deterred[i] if deter_all else cliques.pressure[i]
+
+    # Arrests.
+    darts = events_of(rng, dart, dart_cum, darts_total)
     j = 0
     while j < len(darts):
         i, k = runs(darts, j)
@@ -113,16 +157,8 @@ def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
         arrested += a
         j += k
 
-    # Confrontations, with this morning's grievance and pressure; grievance then decays.
-    keep_grievance = math.exp(-p.grievance_decay)
-    pressure = 0.0
-    for i in range(n):
-        rate[i] = (cliques.size[i] * regime.confrontation_rate * heat[i]
-                   * (1.0 + p.grievance_weight * cliques.police_grievance[i])
-                   * (1.0 + p.pressure_confrontations * cliques.pressure[i]))
-        cliques.police_grievance[i] *= keep_grievance
-        pressure += cliques.pressure[i] * cliques.deterred[i] if deter_all else cliques.pressure[i]
-    confrontations = poisson_events(rng, rate, scratch.cum)
+    # Confrontations.
+    confrontations = events_of(rng, meet, meet_cum, meet_total)
     killed_total, police_killed = confront(rng, cliques, regime, confrontations)
 
     # Direct attacks on police by cliques under a pressure order (the retaliation

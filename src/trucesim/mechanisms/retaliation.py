@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from trucesim.mechanisms.policing import confront
-from trucesim.mechanisms.sampling import poisson_events
+from trucesim.mechanisms.sampling import events_of
 from trucesim.numerics.jit import kernel
 
 
@@ -50,24 +50,31 @@ def exchange(rng, cliques, regime, p, attack_lethality, scratch, deter_all):
     the cliques' ``deterred``. Adds to the cliques' ``killed_by_police`` (ordinary
     confrontations already in it) and sets ``attacks_on_police``; returns (attacks on
     police, gang members killed, police killed)."""
-    rate = scratch.rate
-    n = len(rate)
+    n = len(cliques.members)
 
-    # Lethal police force against cliques that attacked police.
+    # One pass over the cliques: the rate of lethal police force against cliques that
+    # attacked police, and of attacks on police (a base rate raised by pressure orders,
+    # and revenge for members killed by police), each with its running sum for the draws.
+    punish, punish_cum = scratch.rate, scratch.cum
+    attack, attack_cum = scratch.rate2, scratch.cum2
+    punish_total, attack_total = 0.0, 0.0
     for i in range(n):
-        rate[i] = p.police_excitation * cliques.police_excitation[i]
-    killed, police_killed = confront(rng, cliques, regime, poisson_events(rng, rate, scratch.cum))
-
-    # Attacks on police: a base rate raised by pressure orders, and revenge for members
-    # killed by police.
-    for i in range(n):
+        r = p.police_excitation * cliques.police_excitation[i]
+        punish[i] = r
+        punish_total += r
+        punish_cum[i] = punish_total
         base = p.base_attack_rate * cliques.size[i] * (1.0 + p.pressure_weight
                                                        * cliques.pressure[i])
         if deter_all:
             base *= cliques.deterred[i]
-        rate[i] = base + p.gang_excitation * cliques.attack_excitation[i]
-    attacks = poisson_events(rng, rate, scratch.cum)
-    cliques.attacks_on_police[:] = 0
+        r = base + p.gang_excitation * cliques.attack_excitation[i]
+        attack[i] = r
+        attack_total += r
+        attack_cum[i] = attack_total
+        cliques.attacks_on_police[i] = 0
+    killed, police_killed = confront(rng, cliques, regime,
+                                     events_of(rng, punish, punish_cum, punish_total))
+    attacks = events_of(rng, attack, attack_cum, attack_total)
     for i in attacks:
         cliques.attacks_on_police[i] += 1
     if len(attacks):

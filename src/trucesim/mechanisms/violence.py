@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from trucesim.mechanisms.sampling import poisson_events
+from trucesim.mechanisms.sampling import events_of, poisson_events
 from trucesim.numerics.jit import kernel
 
 
@@ -75,28 +75,32 @@ def front_killings(rng, cliques, fronts, day, p, scratch, leaderless):
     excitation term of an attacker a is weighted by
     ``eta_a = eta * (1 + leaderless_gain * autonomy_a)``.
 
-    Adds to the cliques' ``victims``, ``killings_by`` and ``front_killings_by``; returns
-    the number of killings.
+    Sets the cliques' ``victims``, ``killings_by`` and ``front_killings_by`` for today
+    (the other killings add to ``killings_by`` later); returns the number of killings.
     """
     keep = math.exp(-p.omega)
     # Each clique's multiplier on its killings, (1 - rho restraint) exp(-delta heat) (the
     # police's deterrence, :func:`trucesim.mechanisms.policing.deter`); the excitation
-    # against it decays.
+    # against it decays; today's tallies start at 0.
     factor = scratch.rate
     for i in range(len(factor)):
         factor[i] = (1.0 - p.restraint_efficacy * cliques.restraint[i]) * cliques.deterred[i]
         cliques.own_excitation[i] *= keep
+        cliques.victims[i] = 0
+        cliques.killings_by[i] = 0
+        cliques.front_killings_by[i] = 0
     count = fronts.count[0]
-    src, excitation, rate = fronts.src, fronts.excitation, fronts.rate
+    src, excitation, rate, killings = fronts.src, fronts.excitation, fronts.rate, fronts.killings
+    size, autonomy = cliques.size, cliques.autonomy
     for f in range(count):
         a = src[f]
         eta = p.eta
         if leaderless:
-            eta = p.eta * (1.0 + p.leaderless_gain * cliques.autonomy[a])
-        rate[f] = (p.mu * cliques.size[a] + eta * excitation[f]) * factor[a]
+            eta = p.eta * (1.0 + p.leaderless_gain * autonomy[a])
+        rate[f] = (p.mu * size[a] + eta * excitation[f]) * factor[a]
         excitation[f] *= keep  # after today's rate: decay, then today's retaliation
+        killings[f] = 0
     events = poisson_events(rng, rate[:count], scratch.cum)
-    fronts.killings[:count] = 0
     for f in events:
         fronts.killings[f] += 1
         excitation[fronts.rev[f]] += 1.0
@@ -134,26 +138,26 @@ def civilians(rng, cliques, civilian_rate, p, scratch, escalation, extortion,
     ``mechanisms.bargaining_violence`` times ``1 + escalation * pressure`` (``escalation``
     0 otherwise), and with ``deter_all`` (``mechanisms.deterrence_all_streams``) times the
     police's deterrence ``deterred``."""
-    rate = scratch.rate
-    if extortion:
-        per_territory = civilian_rate * reference_members
-        for i in range(len(rate)):
-            m = cliques.members[i]
-            rate[i] = 0.0
+    rate, cum = scratch.rate, scratch.cum
+    per_territory = civilian_rate * reference_members
+    total = 0.0
+    for i in range(len(rate)):  # one pass: each rate, and the running sum the draw needs
+        m = cliques.members[i]
+        if extortion:
+            r = 0.0
             if m > 0:
-                rate[i] = (per_territory * _power(m / reference_members, p.extortion_power)
-                           * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
-    else:
-        for i in range(len(rate)):
-            rate[i] = (cliques.members[i] * civilian_rate
-                       * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
-    if escalation > 0.0:
-        for i in range(len(rate)):
-            rate[i] *= 1.0 + escalation * cliques.pressure[i]
-    if deter_all:
-        for i in range(len(rate)):
-            rate[i] *= cliques.deterred[i]
-    events = poisson_events(rng, rate, scratch.cum)
+                r = (per_territory * _power(m / reference_members, p.extortion_power)
+                     * (1.0 - p.restraint_efficacy * cliques.restraint[i]))
+        else:
+            r = m * civilian_rate * (1.0 - p.restraint_efficacy * cliques.restraint[i])
+        if escalation > 0.0:
+            r *= 1.0 + escalation * cliques.pressure[i]
+        if deter_all:
+            r *= cliques.deterred[i]
+        rate[i] = r
+        total += r
+        cum[i] = total
+    events = events_of(rng, rate, cum, total)
     for i in events:
         cliques.killings_by[i] += 1
     return len(events)
