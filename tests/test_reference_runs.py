@@ -32,12 +32,10 @@ def test_reference_runs_are_bit_identical(fingerprints):
 
 def test_fingerprints_see_a_one_bit_change(fingerprints):
     """A single changed value of a single column changes its digest."""
-    from tests.reference_runs import _digest
-
     import numpy as np
 
+    from tests.reference_runs import _digest, scenario_of
     from trucesim.core.model import TruceModel
-    from tests.reference_runs import scenario_of
 
     scenario, _ = scenario_of("el-salvador")
     model = TruceModel(scenario, rng=0, agents=False)
