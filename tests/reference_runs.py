@@ -83,7 +83,7 @@ def fingerprint(model) -> dict[str, str]:
 def scenario_of(name: str):
     """The scenario and variant of reference run ``name``."""
     from trucesim.scenario.params import Mechanisms
-    from trucesim.scenario.schema import load_scenario
+    from trucesim.scenario.load import load_scenario
 
     file, overrides, variant = RUNS[name]
     scenario = load_scenario(SCENARIOS / file)
@@ -95,7 +95,8 @@ def scenario_of(name: str):
 def world_scenario(cliques: int, days: int):
     """The El Salvador world at ``cliques`` cliques over ``days`` days, half before and
     half under the truce (as ``benchmarks/run.py`` builds it), no burn-in."""
-    from trucesim.scenario.schema import Scenario, load_scenario
+    from trucesim.scenario.load import load_scenario
+    from trucesim.scenario.schema import Scenario
 
     data = load_scenario(SCENARIOS / "el-salvador-2010-2016.toml").to_data()
     start = dt.date(2012, 1, 1)
