@@ -82,8 +82,8 @@ def fingerprint(model) -> dict[str, str]:
 
 def scenario_of(name: str):
     """The scenario and variant of reference run ``name``."""
-    from trucesim.scenario.params import Mechanisms
     from trucesim.scenario.load import load_scenario
+    from trucesim.scenario.params import Mechanisms
 
     file, overrides, variant = RUNS[name]
     scenario = load_scenario(SCENARIOS / file)
