@@ -393,7 +393,7 @@ class CommandParams(Frozen):
 
 
 class BargainingParams(Frozen):
-    """Violence as bargaining capital (DESIGN 2b, mechanism 2; switch
+    """Violence as bargaining capital (docs/model.md, mechanism 2; switch
     ``mechanisms.bargaining_violence``; Lessing 2015, J. Conflict Resolution 59(8); Jones
     and Lloyd 2024, J. Empirical Legal Studies 22(1)). Per gang, a grievance jumps when the
     state withdraws benefits it was paying or refuses talks (a ``refusal`` event) and
@@ -490,7 +490,7 @@ class PolicingParams(Frozen):
 
 
 class RetaliationParams(Frozen):
-    """Police and gangs retaliate against each other (DESIGN 2b, mechanism 4; switch
+    """Police and gangs retaliate against each other (docs/model.md, mechanism 4; switch
     ``mechanisms.police_gang_retaliation``).
 
     Per clique, two excitations decay by exp(-decay) each day: the clique's drive to
@@ -599,7 +599,8 @@ class DemographyParams(Frozen):
     growth_order: float = param(
         0.25, "fraction of capacity per unit restraint",
         "assumption: not calibrated; police intelligence reports leaders' orders during the "
-        "truce to grow MS-13 and admit members who had not killed (DESIGN 2b.3) but no size; "
+        "truce to grow MS-13 and admit members who had not killed (docs/model.md, mechanism 3) but "
+        "no size; "
         "the membership estimates up to 2013 (12,500 in 2008, 60,000 in 2012, 1,955 cliques "
         "and 9,553 in prison in 2013) come from different counts, a factor 2 apart, and do "
         "not identify it; 0.25 stays well within that spread",
@@ -619,7 +620,7 @@ class DemographyParams(Frozen):
     )
 
 
-#: Source of the DESIGN 2b switches the El Salvador scenarios turn on.
+#: Source of the switches of docs/model.md's numbered mechanisms the El Salvador scenarios turn on.
 SWITCH_ON_IN_EL_SALVADOR = (ASSUMPTION + ": off by default (a scenario decides); on in the El "
                             "Salvador scenarios, chosen on evidence up to 2013 and the "
                             "literature (docs/calibration.md)")
@@ -630,7 +631,7 @@ class Mechanisms(Frozen):
 
     The first four are on by default. Turning police, leaders, demography and other
     killings off leaves the front process alone: a linear Hawkes process whose stationary
-    mean is known (verification). The mechanisms of DESIGN 2b are off by default: a
+    mean is known (verification). The numbered mechanisms of docs/model.md are off by default: a
     scenario turns on those its evidence supports (the El Salvador scenarios: 1-4 and 6,
     fitted up to 2013; honduras-2013: 7).
     """
@@ -650,36 +651,42 @@ class Mechanisms(Frozen):
     )
     civilian_split: bool = param(
         False, "flag", SWITCH_ON_IN_EL_SALVADOR,
-        "DESIGN 2b.6: background_rate splits into a constant non-gang floor (nongang_share "
+        "docs/model.md, mechanism 6: background_rate splits into a constant non-gang floor "
+        "(nongang_share "
         "of it) and gang killings of civilians that scale with members and fall under restraint.",
     )
     other_actors: bool = param(
         False, "flag", ASSUMPTION + ": off by default; on in honduras-2013 (no evidence of such "
         "actors in El Salvador up to 2013)",
-        "DESIGN 2b.7: killings by armed actors no truce touches, a national Hawkes process.",
+        "docs/model.md, mechanism 7: killings by armed actors no truce touches, a national Hawkes "
+        "process.",
     )
     leaderless_retaliation: bool = param(
         False, "flag", ASSUMPTION + ": off: no measurable contribution in the El Salvador "
         "ablation (docs/calibration.md)",
-        "DESIGN 2b.5: autonomous cliques retaliate more; the attacker's retaliation weight is "
+        "docs/model.md, mechanism 5: autonomous cliques retaliate more; the attacker's retaliation "
+        "weight is "
         "eta * (1 + violence.leaderless_gain * autonomy).",
     )
     truce_capacity: bool = param(
         False, "flag", SWITCH_ON_IN_EL_SALVADOR,
-        "DESIGN 2b.3: capacity built during a truce; restraint raises the carrying capacity "
+        "docs/model.md, mechanism 3: capacity built during a truce; restraint raises the carrying "
+        "capacity "
         "(demography.growth_order) and each clique's arms stock, fed by extortion in "
         "proportion to members, scales its violence (violence.arms_power).",
     )
 
     command_tiers: bool = param(
         False, "flag", SWITCH_ON_IN_EL_SALVADOR,
-        "DESIGN 2b.1: the imprisoned leadership passes its stance to a street tier of leaders "
+        "docs/model.md, mechanism 1: the imprisoned leadership passes its stance to a street tier "
+        "of leaders "
         "at liberty (the channel isolation cuts), which relays it to the cliques; a public "
         "communique also reaches cliques directly.",
     )
     bargaining_violence: bool = param(
         False, "flag", SWITCH_ON_IN_EL_SALVADOR,
-        "DESIGN 2b.2: a withdrawal of benefits or a refusal of talks raises a grievance; "
+        "docs/model.md, mechanism 2: a withdrawal of benefits or a refusal of talks raises a "
+        "grievance; "
         "above a threshold leaders order escalation (pressure, more civilian killings) and "
         "their authority erodes.",
     )
@@ -727,7 +734,8 @@ class Mechanisms(Frozen):
         "command.pressure_threshold.",
     )
 
-    #: The first model's mechanisms; every other switch is one of DESIGN 2b's.
+    #: The first model's mechanisms; every other switch is one of the numbered mechanisms of
+    #: docs/model.md.
     FOUNDATION: ClassVar[tuple[str, ...]] = ("leaders", "police", "demography", "other_killings")
     #: The mechanisms of docs/model.md as groups of the switches that make them up, for
     #: attribution (``trucesim attribute --mechanisms command,...``): a group is one player,
@@ -745,7 +753,7 @@ class Mechanisms(Frozen):
 
     @classmethod
     def design_2b(cls) -> list[str]:
-        """The switches of the DESIGN 2b mechanisms, in the table's order."""
+        """The switches of the numbered mechanisms (docs/model.md), in the table's order."""
         return [m for m in cls.model_fields if m not in cls.FOUNDATION]
 
     @field_validator("*", mode="before")
