@@ -77,8 +77,7 @@ def test_adapter_experiments_equal_the_sweep_runners_runs(tiny, tmp_path):
             np.testing.assert_array_equal(outcomes["homicides_daily"][i, r], series)
         assert outcomes["homicides"][i] == pytest.approx(outcomes["homicides_replicates"][i]
                                                          .mean())
-    # paired: the same uncertainty sample in both branches runs the same replicate seeds,
-    # and the branches differ (the test would pass trivially if they did not)
+    # the branches differ (each run above matched its branch's own sweep, same seeds)
     assert not np.array_equal(outcomes["homicides_daily"][0], outcomes["homicides_daily"][2])
 
 
@@ -132,6 +131,9 @@ def test_prim_finds_a_planted_box():
     assert box.density > y.mean() * 3
     with pytest.raises(ValueError, match="no point"):
         find_box(x, np.zeros(600, bool))
+    # every case kept: no peel qualifies, the whole space is no box
+    with pytest.raises(ValueError, match="no restriction"):
+        find_box(x, rng.random(600) < 0.5, min_coverage=1.0)
 
 
 BAD = [
@@ -158,6 +160,10 @@ BAD = [
      "saved < 10", "--window"),
     (["--uncertain", "command.compliance", "--samples", "1"], OUTCOME, "saved < 10",
      "--samples: must be at least 2"),
+    (["--uncertain", "command.compliance", "--scheduler", "tcp://127.0.0.1:9"], OUTCOME,
+     "saved < 10", "--scheduler: a scheduler address needs --backend dask"),
+    (["--uncertain", "command.compliance", "--min-coverage", "0"], OUTCOME, "saved < 10",
+     "--min-coverage"),
 ]
 
 
@@ -178,19 +184,19 @@ def test_discover_end_to_end_and_another_question_reuses_the_runs(tiny, tmp_path
     out = tmp_path / "disc"
     args = ["discover", str(tiny), "--outcome", OUTCOME,
             "--uncertain", "gangs.*.cohesion=0.1:1", "--uncertain", "command.compliance",
-            "--samples", "24", "--replicates", "1", "--seed", "5", "--workers", "1",
+            "--samples", "48", "--replicates", "1", "--seed", "5", "--workers", "1",
             "--out", str(out)]
     points = None
     for threshold in ("1e9", "-1e9"):  # every point a case, then none: both "no box"
         assert main([*args, "--condition", f"saved < {threshold}"]) == 0
         assert "no box" in capsys.readouterr().out
     runs = pd.read_csv(out / "runs.csv")
-    assert len(runs) == 24
+    assert len(runs) == 48
     saved = runs["saved"].to_numpy()
     median = float(np.median(saved))
     assert main([*args, "--condition", f"saved < {median}"]) == 0
     printed = capsys.readouterr()
-    assert "ran 0 (0 failed), skipped 24 already done" in printed.err  # runs reused
+    assert "ran 0 (0 failed), skipped 48 already done" in printed.err  # runs reused
     assert "PRIM box" in printed.out
     points = pd.read_csv(out / "points.csv")
     assert list(points["case"]) == list(points["saved"] < median)
@@ -219,17 +225,19 @@ def test_nothing_imports_ema_workbench_unless_asked(tmp_path):
         import sys
         import trucesim, trucesim.api, trucesim.discovery, trucesim.cli.discover
         from trucesim.cli.main import main
-        for argv in (["params"], ["scenarios"], ["regimes"], ["check", {str(exp.parent /
-                     'tiny.toml')!r}],
-                     ["run", {str(exp.parent / 'tiny.toml')!r}, "-n", "1", "--out",
-                      {str(tmp_path / 'run')!r}],
-                     ["sweep", {str(exp)!r}, "--workers", "1", "--out",
-                      {str(tmp_path / 'sweep')!r}],
-                     ["discover", {str(exp.parent / 'tiny.toml')!r}, "--outcome",
-                      "x = hard.homicides", "--condition", "y < 1", "--uncertain",
-                      "command.compliance"]):
+        for argv, expected in (
+                (["params"], 0), (["scenarios"], 0), (["regimes"], 0),
+                (["check", {str(exp.parent / 'tiny.toml')!r}], 0),
+                (["run", {str(exp.parent / 'tiny.toml')!r}, "-n", "1", "--out",
+                  {str(tmp_path / 'run')!r}], 0),
+                (["sweep", {str(exp)!r}, "--workers", "1", "--out",
+                  {str(tmp_path / 'sweep')!r}], 0),
+                # a bad question: refused before any run or PRIM
+                (["discover", {str(exp.parent / 'tiny.toml')!r}, "--outcome",
+                  "x = hard.homicides", "--condition", "y < 1", "--uncertain",
+                  "command.compliance"], 2)):
             status = main(argv)
-            assert status in (0, 2), (argv, status)
+            assert status == expected, (argv, status)
         loaded = sorted(m for m in sys.modules if m.split(".")[0] == "ema_workbench")
         print("EMA", loaded)
     """)

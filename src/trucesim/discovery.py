@@ -497,6 +497,11 @@ def outcome_table(plan: DiscoveryPlan, results: dict[str, Any]) -> pd.DataFrame:
     first = plan.branches[0]
     table = frames[first][keys].copy()
     for b in plan.branches:
+        both = table[keys].join(frames[b][keys], how="inner", rsuffix=".other")
+        if not np.array_equal(both[keys].to_numpy(float),
+                              both[[f"{k}.other" for k in keys]].to_numpy(float)):
+            raise RuntimeError(f"branch {b!r} ran other parameter values than {first!r} at "
+                               "the same (point, replicate): the runs are not paired")
         table = table.join(frames[b][plan.columns].add_prefix(f"{b}."), how="inner")
     totals = {(b, c): table[f"{b}.{c}"].to_numpy(float)
               for b in plan.branches for c in plan.columns}
@@ -567,7 +572,8 @@ def find_box(x: pd.DataFrame, y: np.ndarray, *, min_coverage: float = DEFAULT_MI
     Imports ``ema_workbench`` (the ``ema`` extra).
 
     Raises:
-        ValueError: no case, or every point a case (nothing to discover).
+        ValueError: no case, every point a case, or no box restricting any dimension
+            (nothing to discover).
     """
     y = np.asarray(y, dtype=bool)
     if not y.any():
@@ -590,6 +596,9 @@ def find_box(x: pd.DataFrame, y: np.ndarray, *, min_coverage: float = DEFAULT_MI
     best = ok.sort_values(["density", "res_dim", "coverage"],
                           ascending=[False, True, False]).index[0]
     i = int(best)
+    if int(traj.loc[best, "res_dim"]) == 0:
+        raise ValueError("PRIM found no restriction: no box of the uncertain parameters "
+                         f"is denser than the whole space with coverage >= {min_coverage}")
     lims = box.box_lims[i]
     init = box.box_lims[0]
     pv = box.p_values[i]

@@ -47,11 +47,12 @@ def arguments() -> list:
             help="OUTCOME OP NUMBER on a point's replicate mean, e.g. 'saved < 1000'"),
         arg("--uncertain", action="append", default=[], metavar="PATH[=LOW:HIGH]",
             help="an uncertain parameter by dotted path (gangs.*.cohesion: every "
-            "gang); range given, else from --posterior, else the parameter table's "
-            "(repeatable)"),
+            "gang); range given, else from --posterior (refused if the posterior does "
+            "not hold it), else the parameter table's (repeatable)"),
         arg("--posterior", nargs="?", const=True, default=None, metavar="FILE",
             help="ranges from a posterior's particles (default file: the "
-            "scenario's); with no --uncertain, every posterior parameter"),
+            "scenario's); with no --uncertain, every posterior parameter; a path "
+            "the posterior does not hold then needs its range given"),
         arg("--samples", type=int, default=None,
             help="Latin-hypercube points (default: 300)"),
         replicates(help="paired runs per point and branch (default: 2)"),
@@ -114,6 +115,7 @@ def discover(spec: str, uncertain: list[str], outcomes: list[str], condition: st
                           "pip install 'trucesim[ema]'")
     budget.check("--samples", "", plan.runs, scenario.days, scenario.world.cliques,
                  scenario.world.burn_in_days, keep_daily=False)
+    _check_backend(backend, scheduler)
     out = Path(out) if out is not None else Path("results") / f"{scenario.name}-discover"
     settings = plan.sweep_settings()
     with FolderLock(out, KIND):
@@ -130,6 +132,27 @@ def discover(spec: str, uncertain: list[str], outcomes: list[str], condition: st
                   "command again to resume", file=sys.stderr)
             return 1
         return _analyse(plan, results, out, min_coverage, ran_s, started)
+
+
+def _check_backend(backend: str | None, scheduler: str | None) -> None:
+    """Refuse a bad backend or scheduler before the folder is claimed (nothing written).
+
+    Raises:
+        ConfigError: an unknown backend, a scheduler without ``--backend dask``, a
+            malformed scheduler address, or Dask not installed.
+    """
+    from trucesim.runner.backends import scheduler_address
+
+    if backend not in (None, "process", "dask"):
+        raise ConfigError("--backend", str(backend), "must be process or dask")
+    if (backend or "process") == "process":
+        if scheduler is not None:
+            raise ConfigError("--scheduler", "", "a scheduler address needs --backend dask")
+        return
+    if importlib.util.find_spec("distributed") is None:
+        raise ConfigError("--backend", "dask", "needs Dask: pip install 'trucesim[dask]'")
+    if scheduler is not None:
+        scheduler_address(scheduler)
 
 
 def _run_sweeps(plan, out: Path, backend, workers, scheduler, progress):
@@ -165,6 +188,10 @@ def _analyse(plan, results, out: Path, min_coverage: float, ran_s: float,
 
     runs = outcome_table(plan, results)
     points = point_table(plan, runs)
+    # this question's files replace the last question's whole: none of its are left beside
+    for name in FILES:
+        if name not in ("sweeps", "runs.csv", "points.csv"):
+            (out / name).unlink(missing_ok=True)
     keys = [u.key for u in plan.uncertainties]
     _write_csv(out / "runs.csv", runs)
     _write_csv(out / "points.csv", points)
@@ -195,6 +222,8 @@ def _analyse(plan, results, out: Path, min_coverage: float, ran_s: float,
                             lambda: box.prim_box.show_pairs_scatter(box.index)))
         else:
             (out / "pairs.png").unlink(missing_ok=True)
+        title = (f"{plan.scenario.name}: where {cond.text} ({cases} of {len(points)} "
+                 f"points; totals {plan.window[0]} to {plan.window[1]})")
         for name, draw in figures:
             with warnings.catch_warnings():  # EMA 3.0's own deprecated pandas calls
                 warnings.simplefilter("ignore", FutureWarning)
@@ -204,6 +233,7 @@ def _analyse(plan, results, out: Path, min_coverage: float, ran_s: float,
             fig = getattr(fig, "figure", fig)
             if hasattr(fig, "fig"):  # a seaborn grid
                 fig = fig.fig
+            _label_figure(fig, name, title, box, cond.text)
             with atomic_path(out / name) as tmp:
                 fig.savefig(tmp, dpi=100, format="png", bbox_inches="tight")
             plt.close("all")
@@ -218,8 +248,32 @@ def _analyse(plan, results, out: Path, min_coverage: float, ran_s: float,
     return 0
 
 
+def _label_figure(fig, name: str, title: str, box, condition: str) -> None:
+    """Make EMA's figure stand alone: the question as its title, the chosen box marked on
+    the trade-off, the condition named where EMA writes ``y``."""
+    what = {"tradeoff.png": "PRIM's peeling trade-off (each point a box)",
+            "box.png": f"the chosen box (number {box.index} on the trajectory): its limits",
+            "pairs.png": f"the chosen box (number {box.index}): points by restricted pair"}
+    fig.suptitle(f"{what[name]}\n{title}", fontsize=9, y=1.02)
+    if name == "tradeoff.png" and fig.axes:
+        ax = fig.axes[0]
+        ax.scatter([box.coverage], [box.density], s=160, facecolors="none",
+                   edgecolors="red", linewidths=1.5, zorder=5,
+                   label=f"chosen box {box.index}: coverage {box.coverage:.2f}, "
+                   f"density {box.density:.2f}")
+        ax.legend(loc="lower left", fontsize=8)
+    if name == "box.png" and fig.axes:
+        fig.axes[0].set_xlabel("range of each restricted parameter, scaled to its sampled "
+                               "range (0 to 1)")
+    for legend in [getattr(a, "get_legend", lambda: None)() for a in fig.axes] + list(
+            getattr(fig, "legends", [])):
+        if legend is not None and legend.get_title().get_text() == "y":
+            legend.set_title(condition)
+
+
 def _box_text(box, points: int, cases: int) -> str:
-    lines = [f"PRIM box {box.index} of {len(box.trajectory)} on the peeling trajectory: "
+    lines = [f"PRIM box number {box.index} (the trajectory has {len(box.trajectory)}, "
+             f"numbered from 0): "
              f"coverage {box.coverage:.2f} ({box.cases} of {cases} cases), density "
              f"{box.density:.2f} ({box.cases} of {box.points} points in the box; base rate "
              f"{cases / points:.2f}), mass {box.mass:.2f}; restricted dimensions: "
