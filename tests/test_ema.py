@@ -115,6 +115,9 @@ def test_adapter_takes_ranges_from_a_posterior_and_refuses_bad_names(tmp_path):
         ema_model("el-salvador-2016-letter", uncertainties=["command.compliance=0:11"])
     with pytest.raises(ConfigError, match="names no parameter"):
         ema_model("el-salvador-2016-letter", uncertainties=["command.nothing"])
+    with pytest.raises(ConfigError, match="is already set by 'gangs.\\*.cohesion'"):
+        ema_model("el-salvador-2016-letter", uncertainties=["gangs.*.cohesion=0.3:0.9"],
+                  levers=["gangs.MS13.cohesion=0.4:0.8"])
 
 
 def test_prim_finds_a_planted_box():
@@ -245,3 +248,23 @@ def test_nothing_imports_ema_workbench_unless_asked(tmp_path):
                           cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "EMA []" in done.stdout, done.stdout[-2000:]
+
+
+def test_the_default_window_starts_where_a_branch_first_departs(tiny):
+    """A branch departs at its first phase, or earlier at an extra event, or on the first
+    day when it overrides a value."""
+    import datetime as dt
+
+    from trucesim.discovery import parse_window
+    from trucesim.scenario.schema import Event, Variant
+
+    sc = load_scenario(tiny)
+    assert parse_window(None, sc, ["hard", "truce"]) == (dt.date(2012, 3, 1), sc.end)
+    hard = sc.variants["hard"]
+    early = hard.model_copy(update={"events": [Event(date=dt.date(2012, 2, 10),
+                                                     kind="marker")]})
+    sc_event = sc.model_copy(update={"variants": {**sc.variants, "hard": early}})
+    assert parse_window(None, sc_event, ["hard"]) == (dt.date(2012, 2, 10), sc.end)
+    tuned = Variant(overrides={"command.compliance": 2.0})
+    sc_over = sc.model_copy(update={"variants": {**sc.variants, "tuned": tuned}})
+    assert parse_window(None, sc_over, ["hard", "tuned"]) == (sc.start, sc.end)

@@ -333,10 +333,18 @@ def parse_window(text: str | None, scenario: Scenario, branches: list[str],
                  option: str = "--window") -> tuple[dt.date, dt.date]:
     """The window the outcomes total over: ``START:END`` (ISO dates, both included), by
     default from the first day any of ``branches`` departs from the base timeline (its
-    first phase) to the scenario's end."""
+    first phase or its first extra event, whichever comes first; the scenario's start for
+    a branch with overrides, which hold from the first day) to the scenario's end."""
     if text is None:
-        starts = [scenario.variants[b].phases[0].start for b in branches
-                  if b != BASE and scenario.variants[b].phases]
+        starts = []
+        for b in branches:
+            if b == BASE:
+                continue
+            v = scenario.variants[b]
+            if v.overrides:
+                starts.append(scenario.start)
+            starts += [v.phases[0].start] if v.phases else []
+            starts += [min(e.date for e in v.events)] if v.events else []
         return (min(starts) if starts else scenario.start), scenario.end
     try:
         a, b = (dt.date.fromisoformat(s.strip()) for s in text.split(":"))

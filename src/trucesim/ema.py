@@ -192,6 +192,13 @@ def ema_model(scenario: str | Scenario, *, uncertainties: list[str] | dict[str, 
             raise ConfigError("uncertainties", u.key, f"its EMA name {n!r} is reserved by EMA "
                               f"or this adapter ({', '.join(sorted(RESERVED | {BRANCH}))}, "
                               "replicate)")
+    seen: dict[str, str] = {}
+    for u in unc + lev:  # one path, one role: a later override would silently win
+        for path in u.paths:
+            if path in seen:
+                raise ConfigError("levers" if u in lev else "uncertainties", u.key,
+                                  f"{path!r} is already set by {seen[path]!r}")
+            seen[path] = u.key
     if len(set(names)) != len(names):
         raise ConfigError("uncertainties", "", f"two parameters have the same EMA name: "
                           f"{', '.join(names)}")
