@@ -236,6 +236,11 @@ def test_main_job_end_to_end(tmp_path, capsys):
     assert abs(first - filtered) < 0.2 * filtered and first < 20
     assert summary["filtered_last_period"]["record_per_day"] == 14
     assert summary["filtered_last_period"]["period"] == "2016-07-01..2016-07-14"
+    # how many posterior draws the ensemble still holds is said, in the text and the file
+    draws = pd.read_csv(out / "filtered.csv")["unique_draws"]
+    assert 1 <= summary["distinct_draws"] <= 12
+    assert f"{summary['distinct_draws']} distinct draw" in text
+    assert summary["distinct_draws"] <= draws.iloc[-1]
     (check,) = summary["status_quo_against_record"]
     assert check["row"] == "homicides:2016-01-01:2016-12-31"
     assert check["record_per_day"] == pytest.approx((5278 - 3043 - 14 * 14) / 170)

@@ -62,13 +62,27 @@ def check_budget(case: Case, what: str, key: str, particles: int,
                            base.world.burn_in_days, **extra)
 
 
-def intervals_carry(as_of: dt.date, state_noise: str = "off") -> str:
-    """What the branches' intervals carry, in words."""
+def intervals_carry(as_of: dt.date, state_noise: str = "off",
+                    draws: int | None = None) -> str:
+    """What the branches' intervals carry, in words; ``draws``: how many distinct
+    posterior draws the filtered ensemble still holds (said, since one draw carries no
+    parameter uncertainty)."""
     noise = (", and the latent-state process noise (grievance, authority, arms, autonomy, "
              "members) going on in the branches" if state_noise == "on" else "")
-    return ("posterior (each particle's parameter draw, as filtered), state (the filtered "
+    held = ""
+    if draws is not None:
+        held = (f": {draws} distinct draw{'s' if draws != 1 else ''} left in the ensemble"
+                + (": the posterior's spread is barely in the intervals"
+                   if draws < 10 else ""))
+    return (f"posterior (each particle's parameter draw, as filtered{held}), state (the "
+            "filtered "
             f"ensemble of model states on {as_of}) and noise (each branch's own future "
             f"randomness{noise})")
+
+
+def distinct_draws(result) -> int:
+    """How many distinct posterior draws the filtered ensemble holds on its cutoff day."""
+    return len({d.posterior for d in result.ensemble.draws})
 
 
 def get_case(spec: str | Path | Case | None) -> Case:
@@ -258,7 +272,8 @@ def main_job(particles: int | None, seed: int | None, out: Path | None, force: b
             "particles": particles, "seed": seed, "cutoff": case.as_of.isoformat(),
             "branches_from": branches.start.isoformat(),
             "branches_to": branches.dates[-1].date().isoformat(),
-            "intervals_carry": intervals_carry(case.as_of, state_noise),
+            "intervals_carry": intervals_carry(case.as_of, state_noise, distinct_draws(result)),
+            "distinct_draws": distinct_draws(result),
             "drift": drift_settings(result),
             "state_noise": result.settings["state_noise_prior"],
             "log_evidence": float(result.table["log_evidence"].sum()),
@@ -399,7 +414,8 @@ def _print_main(case, result, branches, rel, first14, out, elapsed) -> None:
     print(f"\nDeaths {branches.start}..{branches.dates[-1].date()} by branch, relative to "
           f"{sq_label} (the status quo; paired particle by particle; mean and 5-95% interval "
           f"over the ensemble). The intervals carry "
-          f"{intervals_carry(case.as_of, result.settings.get('state_noise', 'off'))}.")
+          + intervals_carry(case.as_of, result.settings.get("state_noise", "off"),
+                            distinct_draws(result)) + ".")
     for metric, title in (("deaths_true", "true deaths (recorded + disappeared)"),
                           ("homicides", "recorded homicides")):
         t = rel[rel["metric"] == metric]
