@@ -192,6 +192,11 @@ def main() -> None:
     c = time.process_time()
     t = replay(model, args.days)
     total = time.process_time() - c
+    # the replay is a copy of core/day.py's order of steps: it must still be the day
+    if (model.daily.tobytes() != twin.daily.tobytes()
+            or model.gang_daily.tobytes() != twin.gang_daily.tobytes()):  # NaN-safe
+        sys.exit("the step-by-step replay no longer gives the compiled day's record: "
+                 "bring replay() in line with trucesim/core/day.py")
     units = args.cliques * args.days
     print(f"{args.cliques} cliques, {args.days} days: compiled day {whole / units * 1e9:.1f} "
           f"ns per clique-day; replayed step by step {total / units * 1e9:.1f}")
