@@ -24,8 +24,7 @@ to the daily step), so the two are measured side by side in the same run.
 
 ``compile`` times the model's first use on a machine (an empty numba cache: every
 kernel compiles), which later runs load from the cache instead, on two cores (target
-<= 15 s wall, issue 23); ``compile_helper`` the same with the helper process that
-compiles half the kernels (:mod:`trucesim.core.warmup`, off by default).
+<= 15 s wall, issue 23).
 """
 
 from __future__ import annotations
@@ -42,8 +41,6 @@ import time
 from pathlib import Path
 
 ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-#: The first compile with the helper process of trucesim.core.warmup.
-COMPILE_HELPER = {"TRUCESIM_COMPILE_HELPER": "1"}
 
 
 def _peak_rss_mib() -> float:
@@ -183,8 +180,7 @@ def workload_boltzmann(steps: int = 100) -> dict:
 
 def workload_compile() -> dict:
     """First use of the model with an empty numba cache (compile, then run), on the two
-    cores the machine has: CPU time counts the compiling helper process too, if any
-    (:mod:`trucesim.core.warmup`; waited for after the run)."""
+    cores the machine has."""
     TruceModel = _model_class()
 
     scenario = bench_scenario(50, 10)
@@ -192,19 +188,8 @@ def workload_compile() -> dict:
     TruceModel(scenario, rng=0, agents=False).run()
     cpu = time.process_time() - c
     wall = time.perf_counter() - t
-    try:
-        from trucesim.core import warmup
-    except ImportError:  # a baseline from before the helper
-        warmup = None
-    helper = getattr(warmup, "_helper", None)
-    if helper is not None:
-        helper.wait()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu += children.ru_utime + children.ru_stime
-    note = ("numba compiles the day on first use and caches it (not per run); "
-            f"{'with' if helper is not None else 'no'} helper process")
     return {"wall_s": wall, "cpu_s": cpu, "units": 0, "per_unit_ns": float("nan"),
-            "note": note}
+            "note": "numba compiles the day on first use and caches it (not per run)"}
 
 
 #: Workloads run for this checkout and for the baseline.
@@ -213,7 +198,6 @@ MODEL_WORKLOADS = ("compile", "default", "cliques_10k", "cliques_60k", "cliques_
 
 WORKLOADS = {
     "compile": lambda q: workload_compile(),
-    "compile_helper": lambda q: workload_compile(),  # run with COMPILE_HELPER
     "default": lambda q: workload_default(3 if q else 5),
     "cliques_10k": lambda q: workload_world(10_000, 60 if q else 200),
     "cliques_60k": lambda q: workload_world(60_000, 30 if q else 200),
@@ -233,8 +217,6 @@ def run_child(name: str, quick: bool, source: str | None = None,
     if name.startswith("compile"):  # first use: on the machine's two cores
         env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="trucesim-numba-cache-")
         cores = "0,1"
-    if name == "compile_helper":
-        env.update(COMPILE_HELPER)
     cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if quick else [])
     # Pin to one core (two for the first compile) where the OS allows it.
     if hasattr(os, "sched_setaffinity"):

@@ -192,49 +192,6 @@ def test_an_index_naming_a_type_that_does_not_exist_is_an_empty_cache(tmp_path):
     assert _run(TAKES_BLOCK, "plain", path=tmp_path, env=env).stdout.split() == ["3.0", "0"]
 
 
-RECORD_KERNELS = """
-import json, sys
-from kpkg import a
-from kpkg.b import Pair
-from trucesim.numerics import jit
-a.total(Pair(first=1.0, second=10.0))  # plain Python, noted
-noted = sorted(r.py_func.__name__ for r, _ in jit.CALLS)
-print(json.dumps({"noted": noted, "compiled": jit.compile_calls(skip=(a.total,)),
-                  "recording": type(a.total).__name__}))
-"""
-
-
-def test_a_helper_notes_the_calls_and_compiles_them_for_another_process(tmp_path):
-    """The first compile's helper (trucesim.core.warmup): run as plain Python, each kernel
-    call is noted with its argument types; compiling the noted calls fills numba's cache,
-    from which another process then loads the kernel instead of compiling it."""
-    package = tmp_path / "kpkg"
-    package.mkdir()
-    for name, text in KERNEL_PACKAGE.items():
-        (package / name).write_text(text)
-    env = {"NUMBA_CACHE_DIR": ""}
-    out = _run(RECORD_KERNELS, path=tmp_path, env={**env, jit.RECORD_ENV: "1"})
-    assert json.loads(out.stdout) == {"noted": ["scale", "total"], "compiled": 1,
-                                      "recording": "Recording"}
-    r = json.loads(_run(RUN_KERNELS, path=tmp_path, env=env).stdout)
-    assert (r["value"], r["scale"], r["total"]) == (32.0, 0, 1)  # scale: from the helper
-
-
-def test_the_helper_runs_every_phase_and_event_within_days():
-    """The helper's small copy of a scenario: few cliques, every phase and event in the
-    same order, each on its own day."""
-    from trucesim.core import compile_helper as warmup
-    from trucesim.scenario.load import load_scenario
-
-    cfg = load_scenario("el-salvador-2016-letter")
-    small, days = warmup._small(cfg)
-    assert small.world.cliques == warmup.CLIQUES < cfg.world.cliques
-    assert [p.regime for p in small.phases] == [p.regime for p in cfg.phases]
-    assert [e.kind for e in small.events] == [e.kind for e in cfg.events]
-    dates = sorted({p.start for p in cfg.phases} | {e.date for e in cfg.events})
-    assert days == len(dates) + warmup.DAYS == small.days - 1
-
-
 DIGESTS = """
 import importlib, json, pkgutil
 import trucesim

@@ -17,7 +17,6 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from trucesim.core import warmup
 from trucesim.core.agents import Clique, Leader, PoliceForce
 from trucesim.core.datacollector import DEFAULT_AGENT_REPORTERS, TruceDataCollector
 from trucesim.core.day import Params, simulate_days
@@ -271,7 +270,6 @@ def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
     level for those sizes, no restraint, pressure or excitation; the gangs (and the
     factions splits will create, not existing yet) with their parameters; the fronts
     derived from the world."""
-    warmup.start(cfg)  # first use on this machine: a second process compiles too
     n, w = territory.n, cfg.world
     names = cfg.gang_names
     params = [cfg.gangs[_founder(cfg, g)] for g in names]

@@ -265,76 +265,7 @@ def kernel[F: Callable](fn: F | None = None, *, inline: bool = False) -> F:
     compiled = numba.njit(nogil=True, **options)(fn)
     if isinstance(compiled, Dispatcher):
         compiled._cache = KernelCache(compiled)  # what njit(cache=True) does, with our key
-        if os.environ.get(RECORD_ENV) == "1":
-            return Recording(compiled, inline)  # type: ignore[return-value]
     return compiled
-
-
-# ------------------------------------------------------------ compiling in two processes
-#: Set to 1 in a process that records the argument types of every kernel call
-#: (:class:`Recording`) before compiling them: the helper of :func:`compile_calls`.
-RECORD_ENV = "TRUCESIM_RECORD_KERNELS"
-
-
-class Recording:
-    """A kernel that runs as plain Python and notes the numba types of every call, in
-    the order of first call (:data:`CALLS`). Only in a process started with
-    :data:`RECORD_ENV` = 1; :func:`compile_calls` then compiles what was noted."""
-
-    def __init__(self, dispatcher: Dispatcher, inline: bool):
-        self.dispatcher = dispatcher
-        self.inline = inline
-        self.py_func = dispatcher.py_func
-
-    def __call__(self, *args: Any) -> Any:
-        try:
-            types_ = tuple(numba.typeof(a) for a in args)
-        except ValueError:  # a value numba has no type for: not noted
-            types_ = None
-        if types_ is not None:
-            CALLS.setdefault((self, types_), None)
-        return self.py_func(*args)
-
-
-#: Every (kernel, argument types) a :class:`Recording` saw, in the order of first call.
-CALLS: dict[tuple[Recording, tuple], None] = {}
-
-
-def _restore_kernels(package: str) -> None:
-    """Replace every :class:`Recording` in the modules of ``package`` by its compiled
-    kernel, so that kernels compiled from now on call compiled kernels."""
-    import sys
-
-    for name, module in list(sys.modules.items()):
-        if module is None or not (name == package or name.startswith(package + ".")):
-            continue
-        for attr, value in list(vars(module).items()):
-            if isinstance(value, Recording):
-                setattr(module, attr, value.dispatcher)
-
-
-def compile_calls(skip: tuple[Callable, ...] = ()) -> int:
-    """Compile, into numba's cache, each kernel call noted so far (:data:`CALLS`), the
-    last called first, except inlined kernels and those in ``skip``; return how many.
-
-    Run by a helper process while the main process compiles the same kernels from the
-    first called on (:func:`trucesim.core.warmup.start`): each loads from the cache
-    what the other has saved by the time it needs it, so on two cores the first
-    compile takes about half the time. A call whose types the plain-Python run saw
-    differently from the compiled caller is compiled for nothing (the caller compiles
-    its own); a kernel that cannot compile is left to the caller too."""
-    _restore_kernels("trucesim")
-    skipped = {getattr(k, "py_func", k) for k in skip}
-    done = 0
-    for recording, types_ in reversed(list(CALLS)):
-        if recording.inline or recording.py_func in skipped:
-            continue
-        try:
-            recording.dispatcher.compile(types_)
-        except Exception:  # noqa: BLE001 - the main process compiles it and reports
-            continue
-        done += 1
-    return done
 
 
 def kernel_cached(compiled: Callable) -> bool:
