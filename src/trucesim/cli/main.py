@@ -129,24 +129,27 @@ def _cmd_nowcast(args: argparse.Namespace) -> int:
                            state_noise=_state_noise(args.state_noise))
 
 
+def _setting(flag: str, text: str | None, default: str, check) -> str:
+    """A nowcast setting's value (``default`` when not given), or a one-line usage error
+    naming ``flag`` (``check`` raises ValueError for a value it does not know)."""
+    try:
+        return check(default if text is None else text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
 def _drift(text: str | None) -> str:
-    """The ``--drift`` setting (default when not given), or a one-line usage error."""
+    """The ``--drift`` setting."""
     from trucesim.calibration.drift import DEFAULT_DRIFT, check_mode
 
-    try:
-        return check_mode(DEFAULT_DRIFT if text is None else text)
-    except ValueError as exc:
-        raise UsageError(f"--drift: {exc}") from None
+    return _setting("--drift", text, DEFAULT_DRIFT, check_mode)
 
 
 def _state_noise(text: str | None) -> str:
-    """The ``--state-noise`` setting (default when not given), or a one-line usage error."""
+    """The ``--state-noise`` setting."""
     from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE, check_mode
 
-    try:
-        return check_mode(DEFAULT_STATE_NOISE if text is None else text)
-    except ValueError as exc:
-        raise UsageError(f"--state-noise: {exc}") from None
+    return _setting("--state-noise", text, DEFAULT_STATE_NOISE, check_mode)
 
 
 @command("backtest", "rolling-origin forecasts of a case's record, scored (WIS) against a "
