@@ -6,6 +6,8 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trucesim import METRIC_NAMES, TruceModel, simulate
 from trucesim.core.agents import Clique, Leader, PoliceForce
@@ -231,3 +233,13 @@ def test_a_replacement_timeline_must_keep_the_dates_and_gangs():
     model.replace_timeline(s.with_overrides({"phases.1.regime": "hardline"}))
     df = model.run()
     assert (df.loc[df["date"] >= "2020-07-01", "regime"] == "hardline").all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=50), st.data())
+def test_kth_smallest_is_numpy_partition(values, data):
+    """The focused allocation's threshold: the k-th smallest value, ties included."""
+    v = np.array(values, dtype=np.float64)
+    k = data.draw(st.integers(0, len(values) - 1))
+    assert policing.kth_smallest(v, k) == np.partition(v, k)[k]
+    assert v.tolist() == [float(x) for x in values]  # the input is left as it was

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trucesim import ConfigError, TruceModel, simulate
 from trucesim.core.state import Cliques, Edges, Fronts, Gangs, allocate
-from trucesim.core.world import directed_edges, refresh_fronts, split_gang, take_territory
+from trucesim.core.world import (
+    directed_edges,
+    indices_where,
+    refresh_fronts,
+    split_gang,
+    take_territory,
+    westmost,
+)
 
 from .conftest import assert_cli_refuses_change, simple_scenario
 
@@ -176,3 +185,21 @@ def test_bad_world_events_are_refused_with_their_key(event, key, reason):
 def test_bad_new_keys_stop_the_cli_with_their_location(tmp_path, capsys, change, key, reason):
     """`check` and `run` exit 2 with `file: key: reason`, and `run` writes nothing."""
     assert_cli_refuses_change(tmp_path, capsys, change, key, reason)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=0, max_size=40), st.data())
+def test_westmost_is_a_stable_sort_west_to_east(xs, data):
+    """westmost orders indices as numpy's stable argsort does, ties in their given order
+    (split and takeover pick the westmost cliques with it)."""
+    x = np.array(xs, dtype=np.float64)
+    idx = np.array(data.draw(st.permutations(range(len(xs)))), dtype=np.int64)
+    expected = idx[np.argsort(x[idx], kind="mergesort")]
+    assert westmost(x, idx).tolist() == expected.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.booleans(), max_size=40))
+def test_indices_where_is_flatnonzero(mask):
+    m = np.array(mask, dtype=np.bool_)
+    assert indices_where(m).tolist() == np.flatnonzero(m).tolist()

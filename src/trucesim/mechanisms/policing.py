@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from trucesim.mechanisms.sampling import dart_rate, distinct_hits, events_of, runs
 from trucesim.numerics.constants import code
 from trucesim.numerics.jit import kernel
@@ -31,6 +29,33 @@ from trucesim.scenario.params import Allocation
 UNIFORM = code(Allocation.UNIFORM)
 HOTSPOT = code(Allocation.HOTSPOT)
 FOCUSED = code(Allocation.FOCUSED)
+
+
+@kernel
+def kth_smallest(values, k):
+    """The ``k``-th smallest of ``values`` (0-based): ``np.partition(values, k)[k]``, by
+    Hoare's selection on a copy (numba compiles it in a fraction of ``np.partition``)."""
+    a = values.copy()
+    lo, hi = 0, len(a) - 1
+    while lo < hi:
+        pivot = a[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return a[k]
+    return a[k]
 
 
 @kernel
@@ -52,7 +77,7 @@ def allocate(cliques, regime, restrained, p):
         if k >= n:
             heat[:] += extra
         else:
-            kth = np.partition(recent, n - k)[n - k]
+            kth = kth_smallest(recent, n - k)
             ties = k
             for i in range(n):
                 if recent[i] > kth:
