@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import small
+from trucesim.calibration import forward
 from trucesim.calibration.nowcast import nowcast_scenario
 from trucesim.calibration.observed import ObservedRow, load_observed
 from trucesim.cases import load_case
@@ -283,6 +285,49 @@ def test_the_drift_goes_on_past_the_origin(tmp_path, monkeypatch, drift):
     assert values[0] == values[1]
 
 
+def test_the_state_noise_goes_on_past_the_origin(tmp_path, monkeypatch):
+    """With state noise on (the default, as in the main job) each particle's latent state
+    takes a step of the noise every 30 days of the forecast, from its own generator, the
+    same shocks in both modes (paired); off draws nothing and the forecasts differ."""
+    case = load_case(small_case(tmp_path / "bt"))
+    origin = dt.date(2020, 7, 1)
+    record = case.rows_until()
+    targets = tuple(target_rows(record, origin, case.as_of))
+    known = tuple(r for r in record if r.end < origin)
+    real = forward.perturb
+    seen: list[tuple] = []
+
+    def spy(state, offsets, days, variables, rng):
+        seen.append((days, rng.bit_generator.state["state"]["state"]))
+        return real(state, offsets, days, variables, rng)
+
+    monkeypatch.setattr(forward, "perturb", spy)
+    values = {}
+    for noise in ("on", "off"):
+        model = ModelForecaster(case, 4, seed=5, workers=1, state_noise=noise)
+        assert (model.filtered(Task(origin, "policy-known", known, targets)).ensemble.offsets
+                is None) == (noise == "off")
+        seen.clear()
+        runs = [model(Task(origin, mode, known, targets))
+                for mode in ("policy-known", "status-quo")]
+        values[noise] = runs
+        if noise == "off":
+            assert seen == []
+            continue
+        # 2020-07-01 to 2020-12-31: 184 days, 7 chunks, a step before each but the first
+        assert len(seen) == 2 * 4 * 6 and {d for d, _ in seen} == {30}
+        by_mode = [seen[:24], seen[24:]]
+        assert [r for _, r in by_mode[0]] == [r for _, r in by_mode[1]]  # paired modes
+        assert len({r for _, r in by_mode[0]}) == 24  # every particle its own shocks
+    assert not np.array_equal(values["on"][0], values["off"][0])
+
+
+def test_a_state_noise_setting_the_forecaster_does_not_know_is_refused(tmp_path):
+    case = load_case(small_case(tmp_path / "bt"))
+    with pytest.raises(ValueError, match="'loud' is not a state-noise setting"):
+        ModelForecaster(case, 4, state_noise="loud")
+
+
 # ---------------------------------------------------------------------------- resuming
 KILLER = textwrap.dedent("""
     import datetime as dt, os, signal, sys
@@ -353,6 +398,7 @@ def test_report_says_where_the_model_loses(tmp_path):
     (["--seed", "-1"], "--seed: -1 is outside"),
     (["--workers", "0"], "--workers: 0 is outside 1 to 64"),
     (["--drift", "sideways"], "--drift: 'sideways' is not a drift setting"),
+    (["--state-noise", "loud"], "--state-noise: 'loud' is not a state-noise setting"),
     (["--score-against", "missing.csv"], "missing.csv"),
     (["--score-against", "BAD"], "missing columns"),
     (["no-such-case"], "no-such-case: no such case"),
@@ -408,6 +454,9 @@ def test_backtest_command_end_to_end_and_rerun(tmp_path, capsys):
     assert len(f) == 23 * 3 * 2 * (6 + 3)
     report = (out / "report.md").read_text()
     assert "## Where the model loses" in report and "vs flat" in report
+    assert "drift reverting, state noise on" in report
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["state_noise"] == "on" and manifest["drift"] == "reverting"
     assert "Case: bt" in report and "`posterior-A.toml` (protocol A, data to 2020-06-30): " \
         "origins 2020-07-01, 2020-10-01" in report
     assert "- 2020-08-15: a truce announced" in report
@@ -420,6 +469,8 @@ def test_backtest_command_end_to_end_and_rerun(tmp_path, capsys):
     assert main([*argv, "--seed", "5"]) == 2
     assert "--force" in capsys.readouterr().err
     assert main([*argv, "--drift", "off"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main([*argv, "--state-noise", "off"]) == 2
     assert "--force" in capsys.readouterr().err
     (case / "posterior-A.toml").write_text(posterior_toml(toy_posterior(
         "A", dt.date(2020, 6, 30), seed=2)))

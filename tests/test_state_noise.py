@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from trucesim.calibration import forward as forward_module
 from trucesim.calibration import nowcast as nowcast_module
 from trucesim.calibration.nowcast import (
     Ensemble,
@@ -236,14 +237,14 @@ def test_branches_with_state_noise_stay_paired(small_nowcast):
     # every branch of a particle draws the same numbers, step by step; particles differ
     r.settings["state_noise"] = "on"
     seen: list[int] = []
-    real = nowcast_module.perturb
+    real = forward_module.perturb
 
     def spying(state, offsets, days, variables, rng):
         seen.append(rng.bit_generator.state["state"]["state"])
         return real(state, offsets, days, variables, rng)
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(nowcast_module, "perturb", spying)
+    mp.setattr(forward_module, "perturb", spying)
     try:
         run_branches(r, workers=1)
     finally:

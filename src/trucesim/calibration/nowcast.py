@@ -45,7 +45,8 @@ moves only by the model's mechanisms. ``on``: after each period but the last (af
 resampling, if any) every particle's grievance, authority, arms, autonomy and members
 take a step of bounded (Ornstein-Uhlenbeck) process noise per gang for the days since
 the previous step, from the particle's own generator, and go on doing so every
-:data:`NOISE_DAYS` days in the branches.
+:data:`~trucesim.calibration.forward.CHUNK_DAYS` days in the branches
+(:func:`~trucesim.calibration.forward.run_on`).
 
 **Parallelism.** The kernels release the GIL, so the particles of each period are
 advanced by ``workers`` threads on shared memory (each thread with its own scratch
@@ -79,6 +80,7 @@ from trucesim.calibration.drift import (
     drifting_names,
     step_draws,
 )
+from trucesim.calibration.forward import CHUNK_DAYS, run_on
 from trucesim.calibration.observed import ObservedRow
 from trucesim.calibration.state_noise import (
     DEFAULT_STATE_NOISE,
@@ -97,10 +99,6 @@ from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.schema import Scenario
 from trucesim.stats import effective_size, paired_difference, quantiles, weighted_quantiles
 from trucesim.uncertainty import check_fitted_to, parameter_draws
-
-#: Days between steps of the latent-state noise in the branches (in the filter: one step
-#: after each assimilated period, for the days since the last).
-NOISE_DAYS = 30
 
 #: Record quantities that count recorded homicides.
 HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
@@ -637,17 +635,13 @@ class Branches:
         return pd.DataFrame(rows)
 
 
-#: Days between the reverting drift's steps in the branches (and the state noise's:
-#: one chunk length).
-BRANCH_DRIFT_DAYS = NOISE_DAYS
-
-
 def branch_parameters(result: NowcastResult, days: int) -> list[list[Params]]:
     """Each particle's parameter constants in the branches, chunk by chunk of
-    :data:`BRANCH_DRIFT_DAYS` (one chunk with the draw's constants when nothing drifts):
-    the filter's reverting drift goes on from its last values, with one path per particle
-    shared by its branches, from its own generator (seed sequence key ``(particles, 0)``:
-    a child of the resampling's, used by nothing else)."""
+    :data:`~trucesim.calibration.forward.CHUNK_DAYS` days (one chunk with the draw's
+    constants when nothing drifts): the filter's reverting drift goes on from its last
+    values, with one path per particle shared by its branches, from its own generator
+    (seed sequence key ``(particles, 0)``: a child of the resampling's, used by nothing
+    else)."""
     s = result.settings
     draws = result.ensemble.draws
     if not s["drifting"]:
@@ -656,7 +650,7 @@ def branch_parameters(result: NowcastResult, days: int) -> list[list[Params]]:
     prior = DriftPrior(s["drift_sd"], s["drift_reversion_days"])
     rng = np.random.default_rng(np.random.SeedSequence(s["seed"],
                                                        spawn_key=(s["particles"], 0)))
-    return branch_paths(draws, builder, builder.drifting, days, BRANCH_DRIFT_DAYS, prior, rng)
+    return branch_paths(draws, builder, builder.drifting, days, CHUNK_DAYS, prior, rng)
 
 
 def branch_noise_rng(result: NowcastResult, i: int) -> np.random.Generator:
@@ -692,22 +686,17 @@ def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
     paths = branch_parameters(result, days)
     noisy = perturbed(result.settings.get("state_noise", "off"))
     offsets = result.ensemble.offsets
-    chunks = math.ceil(days / BRANCH_DRIFT_DAYS) if noisy else max(len(p) for p in paths)
 
     def branch(i: int, record: tuple) -> None:
         p = result.ensemble.particles[i]
         for b, tl in enumerate(timelines):
             q = p.copy()
             q.follow(tl)
-            if noisy:  # the same shocks in each branch of particle i (paired)
-                rng = branch_noise_rng(result, i)
-                off = offsets[i].copy()
-            for k in range(chunks):  # the drift and the noise go on, the same in each branch
-                if noisy and k:
-                    off = perturb(q.state, off, NOISE_DAYS, noisy, rng)
-                q.params = paths[i][min(k, len(paths[i]) - 1)]
-                last = k + 1 == chunks
-                q.advance(day0 + days if last else day0 + (k + 1) * BRANCH_DRIFT_DAYS, record)
+            # the drift and the noise go on, the same in each branch of particle i
+            # (paired): its own path, and a fresh copy of its noise generator per branch
+            run_on(q, paths[i], day0, days, record, noisy,
+                   offsets[i].copy() if noisy else None,
+                   branch_noise_rng(result, i) if noisy else None)
             lo = day0 + q.burn_in
             hom[b, i] = q.history["homicides"][lo: lo + days]
             true[b, i] = q.history["deaths_true"][lo: lo + days]

@@ -26,6 +26,7 @@ from pathlib import Path
 from trucesim.atomic import atomic_path
 from trucesim.calibration.drift import DEFAULT_DRIFT
 from trucesim.calibration.observed import ObservedRow, load_observed
+from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE
 from trucesim.cases import Case
 from trucesim.cli.registry import MAX_PARTICLES
 from trucesim.folders import write_manifest
@@ -107,7 +108,8 @@ def backtest_command(origins: str | None = None, particles: str | None = None,
                      score_against: Path | None = None, seed: str | None = None,
                      out: Path | None = None, force: bool = False, workers: str | None = None,
                      progress: bool | None = None, case: str | Path | Case | None = None,
-                     drift: str = DEFAULT_DRIFT) -> int:
+                     drift: str = DEFAULT_DRIFT,
+                     state_noise: str = DEFAULT_STATE_NOISE) -> int:
     """Run (or resume) a case's backtest and write its results folder.
 
     Every argument is checked before anything runs or is written (one line, exit 2)."""
@@ -130,13 +132,14 @@ def backtest_command(origins: str | None = None, particles: str | None = None,
     scenario = nowcast_scenario(case)
     check_scorable(case, when, record, later, scenario.end)
     model = ModelForecaster(case, n, seed=seed_value, workers=n_workers, drift=drift,
-                            scenario=scenario)
+                            state_noise=state_noise, scenario=scenario)
     served = {o: model.posterior_for(o) for o in when}  # refuses an origin none may serve
     out = Path(out) if out is not None else Path("results") / f"backtest-{case.name}"
     baselines = {"flat": FlatBaseline(seed_value), "negbin": NegBinBaseline(seed_value)}
     posteriors = {p.source: file_digest(p.source) for p in served.values()}
     settings = {"case": case.name, "case_file": str(case.path), "particles": n,
-                "seed": seed_value, "drift": drift, "posteriors": posteriors,
+                "seed": seed_value, "drift": drift, "state_noise": state_noise,
+                "posteriors": posteriors,
                 "scenario": hashlib.sha256(json.dumps(model.scenario.to_data(), default=str,
                                                       sort_keys=True).encode()).hexdigest()[:16],
                 "score_against_file": None if score_against is None else str(score_against)}
@@ -146,8 +149,8 @@ def backtest_command(origins: str | None = None, particles: str | None = None,
                           last_day=model.last_day, force=force, progress=progress,
                           also_writes=WRITES)
     elapsed = time.perf_counter() - started
-    write_outputs(out, result, case, served, list(baselines), n, seed_value, drift,
-                  score_against, elapsed, model.seconds)
+    write_outputs(out, result, case, served, list(baselines), settings, score_against,
+                  elapsed, model.seconds)
     print_summary(result, list(baselines), out, elapsed)
     return 0
 
@@ -162,9 +165,10 @@ def served_lines(served: dict) -> list[str]:
 
 
 def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[str],
-                  particles: int, seed: int, drift: str, score_against: Path | None,
-                  elapsed: float, model_seconds: dict) -> None:
-    """``report.md``, the figures and ``manifest.json`` from the driver's tables."""
+                  settings: dict, score_against: Path | None, elapsed: float,
+                  model_seconds: dict) -> None:
+    """``report.md``, the figures and ``manifest.json`` from the driver's tables;
+    ``settings`` are the backtest's (particles, seed, drift, state_noise, ...)."""
     import matplotlib.pyplot as plt
 
     from trucesim.forecast.backtest import MODES
@@ -173,6 +177,8 @@ def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[s
 
     if result.forecasts.empty:
         return
+    particles, seed, drift, state_noise = (settings[k] for k in (
+        "particles", "seed", "drift", "state_noise"))
     scored = (f"scored against {score_against} (a later record, never an input)"
               if score_against else f"scored against the record up to {case.as_of}")
     origins = sorted(result.forecasts["origin"].unique())
@@ -180,7 +186,8 @@ def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[s
     events = [e for e in case.events if first <= e.date <= case.as_of]
     header = [f"Case: {case.name} (`{case.path}`), as of {case.as_of}.", "",
               f"Model: trucesim, the case's nowcast (bootstrap particle filter, {particles} "
-              f"particles, seed {seed}, drift {drift}) on the rows known at each origin, "
+              f"particles, seed {seed}, drift {drift}, state noise {state_noise}) on the "
+              "rows known at each origin, "
               "from the case's posterior fitted on the most data ending before it:", "",
               *[f"- {s}" for s in served_lines(served)], "",
               "then run on in two modes: policy-known (the timeline as it happened after "
@@ -214,7 +221,7 @@ def write_outputs(out: Path, result, case: Case, served: dict, baselines: list[s
     plt.close(fig)
     write_manifest(
         out, "backtest", case=case.name, case_file=str(case.path), as_of=case.as_of,
-        particles=particles, seed=seed, drift=drift,
+        particles=particles, seed=seed, drift=drift, state_noise=state_noise,
         posteriors={str(o): {"file": p.source, "protocol": p.protocol,
                              "data_until": p.data_until} for o, p in sorted(served.items())},
         score_against=score_against, seconds_total=round(elapsed, 1),

@@ -168,6 +168,9 @@ def _state_noise(text: str | None) -> str:
     arg("--drift", default=None, metavar="SETTING",
         help="parameter drift in the model's nowcast: off or reverting (default: "
         "reverting; see docs/nowcast.md)"),
+    arg("--state-noise", default=None, metavar="SETTING",
+        help="latent-state noise in the model's filter and forecasts: off or on (default: "
+        "on, as in the main job; see docs/backtest.md)"),
     arg("--seed", default=None, help="root seed (default: the case's nowcast seed)"),
     arg("--workers", default=None, metavar="N", help="threads advancing particles (default: 2)"),
     out("results folder (default: results/backtest-<case>; resumed when it "
@@ -181,7 +184,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 
     return backtest_command(args.origins, args.particles, args.score_against, args.seed,
                             args.out, force=args.force, workers=args.workers, case=args.case,
-                            drift=_drift(args.drift))
+                            drift=_drift(args.drift),
+                            state_noise=_state_noise(args.state_noise))
 
 
 @command("scenarios", "list the bundled scenarios")

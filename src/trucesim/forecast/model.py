@@ -11,7 +11,8 @@ At origin ``D`` (:class:`ModelForecaster`):
    run_filter` assimilates the homicide periods made from the rows known at ``D``
    (:func:`~trucesim.calibration.nowcast.nowcast_periods` of the task's ``known`` rows,
    cutoff ``D - 1``) on the case's nowcast scenario (its timeline as it happened), with
-   the case's parameter drift setting (``off`` or ``reverting``). Only the task's rows
+   the case's parameter drift setting (``off`` or ``reverting``) and the forecaster's
+   latent-state noise (``on``, the main job's default, or ``off``). Only the task's rows
    are read: the case's own record is never.
 3. **Forecast.** Each filtered particle is copied and run on to the last target's end:
    in ``policy-known`` mode on the timeline as it happened (the phases and events after
@@ -20,15 +21,17 @@ At origin ``D`` (:class:`ModelForecaster`):
    on or after ``D`` removed, so the phase in force on ``D - 1`` goes on). Under the
    reverting drift the drifting parameters go on drifting past ``D`` as in the case's
    branches (:func:`~trucesim.calibration.nowcast.branch_parameters`: one path per
-   particle, the same in both modes). A target's draw is the particle's recorded
-   homicides over the row's days divided by its days; for a row that began before ``D``
-   the days before ``D`` are the particle's filtered history.
+   particle, the same in both modes); with state noise on, the noise goes on past ``D``
+   as in the branches (:func:`~trucesim.calibration.forward.run_on`). A target's draw
+   is the particle's recorded homicides over the row's days divided by its days; for a
+   row that began before ``D`` the days before ``D`` are the particle's filtered history.
 
 The filter runs once per origin (both modes start from the same ensemble). Seeds: the
 filter's root seed is the forecaster's ``seed`` at every origin; each particle's run
 past the origin draws from its own generator, child ``i`` of ``SeedSequence([seed,
 origin])`` (the same in both modes, so the modes differ by the policy only; copies of
-one ancestor left by the filter's last resampling would otherwise repeat one future).
+one ancestor left by the filter's last resampling would otherwise repeat one future);
+its state noise draws from child ``i`` of ``SeedSequence([seed, origin, 1])``.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ from pathlib import Path
 import numpy as np
 
 from trucesim.calibration.drift import DEFAULT_DRIFT, check_mode
+from trucesim.calibration.forward import run_on
 from trucesim.calibration.nowcast import (
-    BRANCH_DRIFT_DAYS,
     NowcastResult,
     Workers,
     branch_parameters,
@@ -53,6 +56,8 @@ from trucesim.calibration.nowcast import (
     read_posterior,
     run_filter,
 )
+from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE, perturbed
+from trucesim.calibration.state_noise import check_mode as check_state_noise
 from trucesim.cases import Case
 from trucesim.core.timeline import Timeline, compile_timeline
 from trucesim.forecast.backtest import Task
@@ -99,6 +104,9 @@ class ModelForecaster:
         workers: threads advancing particles.
         drift: parameter drift, ``off`` or ``reverting``
             (:mod:`trucesim.calibration.drift`).
+        state_noise: latent-state noise, ``off`` or ``on``
+            (:mod:`trucesim.calibration.state_noise`): in the filter up to the origin and,
+            as in the nowcast's branches, in the forecast past it.
         scenario: the timeline (default: the case's nowcast scenario; a test gives a
             smaller world).
         posteriors: the posteriors to choose from (default: the case's,
@@ -110,6 +118,7 @@ class ModelForecaster:
     seed: int | None = None
     workers: int = 2
     drift: str = DEFAULT_DRIFT
+    state_noise: str = DEFAULT_STATE_NOISE
     scenario: Scenario | None = None
     posteriors: Sequence[Posterior] | None = None
     name: str = "trucesim"
@@ -118,6 +127,7 @@ class ModelForecaster:
 
     def __post_init__(self) -> None:
         check_mode(self.drift)
+        check_state_noise(self.state_noise)
         if self.seed is None:
             self.seed = self.case.spec.seeds.nowcast
         if self.scenario is None:
@@ -163,8 +173,7 @@ class ModelForecaster:
         t0 = time.perf_counter()
         result = run_filter(self.particles, posterior=posterior, seed=self.seed,
                             cutoff=cutoff, case=self.case, drift=self.drift,
-                            # its forecasts do not carry the nowcast's state noise on
-                            state_noise="off",
+                            state_noise=self.state_noise,
                             workers=self.workers, observations=periods,
                             scenario=self.scenario)
         self.seconds[task.origin] = {"filter": round(time.perf_counter() - t0, 2),
@@ -199,6 +208,12 @@ class ModelForecaster:
         paths = branch_parameters(result, until - day0)
         seeds = np.random.SeedSequence([self.seed, task.origin.toordinal()]).spawn(
             len(particles))
+        # The state noise's generators: children of [seed, origin, 1], one per particle,
+        # used by nothing else (the same in both modes); off draws nothing.
+        noisy = perturbed(self.state_noise)
+        noise_seeds = np.random.SeedSequence([self.seed, task.origin.toordinal(), 1]).spawn(
+            len(particles))
+        offsets = result.ensemble.offsets
 
         def run(i: int, record: tuple) -> None:
             q = particles[i].copy()
@@ -212,10 +227,9 @@ class ModelForecaster:
             phase = int(q.state.clock.phase[0])
             q.follow(timeline)
             q.state.clock.phase[0] = phase
-            for k, params in enumerate(paths[i]):
-                q.params = params
-                end = until if k + 1 == len(paths[i]) else day0 + (k + 1) * BRANCH_DRIFT_DAYS
-                q.advance(end, record)
+            run_on(q, paths[i], day0, until - day0, record, noisy,
+                   offsets[i].copy() if noisy else None,
+                   np.random.default_rng(noise_seeds[i]) if noisy else None)
             for j, (a, b, days) in enumerate(spans):
                 out[i, j] = q.between(a, b) / days
 
