@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from trucesim.api import simulate
-from trucesim.calibration.nowcast import read_posterior, run_branches, run_filter
+from trucesim.calibration.branches import run_branches
+from trucesim.calibration.nowcast import read_posterior, run_filter
 from trucesim.calibration.smc import run_calibration
 from trucesim.cases import load_case
 from trucesim.scenario.load import load_scenario

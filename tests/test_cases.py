@@ -284,7 +284,8 @@ def test_no_case_name_or_date_in_code_outside_bundled():
             found[rel] = hits
     assert not found, found
     # the modules of cases, the nowcast, calibration and the CLI are among those checked
-    for rel in ("cases.py", "calibration/nowcast.py", "cli/nowcast.py", "cli/main.py",
+    for rel in ("cases.py", "calibration/nowcast.py", "calibration/periods.py",
+                "calibration/branches.py", "cli/nowcast.py", "cli/main.py",
                 "calibration/observed.py", "calibration/problem.py", "calibration/smc.py",
                 "scenario/posterior.py", "scenario/maincase.py", "plots/nowcast.py"):
         assert (root / rel).is_file() and rel not in NOT_YET

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from trucesim.calibration.branches import branch_parameters, run_branches
 from trucesim.calibration.drift import (
     DRIFTING,
     HELD,
@@ -20,10 +21,8 @@ from trucesim.calibration.drift import (
 )
 from trucesim.calibration.nowcast import (
     ParameterBuilder,
-    branch_parameters,
     nowcast_scenario,
     read_posterior,
-    run_branches,
     run_filter,
 )
 from trucesim.cli.main import main

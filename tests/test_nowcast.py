@@ -8,15 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trucesim.calibration.nowcast import (
-    Period,
-    main_case,
-    nowcast_periods,
-    read_posterior,
-    run_filter,
-    systematic_resample,
-)
+from trucesim.calibration.nowcast import read_posterior, run_filter, systematic_resample
 from trucesim.calibration.observed import ObservedRow
+from trucesim.calibration.periods import Period, main_case, nowcast_periods
 from trucesim.cli.main import main
 from trucesim.core.model import TruceModel
 from trucesim.core.particle import Particle, new_record

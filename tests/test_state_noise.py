@@ -14,14 +14,10 @@ import pytest
 
 from trucesim.calibration import forward as forward_module
 from trucesim.calibration import nowcast as nowcast_module
-from trucesim.calibration.nowcast import (
-    Ensemble,
-    Period,
-    nowcast_scenario,
-    run_branches,
-    run_filter,
-)
+from trucesim.calibration.branches import run_branches
+from trucesim.calibration.nowcast import Ensemble, nowcast_scenario, run_filter
 from trucesim.calibration.observed import ObservedRow
+from trucesim.calibration.periods import Period
 from trucesim.calibration.state_noise import (
     NOT_PERTURBED,
     PERTURBED,

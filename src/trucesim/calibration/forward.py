@@ -1,10 +1,10 @@
 """A filtered particle run on past the filter's last day: the one forward run that the
-nowcast's branches (:func:`~trucesim.calibration.nowcast.run_branches`) and the
+nowcast's branches (:func:`~trucesim.calibration.branches.run_branches`) and the
 backtest's forecasts (:class:`~trucesim.forecast.model.ModelForecaster`) share.
 
 The run goes in chunks of :data:`CHUNK_DAYS` days. At the start of each chunk the
 particle takes that chunk's parameter constants from its path (the reverting drift going
-on past the filter, :func:`~trucesim.calibration.nowcast.branch_parameters`; one set
+on past the filter, :func:`~trucesim.calibration.branches.branch_parameters`; one set
 throughout when nothing drifts) and, with latent-state noise on
 (:mod:`trucesim.calibration.state_noise`), one step of the noise over the chunk before
 it, from the generator it is given, so the state keeps the uncertainty the filter gave

@@ -2,8 +2,10 @@
 
 On a case's as-of date an analyst knew the record up to that day and nothing later
 (:mod:`trucesim.cases`; protocol B, docs/cases.md). This module assimilates that
-record into the model's state so that the case's branches start from an ensemble of
-states that matches it.
+record into the model's state so that the case's branches
+(:mod:`trucesim.calibration.branches`) start from an ensemble of states that matches
+it; the record's rows become the periods it assimilates in
+:mod:`trucesim.calibration.periods`.
 
 **Particles.** Particle ``i`` is a model state (:class:`~trucesim.core.particle.Particle`)
 with posterior draw ``i`` (:meth:`ParameterDraws.overrides
@@ -11,16 +13,6 @@ with posterior draw ``i`` (:meth:`ParameterDraws.overrides
 is held at it, as in any run with a posterior) and its own seed (child ``i`` of
 ``SeedSequence(seed)``), started with the usual burn-in and advanced day by day through
 the case's scenario (its timeline as it happened) from the scenario's first day.
-
-**Observations** (:func:`nowcast_periods`). The record's homicide rows (annual, monthly,
-half-month counts, and daily means over a span) that start on or after the filter's
-first day and end on or before the cutoff (the as-of date). Rows overlap (a month inside
-its year, two sources for one span), so they are made into periods that never count a
-day twice, finest first: a row disjoint from the periods kept so far is kept whole; a
-row that wholly contains every kept period it touches becomes a *residual* period (its
-days minus theirs, its count minus theirs: e.g. a year without three of its months); a
-row that partly overlaps a kept period is left out (listed with the reason). Each period
-is assimilated on its last day, from each particle's own history of those days.
 
 **Likelihood.** A period's observed count ``y`` given a particle's simulated recorded
 homicides ``m`` over the same days is negative binomial with mean ``m`` and size ``r =
@@ -52,8 +44,9 @@ the previous step, from the particle's own generator, and go on doing so every
 advanced by ``workers`` threads on shared memory (each thread with its own scratch
 record); resampling copies states in memory (:func:`~trucesim.core.state.copy_state`).
 
-Nothing after the case's as-of date is ever an input: :func:`check_cutoff` refuses a
-later cutoff, and :func:`read_posterior` a posterior fitted on later data.
+Nothing after the case's as-of date is ever an input:
+:func:`~trucesim.calibration.periods.check_cutoff` refuses a later cutoff, and
+:func:`read_posterior` a posterior fitted on later data.
 """
 
 from __future__ import annotations
@@ -74,14 +67,12 @@ from trucesim import budget
 from trucesim.calibration.drift import (
     DEFAULT_DRIFT,
     DriftPrior,
-    branch_paths,
     check_mode,
     deviation_summary,
     drifting_names,
     step_draws,
 )
-from trucesim.calibration.forward import CHUNK_DAYS, run_on
-from trucesim.calibration.observed import ObservedRow
+from trucesim.calibration.periods import Period, check_cutoff, main_case, nowcast_periods
 from trucesim.calibration.state_noise import (
     DEFAULT_STATE_NOISE,
     new_offsets,
@@ -89,7 +80,7 @@ from trucesim.calibration.state_noise import (
     perturb,
     perturbed,
 )
-from trucesim.cases import Case, load_case, main_case_path
+from trucesim.cases import Case
 from trucesim.core.day import Params
 from trucesim.core.particle import Particle, new_record, params_of
 from trucesim.core.timeline import Timeline, compile_timeline
@@ -97,134 +88,8 @@ from trucesim.numerics.constants import constants
 from trucesim.scenario.errors import ConfigError
 from trucesim.scenario.posterior import Posterior, load_posterior
 from trucesim.scenario.schema import Scenario
-from trucesim.stats import effective_size, paired_difference, quantiles, weighted_quantiles
+from trucesim.stats import effective_size, weighted_quantiles
 from trucesim.uncertainty import check_fitted_to, parameter_draws
-
-#: Record quantities that count recorded homicides.
-HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
-
-
-def main_case() -> Case:
-    """The case of the main job (``trucesim run`` with no argument)."""
-    return load_case(main_case_path())
-
-
-# ---------------------------------------------------------------------------- periods
-@dataclass(frozen=True)
-class Period:
-    """An observed count over a set of days, assimilated on its last day.
-
-    Attributes:
-        row: the record row it comes from.
-        spans: (first, last) date pairs, both included, that it counts.
-        count: observed recorded homicides over the spans.
-        kind: ``row`` (the row whole) or ``residual`` (the row minus finer periods).
-    """
-
-    row: ObservedRow
-    spans: tuple[tuple[dt.date, dt.date], ...]
-    count: float
-    kind: str = "row"
-
-    @property
-    def end(self) -> dt.date:
-        """The day it is assimilated (its last day)."""
-        return max(last for _, last in self.spans)
-
-    @property
-    def days(self) -> int:
-        return sum((b - a).days + 1 for a, b in self.spans)
-
-    @property
-    def per_day(self) -> float:
-        return self.count / self.days
-
-    @property
-    def label(self) -> str:
-        base = f"{self.row.start}..{self.row.end}"
-        return base if self.kind == "row" else f"{base} (rest)"
-
-
-def check_cutoff(cutoff: dt.date, case: Case, source: str = "--as-of") -> None:
-    """Refuse a cutoff after the case's as-of date, or before its scenario starts, in one
-    line."""
-    if cutoff > case.as_of:
-        raise ConfigError(source, "", f"{cutoff} is after case {case.name}'s as-of date "
-                          f"{case.as_of}: nothing after it may be a nowcast input")
-    if cutoff < case.scenario.start:
-        raise ConfigError(source, "", f"{cutoff} is before case {case.name}'s scenario starts "
-                          f"({case.scenario.start})")
-
-
-def _spans(days: list[int]) -> tuple[tuple[dt.date, dt.date], ...]:
-    """Contiguous runs of day ordinals as date pairs."""
-    out, start = [], None
-    for i, d in enumerate(days):
-        if start is None:
-            start = d
-        if i + 1 == len(days) or days[i + 1] != d + 1:
-            out.append((dt.date.fromordinal(start), dt.date.fromordinal(d)))
-            start = None
-    return tuple(out)
-
-
-def nowcast_periods(rows: list[ObservedRow] | None = None, *,
-                    first: dt.date | None = None, cutoff: dt.date | None = None,
-                    case: Case | None = None) -> tuple[list[Period], list[str]]:
-    """The periods the filter assimilates, in order of their last day, and a line per
-    homicide row left out and why (see the module docstring).
-
-    ``case`` (default: the main job's) gives the default ``rows`` (its record), ``first``
-    (its scenario's first day) and ``cutoff`` (its as-of date).
-
-    Raises:
-        ConfigError: for a cutoff after the case's as-of date (one line).
-    """
-    case = case or main_case()
-    cutoff = case.as_of if cutoff is None else cutoff
-    first = case.scenario.start if first is None else first
-    check_cutoff(cutoff, case)
-    return decompose(case.record if rows is None else rows, first, cutoff)
-
-
-def decompose(rows: list[ObservedRow], first: dt.date, cutoff: dt.date
-              ) -> tuple[list[Period], list[str]]:
-    """:func:`nowcast_periods` of ``rows`` from ``first`` to ``cutoff``, for any rows (no
-    case: the caller has checked the cutoff, or, as the backtest's baselines, reads only
-    rows known before it)."""
-    skipped: list[str] = []
-    candidates = []
-    for r in rows:
-        if r.quantity not in HOMICIDE_QUANTITIES:
-            continue
-        if r.start < first:
-            skipped.append(f"{r.id}: starts before the filter's first day {first}")
-        elif r.end > cutoff:
-            skipped.append(f"{r.id}: ends after the cutoff {cutoff}")
-        else:
-            candidates.append(r)
-    candidates.sort(key=lambda r: (r.days, r.start))
-    kept: list[tuple[Period, set[int]]] = []
-    for r in candidates:
-        days = set(range(r.start.toordinal(), r.end.toordinal() + 1))
-        count = r.value if r.unit == "count" else r.per_day * r.days
-        touched = [(p, d) for p, d in kept if d & days]
-        if not touched:
-            kept.append((Period(r, _spans(sorted(days)), count), days))
-            continue
-        if any(not d <= days for _, d in touched):
-            skipped.append(f"{r.id}: overlaps a finer period only in part")
-            continue
-        inner = set().union(*(d for _, d in touched))
-        rest, rest_count = days - inner, count - sum(p.count for p, _ in touched)
-        if not rest:
-            skipped.append(f"{r.id}: wholly covered by finer periods")
-        elif rest_count < 0:
-            skipped.append(f"{r.id}: finer periods (other sources) count more than it")
-        else:
-            kept.append((Period(r, _spans(sorted(rest)), rest_count, "residual"), rest))
-    periods = sorted((p for p, _ in kept), key=lambda p: (p.end, p.days))
-    return periods, skipped
 
 
 # ---------------------------------------------------------------------------- likelihood
@@ -365,6 +230,9 @@ class NowcastResult:
     posterior: Posterior | None
     settings: dict
     seconds: dict = field(default_factory=dict)
+    #: the filter's threads and scratch records, kept for the branches when the filter
+    #: was asked to (``keep_workers``); None otherwise
+    workers: Workers | None = field(default=None, repr=False)
 
     def day_of(self, date: dt.date) -> int:
         return (date - self.scenario.start).days
@@ -569,8 +437,8 @@ def run_filter(
                   "state_noise": state_noise, "state_noise_prior": noise_settings(state_noise),
                   "posterior": None if posterior is None else posterior.source},
         seconds={"start": round(t1 - t0, 2), "filter": round(t2 - t1, 2)},
+        workers=pool if keep_workers else None,
     )
-    result.pool = pool if keep_workers else None  # type: ignore[attr-defined]
     return result
 
 
@@ -593,115 +461,3 @@ def read_posterior(path: str | Path | None, case: Case | None = None,
     except ConfigError as exc:
         raise ConfigError(str(path), f"parameters: {exc.key}", exc.reason) from None
     return posterior
-
-
-# ---------------------------------------------------------------------------- branches
-@dataclass
-class Branches:
-    """The branches run from the filtered ensemble, paired particle by particle.
-
-    ``homicides`` and ``deaths_true`` are (branches, particles, days) arrays of daily
-    counts from ``start`` to the scenario's end; branch ``b`` of particle ``i`` starts
-    from particle ``i``'s state, parameters and generator state (a copy of each)."""
-
-    names: list[str]
-    labels: list[str]
-    start: dt.date
-    dates: pd.DatetimeIndex
-    homicides: np.ndarray
-    deaths_true: np.ndarray
-    seconds: float = 0.0
-
-    def totals(self, metric: str = "deaths_true") -> np.ndarray:
-        """(branches, particles) totals over the branches' days."""
-        return getattr(self, metric).sum(axis=2)
-
-    def relative(self, reference: str, metric: str = "deaths_true") -> pd.DataFrame:
-        """Per branch: mean total and, paired by particle, the difference from
-        ``reference`` with its 5%, 50% and 95% points over the ensemble."""
-        tot = self.totals(metric)
-        ref = tot[self.names.index(reference)]
-        rows = []
-        for b, name in enumerate(self.names):
-            diff = paired_difference(tot[b], ref)
-            lo, _, hi = quantiles(tot[b])
-            rows.append({
-                "branch": name, "label": self.labels[b], "metric": metric,
-                "total_mean": float(tot[b].mean()), "total_p05": float(lo),
-                "total_p95": float(hi), "vs_" + reference: diff["mean"],
-                "p05": diff["p05"], "p50": diff["p50"], "p95": diff["p95"],
-                "share_below": diff["share_below"],
-            })
-        return pd.DataFrame(rows)
-
-
-def branch_parameters(result: NowcastResult, days: int) -> list[list[Params]]:
-    """Each particle's parameter constants in the branches, chunk by chunk of
-    :data:`~trucesim.calibration.forward.CHUNK_DAYS` days (one chunk with the draw's
-    constants when nothing drifts): the filter's reverting drift goes on from its last
-    values, with one path per particle shared by its branches, from its own generator
-    (seed sequence key ``(particles, 0)``: a child of the resampling's, used by nothing
-    else)."""
-    s = result.settings
-    draws = result.ensemble.draws
-    if not s["drifting"]:
-        return [[d.params] for d in draws]
-    builder = ParameterBuilder(result.scenario, tuple(s["drifting"]))
-    prior = DriftPrior(s["drift_sd"], s["drift_reversion_days"])
-    rng = np.random.default_rng(np.random.SeedSequence(s["seed"],
-                                                       spawn_key=(s["particles"], 0)))
-    return branch_paths(draws, builder, builder.drifting, days, CHUNK_DAYS, prior, rng)
-
-
-def branch_noise_rng(result: NowcastResult, i: int) -> np.random.Generator:
-    """Particle ``i``'s generator of latent-state noise in the branches (seed sequence key
-    ``(particles, 1, i)``: used by nothing else), created afresh for each branch so that
-    every branch of the particle takes the same shocks."""
-    s = result.settings
-    return np.random.default_rng(np.random.SeedSequence(s["seed"],
-                                                        spawn_key=(s["particles"], 1, i)))
-
-
-def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
-    """Run every variant of the nowcast scenario (the 2016-letter branches) from the
-    filtered ensemble on the day after the cutoff to the scenario's end."""
-    import time
-
-    t0 = time.perf_counter()
-    scenario = result.scenario
-    names = list(scenario.variants)
-    configs = [scenario.variant(n) for n in names]
-    timelines = [compile_timeline(c) for c in configs]
-    labels = [c.phases[-1].name for c in configs]
-    first = (dt.date.fromisoformat(result.settings["cutoff"]) + dt.timedelta(days=1))
-    day0 = result.day_of(first)
-    days = min(t.days for t in timelines) - day0
-    pool = getattr(result, "pool", None) or Workers(
-        workers, longest_burn_in(scenario, result.ensemble.draws) + max(t.days for t in timelines),
-        len(scenario.gang_names))
-    n = len(result.ensemble.particles)
-    hom = np.zeros((len(names), n, days), dtype=np.int64)
-    true = np.zeros_like(hom)
-
-    paths = branch_parameters(result, days)
-    noisy = perturbed(result.settings.get("state_noise", "off"))
-    offsets = result.ensemble.offsets
-
-    def branch(i: int, record: tuple) -> None:
-        p = result.ensemble.particles[i]
-        for b, tl in enumerate(timelines):
-            q = p.copy()
-            q.follow(tl)
-            # the drift and the noise go on, the same in each branch of particle i
-            # (paired): its own path, and a fresh copy of its noise generator per branch
-            run_on(q, paths[i], day0, days, record, noisy,
-                   offsets[i].copy() if noisy else None,
-                   branch_noise_rng(result, i) if noisy else None)
-            lo = day0 + q.burn_in
-            hom[b, i] = q.history["homicides"][lo: lo + days]
-            true[b, i] = q.history["deaths_true"][lo: lo + days]
-
-    pool.map(branch, list(range(n)))
-    pool.close()
-    dates = pd.date_range(first, periods=days, freq="D")
-    return Branches(names, labels, first, dates, hom, true, round(time.perf_counter() - t0, 2))

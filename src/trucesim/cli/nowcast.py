@@ -29,14 +29,10 @@ from tqdm import tqdm
 from trucesim import budget
 from trucesim.atomic import write_json, write_parquet
 from trucesim.calibration import diagnostics
+from trucesim.calibration.branches import run_branches
 from trucesim.calibration.drift import DEFAULT_DRIFT
-from trucesim.calibration.nowcast import (
-    NowcastResult,
-    check_cutoff,
-    read_posterior,
-    run_branches,
-    run_filter,
-)
+from trucesim.calibration.nowcast import NowcastResult, read_posterior, run_filter
+from trucesim.calibration.periods import HOMICIDE_QUANTITIES, check_cutoff
 from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE
 from trucesim.cases import Case, load_case, main_case_path
 from trucesim.folders import manifest, result_folder
@@ -44,7 +40,6 @@ from trucesim.stats import quantiles
 
 DEFAULT_NOWCAST_PARTICLES = 500
 DEFAULT_MAIN_PARTICLES = 200
-HOMICIDE_QUANTITIES = ("homicides", "homicides_per_day")
 
 
 def check_budget(case: Case, what: str, key: str, particles: int,

@@ -1,7 +1,7 @@
 """Two baselines the model must beat, fitted on the record known at the origin only.
 
 Both read the known homicide rows through the nowcast's period decomposition
-(:func:`trucesim.calibration.nowcast.decompose`): the record's rows are annual,
+(:func:`trucesim.calibration.periods.decompose`): the record's rows are annual,
 monthly, half-month and daily-mean figures that overlap (a month inside its year), so
 they are first made into periods that never count a day twice (finest first; a year
 with some months known becomes the year's other days, a *residual* period). Each period
@@ -47,8 +47,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trucesim.calibration.nowcast import Period, decompose
 from trucesim.calibration.observed import ObservedRow
+from trucesim.calibration.periods import Period, decompose
 from trucesim.forecast.backtest import NoForecast, Task
 
 YEAR = 365.25

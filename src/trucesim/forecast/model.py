@@ -9,7 +9,7 @@ At origin ``D`` (:class:`ModelForecaster`):
    refused in one line (:meth:`ModelForecaster.posterior_for`).
 2. **Filter.** The bootstrap particle filter of :func:`~trucesim.calibration.nowcast.
    run_filter` assimilates the homicide periods made from the rows known at ``D``
-   (:func:`~trucesim.calibration.nowcast.nowcast_periods` of the task's ``known`` rows,
+   (:func:`~trucesim.calibration.periods.nowcast_periods` of the task's ``known`` rows,
    cutoff ``D - 1``) on the case's nowcast scenario (its timeline as it happened), with
    the case's parameter drift setting (``off`` or ``reverting``) and the forecaster's
    latent-state noise (``on``, the main job's default, or ``off``). Only the task's rows
@@ -20,7 +20,7 @@ At origin ``D`` (:class:`ModelForecaster`):
    ``status-quo`` mode on the timeline frozen at ``D`` (phases starting and events dated
    on or after ``D`` removed, so the phase in force on ``D - 1`` goes on). Under the
    reverting drift the drifting parameters go on drifting past ``D`` as in the case's
-   branches (:func:`~trucesim.calibration.nowcast.branch_parameters`: one path per
+   branches (:func:`~trucesim.calibration.branches.branch_parameters`: one path per
    particle, the same in both modes); with state noise on, the noise goes on past ``D``
    as in the branches (:func:`~trucesim.calibration.forward.run_on`). A target's draw
    is the particle's recorded homicides over the row's days divided by its days; for a
@@ -44,18 +44,18 @@ from pathlib import Path
 
 import numpy as np
 
+from trucesim.calibration.branches import branch_parameters
 from trucesim.calibration.drift import DEFAULT_DRIFT, check_mode
 from trucesim.calibration.forward import run_on
 from trucesim.calibration.nowcast import (
     NowcastResult,
     Workers,
-    branch_parameters,
     longest_burn_in,
-    nowcast_periods,
     nowcast_scenario,
     read_posterior,
     run_filter,
 )
+from trucesim.calibration.periods import nowcast_periods
 from trucesim.calibration.state_noise import DEFAULT_STATE_NOISE, perturbed
 from trucesim.calibration.state_noise import check_mode as check_state_noise
 from trucesim.cases import Case
