@@ -244,8 +244,8 @@ def test_a_manifest_without_kind_is_named_not_none(tmp_path, capsys):
     assert "no 'kind'" in err and "None" not in err
 
 
-def _legacy_run(tmp_path, capsys):
-    """A run folder as trucesim wrote it before markers: no marker file."""
+def _unmarked_run(tmp_path, capsys):
+    """A run folder without trucesim's marker (as trucesim wrote them before markers)."""
     out = tmp_path / "old"
     assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]) == 0
     (out / MARKER).unlink()
@@ -253,27 +253,15 @@ def _legacy_run(tmp_path, capsys):
     return out
 
 
-def test_a_run_folder_from_before_markers_is_still_replaced(tmp_path, capsys):
-    out = _legacy_run(tmp_path, capsys)
-    (out / "plots").mkdir()
-    (out / "plots" / "fan-homicides.png").write_bytes(b"png")
-    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]) == 0  # same
-    assert (out / MARKER).exists() and not (out / "plots").exists()
-    (out / MARKER).unlink()
-    assert main(["run", str(_tiny(tmp_path)), "-n", "2", "--out", str(out)]) == 2
-    assert "replicates (was 1, now 2)" in capsys.readouterr().err
-
-
-def test_a_run_like_folder_with_anything_else_in_it_is_refused(tmp_path, capsys):
-    out = _legacy_run(tmp_path, capsys)
-    (out / "notes.txt").write_text("mine")
-    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out), "--force"]) == 2
-    assert "is not a folder trucesim made" in capsys.readouterr().err
-    (out / "notes.txt").unlink()
-    (out / "plots").mkdir()
-    (out / "plots" / "thesis.tex").write_text("mine")
-    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out), "--force"]) == 2
-    assert (out / "plots" / "thesis.tex").read_text() == "mine"
+def test_a_run_folder_without_a_marker_is_refused_and_kept(tmp_path, capsys):
+    """Only the marker proves a folder is trucesim's: a run's files and manifest without
+    it are refused, with --force too, and nothing in the folder changes."""
+    out = _unmarked_run(tmp_path, capsys)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for extra in ([], ["--force"]):
+        assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out), *extra]) == 2
+        assert "is not a folder trucesim made" in capsys.readouterr().err
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_every_manifest_starts_with_the_shared_header(tmp_path):

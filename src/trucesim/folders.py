@@ -4,9 +4,8 @@ A command deletes or replaces a folder only when it can prove the folder is a re
 the same kind: a marker file (:data:`MARKER`) that trucesim itself wrote, holding the
 kind, the marker format, the trucesim version and the settings the result was made
 with. A folder without the marker is never deleted, whatever else it holds (a file
-named ``manifest.json`` proves nothing), with one exception: a ``run`` or ``validation``
-folder from before markers, holding nothing but the files that command writes
-(:func:`legacy_marker`). A result of the same kind made with different
+named ``manifest.json`` proves nothing; a folder made before markers existed is refused
+like any other, and kept). A result of the same kind made with different
 settings is replaced only with ``--force``; the refusal names the settings that differ.
 
 Two commands writing one folder at the same time are kept apart by a lock file beside
@@ -64,47 +63,6 @@ def read_marker(folder: str | Path) -> dict[str, Any] | None:
     if not isinstance(marker, dict) or marker.get("tool") != "trucesim" or "kind" not in marker:
         return None
     return marker
-
-
-#: What ``run`` and ``validate`` wrote before markers existed: a folder holding only these
-#: (and a ``plots`` folder of figures) whose manifest names the kind is still theirs.
-LEGACY_FILES = {
-    "run": {"daily.parquet", "summary.json", "manifest.json", "trajectory.png", "plots"},
-    "sweep": {"manifest.json", "records", "daily", "runs.parquet"},
-    "validation": {"validation.md", "trajectory.png", "annual.png", "facts.png", "annual.csv",
-                   "in_sample.csv", "manifest.json"},
-}
-FIGURE_SUFFIXES = {".png", ".svg", ".pdf"}
-
-
-def legacy_marker(folder: str | Path) -> dict[str, Any] | None:
-    """The marker a results folder from before markers would have had, or None.
-
-    Only a folder holding nothing but the files its command writes (and, for a run, a
-    ``plots`` folder of figures), with a ``manifest.json`` that names the kind and a
-    trucesim version, qualifies; the settings are rebuilt from its manifest.
-    """
-    folder = Path(folder)
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-        names = {p.name for p in folder.iterdir()}
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or "trucesim_version" not in manifest:
-        return None
-    kind = manifest.get("kind")
-    if kind not in LEGACY_FILES or not names <= LEGACY_FILES[kind]:
-        return None
-    plots = folder / "plots"
-    if plots.exists() and (not plots.is_dir() or any(
-            not p.is_file() or p.suffix not in FIGURE_SUFFIXES for p in plots.iterdir())):
-        return None
-    if kind == "run":
-        settings = {k: manifest.get(k) for k in ("scenario", "variants", "replicates",
-                                                 "root_seed")}
-    else:  # older validation manifests hold the scenario's name only: never "the same"
-        settings = {"legacy manifest": manifest.get("scenario")}
-    return {"tool": "trucesim", "kind": kind, "format": 0, "settings": settings}
 
 
 # ---------------------------------------------------------------------------- manifest
@@ -172,8 +130,6 @@ def foreign_entries(folder: str | Path, marker: dict[str, Any]) -> list[str]:
     ours = marker.get("files")
     if not isinstance(ours, list):
         ours = KNOWN_FILES.get(marker.get("kind"), set())
-        if marker.get("format") == 0:  # a legacy run folder: figures in plots/ are its own
-            ours = set(ours) | {"plots"}
     ours = set(ours) | {MARKER}
     try:
         return sorted(p.name + ("/" if p.is_dir() else "") for p in Path(folder).iterdir()
@@ -240,7 +196,7 @@ def result_of_kind(folder: str | Path, kind: str) -> dict[str, Any] | None:
         raise ConfigError(str(folder), "", f"cannot be read: {exc.strerror}") from None
     if empty:
         return None
-    marker = read_marker(folder) or legacy_marker(folder)
+    marker = read_marker(folder)
     if marker is None:
         raise ConfigError(str(folder), "", f"exists and is not a folder trucesim made (no "
                           f"{MARKER}); nothing in it is touched: choose another --out, or "
@@ -483,3 +439,28 @@ def result_folder(final: str | Path, kind: str, settings: dict[str, Any], *,
         finally:
             if stage.exists():
                 shutil.rmtree(stage)
+
+
+@contextmanager
+def resumable_folder(final: str | Path, kind: str, settings: dict[str, Any], *,
+                     force: bool = False, files: list[str] | tuple[str, ...] = ()
+                     ) -> Iterator[str]:
+    """A results folder of ``kind`` written in place, so that a killed command resumes
+    from what it finished (a backtest's origins, discover's sweeps).
+
+    Holds the folder's lock throughout. :func:`claim` decides first, writing nothing
+    (only an absent or empty folder, or trucesim's own result of ``kind``, may be used;
+    other settings need ``force``); a result of other settings is then removed whole
+    (claim proved it is trucesim's), the folder created and the marker written, listing
+    ``files``. Yields the claim: ``"new"``, ``"same"`` (resume: the files already there
+    are the same settings' work) or ``"replace"``.
+    """
+    final = Path(final)
+    with FolderLock(final, kind):
+        state = claim(final, kind, settings, force, replaces_same=False)
+        if state == "replace":
+            shutil.rmtree(final)
+        final.mkdir(parents=True, exist_ok=True)
+        write_marker(final, kind, settings, files=list(files))
+        yield state
+

@@ -18,7 +18,6 @@ dimensions), ``discovery.json`` (the question, the box, timings) and the figures
 from __future__ import annotations
 
 import importlib.util
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -92,7 +91,7 @@ def discover(spec: str, uncertain: list[str], outcomes: list[str], condition: st
         DEFAULT_SAMPLES,
         plan_discovery,
     )
-    from trucesim.folders import FolderLock, claim, write_marker
+    from trucesim.folders import resumable_folder
     from trucesim.scenario.load import load_scenario
     from trucesim.uncertainty import parameter_draws
 
@@ -118,13 +117,7 @@ def discover(spec: str, uncertain: list[str], outcomes: list[str], condition: st
     _check_backend(backend, scheduler)
     out = Path(out) if out is not None else Path("results") / f"{scenario.name}-discover"
     settings = plan.sweep_settings()
-    with FolderLock(out, KIND):
-        state = claim(out, KIND, settings, force, replaces_same=False)
-        if state == "replace":
-            shutil.rmtree(out)
-        out.mkdir(parents=True, exist_ok=True)
-        if state != "same":
-            write_marker(out, KIND, settings, files=FILES)
+    with resumable_folder(out, KIND, settings, force=force, files=FILES):
         results, failed = _run_sweeps(plan, out, backend, workers, scheduler, progress)
         ran_s = time.perf_counter() - started
         if failed:

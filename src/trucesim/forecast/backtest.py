@@ -39,7 +39,6 @@ import dataclasses
 import datetime as dt
 import json
 import math
-import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +50,7 @@ from tqdm import tqdm
 
 from trucesim.atomic import write_json, write_parquet
 from trucesim.calibration.observed import ObservedRow
-from trucesim.folders import FolderLock, claim, write_marker
+from trucesim.folders import resumable_folder
 from trucesim.forecast.scores import QUANTILE_LEVELS, quantiles_of, score
 from trucesim.scenario.errors import ConfigError
 
@@ -297,12 +296,8 @@ def run_backtest(record: Sequence[ObservedRow], origins: Sequence[dt.date],
         late = [r for r in (score_against if score_against is not None else record)
                 if r.quantity in quantities and r.end > last_day]
         skipped += [f"{r.id}: ends after the forecasters' last day {last_day}" for r in late]
-    with FolderLock(out, KIND):
-        state = claim(out, KIND, full, force, replaces_same=False)
-        if state == "replace":
-            shutil.rmtree(out)  # claim proved it is trucesim's backtest result
-        (out / "origins").mkdir(parents=True, exist_ok=True)
-        write_marker(out, KIND, full, files=[*WRITES, *also_writes])
+    with resumable_folder(out, KIND, full, force=force, files=[*WRITES, *also_writes]):
+        (out / "origins").mkdir(exist_ok=True)
         with tqdm(origins, desc="backtest: origins", unit="origin", disable=progress is False
                   or None) as bar:
             for origin in bar:

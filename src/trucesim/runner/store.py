@@ -93,18 +93,13 @@ class SweepStore:
         Only a folder trucesim made for a sweep (its marker, see :mod:`trucesim.folders`)
         is resumed or, with ``force``, replaced; one holding a sweep with different
         settings needs ``force`` and the refusal names the settings. Anything else that
-        is not empty is refused. A sweep folder from before markers is resumed when its
-        manifest holds the same experiment, never replaced. Writes nothing.
+        is not empty is refused. Writes nothing.
         """
         folder = self.folder
         if resume and force:
             raise ConfigError(str(folder), "", "--resume and --force contradict each other "
                               "(--force starts the sweep over)")
         settings = exp.settings()
-        if folder.is_dir() and read_marker(folder) is None and any(folder.iterdir()):
-            manifest = self._legacy_manifest()
-            if manifest is not None and manifest.get("fingerprint") == exp.fingerprint():
-                return True  # made before markers: resuming touches none of its files
         state = claim(folder, "sweep", settings, force, replaces_same=force)
         if state == "same" and not force:
             if self.read_manifest() is None:  # a marker but no manifest: start over
@@ -113,13 +108,6 @@ class SweepStore:
         if resume:
             raise ConfigError(str(folder), "", "nothing to resume: no sweep results here")
         return False
-
-    def _legacy_manifest(self) -> dict[str, Any] | None:
-        try:
-            manifest = self.read_manifest()
-        except ConfigError:
-            return None
-        return manifest if manifest is not None and manifest.get("kind") == "sweep" else None
 
     def start(self, exp: Experiment, resuming: bool) -> dict[str, Any]:
         """Create (or clear, when replacing) the folder and write the marker and manifest.
