@@ -26,7 +26,15 @@ from __future__ import annotations
 
 import math
 
+from trucesim.mechanisms.declare import Mechanism
 from trucesim.numerics.jit import kernel
+from trucesim.scenario.params import BargainingParams
+
+DECLARATION = Mechanism(
+    "bargaining", "violence as bargaining capital: grievance against the state "
+    "(mechanisms.bargaining_violence)", steps=(2,), params=BargainingParams,
+    state=("gangs.grievance", "gangs.refusals", "gangs.benefits_paid", "gangs.escalating"),
+)
 
 
 @kernel
