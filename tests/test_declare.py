@@ -20,6 +20,8 @@ from trucesim.core.metrics import (
     COLUMN_ORDER,
     DAILY,
     DEATH_TYPES,
+    GANG_DAILY,
+    GANG_METRICS,
     METRICS,
     RECORDED,
     daily_metrics,
@@ -60,6 +62,13 @@ def test_daily_columns_are_the_record_s_and_the_declared():
         assert metric in METRICS, metric.name
     assert DAILY.names == tuple(m.name for m in METRICS)
     assert DEATH_TYPES == tuple(m.name for m in METRICS if m.death)
+
+
+def test_per_gang_columns_are_the_declared_ones_in_registry_order():
+    declared = [metric for m in MECHANISMS for metric in m.gang_metrics]
+    assert list(GANG_METRICS) == declared
+    assert GANG_DAILY.names == tuple(m.name for m in declared)
+    assert not {m.name for m in GANG_METRICS} & {m.name for m in METRICS}
 
 
 def test_a_declared_metric_becomes_a_column_after_the_ordered_ones():

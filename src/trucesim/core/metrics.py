@@ -15,7 +15,6 @@ import numpy as np
 
 from trucesim.core.registry import MECHANISMS
 from trucesim.mechanisms.declare import Mechanism, Metric
-from trucesim.scenario.params import STANCE_NAMES
 
 #: A front is active if it saw a killing in this many days.
 ACTIVE_WINDOW = 30
@@ -76,19 +75,9 @@ def daily_metrics(mechanisms: tuple[Mechanism, ...]) -> tuple[Metric, ...]:
 #: Every daily column, in column order (the fields of :data:`DAILY`).
 METRICS = daily_metrics(MECHANISMS)
 
-GANG_METRICS = (
-    Metric("control", np.float64, "share of the gang's cliques following today's order",
-           "share of cliques following orders", "share of cliques"),
-    Metric("authority", np.float64, "the leaders' authority", "leaders' authority", "0 to 1"),
-    Metric("stance", np.int64, "the leaders' stance", "leaders' stance", "stance",
-           categories=tuple(STANCE_NAMES)),
-    Metric("street_stance", np.int64,
-           "the stance the street tier relays (missing unless mechanisms.command_tiers and "
-           "the tier exists)", "street tier's stance", "stance", categories=tuple(STANCE_NAMES)),
-    Metric("grievance", np.float64,
-           "the leaders' grievance against the state (0 unless mechanisms.bargaining_violence)",
-           "leaders' grievance", "0 to 1"),
-)
+#: The per-gang columns (one column each per gang), as the mechanisms declare them, in
+#: the order of the registry.
+GANG_METRICS = tuple(metric for m in MECHANISMS for metric in m.gang_metrics)
 
 DAILY = np.dtype([(m.name, m.dtype) for m in METRICS])
 GANG_DAILY = np.dtype([(m.name, m.dtype) for m in GANG_METRICS])

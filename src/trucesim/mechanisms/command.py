@@ -83,7 +83,7 @@ import numpy as np
 from trucesim.mechanisms.declare import Mechanism, Metric
 from trucesim.numerics.constants import code
 from trucesim.numerics.jit import kernel
-from trucesim.scenario.params import CommandParams, Stance
+from trucesim.scenario.params import STANCE_NAMES, CommandParams, Stance
 
 DECLARATION = Mechanism(
     "command", "leaders decide their stance; their orders travel to the cliques",
@@ -91,6 +91,18 @@ DECLARATION = Mechanism(
     metrics=(
         Metric("benefits_paid", np.float64, "benefits actually paid to leaders today",
                "benefits paid to leaders", "0 to 1"),
+    ),
+    gang_metrics=(
+        Metric("control", np.float64, "share of the gang's cliques following today's order",
+               "share of cliques following orders", "share of cliques"),
+        Metric("authority", np.float64, "the leaders' authority", "leaders' authority",
+               "0 to 1"),
+        Metric("stance", np.int64, "the leaders' stance", "leaders' stance", "stance",
+               categories=tuple(STANCE_NAMES)),
+        Metric("street_stance", np.int64,
+               "the stance the street tier relays (missing unless mechanisms.command_tiers "
+               "and the tier exists)", "street tier's stance", "stance",
+               categories=tuple(STANCE_NAMES)),
     ),
     state=("cliques.restraint", "cliques.pressure", "cliques.disposition", "cliques.order",
            "gangs.cohesion", "gangs.authority", "gangs.isolation", "gangs.stance",

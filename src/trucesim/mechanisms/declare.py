@@ -44,6 +44,8 @@ class Mechanism(NamedTuple):
     block (:mod:`trucesim.scenario.params`, where every parameter's unit and source
     live), or None for a mechanism without one; ``metrics`` the daily columns its step
     writes into the day's row (``row.<name> = ...`` in :func:`trucesim.core.day.day`);
+    ``gang_metrics`` the columns it adds per gang (``<name>_<gang>``, written by
+    :func:`trucesim.core.day.record` from the gangs' state);
     ``state`` the state arrays it owns, as ``"<container>.<field>"`` of
     :class:`~trucesim.core.state.State` (declared there with their type and meaning);
     ``steps`` the steps of the day it runs (docs/model.md, "One day") and ``doc`` one
@@ -54,4 +56,5 @@ class Mechanism(NamedTuple):
     steps: tuple[int, ...]
     params: type[BaseModel] | None = None
     metrics: tuple[Metric, ...] = ()
+    gang_metrics: tuple[Metric, ...] = ()
     state: tuple[str, ...] = ()
