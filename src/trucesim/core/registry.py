@@ -1,11 +1,11 @@
 """The registry of mechanisms: every mechanism module, listed once, in the order of the day.
 
 Each module declares itself (``DECLARATION``, a
-:class:`~trucesim.mechanisms.declare.Mechanism`): its parameter block, the daily columns
-it writes and the state it owns. From this list come the kernels'
-:class:`~trucesim.core.day.Params` (one field per parameter block),
-the daily columns (:data:`trucesim.core.metrics.METRICS`) and so the kinds of death
-summed into ``deaths_true``. The scenario's parameter blocks
+:class:`~trucesim.mechanisms.declare.Mechanism`): its parameter block, the daily and
+per-gang columns it writes and the state it owns. From this list come the kernels'
+:class:`~trucesim.core.day.Params` (one field per parameter block), the columns
+(:data:`trucesim.core.metrics.METRICS`, :data:`~trucesim.core.metrics.GANG_METRICS`)
+and so the kinds of death summed into ``deaths_true``. The scenario's parameter blocks
 (:data:`trucesim.scenario.params.BLOCKS`, below the core, so it cannot import this) must
 name the same blocks; ``tests/test_declare.py`` checks that they do.
 """
@@ -29,5 +29,3 @@ MODULES = (world, command, bargaining, policing, retaliation, violence, other_ac
            demography)
 #: Their declarations, in the same order.
 MECHANISMS: tuple[Mechanism, ...] = tuple(module.DECLARATION for module in MODULES)
-#: The mechanisms by name.
-BY_NAME: dict[str, Mechanism] = {m.name: m for m in MECHANISMS}

@@ -882,8 +882,8 @@ class Regime(Frozen):
 #: The parameter blocks of a scenario, by their key there (``[violence]``): each the block
 #: of the mechanism of that name, which declares it (``DECLARATION`` of its module, listed
 #: in :mod:`trucesim.core.registry`; tests/test_declare.py checks both name the same
-#: blocks). The one list: the :class:`~trucesim.scenario.schema.Scenario`'s block fields,
-#: :data:`PARAMETER_GROUPS` and, through the registry, the kernels' ``Params`` follow it.
+#: blocks). The :class:`~trucesim.scenario.schema.Scenario`'s block fields and
+#: :data:`PARAMETER_GROUPS` are derived from it; the kernels' ``Params`` from the registry.
 BLOCKS: dict[str, type[Frozen]] = {
     "world": WorldParams,
     "violence": ViolenceParams,
