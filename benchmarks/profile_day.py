@@ -16,7 +16,6 @@ loading, model construction (world, state, burn-in) and the days.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections import defaultdict
@@ -137,13 +136,9 @@ def replay(model, days: int) -> dict[str, float]:
                                        + row.gang_killed_by_police)
         c11 = clock_()
         t["7a conceal"] += c11 - c10
-        keep = math.exp(-1.0 / params.policing.hotspot_memory)
-        rv = cliques.recent_violence
-        rv *= keep
-        rv += cliques.killings_by
-        rv += cliques.victims.clip(max=cliques.members)
+        policing.remember(cliques, params.policing)
         c12 = clock_()
-        t["7b recent violence (numpy)"] += c12 - c11
+        t["7b hotspot memory"] += c12 - c11
         if on.demography:
             held = demography.held_share(params.demography.custody_share,
                                          regime.custody_factor)

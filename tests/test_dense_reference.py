@@ -122,7 +122,7 @@ def dense_day(model: TruceModel, day: int) -> None:
     attacks = np.zeros(n, dtype=np.int64)
     if cfg.mechanisms.police_gang_retaliation:  # police and gangs retaliate
         ret = cfg.retaliation
-        extra = rng.poisson(ret.police_excitation * c.police_excitation)
+        extra = rng.poisson(ret.police_excitation * c.force_excitation)
         more = np.minimum(rng.binomial(extra, regime.lethality), members - killed)
         c.police_grievance[:] += more
         killed = killed + more
@@ -132,7 +132,7 @@ def dense_day(model: TruceModel, day: int) -> None:
         police_killed += rng.binomial(attacks.sum(), pol.attack_lethality)
         keep = math.exp(-ret.decay)
         c.attack_excitation[:] = keep * c.attack_excitation + killed
-        c.police_excitation[:] = keep * c.police_excitation + attacks
+        c.force_excitation[:] = keep * c.force_excitation + attacks
     else:
         police_killed += rng.poisson(pol.attack_rate * pol.attack_lethality * c.pressure.sum())
 

@@ -17,7 +17,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from trucesim.core.metrics import ACTIVE_WINDOW
+from numba import literal_unroll
+
+from trucesim.core.metrics import ACTIVE_WINDOW, DEATH_TYPES
+from trucesim.core.registry import MECHANISMS
 from trucesim.core.timeline import (
     COMMUNIQUE,
     REFUSAL,
@@ -40,20 +43,11 @@ from trucesim.mechanisms import (
 )
 from trucesim.numerics.jit import kernel
 
-
-class Params(NamedTuple):
-    """Every parameter block of a scenario, by its name there, as kernel constants
-    (:func:`trucesim.numerics.constants.constants`)."""
-
-    world: tuple
-    violence: tuple
-    other_actors: tuple
-    command: tuple
-    bargaining: tuple
-    policing: tuple
-    retaliation: tuple
-    demography: tuple
-    mechanisms: tuple
+Params = NamedTuple("Params", [*((m.name, tuple) for m in MECHANISMS if m.params is not None),
+                               ("mechanisms", tuple)])
+Params.__doc__ = """Every parameter block of a scenario, by its name there, as kernel constants
+(:func:`trucesim.numerics.constants.constants`): one field per mechanism with a block, in
+the order of the day (:mod:`trucesim.core.registry`), then the switches."""
 
 
 @kernel
@@ -152,10 +146,7 @@ def day(rng, d, state, params, schedule, daily, gang_daily):
             rng, cliques, params.violence, on.extortion_killings)
     if on.extortion_killings:  # recorded victims who were gang members
         row.gang_member_victims = row.gang_on_gang - hidden_front + row.gang_killed_by_police
-    keep = math.exp(-1.0 / params.policing.hotspot_memory)
-    for i in range(len(cliques.recent_violence)):
-        cliques.recent_violence[i] = (keep * cliques.recent_violence[i] + cliques.killings_by[i]
-                                      + min(cliques.victims[i], cliques.members[i]))
+    policing.remember(cliques, params.policing)  # where violence was, for hotspots
 
     # 8. Cliques change.
     if on.demography:
@@ -233,8 +224,10 @@ def recent_recorded_per_day(daily, done, window):
 def record(row, gang_row, d, state, restrained, tiers):
     """Step 9: complete the day's row and the gangs' row."""
     cliques, fronts, gangs = state.cliques, state.fronts, state.gangs
-    row.deaths_true = (row.gang_on_gang + row.gang_on_civilian + row.police_killed
-                       + row.gang_killed_by_police + row.background + row.other_actors)
+    deaths = 0
+    for name in literal_unroll(DEATH_TYPES):  # the kinds of death, unrolled at compile time
+        deaths += row[name]
+    row.deaths_true = deaths
     row.homicides = row.deaths_true - row.disappearances
     n = len(cliques.members)
     members, prisoners, restraining, pressing = 0, 0, 0, 0

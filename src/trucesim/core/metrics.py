@@ -2,71 +2,30 @@
 
 A run records one row per day in a structured array whose fields are :data:`METRICS`
 (:data:`DAILY`), and per gang the fields of :data:`GANG_METRICS` (:data:`GANG_DAILY`).
+Each mechanism declares the columns its step writes
+(:class:`~trucesim.mechanisms.declare.Mechanism`, listed in
+:mod:`trucesim.core.registry`); the day's record declares its own (:data:`RECORDED`).
 The kernels write fields by name (``row.homicides = ...``); the daily table's columns,
 their order and their types all come from here.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-from trucesim.scenario.params import STANCE_NAMES
-
-
-class Metric(NamedTuple):
-    """An output column: name, storage type, meaning, the one label and unit it is shown
-    with (plots, tables, the dashboard), whether it is a flow (a count of the day's
-    events, which sums over days) rather than a level, whether it is a component of true
-    deaths (``deaths_true`` is the sum of these), and for a coded choice the names of its
-    codes (code -1: missing)."""
-
-    name: str
-    dtype: type
-    meaning: str
-    label: str
-    unit: str
-    flow: bool = False
-    death: bool = False  # a component of true deaths: deaths_true sums these
-    categories: tuple[str, ...] | None = None  # a coded choice: its names, by code
-
+from trucesim.core.registry import MECHANISMS
+from trucesim.mechanisms.declare import Mechanism, Metric
 
 #: A front is active if it saw a killing in this many days.
 ACTIVE_WINDOW = 30
 
-METRICS = (
+#: The daily columns the day's record (:func:`trucesim.core.day.record`) writes itself:
+#: the totals and the end-of-day state. The mechanisms declare the others.
+RECORDED = (
     Metric("homicides", np.int64, "recorded homicides: deaths_true - disappearances",
            "recorded homicides", "per day", flow=True),
     Metric("deaths_true", np.int64, "every killing, recorded or hidden",
            "true deaths (recorded and hidden)", "per day", flow=True),
-    Metric("gang_on_gang", np.int64, "killings on fronts (members of rival cliques)",
-           "gang-on-gang killings", "per day", flow=True, death=True),
-    Metric("gang_on_civilian", np.int64, "civilians killed by clique members",
-           "civilians killed by gangs", "per day", flow=True, death=True),
-    Metric("police_killed", np.int64, "police officers killed",
-           "police officers killed", "per day", flow=True, death=True),
-    Metric("gang_killed_by_police", np.int64, "gang members killed by police",
-           "gang members killed by police", "per day", flow=True, death=True),
-    Metric("attacks_on_police", np.int64,
-           "gang attacks on police (0 unless mechanisms.police_gang_retaliation)",
-           "gang attacks on police", "per day", flow=True),
-    Metric("background", np.int64, "non-gang homicides",
-           "non-gang (background) homicides", "per day", flow=True, death=True),
-    Metric("other_actors", np.int64,
-           "killings by armed actors no truce touches (mechanisms.other_actors)",
-           "killings by other armed actors", "per day", flow=True, death=True),
-    Metric("disappearances", np.int64, "killings hidden by cliques under restraint",
-           "hidden killings (disappearances)", "per day", flow=True),
-    Metric("gang_member_victims", np.int64,
-           "recorded victims who were gang members: gang_on_gang + gang_killed_by_police - "
-           "front killings hidden (0 unless mechanisms.extortion_killings, under which "
-           "concealment is drawn per stream)", "recorded victims who were gang members",
-           "per day", flow=True),
-    Metric("arrests", np.int64, "members arrested", "arrests", "per day", flow=True),
-    Metric("releases", np.int64, "prisoners released back to their clique",
-           "releases from prison", "per day", flow=True),
-    Metric("recruits", np.int64, "members recruited", "recruits", "per day", flow=True),
     Metric("members", np.int64, "members on the street (end of day)",
            "gang members at large", "people"),
     Metric("prisoners", np.int64, "members in prison (end of day)",
@@ -82,23 +41,43 @@ METRICS = (
     Metric("active_fronts", np.int64,
            f"directed fronts with a killing in the last {ACTIVE_WINDOW} days",
            f"active fronts (a killing in the last {ACTIVE_WINDOW} days)", "fronts"),
-    Metric("benefits_paid", np.float64, "benefits actually paid to leaders today",
-           "benefits paid to leaders", "0 to 1"),
 )
 
-GANG_METRICS = (
-    Metric("control", np.float64, "share of the gang's cliques following today's order",
-           "share of cliques following orders", "share of cliques"),
-    Metric("authority", np.float64, "the leaders' authority", "leaders' authority", "0 to 1"),
-    Metric("stance", np.int64, "the leaders' stance", "leaders' stance", "stance",
-           categories=tuple(STANCE_NAMES)),
-    Metric("street_stance", np.int64,
-           "the stance the street tier relays (missing unless mechanisms.command_tiers and "
-           "the tier exists)", "street tier's stance", "stance", categories=tuple(STANCE_NAMES)),
-    Metric("grievance", np.float64,
-           "the leaders' grievance against the state (0 unless mechanisms.bargaining_violence)",
-           "leaders' grievance", "0 to 1"),
+#: The order of the daily columns since they were first written (the record's field
+#: order, which tables and files keep). A metric declared later, not named here, follows
+#: them in the order of the registry; a name here that nothing declares is an error.
+COLUMN_ORDER = (
+    "homicides", "deaths_true", "gang_on_gang", "gang_on_civilian", "police_killed",
+    "gang_killed_by_police", "attacks_on_police", "background", "other_actors",
+    "disappearances", "gang_member_victims", "arrests", "releases", "recruits", "members",
+    "prisoners", "restraint_share", "pressure_share", "mean_autonomy", "mean_heat",
+    "active_fronts", "benefits_paid",
 )
+
+
+def daily_metrics(mechanisms: tuple[Mechanism, ...]) -> tuple[Metric, ...]:
+    """The daily columns: those the record writes and those ``mechanisms`` declare, in
+    :data:`COLUMN_ORDER` (then the others, in declaration order). A column declared twice
+    or ordered but never declared raises ``ValueError``."""
+    declared = [*RECORDED, *(metric for m in mechanisms for metric in m.metrics)]
+    by_name: dict[str, Metric] = {}
+    for metric in declared:
+        if metric.name in by_name:
+            raise ValueError(f"daily column {metric.name!r} is declared twice")
+        by_name[metric.name] = metric
+    unknown = [name for name in COLUMN_ORDER if name not in by_name]
+    if unknown:
+        raise ValueError(f"COLUMN_ORDER names undeclared columns: {', '.join(unknown)}")
+    rest = [m for m in declared if m.name not in COLUMN_ORDER]
+    return tuple(by_name[name] for name in COLUMN_ORDER) + tuple(rest)
+
+
+#: Every daily column, in column order (the fields of :data:`DAILY`).
+METRICS = daily_metrics(MECHANISMS)
+
+#: The per-gang columns (one column each per gang), as the mechanisms declare them, in
+#: the order of the registry.
+GANG_METRICS = tuple(metric for m in MECHANISMS for metric in m.gang_metrics)
 
 DAILY = np.dtype([(m.name, m.dtype) for m in METRICS])
 GANG_DAILY = np.dtype([(m.name, m.dtype) for m in GANG_METRICS])

@@ -35,7 +35,7 @@ class Cliques(NamedTuple):
     own_excitation: Float  # its drive to retaliate: the sum of its excitation on its fronts
     recent_violence: Float  # exponentially weighted killings by and against the clique
     attack_excitation: Float  # its drive to attack police: members police killed, decaying
-    police_excitation: Float  # police's drive to use lethal force on it: its attacks, decaying
+    force_excitation: Float  # police's drive to use lethal force on it: its attacks, decaying
     arrests: Int  # today: members arrested
     killed_by_police: Int  # today: members killed by police
     victims: Int  # today: members killed by rivals

@@ -21,7 +21,18 @@ from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import Delaunay
 
+from trucesim.mechanisms.declare import Mechanism
 from trucesim.numerics.jit import kernel
+from trucesim.scenario.params import WorldParams
+
+DECLARATION = Mechanism(
+    "world", "territories, gangs and the fronts between hostile gangs, which events change",
+    steps=(1,), params=WorldParams,
+    state=("cliques.gang", "cliques.x", "cliques.baseline_autonomy", "edges.src", "edges.dst",
+           "edges.rev", "fronts.count", "fronts.edge", "fronts.src", "fronts.dst",
+           "fronts.rev", "gangs.exists", "gangs.hostile", "gangs.baseline_autonomy",
+           "gangs.clique_count"),
+)
 
 
 @dataclass(frozen=True, slots=True)

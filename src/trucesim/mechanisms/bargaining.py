@@ -26,7 +26,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from trucesim.mechanisms.declare import Mechanism, Metric
 from trucesim.numerics.jit import kernel
+from trucesim.scenario.params import BargainingParams
+
+DECLARATION = Mechanism(
+    "bargaining", "violence as bargaining capital: grievance against the state "
+    "(mechanisms.bargaining_violence)", steps=(2,), params=BargainingParams,
+    gang_metrics=(
+        Metric("grievance", np.float64,
+               "the leaders' grievance against the state (0 unless "
+               "mechanisms.bargaining_violence)", "leaders' grievance", "0 to 1"),
+    ),
+    state=("gangs.grievance", "gangs.refusals", "gangs.benefits_paid", "gangs.escalating"),
+)
 
 
 @kernel

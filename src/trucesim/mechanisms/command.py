@@ -80,9 +80,37 @@ import math
 
 import numpy as np
 
+from trucesim.mechanisms.declare import Mechanism, Metric
 from trucesim.numerics.constants import code
 from trucesim.numerics.jit import kernel
-from trucesim.scenario.params import Stance
+from trucesim.scenario.params import STANCE_NAMES, CommandParams, Stance
+
+DECLARATION = Mechanism(
+    "command", "leaders decide their stance; their orders travel to the cliques",
+    steps=(2, 3), params=CommandParams,
+    metrics=(
+        Metric("benefits_paid", np.float64, "benefits actually paid to leaders today",
+               "benefits paid to leaders", "0 to 1"),
+    ),
+    gang_metrics=(
+        Metric("control", np.float64, "share of the gang's cliques following today's order",
+               "share of cliques following orders", "share of cliques"),
+        Metric("authority", np.float64, "the leaders' authority", "leaders' authority",
+               "0 to 1"),
+        Metric("stance", np.int64, "the leaders' stance", "leaders' stance", "stance",
+               categories=tuple(STANCE_NAMES)),
+        Metric("street_stance", np.int64,
+               "the stance the street tier relays (missing unless mechanisms.command_tiers "
+               "and the tier exists)", "street tier's stance", "stance",
+               categories=tuple(STANCE_NAMES)),
+    ),
+    state=("cliques.restraint", "cliques.pressure", "cliques.disposition", "cliques.order",
+           "gangs.cohesion", "gangs.authority", "gangs.isolation", "gangs.stance",
+           "gangs.forced_stance", "gangs.forced_until", "gangs.control", "gangs.street_tier",
+           "gangs.street_reach", "gangs.street_heard", "gangs.street_stance",
+           "gangs.street_forced_stance", "gangs.street_forced_until", "gangs.public_stance",
+           "gangs.public_until", "gangs.lobbying"),
+)
 
 NONE = code(Stance.NONE)
 RESTRAINT = code(Stance.RESTRAINT)

@@ -23,8 +23,24 @@ the stock then tends to ``h * arrests per day * (sentence_days - 1)``
 
 from __future__ import annotations
 
+import numpy as np
+
+from trucesim.mechanisms.declare import Mechanism, Metric
 from trucesim.mechanisms.sampling import dart_rate, distinct_hits, events_of, runs
 from trucesim.numerics.jit import kernel
+from trucesim.scenario.params import DemographyParams
+
+DECLARATION = Mechanism(
+    "demography", "cliques lose members to arrests and deaths, gain recruits and released "
+    "prisoners, and drift in autonomy", steps=(8,), params=DemographyParams,
+    metrics=(
+        Metric("releases", np.int64, "prisoners released back to their clique",
+               "releases from prison", "per day", flow=True),
+        Metric("recruits", np.int64, "members recruited", "recruits", "per day", flow=True),
+    ),
+    state=("cliques.members", "cliques.prisoners", "cliques.autonomy", "cliques.arms",
+           "cliques.share_lost"),
+)
 
 
 @kernel
@@ -45,14 +61,15 @@ def losses(rng, cliques, terms, held_share):
 
 
 @kernel
-def gains(rng, cliques, regime, p, capacity, scratch, growth_order, release_rate):
+def gains(rng, cliques, regime, p, capacity, scratch, truce_capacity, release_rate):
     """Logistic recruitment and releases (Binomial(prisoners, ``release_rate``): the
     parameter ``demography.release_rate``, or ``1 / sentence_days`` under
     ``mechanisms.prison_terms``), drawn from
     the state after the day's losses; then autonomy rises with the share lost and
-    relaxes toward the baseline. With ``growth_order`` (``mechanisms.truce_capacity``) a
-    clique's carrying capacity is ``capacity * (1 + p.growth_order * restraint)``: the
-    leaders' order to grow, admitting recruits who have not killed, widens the pool.
+    relaxes toward the baseline. With ``truce_capacity`` (the switch
+    ``mechanisms.truce_capacity``) a clique's carrying capacity is
+    ``capacity * (1 + p.growth_order * restraint)``: the leaders' order to grow,
+    admitting recruits who have not killed, widens the pool.
     Returns (releases, recruits)."""
     members, prisoners = cliques.members, cliques.prisoners
     n = len(members)
@@ -71,7 +88,7 @@ def gains(rng, cliques, regime, p, capacity, scratch, growth_order, release_rate
     auto, relax = cliques.autonomy, p.autonomy_relax
     for i in range(n):
         m = members[i]
-        if growth_order:  # the growth order widens the pool: capacity K (1 + g restraint)
+        if truce_capacity:  # the growth order widens the pool: capacity K (1 + g restraint)
             k = capacity * (1.0 + p.growth_order * cliques.restraint[i])
             r = max(growth * m * (k - m) * (capacity / k), 0.0)
         else:

@@ -17,7 +17,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from trucesim.mechanisms.declare import Mechanism, Metric
 from trucesim.numerics.jit import kernel
+from trucesim.scenario.params import OtherActorsParams
+
+DECLARATION = Mechanism(
+    "other_actors", "killings by armed actors no truce touches (mechanisms.other_actors)",
+    steps=(6,), params=OtherActorsParams,
+    metrics=(
+        Metric("other_actors", np.int64,
+               "killings by armed actors no truce touches (mechanisms.other_actors)",
+               "killings by other armed actors", "per day", flow=True, death=True),
+    ),
+    state=("nation.other_excitation",),
+)
 
 
 @kernel

@@ -21,10 +21,27 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from trucesim.mechanisms.declare import Mechanism, Metric
 from trucesim.mechanisms.sampling import dart_rate, distinct_hits, events_of, runs
 from trucesim.numerics.constants import code
 from trucesim.numerics.jit import kernel
-from trucesim.scenario.params import Allocation
+from trucesim.scenario.params import Allocation, PolicingParams
+
+DECLARATION = Mechanism(
+    "policing", "police allocate heat, arrest, confront and deter; they remember where "
+    "violence was", steps=(4, 7), params=PolicingParams,
+    metrics=(
+        Metric("police_killed", np.int64, "police officers killed",
+               "police officers killed", "per day", flow=True, death=True),
+        Metric("gang_killed_by_police", np.int64, "gang members killed by police",
+               "gang members killed by police", "per day", flow=True, death=True),
+        Metric("arrests", np.int64, "members arrested", "arrests", "per day", flow=True),
+    ),
+    state=("cliques.heat", "cliques.deterred", "cliques.arrests", "cliques.killed_by_police",
+           "cliques.police_grievance", "cliques.recent_violence"),
+)
 
 UNIFORM = code(Allocation.UNIFORM)
 HOTSPOT = code(Allocation.HOTSPOT)
@@ -119,6 +136,17 @@ def deter(cliques, deterrence):
             last_heat = cliques.heat[i]
             deterred = math.exp(-deterrence * last_heat)
         cliques.deterred[i] = deterred
+
+
+@kernel
+def remember(cliques, p):
+    """Step 7: police remember where violence was, for hotspot allocation:
+    ``recent_violence`` decays by ``exp(-1 / hotspot_memory)`` and adds the clique's
+    killings today and its members killed by rivals (at most its members)."""
+    keep = math.exp(-1.0 / p.hotspot_memory)
+    for i in range(len(cliques.recent_violence)):
+        cliques.recent_violence[i] = (keep * cliques.recent_violence[i] + cliques.killings_by[i]
+                                      + min(cliques.victims[i], cliques.members[i]))
 
 
 @kernel

@@ -38,9 +38,22 @@ import math
 
 import numpy as np
 
+from trucesim.mechanisms.declare import Mechanism, Metric
 from trucesim.mechanisms.policing import confront
 from trucesim.mechanisms.sampling import events_of
 from trucesim.numerics.jit import kernel
+from trucesim.scenario.params import RetaliationParams
+
+DECLARATION = Mechanism(
+    "retaliation", "police and gangs retaliate against each other "
+    "(mechanisms.police_gang_retaliation)", steps=(4,), params=RetaliationParams,
+    metrics=(
+        Metric("attacks_on_police", np.int64,
+               "gang attacks on police (0 unless mechanisms.police_gang_retaliation)",
+               "gang attacks on police", "per day", flow=True),
+    ),
+    state=("cliques.attack_excitation", "cliques.force_excitation", "cliques.attacks_on_police"),
+)
 
 
 @kernel
@@ -59,7 +72,7 @@ def exchange(rng, cliques, regime, p, attack_lethality, scratch, deter_all):
     attack, attack_cum = scratch.rate2, scratch.cum2
     punish_total, attack_total = 0.0, 0.0
     for i in range(n):
-        r = p.police_excitation * cliques.police_excitation[i]
+        r = p.police_excitation * cliques.force_excitation[i]
         punish[i] = r
         punish_total += r
         punish_cum[i] = punish_total
@@ -85,7 +98,7 @@ def exchange(rng, cliques, regime, p, attack_lethality, scratch, deter_all):
     for i in range(n):
         cliques.attack_excitation[i] = (keep * cliques.attack_excitation[i]
                                         + cliques.killed_by_police[i])
-        cliques.police_excitation[i] = (keep * cliques.police_excitation[i]
+        cliques.force_excitation[i] = (keep * cliques.force_excitation[i]
                                         + cliques.attacks_on_police[i])
     return len(attacks), killed, police_killed
 

@@ -39,17 +39,43 @@ import math
 
 import numpy as np
 
+from trucesim.mechanisms.declare import Mechanism, Metric
 from trucesim.mechanisms.sampling import events_of, poisson_events
 from trucesim.numerics.jit import kernel
+from trucesim.scenario.params import ViolenceParams
+
+DECLARATION = Mechanism(
+    "violence", "killings on the fronts, of civilians and in the background, and their "
+    "concealment", steps=(5, 6, 7), params=ViolenceParams,
+    metrics=(
+        Metric("gang_on_gang", np.int64, "killings on fronts (members of rival cliques)",
+               "gang-on-gang killings", "per day", flow=True, death=True),
+        Metric("gang_on_civilian", np.int64, "civilians killed by clique members",
+               "civilians killed by gangs", "per day", flow=True, death=True),
+        Metric("background", np.int64, "non-gang homicides",
+               "non-gang (background) homicides", "per day", flow=True, death=True),
+        Metric("disappearances", np.int64, "killings hidden by cliques under restraint",
+               "hidden killings (disappearances)", "per day", flow=True),
+        Metric("gang_member_victims", np.int64,
+               "recorded victims who were gang members: gang_on_gang + gang_killed_by_police "
+               "- front killings hidden (0 unless mechanisms.extortion_killings, under which "
+               "concealment is drawn per stream)", "recorded victims who were gang members",
+               "per day", flow=True),
+    ),
+    state=("cliques.size", "cliques.own_excitation", "cliques.victims", "cliques.killings_by",
+           "cliques.front_killings_by", "edges.excitation", "edges.last_killing",
+           "fronts.excitation", "fronts.last_killing", "fronts.rate", "fronts.killings"),
+)
 
 
 @kernel
-def size_factors(cliques, reference_members, power, arms_power, capacity):
+def size_factors(cliques, reference_members, power, arms_power, truce_capacity):
     """Set each clique's size factor ``(members / reference_members) ** power``, times
-    ``arms ** arms_power`` with ``capacity`` (``mechanisms.truce_capacity``)."""
+    ``arms ** arms_power`` with ``truce_capacity`` (the switch
+    ``mechanisms.truce_capacity``)."""
     for i in range(len(cliques.members)):
         s = _power(cliques.members[i] / reference_members, power)
-        if capacity:
+        if truce_capacity:
             s *= _power(cliques.arms[i], arms_power)
         cliques.size[i] = s
 

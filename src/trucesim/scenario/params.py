@@ -879,10 +879,13 @@ class Regime(Frozen):
     )
 
 
-PARAMETER_GROUPS: dict[str, type[Frozen]] = {
-    "mechanisms": Mechanisms,
+#: The parameter blocks of a scenario, by their key there (``[violence]``): each the block
+#: of the mechanism of that name, which declares it (``DECLARATION`` of its module, listed
+#: in :mod:`trucesim.core.registry`; tests/test_declare.py checks both name the same
+#: blocks). The :class:`~trucesim.scenario.schema.Scenario`'s block fields and
+#: :data:`PARAMETER_GROUPS` are derived from it; the kernels' ``Params`` from the registry.
+BLOCKS: dict[str, type[Frozen]] = {
     "world": WorldParams,
-    "gangs.<GANG>": GangParams,
     "violence": ViolenceParams,
     "other_actors": OtherActorsParams,
     "command": CommandParams,
@@ -890,8 +893,22 @@ PARAMETER_GROUPS: dict[str, type[Frozen]] = {
     "policing": PolicingParams,
     "retaliation": RetaliationParams,
     "demography": DemographyParams,
-    "regime (phases.<i>.overrides)": Regime,
 }
+
+
+def _groups() -> dict[str, type[Frozen]]:
+    groups: dict[str, type[Frozen]] = {"mechanisms": Mechanisms}
+    for name, model in BLOCKS.items():
+        groups[name] = model
+        if name == "world":  # each gang's parameters, with the world's
+            groups["gangs.<GANG>"] = GangParams
+    groups["regime (phases.<i>.overrides)"] = Regime
+    return groups
+
+
+#: Every group of parameters, in the order of the parameter table: the switches, the
+#: blocks (:data:`BLOCKS`; the gangs' after the world's) and the regime.
+PARAMETER_GROUPS: dict[str, type[Frozen]] = _groups()
 
 
 def value_range(field: Any) -> str:

@@ -19,21 +19,7 @@ from pydantic import Field, ValidationError, create_model, model_validator
 from trucesim import budget
 from trucesim.scenario.errors import ConfigError, ConfigErrors
 from trucesim.scenario.names import NAME_RULE, check_name
-from trucesim.scenario.params import (
-    BargainingParams,
-    CommandParams,
-    DemographyParams,
-    Frozen,
-    GangParams,
-    Mechanisms,
-    OtherActorsParams,
-    PolicingParams,
-    Regime,
-    RetaliationParams,
-    Stance,
-    ViolenceParams,
-    WorldParams,
-)
+from trucesim.scenario.params import BLOCKS, Frozen, GangParams, Mechanisms, Regime, Stance
 from trucesim.scenario.regimes import PRESETS
 
 #: Name of the base timeline (the scenario as written) among the variants that run.
@@ -188,27 +174,31 @@ def _default_gangs() -> dict[str, GangParams]:
     }
 
 
-class Scenario(Frozen):
-    """A complete scenario: dates, world, gangs, mechanisms' parameters and the timeline."""
+#: The scenario's parameter blocks, one field per block of :data:`BLOCKS` (each its
+#: model's defaults when the file omits it): the base of :class:`Scenario`.
+ParameterBlocks = create_model(
+    "ParameterBlocks",
+    __base__=Frozen,
+    __doc__="Every parameter block of a scenario (``[world]``, ``[violence]``, ...).",
+    **{name: (model, Field(default_factory=model)) for name, model in BLOCKS.items()},
+)
+
+
+class Scenario(ParameterBlocks):  # type: ignore[valid-type,misc]
+    """A complete scenario: dates, world, gangs, mechanisms' parameters and the timeline.
+    The parameter blocks (``world``, ``violence``, ...) are fields of its base,
+    :data:`ParameterBlocks`."""
 
     name: str = Field(description="Names the default results folder: " + NAME_RULE + ".")
     description: str = ""
     start: dt.date
     end: dt.date
     seed: int = Field(0, ge=0, le=2**63 - 1)
-    world: WorldParams = Field(default_factory=WorldParams)
     gangs: dict[str, GangParams] = Field(default_factory=_default_gangs)
     peace: list[tuple[str, str]] = Field(
         default_factory=list, description="Pairs of gangs that do not fight each other."
     )
     mechanisms: Mechanisms = Field(default_factory=Mechanisms)
-    violence: ViolenceParams = Field(default_factory=ViolenceParams)
-    other_actors: OtherActorsParams = Field(default_factory=OtherActorsParams)
-    command: CommandParams = Field(default_factory=CommandParams)
-    bargaining: BargainingParams = Field(default_factory=BargainingParams)
-    policing: PolicingParams = Field(default_factory=PolicingParams)
-    retaliation: RetaliationParams = Field(default_factory=RetaliationParams)
-    demography: DemographyParams = Field(default_factory=DemographyParams)
     phases: list[Phase] = Field(min_length=1)
     events: list[Event] = Field(default_factory=list)
     variants: dict[str, Variant] = Field(default_factory=dict)
