@@ -9,8 +9,9 @@ VENV   := .venv
 PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 # Every install takes the exact versions of the lock (see make lock), with uv (installed
-# into the venv by pip at the lock's version): about 6 s for the runtime packages where
-# pip takes about 47 s, measured on a fresh venv with no cache.
+# into the venv by pip, with pip itself, at the lock's versions): about 6 s for the
+# runtime packages where pip takes about 47 s, measured on a fresh venv with no cache.
+# uv reads PyPI and its own settings (UV_INDEX_URL, ...), not pip's configuration.
 LOCK    := requirements/lock.txt
 UV      := $(VENV)/bin/uv
 INSTALL := $(UV) pip install --quiet --python $(PYTHON) --constraint $(LOCK)
@@ -19,7 +20,7 @@ INSTALL := $(UV) pip install --quiet --python $(PYTHON) --constraint $(LOCK)
 
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --constraint $(LOCK) uv
+	$(PYTHON) -m pip install --quiet --constraint $(LOCK) pip uv
 	$(INSTALL) -e .
 	touch $@
 

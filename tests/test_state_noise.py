@@ -345,3 +345,17 @@ def test_state_noise_setting_is_validated(tmp_path, capsys):
                  str(out)]) == 2
     assert "--state-noise: only for a case or the main job" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_branches_twice_from_a_filter_that_kept_its_workers(small_nowcast):
+    """The filter's kept threads serve the first branches and are closed after them; a
+    second call makes its own (it used to find the closed pool and fail)."""
+    from trucesim.calibration.nowcast import read_posterior
+
+    r = run_filter(4, posterior=read_posterior(None), scenario=small_nowcast, workers=2,
+                   seed=4, drift="off", state_noise="off", keep_workers=True)
+    assert r.workers is not None
+    first = run_branches(r, workers=2)
+    assert r.workers is None
+    again = run_branches(r, workers=2)
+    assert np.array_equal(first.homicides, again.homicides)

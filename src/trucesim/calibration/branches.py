@@ -141,5 +141,6 @@ def run_branches(result: NowcastResult, workers: int = 2) -> Branches:
 
     pool.map(branch, list(range(n)))
     pool.close()
+    result.workers = None  # closed: a later call makes its own
     dates = pd.date_range(first, periods=days, freq="D")
     return Branches(names, labels, first, dates, hom, true, round(time.perf_counter() - t0, 2))

@@ -8,8 +8,10 @@ on past the filter, :func:`~trucesim.calibration.branches.branch_parameters`; on
 throughout when nothing drifts) and, with latent-state noise on
 (:mod:`trucesim.calibration.state_noise`), one step of the noise over the chunk before
 it, from the generator it is given, so the state keeps the uncertainty the filter gave
-it. The first chunk starts from the filter's state as it is (the filter has just
-perturbed it).
+it. The first chunk starts from the filter's state as it is: the filter's last step of
+the noise came after its second-to-last period, so the days from there to the first
+chunk's end take no step of their own (the noise's first step past the filter comes
+after the first chunk).
 """
 
 from __future__ import annotations

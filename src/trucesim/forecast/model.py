@@ -104,9 +104,9 @@ class ModelForecaster:
         workers: threads advancing particles.
         drift: parameter drift, ``off`` or ``reverting``
             (:mod:`trucesim.calibration.drift`).
-        state_noise: latent-state noise, ``off`` or ``on``
-            (:mod:`trucesim.calibration.state_noise`): in the filter up to the origin and,
-            as in the nowcast's branches, in the forecast past it.
+        state_noise: latent-state noise, ``off`` or ``on`` (the default, as in the main
+            job; :mod:`trucesim.calibration.state_noise`): in the filter up to the origin
+            and, as in the nowcast's branches, in the forecast past it.
         scenario: the timeline (default: the case's nowcast scenario; a test gives a
             smaller world).
         posteriors: the posteriors to choose from (default: the case's,
