@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,13 @@ import pytest
 # Figures render to files only: the package itself leaves the backend alone (a notebook
 # keeps its own), so the tests choose the non-interactive one, as the CLI does.
 matplotlib.use("Agg")
+
+# A checkout tested with a relative PYTHONPATH (PYTHONPATH=src): made absolute, so that a
+# subprocess a test starts in another folder (a dashboard server, a fresh interpreter)
+# imports this checkout's code, not an installed trucesim compiled for other sources.
+if os.environ.get("PYTHONPATH"):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep) if p)
 
 
 from trucesim.scenario.load import load_scenario

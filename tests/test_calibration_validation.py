@@ -336,7 +336,8 @@ def test_ablation_table_on_a_fake_sweep(monkeypatch):
 
 def test_validate_cli_smoke_with_two_replicates(tmp_path, capsys):
     """The real command end to end: every new section, the ablation through the sweep
-    runner, and a short printed summary."""
+    runner, and a short printed summary (what a new user reads: the facts, the truce
+    rate ratio and where the report is, not the Markdown report itself)."""
     from trucesim.cli.main import main
 
     out = tmp_path / "v"
@@ -355,7 +356,11 @@ def test_validate_cli_smoke_with_two_replicates(tmp_path, capsys):
     com = pd.read_csv(out / "communiques.csv")
     assert com["date"].min() == "2015-01-17" and len(com) % 2 == 0
     printed = capsys.readouterr().out
-    assert len(printed.strip().splitlines()) <= 10
+    assert len(printed.strip().splitlines()) <= 8
+    assert f"report: {out / 'validation.md'}" in printed
+    assert "stylised facts reproduced:" in printed and "truce rate ratio:" in printed
+    assert "## " not in printed and "|---" not in printed
+    assert text.startswith("#")
     assert main(["validate", "--ablation-replicates", "-1", "--out", str(tmp_path / "x")]) == 2
 
 

@@ -63,3 +63,37 @@ def test_a_command_name_is_registered_once():
         command("run", "again")(lambda args: 0)
     assert list(COMMANDS)[:3] == ["run", "nowcast", "backtest"]
     assert registry.COMMANDS["run"].simulates and registry.COMMANDS["plot"].draws
+
+
+#: Each shared option as the registry declares it (help and default aside).
+SHARED = [registry.particles(""), registry.drift(""), registry.state_noise(""),
+          registry.backend(), registry.scheduler(), registry.variant(""),
+          registry.posterior(""), registry.seed(), registry.out(""), registry.force(""),
+          registry.case_arg()]
+#: Options that share a name but not the meaning: backtest parses --particles, --seed and
+#: --workers itself (as text); nowcast's --posterior needs its FILE.
+OWN = {("nowcast", "--posterior")}
+
+
+def _form(a):
+    return a.flags, {k: v for k, v in a.kwargs.items() if k not in ("help", "default")}
+
+
+def test_every_shared_option_is_the_registrys():
+    shared = {a.flags: _form(a) for a in SHARED}
+    seen = set()
+    for c in COMMANDS.values():
+        for a in c.args:
+            if a.flags in shared and c.name != "backtest" and (c.name, a.flags[0]) not in OWN:
+                assert _form(a) == shared[a.flags], (c.name, a.flags)
+                seen.add(a.flags[0])
+    assert seen == {a.flags[0] for a in SHARED}
+
+
+def test_a_command_with_actions_needs_one(monkeypatch, capsys, tmp_path):
+    ran = _spy(monkeypatch, "case")
+    with pytest.raises(SystemExit) as exc:
+        main(["case"])
+    assert exc.value.code == 2 and "ACTION" in capsys.readouterr().err
+    assert main(["case", "new", "x", "--dir", str(tmp_path)]) == 0
+    assert (ran[0].case_command, ran[0].name, ran[0].dir) == ("new", "x", tmp_path)

@@ -147,6 +147,9 @@ class Cluster:
             "NUMBA_CACHE_DIR": str(home / "numba"), "MPLCONFIGDIR": str(home / "mpl"),
             "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"),
         }
+        if os.environ.get("PYTHONPATH"):  # a checkout run with PYTHONPATH=src: its code
+            env["PYTHONPATH"] = os.pathsep.join(
+                os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep))
         if name.startswith("worker"):
             self._seed_numba_cache(home / "numba")
         log = (home / "log").open("w")

@@ -79,17 +79,6 @@ def test_params_filter(capsys):
     assert "no parameter's path or meaning contains 'no-such-thing'" in capsys.readouterr().err
 
 
-def test_validate_prints_a_summary_and_the_report_path(tmp_path, capsys):
-    out = tmp_path / "v"
-    assert main(["validate", "-n", "2", "--workers", "1", "--out", str(out)]) == 0
-    printed = capsys.readouterr().out
-    assert f"report: {out / 'validation.md'}" in printed
-    assert "stylised facts reproduced:" in printed and "truce rate ratio:" in printed
-    assert "## " not in printed and "|---" not in printed  # not the Markdown report
-    assert len(printed.splitlines()) <= 8
-    assert (out / "validation.md").read_text().startswith("#")
-
-
 def test_sobol_noise_is_warned_about_and_intervals_shown():
     table = pd.DataFrame({"outcome": ["y", "y"], "S1": [-0.08, 0.5], "S1_conf": [0.3, 0.05],
                           "ST": [1.2, 0.6], "ST_conf": [0.4, 0.05]},

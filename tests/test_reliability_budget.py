@@ -8,6 +8,7 @@ import pytest
 import trucesim.api as api
 from trucesim import budget
 from trucesim.cli.main import main
+from trucesim.runner.backends import CONNECT_TIMEOUT_S
 from trucesim.scenario.errors import ConfigError
 
 from .conftest import simple_scenario
@@ -169,9 +170,12 @@ def test_a_scheduler_address_that_is_no_address_is_one_line(tmp_path, capfd):
 
 
 @pytest.mark.parametrize("server", ["http", "silent"])
-def test_a_scheduler_address_answering_http_or_nothing_fails_within_3_s(tmp_path, capsys,
-                                                                        server):
-    import time
+def test_a_scheduler_address_answering_http_or_nothing_is_refused_in_one_line(
+        tmp_path, capsys, server):
+    """A web server (which waits for a request) and a silent server are both refused
+    after the probe's bounded wait, which the message names. How long each refusal
+    takes: benchmarks/scheduler_probe.py."""
+    import threading
 
     pytest.importorskip("distributed")
     if server == "http":
@@ -180,15 +184,18 @@ def test_a_scheduler_address_answering_http_or_nothing_fails_within_3_s(tmp_path
     else:
         srv = _silent_tcp(None)
         port = srv.getsockname()[1]
+    codes: list[int] = []
+    command = threading.Thread(daemon=True, target=lambda: codes.append(
+        main(_sweep(tmp_path, f"tcp://127.0.0.1:{port}"))))
     try:
-        started = time.monotonic()
-        assert main(_sweep(tmp_path, f"tcp://127.0.0.1:{port}")) == 2
-        took = time.monotonic() - started
+        command.start()
+        command.join(timeout=120)  # a safety timeout: unprobed, the connection hangs
     finally:
         (srv.shutdown if server == "http" else srv.close)()
+    assert codes == [2], "the command did not return: the address was not probed"
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "not a Dask scheduler" in err
-    assert took < 8  # 3 s of waiting, plus loading the experiment on a busy machine
+    assert f"sent nothing within {CONNECT_TIMEOUT_S:g} s" in err
     assert not (tmp_path / "out").exists()
 
 

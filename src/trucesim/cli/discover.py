@@ -34,7 +34,17 @@ FILES = ["sweeps", "runs.csv", "points.csv", "trajectory.csv", "box.csv", "disco
 def arguments() -> list:
     """The arguments of ``trucesim discover``, for the command registry
     (:mod:`trucesim.cli.registry`; the shared options are the registry's)."""
-    from trucesim.cli.registry import arg, force, out, replicates, seed, workers
+    from trucesim.cli.registry import (
+        arg,
+        backend,
+        force,
+        out,
+        posterior,
+        replicates,
+        scheduler,
+        seed,
+        workers,
+    )
 
     return [
         arg("scenario", help="scenario file or bundled name"),
@@ -48,10 +58,9 @@ def arguments() -> list:
             help="an uncertain parameter by dotted path (gangs.*.cohesion: every "
             "gang); range given, else from --posterior (refused if the posterior does "
             "not hold it), else the parameter table's (repeatable)"),
-        arg("--posterior", nargs="?", const=True, default=None, metavar="FILE",
-            help="ranges from a posterior's particles (default file: the "
-            "scenario's); with no --uncertain, every posterior parameter; a path "
-            "the posterior does not hold then needs its range given"),
+        posterior("ranges from a posterior's particles (default file: the "
+                  "scenario's); with no --uncertain, every posterior parameter; a path "
+                  "the posterior does not hold then needs its range given"),
         arg("--samples", type=int, default=None,
             help="Latin-hypercube points (default: 300)"),
         replicates(help="paired runs per point and branch (default: 2)"),
@@ -63,9 +72,8 @@ def arguments() -> list:
             help="the chosen box is the densest with at least this coverage "
             "(default: 0.5)"),
         out("results folder (default: results/<scenario name>-discover)"),
-        arg("--backend", choices=["process", "dask"], default=None,
-            help="local processes (default) or Dask"),
-        arg("--scheduler", default=None, help="Dask scheduler address"),
+        backend(),
+        scheduler("Dask scheduler address"),
         workers(),
         force("replace a discover result in --out made from other runs"),
     ]
