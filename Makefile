@@ -10,7 +10,8 @@ PYTHON := $(VENV)/bin/python
 PYTEST_ARGS ?=
 # Every install takes the exact versions of the lock (see make lock), with uv (installed
 # into the venv by pip, with pip itself, at the lock's versions): about 6 s for the
-# runtime packages where pip takes about 47 s, measured on a fresh venv with no cache.
+# runtime packages where pip takes about 47 s (`-e .` into a fresh venv, --no-cache-dir /
+# --no-cache, 2026-12-07).
 # uv reads PyPI and its own settings (UV_INDEX_URL, ...), not pip's configuration.
 LOCK    := requirements/lock.txt
 UV      := $(VENV)/bin/uv

@@ -148,8 +148,7 @@ class Cluster:
             "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home / "cache"),
         }
         if os.environ.get("PYTHONPATH"):  # a checkout run with PYTHONPATH=src: its code
-            env["PYTHONPATH"] = os.pathsep.join(
-                os.path.abspath(p) for p in os.environ["PYTHONPATH"].split(os.pathsep))
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]  # made absolute by conftest
         if name.startswith("worker"):
             self._seed_numba_cache(home / "numba")
         log = (home / "log").open("w")
