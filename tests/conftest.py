@@ -41,6 +41,13 @@ def pytest_configure(config):
                              "phases": [{"start": dt.date(2020, 1, 1), "regime": "baseline"}]},
                             "warm-up"))
 
+
+def pytest_collection_modifyitems(config, items):
+    """Long tests (marked ``slow``) first: with ``-n 2`` the workers start on them and
+    fill in with the short ones, instead of one worker running a long test alone at the
+    end of the session. The order within each group is the collection order."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 

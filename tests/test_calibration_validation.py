@@ -334,6 +334,7 @@ def test_ablation_table_on_a_fake_sweep(monkeypatch):
     assert len(t) == 2 * k and abl.replicates == 2
 
 
+@pytest.mark.slow
 def test_validate_cli_smoke_with_two_replicates(tmp_path, capsys):
     """The real command end to end: every new section, the ablation through the sweep
     runner, and a short printed summary (what a new user reads: the facts, the truce

@@ -56,6 +56,7 @@ def test_ou_step_matches_its_transition_law():
         assert abs(x.var() / var - 1) < 5 * math.sqrt(2 / n)
 
 
+@pytest.mark.slow
 def test_reverting_drift_has_the_stated_stationary_law(small_nowcast):
     """Through the filter's own step (step_draws on particles' draws, via the parameter
     builder), after many uneven steps the log-deviations of a drifting parameter from

@@ -80,6 +80,7 @@ print(json.dumps({"note": note, "value": value,
 """
 
 
+@pytest.mark.slow
 def test_the_cache_follows_what_each_kernel_is_built_from(tmp_path):
     """A kernel's cached machine code is kept while what it is built from is unchanged
     (a module no kernel reads, a docstring), and compiled again when a constant or a
@@ -134,6 +135,7 @@ print(count, model.daily[25].active_fronts)
 """
 
 
+@pytest.mark.slow
 def test_a_changed_constant_is_applied_by_the_cached_kernels(tmp_path):
     """Change a constant that a cached kernel imports from another module (the active
     window of ``core/metrics.py``, read by ``core/day.py``'s ``record``): the next run

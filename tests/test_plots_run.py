@@ -202,6 +202,7 @@ def test_control_has_one_fan_per_gang(run):
     assert overlapping_texts(fig) == []
 
 
+@pytest.mark.slow
 def test_cli_draws_every_run_kind(run, tmp_path):
     out = tmp_path / "figs"
     assert main(["plot", str(run.folder), "--out", str(out)]) == 0

@@ -284,6 +284,7 @@ def _posterior(values: dict[str, np.ndarray]) -> Posterior:
                      scenario="el-salvador-2010-2016")
 
 
+@pytest.mark.slow
 def test_state_noise_keeps_the_filter_alive_through_a_planted_surge():
     """A 'truth' run whose latent arms step up by half on 2011-01-01 gives its monthly
     recorded homicides to the filter (front killings are most of them in this world, and
