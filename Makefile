@@ -19,10 +19,13 @@ INSTALL := $(UV) pip install --quiet --python $(PYTHON) --constraint $(LOCK)
 
 .PHONY: install install-test install-dashboard run dashboard test test-fast bench bench-abc posterior posterior-A posterior-B lock clean
 
+# The venv is made without pip (ensurepip takes about 5 s) and this python's own pip puts
+# uv into it; where that pip cannot (none, or older than 22.3), the venv gets its own.
 $(VENV)/.installed: pyproject.toml $(LOCK)
-	python3 -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --constraint $(LOCK) pip uv
-	$(INSTALL) -e .
+	python3 -m venv --without-pip $(VENV)
+	python3 -m pip --python $(PYTHON) install --quiet --constraint $(LOCK) uv 2>/dev/null \
+	  || { python3 -m venv --clear $(VENV) && $(PYTHON) -m pip install --quiet --constraint $(LOCK) uv; }
+	$(INSTALL) pip -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml $(LOCK)
