@@ -39,6 +39,9 @@ def _announce_compilation(command: str) -> None:
     note = first_use_note(simulate_days)
     if note:
         print(note, file=sys.stderr)
+        from trucesim.cli import warm
+
+        warm.start()  # the other core compiles the day's kernels from the other end
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import builtins
 import enum
+import fcntl
 import functools
 import hashlib
 import os
+import threading
+import time
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +38,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.core import sigutils
 from numba.core.caching import FunctionCache
 from numba.core.dispatcher import Dispatcher
 
@@ -248,6 +252,74 @@ class KernelCache(FunctionCache):
         return saved == self._note(magic) and os.path.exists(self._cache_file._index_path)
 
 
+#: How long a process waits for another one compiling the same kernel before compiling it
+#: itself (a safety net: the other one saves it within seconds).
+LOCK_WAIT_S = 300.0
+_held: dict[str, list] = {}  # lock file -> [open descriptor, depth], in this process
+_held_guard = threading.Lock()
+
+
+def _acquire(path: str) -> None:
+    """Hold the lock file ``path`` (re-entrant in a process, exclusive across processes)."""
+    with _held_guard:
+        entry = _held.get(path)
+        if entry is not None:
+            entry[1] += 1
+            return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        fd = -1  # no lock where the cache cannot be written either
+    end = time.monotonic() + LOCK_WAIT_S
+    while fd >= 0:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() > end:
+                break
+            time.sleep(0.02)
+    with _held_guard:
+        _held[path] = [fd, 1]
+
+
+def _release(path: str) -> None:
+    with _held_guard:
+        entry = _held[path]
+        entry[1] -= 1
+        if entry[1]:
+            return
+        del _held[path]
+    if entry[0] >= 0:
+        os.close(entry[0])
+
+
+def _compile_one_at_a_time(dispatcher: Dispatcher) -> None:
+    """Make ``dispatcher.compile`` hold a lock file beside the kernel's cache index while
+    it loads or compiles: two processes compiling at once (a command and the process
+    that compiles ahead on the other core, :mod:`trucesim.cli.warm`, or test workers)
+    compile each kernel once, the second loading what the first saved. A process waits
+    only for a kernel another one is compiling; the kernels a kernel calls are locked
+    after it, and the call graph has no cycle, so two processes never wait on each
+    other (and :data:`LOCK_WAIT_S` bounds any wait)."""
+    compile_ = dispatcher.compile
+
+    @functools.wraps(compile_)
+    def compile(sig):
+        cache = dispatcher._cache
+        args, _ = sigutils.normalize_signature(sig)
+        if not isinstance(cache, KernelCache) or tuple(args) in dispatcher.overloads:
+            return compile_(sig)
+        lock = cache._cache_file._index_path + ".lock"
+        _acquire(lock)
+        try:
+            return compile_(sig)
+        finally:
+            _release(lock)
+
+    dispatcher.compile = compile
+
+
 def kernel[F: Callable](fn: F | None = None, *, inline: bool = False) -> F:
     """Compile ``fn`` with numba (cached on disk, keyed by :class:`KernelCache`; it
     releases the GIL, so threads can run kernels side by side), or leave it as Python
@@ -265,6 +337,7 @@ def kernel[F: Callable](fn: F | None = None, *, inline: bool = False) -> F:
     compiled = numba.njit(nogil=True, **options)(fn)
     if isinstance(compiled, Dispatcher):
         compiled._cache = KernelCache(compiled)  # what njit(cache=True) does, with our key
+        _compile_one_at_a_time(compiled)
     return compiled
 
 
@@ -293,3 +366,36 @@ def first_use_note(entry: Callable) -> str | None:
         return None
     return ("note: compiling the model on first use (under a minute; cached for later "
             "runs)")
+
+
+def record_calls(modules: list[types.ModuleType], run: Callable[[], object]
+                 ) -> list[tuple[Dispatcher, tuple]]:
+    """Run ``run()`` with every kernel of ``modules`` executed as plain Python, and return
+    each kernel called with the numba types of its arguments, in the order of first call
+    (the kernels a day calls, and what they call). Inlined kernels run as Python and are
+    not listed (they are compiled only into their callers). The modules are restored."""
+    calls: list[tuple[Dispatcher, tuple]] = []
+    seen: set = set()
+    patched = []
+
+    def recorder(dispatcher: Dispatcher) -> Callable:
+        def call(*args):
+            sig = tuple(numba.typeof(a) for a in args)
+            if (dispatcher, sig) not in seen:
+                seen.add((dispatcher, sig))
+                calls.append((dispatcher, sig))
+            return dispatcher.py_func(*args)
+        return call
+
+    for module in modules:
+        for name, value in list(vars(module).items()):
+            if isinstance(value, Dispatcher) and isinstance(value._cache, KernelCache):
+                inline = value.targetoptions.get("inline") == "always"
+                patched.append((module, name, value))
+                setattr(module, name, value.py_func if inline else recorder(value))
+    try:
+        run()
+    finally:
+        for module, name, value in patched:
+            setattr(module, name, value)
+    return calls

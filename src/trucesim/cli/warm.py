@@ -1,0 +1,99 @@
+"""Compile ahead on the other core, the first time the model runs on a machine.
+
+numba compiles the kernels one after another in the process that first runs the day: the
+day (:func:`~trucesim.core.day.simulate_days`) first types and compiles each kernel it
+calls, in the order of the day. A simulating command that finds no cached machine code
+starts this module in a second process (:func:`start`), which notes the kernels the day
+calls and their argument types (:func:`~trucesim.numerics.jit.record_calls`, a few days
+of a small world run as plain Python) and compiles them in the reverse order, into the
+same cache. Each kernel is compiled by one process only (a lock per kernel,
+:mod:`trucesim.numerics.jit`): the command loads what this process saved, and the two
+meet in the middle. Nothing changes but the time: the cached machine code is the same.
+
+Off with ``TRUCESIM_COMPILE_AHEAD=0``, on one core, and with ``NUMBA_DISABLE_JIT=1``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import importlib
+import os
+import pkgutil
+import subprocess
+import sys
+import types
+
+#: The environment variable that turns compiling ahead off (``0``).
+SWITCH = "TRUCESIM_COMPILE_AHEAD"
+#: The kernels' packages.
+KERNEL_PACKAGES = ("trucesim.core", "trucesim.mechanisms")
+
+
+def kernel_modules() -> list[types.ModuleType]:
+    """Every module of the kernels' packages, imported."""
+    import trucesim
+
+    return [importlib.import_module(info.name)
+            for info in pkgutil.walk_packages(trucesim.__path__, "trucesim.")
+            if info.name.startswith(KERNEL_PACKAGES)]
+
+
+def day_calls() -> list:
+    """The kernels the day calls (with their numba argument types), in the order of first
+    call: three days of the bundled El Salvador scenario on 30 cliques, as plain Python."""
+    from trucesim.core import day
+    from trucesim.core.model import TruceModel
+    from trucesim.numerics.jit import record_calls
+    from trucesim.scenario.load import load_scenario
+
+    scenario = load_scenario("el-salvador-2010-2016").with_overrides(
+        {"world.cliques": 30, "world.burn_in_days": 0})
+
+    def run():
+        model = TruceModel(scenario, rng=1, agents=False)
+        day.simulate_days(model.rng, 0, 3, model.state, model.params,
+                          model.timeline.schedule, model.daily, model.gang_daily)
+
+    return record_calls(kernel_modules(), run)
+
+
+def compile_ahead() -> int:
+    """Compile the kernels the day calls, the last called first; returns how many."""
+    from trucesim.core.day import simulate_days
+
+    calls = [(k, sig) for k, sig in day_calls() if k is not simulate_days]
+    for kernel, sig in reversed(calls):
+        kernel.compile(sig)
+    return len(calls)
+
+
+def enabled() -> bool:
+    """Whether to compile ahead: not switched off, compiling, and a second core."""
+    from trucesim.numerics.jit import jit_disabled
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    return os.environ.get(SWITCH, "1") != "0" and not jit_disabled() and cores > 1
+
+
+def start() -> subprocess.Popen | None:
+    """Start compiling ahead in a second process (stopped when this one exits), or None
+    when :func:`enabled` says no."""
+    if not enabled():
+        return None
+    process = subprocess.Popen([sys.executable, "-m", "trucesim.cli.warm"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+
+    def stop():
+        with contextlib.suppress(OSError):
+            process.terminate()
+            process.wait(timeout=10)
+
+    atexit.register(stop)
+    return process
+
+
+if __name__ == "__main__":
+    compile_ahead()

@@ -1,0 +1,109 @@
+"""Compiling ahead (``trucesim.cli.warm``): the kernels a run calls are noted with their
+argument types without compiling anything, and two processes compiling the same kernels
+compile each one once (a lock per kernel, ``trucesim.numerics.jit``)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numba
+import pytest
+
+from trucesim.cli import warm
+from trucesim.numerics import jit
+
+PACKAGE = {
+    "__init__.py": "",
+    "c.py": "from trucesim.numerics.jit import kernel\n\n\n@kernel\ndef scale(x):\n"
+            "    return 2.0 * x\n",
+    "a.py": "from lockpkg import c\nfrom trucesim.numerics.jit import kernel\n\n\n"
+            "@kernel(inline=True)\ndef offset(x):\n    return x + 1.0\n\n\n"
+            "@kernel\ndef total(x, n):\n    return c.scale(x) + offset(x) * n\n",
+}
+CALL_TOTAL = """
+import json, sys
+print("ready", flush=True)
+from lockpkg import a, c
+value = a.total(1.5, 2)
+print(json.dumps({"value": value, "scale": sum(c.scale.stats.cache_misses.values()),
+                  "total": sum(a.total.stats.cache_misses.values())}))
+"""
+
+
+@pytest.fixture
+def lockpkg(tmp_path, monkeypatch):
+    """A small kernel package (``a.total`` calls ``c.scale`` and inlines ``a.offset``),
+    importable here and in a subprocess, cached beside its sources."""
+    package = tmp_path / "lockpkg"
+    package.mkdir()
+    for name, text in PACKAGE.items():
+        (package / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m.split(".")[0] == "lockpkg"]:
+        monkeypatch.delitem(sys.modules, name)
+    a, c = importlib.import_module("lockpkg.a"), importlib.import_module("lockpkg.c")
+    return tmp_path, a, c
+
+
+def test_record_calls_notes_each_kernel_and_its_types_without_compiling(lockpkg):
+    _, a, c = lockpkg
+    total, scale = a.total, c.scale
+    calls = jit.record_calls([a, c], lambda: a.total(1.5, 2))
+    assert calls == [(total, (numba.float64, numba.int64)), (scale, (numba.float64,))]
+    assert not total.overloads and not scale.overloads  # ran as Python: nothing compiled
+    assert a.total is total and c.scale is scale and a.offset.py_func  # restored
+    for kernel, sig in reversed(calls):  # what compiling ahead does
+        kernel.compile(sig)
+    assert total(1.5, 2) == 2 * 1.5 + 2.5 * 2
+    assert sum(scale.stats.cache_misses.values()) == 1  # compiled once, not again for total
+
+
+def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lockpkg):
+    """This process holds ``c.scale``'s lock (as a process compiling it would): the other
+    process, calling ``a.total``, cannot finish before the lock is released, then loads
+    ``c.scale`` from the cache instead of compiling it a second time."""
+    root, a, c = lockpkg
+    lock = c.scale._cache._cache_file._index_path + ".lock"
+    Path(lock).parent.mkdir(parents=True, exist_ok=True)
+    jit._acquire(lock)
+    try:
+        other = subprocess.Popen(
+            [sys.executable, "-c", CALL_TOTAL], stdout=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path]),
+                 "NUMBA_CACHE_DIR": ""})
+        assert other.stdout.readline().strip() == "ready"
+        with pytest.raises(subprocess.TimeoutExpired):
+            other.wait(timeout=3)  # it waits for the lock (it would finish in about 1 s)
+        c.scale.compile((numba.float64,))  # this process compiles and saves it
+    finally:
+        jit._release(lock)
+    out, _ = other.communicate(timeout=120)
+    result = json.loads(out.splitlines()[-1])
+    assert result == {"value": 8.0, "scale": 0, "total": 1}
+
+
+def test_compile_ahead_is_off_when_switched_off_or_not_compiling(monkeypatch):
+    monkeypatch.setenv(warm.SWITCH, "0")
+    assert not warm.enabled() and warm.start() is None
+    monkeypatch.setenv(warm.SWITCH, "1")
+    monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")
+    assert not warm.enabled()
+
+
+def test_the_day_calls_the_kernels_it_is_built_from():
+    """The day's calls, noted as Python: the mechanisms' kernels, nothing compiled."""
+    from trucesim.core.day import record, simulate_days
+
+    before = {k: len(k.overloads) for k in (record, simulate_days)}
+    calls = warm.day_calls()
+    names = {f"{k.py_func.__module__}.{k.py_func.__name__}" for k, _ in calls}
+    assert {"trucesim.core.day.simulate_days", "trucesim.mechanisms.violence.front_killings",
+            "trucesim.mechanisms.policing.act", "trucesim.core.day.apply_events"} <= names
+    assert {simulate_days, record} <= {k for k, _ in calls}
+    assert {k: len(k.overloads) for k in (record, simulate_days)} == before
+    assert all(isinstance(t, numba.types.Type) for _, sig in calls for t in sig)
