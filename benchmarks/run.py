@@ -178,13 +178,22 @@ def workload_boltzmann(steps: int = 100) -> dict:
             "note": f"Mesa BoltzmannWealth N={n}, 100x100, {steps} steps (agent-steps)"}
 
 
-def workload_compile() -> dict:
+def workload_compile(ahead: bool = False) -> dict:
     """First use of the model with an empty numba cache (compile, then run), on the two
-    cores the machine has."""
+    cores the machine has; with ``ahead``, a second process compiles from the other end
+    of the day, as a simulating command starts it (``trucesim.cli.warm``; a checkout
+    without it compiles in one process)."""
     TruceModel = _model_class()
 
     scenario = bench_scenario(50, 10)
     t, c = time.perf_counter(), time.process_time()
+    if ahead:
+        try:
+            from trucesim.cli import warm
+        except ImportError:
+            warm = None
+        if warm is not None:
+            warm.start()
     TruceModel(scenario, rng=0, agents=False).run()
     cpu = time.process_time() - c
     wall = time.perf_counter() - t
@@ -193,11 +202,12 @@ def workload_compile() -> dict:
 
 
 #: Workloads run for this checkout and for the baseline.
-MODEL_WORKLOADS = ("compile", "default", "cliques_10k", "cliques_60k", "cliques_100k",
-                   "cliques_100k_7y")
+MODEL_WORKLOADS = ("compile", "compile_ahead", "default", "cliques_10k", "cliques_60k",
+                   "cliques_100k", "cliques_100k_7y")
 
 WORKLOADS = {
     "compile": lambda q: workload_compile(),
+    "compile_ahead": lambda q: workload_compile(ahead=True),
     "default": lambda q: workload_default(3 if q else 5),
     "cliques_10k": lambda q: workload_world(10_000, 60 if q else 200),
     "cliques_60k": lambda q: workload_world(60_000, 30 if q else 200),
@@ -348,11 +358,13 @@ def _checks(results: dict) -> list:
     def memory(get):
         return get("cliques_100k_7y")["peak_rss_mib"] if get("cliques_100k_7y") else None
 
-    def compile_wall(get):
-        return get("compile")["wall_s"] if get("compile") else None
+    def compile_wall(name):
+        return lambda get: get(name)["wall_s"] if get(name) else None
 
     return [
-        ("first-use compile, 2 cores (wall s)", 15, "<=", compile_wall),
+        ("first-use compile, 2 cores (wall s)", 15, "<=", compile_wall("compile")),
+        ("first-use compile as a command does it, compiling ahead (wall s)", 15, "<=",
+         compile_wall("compile_ahead")),
         ("default 7-year run (CPU s, construction included)", 0.1, "<=", default_cpu),
         ("ns per clique-day at 100k", 40, "<=", ns("cliques_100k")),
         ("time per day 100k / 10k", 12, "<=", scaling),

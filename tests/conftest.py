@@ -29,12 +29,19 @@ from trucesim.scenario.schema import Scenario
 
 
 def pytest_configure(config):
-    """Compile the model's kernels once, in the controlling process, before any test
+    """Compile the model's kernels once, in the controlling process (and, from an empty
+    cache, a second process compiling ahead: :mod:`trucesim.cli.warm`), before any test
     worker starts: the workers then load them from numba's cache instead of each
-    compiling them (about 20 s of CPU each) at the same time."""
+    compiling them (about 40 s of CPU each) at the same time."""
     if hasattr(config, "workerinput"):  # a pytest-xdist worker
         return
     from trucesim import simulate
+    from trucesim.cli import warm
+    from trucesim.core.day import simulate_days
+    from trucesim.numerics.jit import first_use_note
+
+    if first_use_note(simulate_days):  # nothing cached: the other core compiles too
+        warm.start()
 
     simulate(Scenario.parse({"name": "warm-up", "start": dt.date(2020, 1, 1),
                              "end": dt.date(2020, 1, 2), "world": {"cliques": 3},
