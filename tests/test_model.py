@@ -11,15 +11,15 @@ from hypothesis import strategies as st
 
 from trucesim import METRIC_NAMES, TruceModel, simulate
 from trucesim.core.agents import Clique, Leader, PoliceForce
-from trucesim.core.metrics import DEATH_TYPES
+from trucesim.core.metrics import BY_NAME, DEATH_TYPES, GANG_METRICS, gang_column
 from trucesim.core.state import Cliques, allocate
 from trucesim.core.timeline import REGIME
 from trucesim.mechanisms import policing
 from trucesim.numerics.constants import constants, records
-from trucesim.scenario.params import PolicingParams, Regime
+from trucesim.scenario.params import STANCE_NAMES, PolicingParams, Regime
 from trucesim.scenario.schema import Scenario
 
-from .conftest import simple_scenario, small
+from .conftest import phases, simple_scenario, small
 
 
 def test_same_seed_same_table_different_seed_differs():
@@ -48,6 +48,86 @@ def test_output_columns_and_dates():
     # the kinds of death are declared once (core.metrics); record() must sum them all
     np.testing.assert_array_equal(df[list(DEATH_TYPES)].sum(axis=1), df["deaths_true"])
     np.testing.assert_array_equal(df["deaths_true"] - df["disappearances"], df["homicides"])
+
+
+def _plain_table(model: TruceModel) -> pd.DataFrame:
+    """The daily table built column by column the plain way: object arrays of labels
+    made categorical, the dates through ``pd.to_datetime``, each column copied (as
+    ``to_frame`` built it before it was made cheaper). The reference for its types."""
+    days = max(0, min(model.day, model.timeline.days))
+    tl = model.timeline
+    phase_idx = tl.phase_of_day[:days]
+    daily = model.daily[model.burn_in : model.burn_in + days]
+    gang_daily = model.gang_daily[model.burn_in : model.burn_in + days]
+    regimes = np.array([p.regime for p in model.config.phases], dtype=object)
+    data = {
+        "date": pd.to_datetime(model.config.dates[:days]),
+        "phase": pd.Categorical(np.array(tl.phase_names, dtype=object)[phase_idx],
+                                categories=list(dict.fromkeys(tl.phase_names))),
+        "regime": pd.Categorical(regimes[phase_idx]),
+    }
+    for name in METRIC_NAMES:
+        data[name] = daily[name].copy()
+    for m in GANG_METRICS:
+        for j, gang in enumerate(model.gang_names):
+            values = gang_daily[m.name][:, j].copy()
+            data[gang_column(m.name, gang)] = (
+                values if m.categories is None
+                else pd.Categorical.from_codes(values, categories=list(m.categories)))
+    return pd.DataFrame(data)
+
+
+def _assert_same_table(table: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Equal values, column order and types: for a categorical its categories, their
+    order and type, and whether it is ordered."""
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    assert list(table.columns) == list(expected.columns)
+    for col in table.columns:
+        assert table[col].dtype == expected[col].dtype, col
+        if isinstance(expected[col].dtype, pd.CategoricalDtype):
+            got, want = table[col].cat, expected[col].cat
+            assert list(got.categories) == list(want.categories), col
+            assert got.categories.dtype == want.categories.dtype, col
+            assert got.ordered == want.ordered, col
+
+
+def test_to_frame_keeps_its_column_types_on_every_day():
+    # Labels repeated (one is also the number a repeat would get), a regime in two
+    # phases, phases not yet reached, a faction (NaN before its split): the table of the
+    # days recorded so far, at phase boundaries and at the end, is the plain one.
+    s = simple_scenario(
+        phases=phases(("2020-01-01", "truce"), ("2020-02-01", "hardline", "truce (2)"),
+                      ("2020-03-01", "truce"), ("2020-04-01", "baseline"),
+                      ("2020-12-31", "extraordinary", "last")),
+        events=[{"date": "2020-05-01", "kind": "split", "gang": "MS13", "faction": "MS503",
+                 "share": 0.3}])
+    model = TruceModel(s, rng=4, agents=False)
+    for day in (0, 1, 31, 32, 125, 365, 366):
+        while model.day < day:
+            model.step()
+        table = model.to_frame()
+        assert len(table) == day
+        _assert_same_table(table, _plain_table(model))
+        if day == 31:  # the regimes recorded so far; every phase already
+            assert list(table["regime"].cat.categories) == ["truce"]
+            assert list(table["phase"].cat.categories) == ["truce", "truce (2)", "baseline",
+                                                           "last"]
+    assert table["date"].dtype == "datetime64[s]"
+    assert list(table["regime"].cat.categories) == ["baseline", "extraordinary", "hardline",
+                                                    "truce"]
+    for col in ("phase", "regime", "stance_MS13", "stance_MS503"):
+        assert not table[col].cat.ordered
+    assert list(table["stance_MS503"].cat.categories) == list(STANCE_NAMES)
+    assert table["control_MS503"].iloc[:120].isna().all()
+    declared = {name: BY_NAME[name] for name in METRIC_NAMES} | {
+        gang_column(m.name, g): m for m in GANG_METRICS for g in model.gang_names}
+    assert list(table.columns) == ["date", "phase", "regime", *declared]
+    for col, metric in declared.items():
+        if metric.categories is None:
+            assert table[col].dtype == metric.dtype, col
+            # the table owns its data: the record goes on being written
+            assert not np.shares_memory(table[col].to_numpy(), model.daily), col
+            assert not np.shares_memory(table[col].to_numpy(), model.gang_daily), col
 
 
 def test_model_is_a_mesa_model_with_agent_views():

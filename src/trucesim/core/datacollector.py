@@ -70,7 +70,7 @@ class TruceDataCollector(mesa.DataCollector):
         self._validated = True
         self._model = model
         self._cache_key: tuple[int, int] | None = None
-        self._frame = pd.DataFrame()
+        self._frame: pd.DataFrame | None = None  # built when first read
         self._vars: dict[str, list] | None = None
         for agent_type, reporters in (agenttype_reporters or {}).items():
             for name, reporter in reporters.items():

@@ -9,8 +9,9 @@ the burn-in at construction, and then simulates one calendar day per :meth:`step
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import mesa
@@ -236,28 +237,59 @@ class TruceModel(mesa.Model):
         Columns: ``date``, ``phase``, ``regime``, the metrics of
         :mod:`trucesim.core.metrics` in order, and per gang ``control_<gang>``,
         ``authority_<gang>`` and ``stance_<gang>`` (NaN while the gang does not exist).
+
+        ``date`` is ``datetime64[s]``; ``phase`` is categorical over every phase label in
+        timeline order; ``regime`` over the regimes of the days recorded, sorted (the
+        categories pandas infers from the values); a coded per-gang metric (``stance``)
+        over its declared names, in code order. The table owns its data: later days, or
+        changes to the table, leave the other unchanged.
         """
         days = max(0, min(self.day, self.timeline.days))
         tl = self.timeline
         phase_idx = tl.phase_of_day[:days]
-        phases = np.array(tl.phase_names, dtype=object)[phase_idx]
-        regimes = np.array([p.regime for p in self.config.phases], dtype=object)[phase_idx]
-        daily = self.daily[self.burn_in : self.burn_in + days]
-        gang_daily = self.gang_daily[self.burn_in : self.burn_in + days]
+        # Plain structured views of the days recorded: a field of one is a plain view.
+        daily = self.daily.view(np.ndarray)[self.burn_in : self.burn_in + days]
+        gang_daily = self.gang_daily.view(np.ndarray)[self.burn_in : self.burn_in + days]
+        # Phases and regimes are coded per phase, then per day by indexing.
+        regimes = [p.regime for p in self.config.phases]
+        recorded = np.flatnonzero(np.bincount(phase_idx, minlength=len(regimes)))
+        start = np.datetime64(self.config.start, "D")
         data: dict[str, object] = {
-            "date": pd.to_datetime(self.config.dates[:days]),
-            "phase": pd.Categorical(phases, categories=list(dict.fromkeys(tl.phase_names))),
-            "regime": pd.Categorical(regimes),
+            # what pd.to_datetime makes of datetime64[D]: seconds, the closest unit pandas has
+            "date": (start + np.arange(days)).astype("datetime64[s]"),
+            "phase": _categorical(tl.phase_names, dict.fromkeys(tl.phase_names), phase_idx),
+            "regime": _categorical(regimes, sorted({regimes[i] for i in recorded}), phase_idx),
         }
+        # Columns of the record are views: pd.DataFrame copies a dict's arrays into its
+        # own blocks, so the table shares no memory with the record.
         for m in METRICS:
-            data[m.name] = daily[m.name].copy()
+            data[m.name] = daily[m.name]
         for m in GANG_METRICS:
+            values = gang_daily[m.name]
+            dtype = None if m.categories is None else _categorical_dtype(m.categories)
             for j, gang in enumerate(self.gang_names):
-                values = gang_daily[m.name][:, j]
-                if m.categories is not None:
-                    values = pd.Categorical.from_codes(values, categories=list(m.categories))
-                data[gang_column(m.name, gang)] = values.copy()
+                data[gang_column(m.name, gang)] = (
+                    values[:, j] if dtype is None
+                    else pd.Categorical.from_codes(values[:, j], dtype=dtype))
         return pd.DataFrame(data)
+
+
+def _categorical(labels: list[str], categories: Iterable[str],
+                 index: np.ndarray) -> pd.Categorical:
+    """The categorical of ``labels[index]`` over ``categories`` (in their order): each
+    label is coded once, and its code repeated by indexing."""
+    categories = tuple(categories)
+    code = {c: i for i, c in enumerate(categories)}
+    codes = np.array([code.get(label, -1) for label in labels], dtype=np.int64)
+    return pd.Categorical.from_codes(codes[index], dtype=_categorical_dtype(categories))
+
+
+@functools.lru_cache(maxsize=256)
+def _categorical_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The unordered categorical dtype of ``categories``, in their order; built once per
+    tuple of names, since pandas validates the categories of every dtype it builds (and
+    a dtype is immutable, so tables can share it)."""
+    return pd.CategoricalDtype(list(categories))
 
 
 def _shares(cfg: Scenario) -> np.ndarray:

@@ -8,6 +8,7 @@ update the arrays in place; Mesa agents are views onto them (:mod:`trucesim.core
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, NamedTuple, get_type_hints
 
 import numpy as np
@@ -148,14 +149,21 @@ class State(NamedTuple):
 
 def allocate[C: NamedTuple](container: type[C], size: int | tuple, **given: np.ndarray) -> C:
     """A ``container`` whose arrays are ``given`` or zeros of ``size`` and their type."""
-    hints = get_type_hints(container, include_extras=True)
     arrays = {}
-    for name in container._fields:
+    for name, dtype in _field_dtypes(container):
         if name in given:
-            arrays[name] = np.ascontiguousarray(given[name], dtype=hints[name].__metadata__[0])
+            arrays[name] = np.ascontiguousarray(given[name], dtype=dtype)
         else:
-            arrays[name] = np.zeros(size, dtype=hints[name].__metadata__[0])
+            arrays[name] = np.zeros(size, dtype=dtype)
     return container(**arrays)
+
+
+@functools.cache
+def _field_dtypes(container: type[NamedTuple]) -> tuple[tuple[str, type], ...]:
+    """Each field of ``container`` and the type its annotation declares, in field order
+    (read once per container: evaluating the annotations costs more than allocating)."""
+    hints = get_type_hints(container, include_extras=True)
+    return tuple((name, hints[name].__metadata__[0]) for name in container._fields)
 
 
 def copy_state(state: State) -> State:

@@ -74,10 +74,16 @@ def grow_patches(
 
     Each node joins the seed nearest to it along the graph, with random edge lengths so
     that patch shapes are irregular. Every patch is connected (it is a shortest-path tree).
+    ``edges``: unique undirected edges (i < j); their lengths are drawn in this order.
     """
     seeds = rng.choice(n, size=n_seeds, replace=False)
     weights = rng.uniform(0.5, 1.5, size=len(edges))
-    graph = sparse.coo_matrix((weights, (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    # The lengths as a CSR matrix in canonical form (rows, then columns, in order), built
+    # directly: the same arrays as from a COO matrix, without converting one.
+    order = np.lexsort((edges[:, 1], edges[:, 0]))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(edges[:, 0], minlength=n), out=indptr[1:])
+    graph = sparse.csr_matrix((weights[order], edges[order, 1], indptr), shape=(n, n))
     _, _, sources = dijkstra(
         graph, directed=False, indices=seeds, min_only=True, return_predecessors=True
     )
