@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import matplotlib.dates as mdates
@@ -246,11 +247,28 @@ def test_cli_bad_kind_or_metric_on_a_run(run, tmp_path, capsys, args, words):
     assert not out.exists()
 
 
+def test_building_a_figure_lays_it_out_without_rasterizing_it(run, monkeypatch):
+    # declutter needs the layout and the texts' extents, not pixels: savefig draws the
+    # figure anyway, so a full canvas.draw() while building cost as much again as the save.
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    drawn = []
+    monkeypatch.setattr(RendererAgg, "draw_path", lambda self, *a, **k: drawn.append("path"))
+    monkeypatch.setattr(RendererAgg, "draw_text", lambda self, *a, **k: drawn.append("text"))
+    fig = fan_chart(run.daily, "homicides", scenario=run.scenario, variants=["truce"],
+                    observed=False)
+    numbers = [t for t in fig.axes[0].texts if t.get_gid() == "event-number"]
+    assert len({t.get_position()[1] for t in numbers}) > 1  # numbers were staggered
+    assert drawn == []
+    fig.savefig(io.BytesIO(), format="png", dpi=20)
+    assert "path" in drawn and "text" in drawn  # the patched renderer does draw when saving
+
+
 @pytest.mark.parametrize("dpi", [80, 100, 110])
 def test_compare_caption_fits_the_figure(run, dpi):
     fig = compare_chart(run.daily, "homicides", scenario=run.scenario)
     fig.set_dpi(dpi)
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     caption = next(t for t in fig.texts if t.get_text() == fig.get_supxlabel())
     right = caption.get_window_extent().x1
     assert right <= 0.97 * fig.get_figwidth() * dpi
