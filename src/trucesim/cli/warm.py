@@ -41,13 +41,14 @@ def kernel_modules() -> list[types.ModuleType]:
 
 def day_calls() -> list:
     """The kernels the day calls (with their numba argument types), in the order of first
-    call: three days of the bundled El Salvador scenario on 30 cliques, as plain Python."""
+    call: three days of the main case's scenario on 30 cliques, as plain Python."""
     from trucesim.core import day
     from trucesim.core.model import TruceModel
     from trucesim.numerics.jit import record_calls
     from trucesim.scenario.load import load_scenario
+    from trucesim.scenario.maincase import main_case_file
 
-    scenario = load_scenario("el-salvador-2010-2016").with_overrides(
+    scenario = load_scenario(main_case_file("scenario")).with_overrides(
         {"world.cliques": 30, "world.burn_in_days": 0})
 
     def run():
