@@ -87,10 +87,21 @@ def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lock
     assert result == {"value": 8.0, "scale": 0, "total": 1}
 
 
-def test_compile_ahead_is_off_when_switched_off_or_not_compiling(monkeypatch):
+def test_compile_ahead_is_off_when_switched_off_busy_or_not_compiling(monkeypatch):
+    monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(warm.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    monkeypatch.setenv(warm.SWITCH, "1")
+    monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
+    assert warm.enabled()
     monkeypatch.setenv(warm.SWITCH, "0")
     assert not warm.enabled() and warm.start() is None
     monkeypatch.setenv(warm.SWITCH, "1")
+    monkeypatch.setattr(warm.os, "getloadavg", lambda: (1.6, 0.5, 0.5))  # the other core busy
+    assert not warm.enabled()
+    monkeypatch.setattr(warm.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not warm.enabled()  # one core
+    monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")
     assert not warm.enabled()
 
