@@ -75,7 +75,7 @@ def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lock
         other = subprocess.Popen(
             [sys.executable, "-c", CALL_TOTAL], stdout=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root), *sys.path]),
-                 "NUMBA_CACHE_DIR": ""})
+                 "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", "")})
         assert other.stdout.readline().strip() == "ready"
         with pytest.raises(subprocess.TimeoutExpired):
             other.wait(timeout=3)  # it waits for the lock (it would finish in about 1 s)
@@ -118,3 +118,22 @@ def test_the_day_calls_the_kernels_it_is_built_from():
     assert {simulate_days, record} <= {k for k, _ in calls}
     assert {k: len(k.overloads) for k in (record, simulate_days)} == before
     assert all(isinstance(t, numba.types.Type) for _, sig in calls for t in sig)
+
+
+def test_kernel_digests_do_not_depend_on_the_order_they_are_computed():
+    """A kernel's cache key is the same whichever kernel's digest a process computes
+    first (the command from the day down, compiling ahead from its end up): an attribute
+    name (``events[i].day``) is no global read (the kernel ``day``), which made a false
+    cycle and a key that depended on the order."""
+    dispatchers = [k for module in warm.kernel_modules() for k in vars(module).values()
+                   if isinstance(k, numba.core.dispatcher.Dispatcher)
+                   and k.py_func.__module__ == module.__name__]
+    assert len(dispatchers) > 30
+    try:
+        jit.kernel_digest.cache_clear()
+        forward = {k: jit.kernel_digest(k.py_func) for k in dispatchers}
+        jit.kernel_digest.cache_clear()
+        backward = {k: jit.kernel_digest(k.py_func) for k in reversed(dispatchers)}
+    finally:
+        jit.kernel_digest.cache_clear()
+    assert forward == backward

@@ -40,32 +40,59 @@ def kernel_modules() -> list[types.ModuleType]:
             if info.name.startswith(KERNEL_PACKAGES)]
 
 
+#: The switches others sit under (a mechanism of the leaders or the police): kept on
+#: where the others are flipped, so that their branches run.
+PARENT_SWITCHES = ("leaders", "police", "other_killings")
+
+
 def day_calls() -> list:
     """The kernels the day calls (with their numba argument types), in the order of first
-    call: three days of the main case's scenario on 30 cliques, as plain Python."""
+    call, as plain Python for three days on 30 cliques: the main case's scenario, then
+    the day's other branches (every switch but the parents flipped under the conditional
+    regime; every switch on under focused deterrence; every switch off)."""
     from trucesim.core import day
     from trucesim.core.model import TruceModel
     from trucesim.numerics.jit import record_calls
     from trucesim.scenario.load import load_scenario
     from trucesim.scenario.maincase import main_case_file
+    from trucesim.scenario.regimes import PRESETS
+    from trucesim.scenario.schema import Scenario
 
     scenario = load_scenario(main_case_file("scenario")).with_overrides(
         {"world.cliques": 30, "world.burn_in_days": 0})
+    conditional = next(name for name, r in PRESETS.items() if r.conditional)
+
+    def variant(regime: str, switch) -> Scenario:
+        data = scenario.with_overrides(
+            {f"mechanisms.{name}": switch(name, on) for name, on in scenario.mechanisms}
+        ).to_data()
+        data["phases"] = [{"start": scenario.start, "regime": regime}]
+        return Scenario.parse(data, scenario.source)
+
+    runs = [scenario,
+            variant(conditional, lambda name, on: name in PARENT_SWITCHES or not on),
+            variant("focused_deterrence", lambda name, on: True),
+            variant("baseline", lambda name, on: False)]
 
     def run():
-        model = TruceModel(scenario, rng=1, agents=False)
-        day.simulate_days(model.rng, 0, 3, model.state, model.params,
-                          model.timeline.schedule, model.daily, model.gang_daily)
+        for s in runs:
+            model = TruceModel(s, rng=1, agents=False)
+            day.simulate_days(model.rng, 0, 3, model.state, model.params,
+                              model.timeline.schedule, model.daily, model.gang_daily)
 
     return record_calls(kernel_modules(), run)
 
 
 def compile_ahead() -> int:
-    """Compile the kernels the day calls, the last called first; returns how many."""
+    """Compile the kernels the day calls, the last called first; returns how many. Stops
+    when the process that started it is gone."""
     from trucesim.core.day import simulate_days
 
+    parent = os.getppid()
     calls = [(k, sig) for k, sig in day_calls() if k is not simulate_days]
-    for kernel, sig in reversed(calls):
+    for n, (kernel, sig) in enumerate(reversed(calls)):
+        if os.getppid() != parent:
+            return n
         kernel.compile(sig)
     return len(calls)
 

@@ -24,8 +24,8 @@ dropped when its replacement is saved (:class:`KernelCache`).
 from __future__ import annotations
 
 import builtins
+import dis
 import enum
-import fcntl
 import functools
 import hashlib
 import os
@@ -40,7 +40,13 @@ import numba
 import numpy as np
 from numba.core import sigutils
 from numba.core.caching import FunctionCache
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
+
+try:
+    import fcntl
+except ImportError:  # no flock (Windows): each process compiles on its own
+    fcntl = None
 
 
 def numba_cache_folder(source: Path, root: str | Path) -> Path:
@@ -106,6 +112,17 @@ def _value_digest(value: Any, names: frozenset[str], package: str,
                     "that trucesim.numerics.jit cannot digest for its cache key")
 
 
+def _global_names(code: types.CodeType) -> set[str]:
+    """The names ``code`` (and the code nested in it) loads as globals: not attribute
+    names, which ``co_names`` holds too (``events[i].day`` reads no global ``day``)."""
+    names = {i.argval for i in dis.get_instructions(code)
+             if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
 def _code_names(code: types.CodeType) -> set[str]:
     names = set(code.co_names)
     for const in code.co_consts:
@@ -149,9 +166,10 @@ def _digest(fn: Callable) -> str:
     h.update(repr([(v.__class__.__name__, _plain_digest(v)) for v in fn.__defaults__ or ()])
              .encode())
     names = frozenset(_code_names(code))
+    loaded = _global_names(code)
     package = fn.__module__.split(".")[0]
     for name in sorted(names):
-        if name in fn.__globals__:
+        if name in loaded and name in fn.__globals__:
             value = fn.__globals__[name]
             h.update(f"{name}={_value_digest(value, names, package)};".encode())
         elif not hasattr(builtins, name):
@@ -253,7 +271,8 @@ class KernelCache(FunctionCache):
 
 
 #: How long a process waits for another one compiling the same kernel before compiling it
-#: itself (a safety net: the other one saves it within seconds).
+#: itself (a safety net: the other one saves it within its compile, tens of seconds at
+#: most, unless it was stopped).
 LOCK_WAIT_S = 300.0
 _held: dict[str, list] = {}  # lock file -> [open descriptor, depth], in this process
 _held_guard = threading.Lock()
@@ -266,10 +285,12 @@ def _acquire(path: str) -> None:
         if entry is not None:
             entry[1] += 1
             return
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
-        fd = -1  # no lock where the cache cannot be written either
+    fd = -1
+    if fcntl is not None:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # no lock where the cache cannot be written either
+            fd = -1
     end = time.monotonic() + LOCK_WAIT_S
     while fd >= 0:
         try:
@@ -279,6 +300,9 @@ def _acquire(path: str) -> None:
             if time.monotonic() > end:
                 break
             time.sleep(0.02)
+        except OSError:  # a file system without locks (NFS nolock, ...): go on without
+            os.close(fd)
+            fd = -1
     with _held_guard:
         _held[path] = [fd, 1]
 
@@ -298,10 +322,12 @@ def _compile_one_at_a_time(dispatcher: Dispatcher) -> None:
     """Make ``dispatcher.compile`` hold a lock file beside the kernel's cache index while
     it loads or compiles: two processes compiling at once (a command and the process
     that compiles ahead on the other core, :mod:`trucesim.cli.warm`, or test workers)
-    compile each kernel once, the second loading what the first saved. A process waits
-    only for a kernel another one is compiling; the kernels a kernel calls are locked
-    after it, and the call graph has no cycle, so two processes never wait on each
-    other (and :data:`LOCK_WAIT_S` bounds any wait)."""
+    compile each kernel once, the second loading what the first saved. The lock is
+    taken under numba's compiler lock, so in a process one thread at a time holds or
+    waits for kernel locks. A process waits only for a kernel another one is compiling
+    (for a caller, its whole compile: up to tens of seconds); the kernels a kernel calls
+    are locked after it, and the call graph has no cycle, so two processes never wait on
+    each other (and :data:`LOCK_WAIT_S` bounds any wait)."""
     compile_ = dispatcher.compile
 
     @functools.wraps(compile_)
@@ -311,11 +337,14 @@ def _compile_one_at_a_time(dispatcher: Dispatcher) -> None:
         if not isinstance(cache, KernelCache) or tuple(args) in dispatcher.overloads:
             return compile_(sig)
         lock = cache._cache_file._index_path + ".lock"
-        _acquire(lock)
-        try:
-            return compile_(sig)
-        finally:
-            _release(lock)
+        # numba compiles one thing at a time in a process anyway: under its lock, only
+        # one thread of this process ever waits for (or holds) a kernel's lock file.
+        with global_compiler_lock:
+            _acquire(lock)
+            try:
+                return compile_(sig)
+            finally:
+                _release(lock)
 
     dispatcher.compile = compile
 
