@@ -24,7 +24,8 @@ INSTALL := $(UV) pip install --quiet --python $(PYTHON) --constraint $(LOCK)
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	python3 -m venv --without-pip $(VENV)
 	python3 -m pip --python $(PYTHON) install --quiet --constraint $(LOCK) uv 2>/dev/null \
-	  || { python3 -m venv --clear $(VENV) && $(PYTHON) -m pip install --quiet --constraint $(LOCK) uv; }
+	  || { echo "python3's pip could not put uv into $(VENV); using the venv's own pip"; \
+	       python3 -m venv --clear $(VENV) && $(PYTHON) -m pip install --quiet --constraint $(LOCK) uv; }
 	$(INSTALL) pip -e .
 	touch $@
 
