@@ -37,11 +37,8 @@ def pytest_configure(config):
         return
     from trucesim import simulate
     from trucesim.cli import warm
-    from trucesim.core.day import simulate_days
-    from trucesim.numerics.jit import first_use_note
 
-    if first_use_note(simulate_days):  # nothing cached: the other core compiles too
-        warm.start()
+    warm.start()  # nothing cached and the other core idle: it compiles too
 
     simulate(Scenario.parse({"name": "warm-up", "start": dt.date(2020, 1, 1),
                              "end": dt.date(2020, 1, 2), "world": {"cliques": 3},
@@ -54,6 +51,7 @@ def pytest_collection_modifyitems(config, items):
     fill in with the short ones, instead of one worker running a long test alone at the
     end of the session. The order within each group is the collection order."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"

@@ -87,7 +87,8 @@ def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lock
     assert result == {"value": 8.0, "scale": 0, "total": 1}
 
 
-def test_compile_ahead_is_off_when_switched_off_busy_or_not_compiling(monkeypatch):
+def test_compile_ahead_is_off_when_switched_off_busy_cached_or_not_compiling(monkeypatch):
+    monkeypatch.setattr(jit, "kernel_cached", lambda kernel: False)  # an empty cache
     monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(warm.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     monkeypatch.setenv(warm.SWITCH, "1")
@@ -102,6 +103,10 @@ def test_compile_ahead_is_off_when_switched_off_busy_or_not_compiling(monkeypatc
     monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert not warm.enabled()  # one core
     monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert warm.enabled()
+    monkeypatch.setattr(jit, "kernel_cached", lambda kernel: True)
+    assert not warm.enabled()  # the day is cached
+    monkeypatch.setattr(jit, "kernel_cached", lambda kernel: False)
     monkeypatch.setenv("NUMBA_DISABLE_JIT", "1")
     assert not warm.enabled()
 

@@ -41,7 +41,7 @@ def _announce_compilation(command: str) -> None:
         print(note, file=sys.stderr)
         from trucesim.cli import warm
 
-        warm.start()  # the other core compiles the day's kernels from the other end
+        warm.start()  # the other core, if idle, compiles the day from the other end
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,8 @@ same cache. Each kernel is compiled by one process only (a lock per kernel,
 :mod:`trucesim.numerics.jit`): the command loads what this process saved, and the two
 meet in the middle. Nothing changes but the time: the cached machine code is the same.
 
-Off with ``TRUCESIM_COMPILE_AHEAD=0``, on one core, on a machine busy with other jobs
-(:func:`enabled`), and with ``NUMBA_DISABLE_JIT=1``.
+Off with ``TRUCESIM_COMPILE_AHEAD=0``, on one core, on a machine busy with other jobs, once
+the day is cached, and with ``NUMBA_DISABLE_JIT=1`` (:func:`enabled`).
 """
 
 from __future__ import annotations
@@ -98,11 +98,13 @@ def compile_ahead() -> int:
 
 
 def enabled() -> bool:
-    """Whether to compile ahead: not switched off, compiling, and a second core that is
-    idle (the last minute's load average under the cores less one and a half: on a
-    machine busy with other jobs the second process only competes with the first, and
-    the first use took longer, 51-55 s against 37-40 s, at load 4 on 2 cores)."""
-    from trucesim.numerics.jit import jit_disabled
+    """Whether to compile ahead: not switched off, compiling, the day not cached yet, and
+    a second core that is idle (the last minute's load average under the number of cores
+    less a half: on a machine busy with other jobs the second process only competes with
+    the first, and the first use took longer, 51-55 s against 37-40 s, at load 4 on 2
+    cores)."""
+    from trucesim.core.day import simulate_days
+    from trucesim.numerics.jit import first_use_note
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
@@ -110,8 +112,8 @@ def enabled() -> bool:
         idle = os.getloadavg()[0] < cores - 0.5
     except (AttributeError, OSError):  # no load average on this system
         idle = True
-    return (os.environ.get(SWITCH, "1") != "0" and not jit_disabled() and cores > 1
-            and idle)
+    return (os.environ.get(SWITCH, "1") != "0" and cores > 1 and idle
+            and first_use_note(simulate_days) is not None)  # None: cached, or no JIT
 
 
 def start() -> subprocess.Popen | None:
@@ -126,7 +128,10 @@ def start() -> subprocess.Popen | None:
     def stop():
         with contextlib.suppress(OSError):
             process.terminate()
-            process.wait(timeout=10)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
     atexit.register(stop)
     return process

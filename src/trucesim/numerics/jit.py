@@ -403,16 +403,12 @@ def record_calls(modules: list[types.ModuleType], run: Callable[[], object]
     each kernel called with the numba types of its arguments, in the order of first call
     (the kernels a day calls, and what they call). Inlined kernels run as Python and are
     not listed (they are compiled only into their callers). The modules are restored."""
-    calls: list[tuple[Dispatcher, tuple]] = []
-    seen: set = set()
+    calls: dict[tuple[Dispatcher, tuple], None] = {}  # in the order of first call
     patched = []
 
     def recorder(dispatcher: Dispatcher) -> Callable:
         def call(*args):
-            sig = tuple(numba.typeof(a) for a in args)
-            if (dispatcher, sig) not in seen:
-                seen.add((dispatcher, sig))
-                calls.append((dispatcher, sig))
+            calls[dispatcher, tuple(numba.typeof(a) for a in args)] = None
             return dispatcher.py_func(*args)
         return call
 
@@ -427,4 +423,4 @@ def record_calls(modules: list[types.ModuleType], run: Callable[[], object]
     finally:
         for module, name, value in patched:
             setattr(module, name, value)
-    return calls
+    return list(calls)
