@@ -16,6 +16,8 @@ to the daily step), so the two are measured side by side in the same run.
 (issue 20's ``command_state`` and ``strategic_stance`` off), side by side.
 
 * default El Salvador 7-year run, model construction included (target <= 0.1 s, issue 20);
+* full model at 3 cliques (what a day costs whatever its size: the per-day fixed cost)
+  and 100 cliques (the size of the tests' and of a calibration's small runs);
 * full model at 10,000, 60,000 and 100,000 cliques, the daily step with recording
   (target <= 40 ns per clique-day at 100,000, issue 20; cost ratio 100k/10k per day <= 12);
 * 100,000 cliques for 7 years with daily recording: peak memory (target <= 1 GiB);
@@ -149,7 +151,8 @@ def workload_world(cliques: int, days: int, full_years: bool = False) -> dict:
     n_days = scenario.days
     return {"wall_s": wall, "cpu_s": cpu, "units": cliques * n_days,
             "per_unit_ns": cpu / (cliques * n_days) * 1e9,
-            "note": f"{n_days} days, {_fronts(model)} directed fronts; "
+            "note": f"{n_days} days, {_fronts(model)} directed fronts, "
+                    f"{cpu / n_days * 1e6:.1f} us per day; "
                     f"construction {build:.1f} s not included"}
 
 
@@ -202,13 +205,15 @@ def workload_compile(ahead: bool = False) -> dict:
 
 
 #: Workloads run for this checkout and for the baseline.
-MODEL_WORKLOADS = ("compile", "compile_ahead", "default", "cliques_10k", "cliques_60k",
-                   "cliques_100k", "cliques_100k_7y")
+MODEL_WORKLOADS = ("compile", "compile_ahead", "default", "cliques_3", "cliques_100",
+                   "cliques_10k", "cliques_60k", "cliques_100k", "cliques_100k_7y")
 
 WORKLOADS = {
     "compile": lambda q: workload_compile(),
     "compile_ahead": lambda q: workload_compile(ahead=True),
     "default": lambda q: workload_default(3 if q else 5),
+    "cliques_3": lambda q: workload_world(3, 1000 if q else 4000),
+    "cliques_100": lambda q: workload_world(100, 1000 if q else 4000),
     "cliques_10k": lambda q: workload_world(10_000, 60 if q else 200),
     "cliques_60k": lambda q: workload_world(60_000, 30 if q else 200),
     "cliques_100k": lambda q: workload_world(100_000, 30 if q else 200),
