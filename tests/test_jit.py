@@ -237,3 +237,42 @@ def test_editing_the_scenario_layer_or_the_constructor_recompiles_no_kernel(tmp_
     edit("core/metrics.py", "ACTIVE_WINDOW = 30", "ACTIVE_WINDOW = 31")
     changed = {k for k, v in digests().items() if v != before[k]}
     assert "trucesim.core.day.record" in changed and "trucesim.core.day.simulate_days" in changed
+
+
+def test_borrowed_arrays_are_the_same_arrays_without_reference_counting():
+    """borrow() gives the same data (writes reach the caller's arrays) with numba's
+    owner reference null, so passing it on counts no references (a kernel that allocates
+    otherwise counts one for each array of each tuple it takes); refused for anything but
+    arrays, tuples of them and numbers; as plain Python, the value itself."""
+    from collections import namedtuple
+
+    import numba
+    import numpy as np
+
+    Box = namedtuple("Box", "a b")
+    box = (Box(np.arange(3.0), np.zeros(3, dtype=np.int64)), 2)
+
+    @numba.njit
+    def scale(inner, k):
+        extra = np.zeros(1)  # an allocation: numba counts references to the arguments
+        for i in range(len(inner.a)):
+            inner.b[i] = int(inner.a[i] + extra[0]) * k
+
+    def counted(value):
+        scale(*value)
+
+    def borrowed(value):
+        scale(*jit.borrow(value))
+
+    def arguments_counted(fn):
+        compiled = numba.njit(fn)
+        compiled(box)
+        ir = next(iter(compiled.inspect_llvm().values())).split("\ndefine")[1]  # its own
+        return sum(ir.count(f"@NRT_{op}(ptr %arg.") for op in ("incref", "decref"))
+
+    assert arguments_counted(counted) > 0  # the check sees references counted
+    assert arguments_counted(borrowed) == 0
+    assert box[0].b.tolist() == [0, 2, 4]
+    assert jit.borrow(box) is box
+    with pytest.raises(numba.core.errors.TypingError, match="borrow"):
+        numba.njit(lambda v: jit.borrow(v))((np.zeros(1), "text"))

@@ -41,7 +41,7 @@ from trucesim.mechanisms import (
     retaliation,
     violence,
 )
-from trucesim.numerics.jit import kernel
+from trucesim.numerics.jit import borrow, kernel
 
 Params = NamedTuple("Params", [*((m.name, tuple) for m in MECHANISMS if m.params is not None),
                                ("mechanisms", tuple)])
@@ -53,6 +53,10 @@ the order of the day (:mod:`trucesim.core.registry`), then the switches."""
 @kernel
 def simulate_days(rng, first, last, state, params, schedule, daily, gang_daily):
     """Simulate days ``first`` to ``last - 1`` (negative days are burn-in)."""
+    # The caller holds every array for the call: the days borrow them (no reference
+    # counting at each mechanism's call, see trucesim.numerics.jit.borrow).
+    state, schedule, daily, gang_daily = (
+        borrow(state), borrow(schedule), borrow(daily), borrow(gang_daily))
     for d in range(first, last):
         day(rng, d, state, params, schedule, daily, gang_daily)
 

@@ -346,7 +346,9 @@ def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
         fronts=fronts,
         gangs=gangs,
         clock=allocate(Clock, 1, phase=[-1]),
-        scratch=allocate(Scratch, n, cum=np.zeros(max(n, len(src)))),
+        scratch=allocate(Scratch, n, cum=np.zeros(max(n, len(src))),
+                         uniform=np.zeros(max(n, len(src))),
+                         events=np.zeros(max(n, len(src)), dtype=np.int64)),
         nation=allocate(Nation, 1),
     )
     refresh_fronts(cliques, edges, fronts, gangs)

@@ -110,11 +110,13 @@ def gains(rng, cliques, regime, p, capacity, scratch, truce_capacity, release_ra
             a = min(a + p.autonomy_per_loss * cliques.share_lost[i] * (1.0 - a), 1.0)
         auto[i] = (1.0 - relax) * a + relax * cliques.baseline_autonomy[i]
 
-    recruits = events_of(rng, recruit, recruit_cum, recruit_total)
+    work = scratch.uniform, scratch.events
+    recruits = events_of(rng, recruit, recruit_cum, recruit_total, *work)
     for i in recruits:
         members[i] += 1
+    recruited = len(recruits)
     if not release_all:
-        darts = events_of(rng, release, release_cum, release_total)
+        darts = events_of(rng, release, release_cum, release_total, *work)
         j = 0
         while j < len(darts):
             i, k = runs(darts, j)
@@ -123,7 +125,7 @@ def gains(rng, cliques, regime, p, capacity, scratch, truce_capacity, release_ra
             members[i] += back
             released += back
             j += k
-    return released, len(recruits)
+    return released, recruited
 
 
 @kernel

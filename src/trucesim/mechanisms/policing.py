@@ -201,7 +201,8 @@ def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
         pressure += cliques.pressure[i] * cliques.deterred[i] if deter_all else cliques.pressure[i]
 
     # Arrests.
-    darts = events_of(rng, dart, dart_cum, darts_total)
+    work = scratch.uniform, scratch.events
+    darts = events_of(rng, dart, dart_cum, darts_total, *work)
     j = 0
     while j < len(darts):
         i, k = runs(darts, j)
@@ -211,7 +212,7 @@ def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
         j += k
 
     # Confrontations.
-    confrontations = events_of(rng, meet, meet_cum, meet_total)
+    confrontations = events_of(rng, meet, meet_cum, meet_total, *work)
     killed_total, police_killed = confront(rng, cliques, regime, confrontations)
 
     # Direct attacks on police by cliques under a pressure order (the retaliation

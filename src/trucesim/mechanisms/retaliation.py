@@ -85,9 +85,10 @@ def exchange(rng, cliques, regime, p, attack_lethality, scratch, deter_all):
         attack_total += r
         attack_cum[i] = attack_total
         cliques.attacks_on_police[i] = 0
+    work = scratch.uniform, scratch.events
     killed, police_killed = confront(rng, cliques, regime,
-                                     events_of(rng, punish, punish_cum, punish_total))
-    attacks = events_of(rng, attack, attack_cum, attack_total)
+                                     events_of(rng, punish, punish_cum, punish_total, *work))
+    attacks = events_of(rng, attack, attack_cum, attack_total, *work)
     for i in attacks:
         cliques.attacks_on_police[i] += 1
     if len(attacks):

@@ -32,21 +32,29 @@ def poisson_events(rng, rates, cum):
     for i in range(n):
         total += rates[i]
         cum[i] = total
-    return events_of(rng, rates, cum, total)
+    return events_of(rng, rates, cum, total, np.empty(0), np.empty(0, dtype=np.int64))
 
 
 @kernel
-def events_of(rng, rates, cum, total):
+def events_of(rng, rates, cum, total, uniform, out):
     """:func:`poisson_events` once the caller has filled ``cum[:len(rates)]`` with the
     running sums of ``rates`` (added in index order, from 0.0) and ``total`` is the last:
     callers that compute the rates in a loop of their own fill ``cum`` in the same loop,
-    which saves a pass over the rates (the same sums, so the same events)."""
+    which saves a pass over the rates (the same sums, so the same events).
+
+    The events are written to the start of the work array ``out`` and returned as a view
+    of it (valid until its next use), the uniforms drawn to ``uniform``; a draw of more
+    events than they hold (rare) gets arrays of its own."""
     n = len(rates)
     k = rng.poisson(total) if total > 0.0 else 0
-    events = np.empty(k, dtype=np.int64)
+    if k > len(out) or k > len(uniform):
+        uniform, out = np.empty(k), np.empty(k, dtype=np.int64)
+    events = out[:k]
     if k == 0:
         return events
-    u = rng.random(k) * total
+    u = uniform[:k]
+    for j in range(k):  # the same draws as rng.random(k) * total
+        u[j] = rng.random() * total
     u.sort()
     place(cum, n, u, events)
     ordered = True

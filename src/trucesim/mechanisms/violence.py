@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from trucesim.mechanisms.declare import Mechanism, Metric
-from trucesim.mechanisms.sampling import events_of, poisson_events
+from trucesim.mechanisms.sampling import events_of
 from trucesim.numerics.jit import kernel
 from trucesim.scenario.params import ViolenceParams
 
@@ -118,15 +118,19 @@ def front_killings(rng, cliques, fronts, day, p, scratch, leaderless):
     count = fronts.count[0]
     src, excitation, rate, killings = fronts.src, fronts.excitation, fronts.rate, fronts.killings
     size, autonomy = cliques.size, cliques.autonomy
+    cum, total = scratch.cum, 0.0  # the rates' running sums, for the draw
     for f in range(count):
         a = src[f]
         eta = p.eta
         if leaderless:
             eta = p.eta * (1.0 + p.leaderless_gain * autonomy[a])
-        rate[f] = (p.mu * size[a] + eta * excitation[f]) * factor[a]
+        r = (p.mu * size[a] + eta * excitation[f]) * factor[a]
+        rate[f] = r
+        total += r
+        cum[f] = total
         excitation[f] *= keep  # after today's rate: decay, then today's retaliation
         killings[f] = 0
-    events = poisson_events(rng, rate[:count], scratch.cum)
+    events = events_of(rng, rate[:count], cum, total, scratch.uniform, scratch.events)
     for f in events:
         fronts.killings[f] += 1
         excitation[fronts.rev[f]] += 1.0
@@ -183,7 +187,7 @@ def civilians(rng, cliques, civilian_rate, p, scratch, escalation, extortion,
         rate[i] = r
         total += r
         cum[i] = total
-    events = events_of(rng, rate, cum, total)
+    events = events_of(rng, rate, cum, total, scratch.uniform, scratch.events)
     for i in events:
         cliques.killings_by[i] += 1
     return len(events)
