@@ -23,6 +23,7 @@ import os
 import pkgutil
 import subprocess
 import sys
+import time
 import types
 
 #: The environment variable that turns compiling ahead off (``0``).
@@ -97,23 +98,55 @@ def compile_ahead() -> int:
     return len(calls)
 
 
+#: How long :func:`busy_cores` watches the machine (seconds).
+SAMPLE_S = 0.2
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """(busy, all) clock ticks of every core since boot, from ``/proc/stat`` (None where
+    there is none: not Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and waiting for I/O
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores(cores: int) -> float:
+    """How many cores other processes keep busy now: the busy share of every core over
+    :data:`SAMPLE_S` seconds while this process sleeps, times ``cores``; where the
+    system gives no such figure, the last minute's load average less this process's
+    one (it lags: it still reads busy for a minute after other work ends)."""
+    before = cpu_times()
+    if before is not None:
+        time.sleep(SAMPLE_S)
+        after = cpu_times()
+        if after is not None and after[1] > before[1]:
+            return cores * (after[0] - before[0]) / (after[1] - before[1])
+    try:
+        return max(os.getloadavg()[0] - 1.0, 0.0)
+    except (AttributeError, OSError):  # no load average on this system either
+        return 0.0
+
+
 def enabled() -> bool:
     """Whether to compile ahead: not switched off, compiling, the day not cached yet, and
-    a second core that is idle (the last minute's load average under the number of cores
-    less a half: on a machine busy with other jobs the second process only competes with
-    the first, and the first use took longer, 51-55 s against 37-40 s, at load 4 on 2
-    cores)."""
+    a second core that is idle (other processes keep less than half a core busy,
+    :func:`busy_cores`: on a machine busy with other jobs the second process only
+    competes with the first, and the first use took longer, 51-55 s against 37-40 s, at
+    load 4 on 2 cores)."""
     from trucesim.core.day import simulate_days
     from trucesim.numerics.jit import first_use_note
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
-    try:
-        idle = os.getloadavg()[0] < cores - 0.5
-    except (AttributeError, OSError):  # no load average on this system
-        idle = True
-    return (os.environ.get(SWITCH, "1") != "0" and cores > 1 and idle
-            and first_use_note(simulate_days) is not None)  # None: cached, or no JIT
+    if os.environ.get(SWITCH, "1") == "0" or cores < 2:
+        return False
+    if first_use_note(simulate_days) is None:  # cached, or no JIT
+        return False
+    return busy_cores(cores) < 0.5
 
 
 def start() -> subprocess.Popen | None:
