@@ -276,3 +276,25 @@ def test_borrowed_arrays_are_the_same_arrays_without_reference_counting():
     assert jit.borrow(box) is box
     with pytest.raises(numba.core.errors.TypingError, match="borrow"):
         numba.njit(lambda v: jit.borrow(v))((np.zeros(1), "text"))
+
+
+def test_a_kernels_key_follows_the_code_of_an_intrinsic_it_calls(monkeypatch):
+    """simulate_days calls borrow(): a change to borrow's typing or code generation
+    changes simulate_days' key (its cached machine code would be stale), not the key of
+    a kernel that does not call it (day)."""
+    from trucesim.core.day import day, simulate_days
+
+    jit.kernel_digest.cache_clear()
+    before = jit.kernel_digest(simulate_days.py_func), jit.kernel_digest(day.py_func)
+
+    def edited(typingctx, value):  # another code generation
+        return value(value), lambda context, builder, sig, args: args[0]
+
+    monkeypatch.setattr(jit.borrow, "_defn", edited)
+    jit.kernel_digest.cache_clear()
+    try:
+        after = jit.kernel_digest(simulate_days.py_func), jit.kernel_digest(day.py_func)
+    finally:
+        monkeypatch.undo()
+        jit.kernel_digest.cache_clear()
+    assert after[0] != before[0] and after[1] == before[1]
