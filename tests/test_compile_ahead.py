@@ -90,16 +90,16 @@ def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lock
 def test_compile_ahead_is_off_when_switched_off_busy_cached_or_not_compiling(monkeypatch):
     monkeypatch.setattr(jit, "kernel_cached", lambda kernel: False)  # an empty cache
     monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    monkeypatch.setattr(warm, "busy_cores", lambda cores: 0.1)
+    monkeypatch.setattr(warm, "busy_cores", lambda cpus: 0.1)
     monkeypatch.setenv(warm.SWITCH, "1")
     monkeypatch.delenv("NUMBA_DISABLE_JIT", raising=False)
     assert warm.enabled()
     monkeypatch.setenv(warm.SWITCH, "0")
     assert not warm.enabled() and warm.start() is None
     monkeypatch.setenv(warm.SWITCH, "1")
-    monkeypatch.setattr(warm, "busy_cores", lambda cores: 0.6)  # the other core busy
+    monkeypatch.setattr(warm, "busy_cores", lambda cpus: 0.6)  # the other core busy
     assert not warm.enabled()
-    monkeypatch.setattr(warm, "busy_cores", lambda cores: 0.1)
+    monkeypatch.setattr(warm, "busy_cores", lambda cpus: 0.1)
     monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert not warm.enabled()  # one core
     monkeypatch.setattr(warm.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
@@ -112,18 +112,21 @@ def test_compile_ahead_is_off_when_switched_off_busy_cached_or_not_compiling(mon
 
 
 def test_busy_cores_is_what_other_processes_use_now_not_the_last_minute(monkeypatch):
-    """Busy ticks over all ticks while this process sleeps, times the cores; the load
-    average (less this process) only where the system does not count ticks."""
+    """Busy ticks over all ticks of the cores this process may run on, while it sleeps,
+    times their number; the load average (less this process) only where the system does
+    not count ticks."""
     if os.path.exists("/proc/stat"):  # the real counters: busy ticks among all of them
         busy, total = warm.cpu_times()
         assert 0 < busy < total
-    ticks = iter([(100, 1000), (150, 1100)])  # half of every core busy in the sample
+        one = warm.cpu_times({0})
+        assert one is not None and one[1] < total  # one core's ticks, not every core's
+    ticks = iter([(100, 1000), (150, 1100)])  # half of each core busy in the sample
     monkeypatch.setattr(warm, "SAMPLE_S", 0.0)
-    monkeypatch.setattr(warm, "cpu_times", lambda: next(ticks))
+    monkeypatch.setattr(warm, "cpu_times", lambda cpus: next(ticks))
     monkeypatch.setattr(warm.os, "getloadavg", lambda: (3.0, 3.0, 3.0))  # lagging
-    assert warm.busy_cores(2) == pytest.approx(1.0)
-    monkeypatch.setattr(warm, "cpu_times", lambda: None)
-    assert warm.busy_cores(2) == pytest.approx(2.0)
+    assert warm.busy_cores({0, 1}) == pytest.approx(1.0)
+    monkeypatch.setattr(warm, "cpu_times", lambda cpus: None)
+    assert warm.busy_cores({0, 1}) == pytest.approx(2.0)
 
 
 def test_the_day_calls_the_kernels_it_is_built_from():

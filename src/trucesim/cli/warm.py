@@ -102,27 +102,37 @@ def compile_ahead() -> int:
 SAMPLE_S = 0.2
 
 
-def cpu_times() -> tuple[int, int] | None:
-    """(busy, all) clock ticks of every core since boot, from ``/proc/stat`` (None where
-    there is none: not Linux)."""
+def cpu_times(cpus: set[int] | None = None) -> tuple[int, int] | None:
+    """(busy, all) clock ticks since boot of the cores ``cpus`` (every core: None), from
+    ``/proc/stat`` (None where there is none: not Linux)."""
+    busy = total = 0
     try:
         with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
+            for line in f:
+                name, *values = line.split()
+                if not name.startswith("cpu") or name == "cpu":
+                    continue
+                if cpus is not None and int(name[3:]) not in cpus:
+                    continue
+                fields = [int(v) for v in values]
+                idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle, I/O wait
+                busy, total = busy + sum(fields) - idle, total + sum(fields)
+    except (OSError, ValueError, IndexError):
         return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle and waiting for I/O
-    return sum(fields) - idle, sum(fields)
+    return (busy, total) if total else None
 
 
-def busy_cores(cores: int) -> float:
-    """How many cores other processes keep busy now: the busy share of every core over
-    :data:`SAMPLE_S` seconds while this process sleeps, times ``cores``; where the
-    system gives no such figure, the last minute's load average less this process's
-    one (it lags: it still reads busy for a minute after other work ends)."""
-    before = cpu_times()
+def busy_cores(cpus: set[int]) -> float:
+    """How many of the cores ``cpus`` (those this process may run on) other processes
+    keep busy now: their busy share over :data:`SAMPLE_S` seconds while this process
+    sleeps, times their number; where the system gives no such figure, the last
+    minute's load average less this process's one (it lags: it still reads busy for a
+    minute after other work ends)."""
+    cores = len(cpus)
+    before = cpu_times(cpus)
     if before is not None:
         time.sleep(SAMPLE_S)
-        after = cpu_times()
+        after = cpu_times(cpus)
         if after is not None and after[1] > before[1]:
             return cores * (after[0] - before[0]) / (after[1] - before[1])
     try:
@@ -140,13 +150,13 @@ def enabled() -> bool:
     from trucesim.core.day import simulate_days
     from trucesim.numerics.jit import first_use_note
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-    if os.environ.get(SWITCH, "1") == "0" or cores < 2:
+    cpus = (os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity")
+            else set(range(os.cpu_count() or 1)))
+    if os.environ.get(SWITCH, "1") == "0" or len(cpus) < 2:
         return False
     if first_use_note(simulate_days) is None:  # cached, or no JIT
         return False
-    return busy_cores(cores) < 0.5
+    return busy_cores(cpus) < 0.5
 
 
 def start() -> subprocess.Popen | None:
