@@ -103,3 +103,21 @@ def test_place_is_searchsorted_right():
     out = np.empty(2, dtype=np.int64)
     place(cum, 3, np.array([2.5, 9.0]), out)
     assert list(out) == [2, 3]
+
+
+def test_events_in_work_arrays_are_the_events_drawn_without_them():
+    """events_of with work arrays (the day's path) gives, for the same generator state,
+    the events poisson_events allocates for (the path the tests above check in
+    distribution), whether the work arrays hold the draw or are too small for it."""
+    from trucesim.mechanisms.sampling import events_of
+
+    rates = np.array([0.3, 0.0, 2.5, 1.2, 0.7, 4.0])
+    cum = np.cumsum(rates)
+    for size in (0, 1, 5, 50):
+        for seed in range(40):
+            expected = poisson_events(np.random.default_rng(seed), rates, np.empty(6))
+            uniform, out = np.zeros(size), np.zeros(size, dtype=np.int64)
+            got = events_of(np.random.default_rng(seed), rates, cum, cum[-1], uniform, out)
+            assert got.tolist() == expected.tolist(), (size, seed)
+            if 0 < len(got) <= size:
+                assert np.shares_memory(got, out)  # written into the work array
