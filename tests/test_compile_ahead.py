@@ -30,7 +30,7 @@ import json, sys
 print("ready", flush=True)
 from lockpkg import a, c
 value = a.total(1.5, 2)
-print(json.dumps({"value": value, "scale": sum(c.scale.stats.cache_misses.values()),
+print(json.dumps({"value": value, "scale": sum(c.scale.callee.stats.cache_misses.values()),
                   "total": sum(a.total.stats.cache_misses.values())}))
 """
 
@@ -57,10 +57,11 @@ def test_record_calls_notes_each_kernel_and_its_types_without_compiling(lockpkg)
     assert calls == [(total, (numba.float64, numba.int64)), (scale, (numba.float64,))]
     assert not total.overloads and not scale.overloads  # ran as Python: nothing compiled
     assert a.total is total and c.scale is scale and a.offset.py_func  # restored
-    for kernel, sig in reversed(calls):  # what compiling ahead does
-        kernel.compile(sig)
+    for kernel, sig in reversed(calls):  # what compiling ahead does: as kernels call them
+        kernel.callee.compile(sig)
+    assert not scale.overloads  # called only from a kernel: no code with Python's wrapper
     assert total(1.5, 2) == 2 * 1.5 + 2.5 * 2
-    assert sum(scale.stats.cache_misses.values()) == 1  # compiled once, not again for total
+    assert sum(scale.callee.stats.cache_misses.values()) == 1  # not again for total
 
 
 def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lockpkg):
@@ -68,7 +69,7 @@ def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lock
     process, calling ``a.total``, cannot finish before the lock is released, then loads
     ``c.scale`` from the cache instead of compiling it a second time."""
     root, a, c = lockpkg
-    lock = c.scale._cache._cache_file._index_path + ".lock"
+    lock = c.scale.callee._cache._cache_file._index_path + ".lock"
     Path(lock).parent.mkdir(parents=True, exist_ok=True)
     jit._acquire(lock)
     try:
@@ -79,7 +80,7 @@ def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lock
         assert other.stdout.readline().strip() == "ready"
         with pytest.raises(subprocess.TimeoutExpired):
             other.wait(timeout=3)  # it waits for the lock (it would finish in about 1 s)
-        c.scale.compile((numba.float64,))  # this process compiles and saves it
+        c.scale.callee.compile((numba.float64,))  # this process compiles and saves it
     finally:
         jit._release(lock)
     out, _ = other.communicate(timeout=120)

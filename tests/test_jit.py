@@ -76,7 +76,7 @@ value = a.total(Pair(first=1.0, second=10.0))
 assert first_use_note(a.total) is None
 print(json.dumps({"note": note, "value": value,
                   "total": sum(a.total.stats.cache_misses.values()),
-                  "scale": sum(c.scale.stats.cache_misses.values())}))
+                  "scale": sum(c.scale.callee.stats.cache_misses.values())}))
 """
 
 

@@ -85,8 +85,9 @@ def day_calls() -> list:
 
 
 def compile_ahead() -> int:
-    """Compile the kernels the day calls, the last called first; returns how many. Stops
-    when the process that started it is gone."""
+    """Compile the kernels the day calls, the last called first, as kernels call them
+    (:attr:`~trucesim.numerics.jit.Kernel.callee`); returns how many. Stops when the
+    process that started it is gone."""
     from trucesim.core.day import simulate_days
 
     parent = os.getppid()
@@ -94,7 +95,7 @@ def compile_ahead() -> int:
     for n, (kernel, sig) in enumerate(reversed(calls)):
         if os.getppid() != parent:
             return n
-        kernel.compile(sig)
+        kernel.callee.compile(sig)
     return len(calls)
 
 

@@ -39,10 +39,11 @@ from typing import Any
 import numba
 import numpy as np
 from numba.core import sigutils
-from numba.core.caching import FunctionCache
+from numba.core.caching import FunctionCache, IndexDataCacheFile
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
 from numba.core.extending import _Intrinsic
+from numba.core.registry import CPUDispatcher
 
 try:
     import fcntl
@@ -200,9 +201,14 @@ class KernelCache(FunctionCache):
     of the named tuples it takes. Saving an entry drops older entries of the same
     argument types and CPU (those built from other sources)."""
 
-    def __init__(self, dispatcher: Dispatcher):
+    def __init__(self, dispatcher: Dispatcher, suffix: str = ""):
         super().__init__(dispatcher.py_func)
         self._dispatcher = dispatcher
+        if suffix:  # files of their own (a kernel's callee: same function, other code)
+            self._cache_file = IndexDataCacheFile(
+                cache_path=self._cache_path,
+                filename_base=self._impl.filename_base + suffix,
+                source_stamp=self._impl.locator.get_source_stamp())
         files = self._cache_file
         load_index = files._load_index
 
@@ -366,11 +372,47 @@ def kernel[F: Callable](fn: F | None = None, *, inline: bool = False) -> F:
     if fn is None:
         return functools.partial(kernel, inline=inline)  # type: ignore[return-value]
     options = {"inline": "always"} if inline else {}
-    compiled = numba.njit(nogil=True, **options)(fn)
-    if isinstance(compiled, Dispatcher):
-        compiled._cache = KernelCache(compiled)  # what njit(cache=True) does, with our key
-        _compile_one_at_a_time(compiled)
-    return compiled
+    if jit_disabled():
+        return numba.njit(nogil=True, **options)(fn)  # the function itself
+    return Kernel(fn, targetoptions={"nopython": True, "nogil": True, "boundscheck": None,
+                                     "no_cfunc_wrapper": True, **options})
+
+
+#: What the cache files of a kernel's :attr:`Kernel.callee` add to the kernel's own names.
+CALLEE_FILES = "-callee"
+
+
+class Kernel(CPUDispatcher):
+    """A compiled kernel (:func:`kernel`), cached on disk by :class:`KernelCache`.
+
+    Called from Python it runs machine code compiled with numba's Python wrapper (which
+    unboxes each argument: for the model's named tuples of arrays, a wrapper larger than
+    most kernels). Called from another kernel it runs the code of :attr:`callee`, the
+    same function compiled without that wrapper, with cache files of its own: the
+    wrappers of the kernels the day calls only from the day were about a seventh of the
+    first compile. Neither has numba's C wrapper (``no_cfunc_wrapper``: only a kernel
+    passed as a first-class function value needs it, and none is). A kernel called from
+    Python and from kernels compiles twice; the two give the same results.
+    """
+
+    def __init__(self, py_func, locals=None, targetoptions=None, **kwargs):  # noqa: A002
+        super().__init__(py_func, locals=locals, targetoptions=targetoptions, **kwargs)
+        self._cache = KernelCache(self)  # what njit(cache=True) does, with our key
+        _compile_one_at_a_time(self)
+        #: The kernel as other kernels call it: compiled without numba's Python wrapper,
+        #: so its machine code cannot be called from Python.
+        self.callee = CPUDispatcher(py_func, locals=locals, targetoptions={
+            **self.targetoptions, "no_cpython_wrapper": True})
+        self.callee._cache = KernelCache(self.callee, CALLEE_FILES)
+        _compile_one_at_a_time(self.callee)
+
+    def get_call_template(self, args, kws):
+        """How a kernel being typed calls this one: through :attr:`callee`."""
+        return self.callee.get_call_template(args, kws)
+
+    def get_overload(self, sig):
+        """The compiled code a kernel calling this one links to: :attr:`callee`'s."""
+        return self.callee.get_overload(sig)
 
 
 def _borrow(typingctx, value):
