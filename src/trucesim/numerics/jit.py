@@ -388,11 +388,11 @@ class Kernel(CPUDispatcher):
     Called from Python it runs machine code compiled with numba's Python wrapper (which
     unboxes each argument: for the model's named tuples of arrays, a wrapper larger than
     most kernels). Called from another kernel it runs the code of :attr:`callee`, the
-    same function compiled without that wrapper, with cache files of its own: the
-    wrappers of the kernels the day calls only from the day were about a seventh of the
-    first compile. Neither has numba's C wrapper (``no_cfunc_wrapper``: only a kernel
-    passed as a first-class function value needs it, and none is). A kernel called from
-    Python and from kernels compiles twice; the two give the same results.
+    same function compiled without that wrapper, with cache files of its own. Neither
+    has numba's C wrapper (``no_cfunc_wrapper``: only a kernel passed as a first-class
+    function value needs it, and none is). The wrappers the day never called took about
+    a fifth of the first compile. A kernel called from Python and from kernels compiles
+    twice; the two give the same results.
     """
 
     def __init__(self, py_func, locals=None, targetoptions=None, **kwargs):  # noqa: A002
