@@ -64,6 +64,18 @@ def test_record_calls_notes_each_kernel_and_its_types_without_compiling(lockpkg)
     assert sum(scale.callee.stats.cache_misses.values()) == 1  # not again for total
 
 
+def test_compile_ahead_compiles_the_code_kernels_call(lockpkg, monkeypatch):
+    """Compiling ahead compiles each kernel the day calls as kernels call it (its twin
+    without Python's wrapper), which the command then links instead of compiling."""
+    _, a, c = lockpkg
+    calls = jit.record_calls([a, c], lambda: a.total(1.5, 2))
+    monkeypatch.setattr(warm, "day_calls", lambda: calls)
+    assert warm.compile_ahead() == 2
+    assert not c.scale.overloads and c.scale.callee.overloads
+    assert a.total(1.5, 2) == 2 * 1.5 + 2.5 * 2
+    assert sum(c.scale.callee.stats.cache_misses.values()) == 1  # not again for total
+
+
 def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lockpkg):
     """This process holds ``c.scale``'s lock (as a process compiling it would): the other
     process, calling ``a.total``, cannot finish before the lock is released, then loads

@@ -298,3 +298,59 @@ def test_a_kernels_key_follows_the_code_of_an_intrinsic_it_calls(monkeypatch):
         monkeypatch.undo()
         jit.kernel_digest.cache_clear()
     assert after[0] != before[0] and after[1] == before[1]
+
+
+TWINS = """
+import json
+from kpkg import a, c
+from kpkg.b import Pair
+value = a.total(Pair(first=1.0, second=10.0)), c.scale(4.0)  # scale: both ways
+print(json.dumps({"value": value,
+                  "misses": [sum(k.stats.cache_misses.values())
+                             for k in (a.total, c.scale, c.scale.callee)]}))
+"""
+
+
+@pytest.mark.slow
+def test_a_kernel_and_its_twin_for_kernels_are_cached_apart(tmp_path):
+    """``c.scale`` called from Python runs code with numba's Python wrapper; called from
+    ``a.total``, its twin's code without it. Both are cached, neither replaces the other's
+    entry: the next process compiles nothing, and an edited ``a.total`` compiles against
+    the twin loaded from the cache."""
+    package = tmp_path / "kpkg"
+    package.mkdir()
+    for name, text in KERNEL_PACKAGE.items():
+        (package / name).write_text(text)
+
+    def run():
+        return json.loads(_run(TWINS, path=tmp_path, env={"NUMBA_CACHE_DIR": ""}).stdout)
+
+    assert run() == {"value": [32.0, 8.0], "misses": [1, 1, 1]}
+    assert run() == {"value": [32.0, 8.0], "misses": [0, 0, 0]}
+    path = package / "a.py"
+    path.write_text(path.read_text().replace("LIMIT * pair.second", "pair.second * LIMIT"))
+    assert run() == {"value": [32.0, 8.0], "misses": [1, 0, 0]}
+
+
+def test_a_kernels_twin_is_not_called_from_python_and_kernels_do_not_recurse(tmp_path,
+                                                                             monkeypatch):
+    """The twin's code has no Python entry: calling it is refused, not a crash. A kernel
+    calling itself through a kernel is refused by name (numba's typing of recursion does
+    not follow the twin)."""
+    package = tmp_path / "rpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "r.py").write_text(
+        "from trucesim.numerics.jit import kernel\n\n\n"
+        "@kernel\ndef fact(n):\n    return 1 if n <= 1 else n * fact(n - 1)\n\n\n"
+        "@kernel\ndef use(n):\n    return fact(n)\n\n\n"
+        "@kernel\ndef twice(x):\n    return 2.0 * x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import importlib
+
+    r = importlib.import_module("rpkg.r")
+    assert r.twice(2.0) == 4.0
+    with pytest.raises(TypeError, match="compiled for calls from kernels only"):
+        r.twice.callee(2.0)
+    with pytest.raises(TypeError, match="kernel fact calls itself"):
+        r.use(5)

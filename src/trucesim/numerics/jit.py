@@ -400,19 +400,36 @@ class Kernel(CPUDispatcher):
         self._cache = KernelCache(self)  # what njit(cache=True) does, with our key
         _compile_one_at_a_time(self)
         #: The kernel as other kernels call it: compiled without numba's Python wrapper,
-        #: so its machine code cannot be called from Python.
-        self.callee = CPUDispatcher(py_func, locals=locals, targetoptions={
+        #: so its machine code cannot be called from Python (:class:`Callee`).
+        self.callee = Callee(py_func, locals=locals, targetoptions={
             **self.targetoptions, "no_cpython_wrapper": True})
         self.callee._cache = KernelCache(self.callee, CALLEE_FILES)
         _compile_one_at_a_time(self.callee)
 
     def get_call_template(self, args, kws):
-        """How a kernel being typed calls this one: through :attr:`callee`."""
+        """How a kernel being typed calls this one: through :attr:`callee`. A kernel
+        called from kernels may not call itself, directly or through other kernels (none
+        does): numba's typing of recursion does not follow the twin, so it is refused
+        here, by name. (Called from Python, a kernel calling only itself compiles.)"""
+        if self.callee.is_compiling:
+            raise TypeError(f"kernel {self.py_func.__qualname__} calls itself (directly or "
+                            "through other kernels): trucesim's kernels may not recurse")
         return self.callee.get_call_template(args, kws)
 
     def get_overload(self, sig):
-        """The compiled code a kernel calling this one links to: :attr:`callee`'s."""
+        """The compiled code a kernel calling this one links to: :attr:`callee`'s, which
+        cannot be called from Python (call the kernel itself)."""
         return self.callee.get_overload(sig)
+
+
+class Callee(CPUDispatcher):
+    """A kernel's twin for calls from other kernels (:attr:`Kernel.callee`): compiled
+    without numba's Python wrapper, so calling it from Python is refused (its entry
+    point would be a null function pointer)."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{self.py_func.__qualname__}.callee is compiled for calls from "
+                        "kernels only: call the kernel itself from Python")
 
 
 def _borrow(typingctx, value):
