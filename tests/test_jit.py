@@ -354,3 +354,99 @@ def test_a_kernels_twin_is_not_called_from_python_and_kernels_do_not_recurse(tmp
         r.twice.callee(2.0)
     with pytest.raises(TypeError, match="kernel fact calls itself"):
         r.use(5)
+
+
+BORROWING = '''
+import numpy as np
+from trucesim.numerics.jit import kernel
+
+
+@kernel
+def same(a):
+    return a
+
+
+@kernel
+def tail(a):
+    return a[1:]
+
+
+@kernel
+def total(pair):
+    return pair[0].sum() + pair[1].sum()
+
+
+@kernel
+def through(a, pair):
+    b = same(a)
+    return tail(b), total(pair), same(a)
+
+
+@kernel
+def via(a, pair):
+    return through(a, pair)
+'''
+
+
+def test_kernels_called_from_kernels_borrow_their_arguments(tmp_path, monkeypatch):
+    """A kernel's twin (the code other kernels call) does not count its arguments'
+    references (numba counts each array of each named tuple on entry and exit): no
+    count in its code. What it returns is still a new reference: with owned arrays from
+    Python, every array the calls make is freed and the arguments keep their counts."""
+    import importlib
+    import sys
+
+    import numba
+    import numpy as np
+    from numba.core.runtime import _nrt_python as _nrt
+    from numba.core.runtime import rtsys
+
+    (tmp_path / "bpkg.py").write_text(BORROWING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    b = importlib.import_module("bpkg")
+    a, pair = np.arange(5.0), (np.ones(3), np.arange(4.0))
+    out = b.through(a, pair)
+    assert out[0].tolist() == [1.0, 2.0, 3.0, 4.0] and out[1] == 9.0 and out[2] is not None
+    del out
+    counts = sys.getrefcount(a), sys.getrefcount(pair[0])
+    _nrt.memsys_enable_stats()
+    try:
+        before = rtsys.get_allocation_stats()
+        for _ in range(200):
+            out = b.through(a, pair)
+        del out
+        after = rtsys.get_allocation_stats()
+    finally:
+        _nrt.memsys_disable_stats()
+    assert after.alloc - before.alloc == after.free - before.free  # nothing leaked
+    assert after.mi_alloc - before.mi_alloc == after.mi_free - before.mi_free
+    assert (sys.getrefcount(a), sys.getrefcount(pair[0])) == counts
+    assert b.via(a, pair)[1] == 9.0  # compiles through's twin
+    types = (numba.typeof(a), numba.typeof(pair))
+
+    def counts(code):  # increfs and decrefs of arguments in a kernel's own function
+        own = code.split("\ndefine")[1]
+        return own.count("@NRT_incref(ptr %arg."), own.count("@NRT_decref(ptr %arg.")
+
+    twin, numbas = counts(b.through.callee.inspect_llvm(types)), counts(
+        b.through.inspect_llvm(types))  # the kernel called from Python: numba's lowering
+    assert twin[0] < numbas[0] and twin[1] < numbas[1]
+
+
+def test_a_kernels_key_follows_how_the_kernels_it_calls_are_lowered(monkeypatch):
+    """The day links the twins of the kernels it calls: a change to their lowering
+    (trucesim.numerics.borrowing) changes the key of the day's cached code and of the
+    twins' own."""
+    from trucesim.core.day import simulate_days
+    from trucesim.mechanisms.policing import confront
+
+    jit.kernel_digest.cache_clear()
+    before = jit.kernel_digest(simulate_days.py_func), confront.callee._cache._sources()
+    monkeypatch.setattr(jit, "lowering_digest", lambda: "another lowering")
+    jit.kernel_digest.cache_clear()
+    try:
+        after = jit.kernel_digest(simulate_days.py_func), confront.callee._cache._sources()
+    finally:
+        monkeypatch.undo()
+        jit.kernel_digest.cache_clear()
+    assert after[0] != before[0] and after[1] != before[1]

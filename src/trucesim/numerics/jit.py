@@ -45,6 +45,8 @@ from numba.core.dispatcher import Dispatcher
 from numba.core.extending import _Intrinsic
 from numba.core.registry import CPUDispatcher
 
+from trucesim.numerics.borrowing import BorrowingCompiler, lowering_digest
+
 try:
     import fcntl
 except ImportError:  # no flock (Windows): each process compiles on its own
@@ -87,7 +89,9 @@ def _value_digest(value: Any, names: frozenset[str], package: str,
     if isinstance(value, Dispatcher):
         if value.py_func in _DIGESTING:  # a recursive kernel: its own code is hashed
             return f"kernel:{value.py_func.__qualname__}"
-        return f"kernel:{kernel_digest(value.py_func)}:{_options(value)}"
+        # a kernel calls the kernel's twin, lowered to borrow its arguments
+        lowering = f":{lowering_digest()}" if isinstance(value, Kernel) else ""
+        return f"kernel:{kernel_digest(value.py_func)}:{_options(value)}{lowering}"
     if isinstance(value, tuple | list | frozenset):
         return f"{type(value).__name__}:[" + ",".join(
             _value_digest(v, names, package, modules) for v in value) + "]"
@@ -225,9 +229,12 @@ class KernelCache(FunctionCache):
         files._load_index = readable_index
 
     def _sources(self) -> str:
-        """What the kernel is built from, whatever its argument types."""
+        """What the kernel is built from, whatever its argument types: with the
+        lowering that borrows arguments, that lowering's code too."""
+        pipeline = self._dispatcher._compiler.pipeline_class
+        lowering = f":{lowering_digest()}" if pipeline is BorrowingCompiler else ""
         return (f"{kernel_digest(self._py_func)}:{_options(self._dispatcher)}:"
-                f"{int(numba.config.OPT)}")
+                f"{int(numba.config.OPT)}{lowering}")
 
     def _built_from(self, sig: Any) -> str:
         args = sig.args if hasattr(sig, "args") else sig
@@ -402,7 +409,8 @@ class Kernel(CPUDispatcher):
         #: The kernel as other kernels call it: compiled without numba's Python wrapper,
         #: so its machine code cannot be called from Python (:class:`Callee`).
         self.callee = Callee(py_func, locals=locals, targetoptions={
-            **self.targetoptions, "no_cpython_wrapper": True})
+            **self.targetoptions, "no_cpython_wrapper": True},
+            pipeline_class=BorrowingCompiler)
         self.callee._cache = KernelCache(self.callee, CALLEE_FILES)
         _compile_one_at_a_time(self.callee)
 
