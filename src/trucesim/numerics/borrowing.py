@@ -13,10 +13,10 @@ call that finds no owner and returns.
 :class:`BorrowingCompiler` is numba's nopython pipeline with one lowering changed
 (:class:`BorrowingLower`): an argument's variable that the function never assigns again
 *borrows* its value, like a CPython function's arguments. It is not counted on entry nor
-released when it dies; where the function returns it, it takes the reference the caller
-receives (numba's convention: a returned value is a new reference). Everything else is
-numba's: values made from an argument (an attribute, a view, a tuple, an alias) are
-counted as usual, so they may outlive the call.
+released when it dies. Everything else is numba's: values made from an argument (an
+attribute, a view, a tuple, an alias, the cast numba returns) are counted as usual, so
+they may outlive the call, and what the function returns is a new reference, as the
+caller expects.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ class BorrowingLower(Lower):
             self._uncounted_lower(inst)  # its variable dies: nothing to release
         else:
             if isinstance(inst, ir.Return) and inst.value.name in self._borrowed:
-                # the caller receives a new reference: take it now
+                # The caller receives a new reference: take it now. (numba's IR returns
+                # a cast of the variable, which counts its own reference, so this only
+                # guards a borrowed argument returned as it is.)
                 self.incref(self.typeof(inst.value.name), self.loadvar(inst.value.name))
             super().lower_inst(inst)
 
