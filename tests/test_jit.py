@@ -450,3 +450,20 @@ def test_a_kernels_key_follows_how_the_kernels_it_calls_are_lowered(monkeypatch)
         monkeypatch.undo()
         jit.kernel_digest.cache_clear()
     assert after[0] != before[0] and after[1] != before[1]
+
+
+def test_the_lowering_digest_follows_every_change_of_code_not_comments():
+    """The twins' lowering is keyed on its module's code: a changed name (an incref
+    made a decref) changes the digest, a comment or blank line does not."""
+    from trucesim.numerics import borrowing
+
+    source = Path(borrowing.__file__).read_text(encoding="utf-8")
+    digest = borrowing.source_digest(source)
+    assert digest == borrowing.lowering_digest()
+    assert "            super().incref(typ, val)" in source
+    assert borrowing.source_digest(source.replace(
+        "            super().incref(typ, val)", "            super().decref(typ, val)")) != digest
+    assert borrowing.source_digest(source.replace("isinstance(stmt.value, ir.Arg)",
+                                                  "isinstance(stmt.value, ir.Var)")) != digest
+    assert borrowing.source_digest(source.replace(
+        "class BorrowingLower(Lower):", "# a comment\n\nclass BorrowingLower(Lower):")) == digest

@@ -21,7 +21,10 @@ caller expects.
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+from pathlib import Path
 
 from numba.core import ir
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
@@ -98,13 +101,14 @@ class BorrowingCompiler(CompilerBase):
         return [pipeline]
 
 
+def source_digest(source: str) -> str:
+    """Digest of a module's code: its syntax tree (every name, constant, import, base
+    class and decorator; not its comments or layout)."""
+    return hashlib.sha256(ast.dump(ast.parse(source)).encode()).hexdigest()[:16]
+
+
+@functools.cache
 def lowering_digest() -> str:
-    """Digest of this module's lowering (the code of its classes' methods), for the
-    cache key of the kernels it compiles."""
-    h = hashlib.sha256()
-    for cls in (BorrowingLower, BorrowingLowering, BorrowingCompiler):
-        for name, value in sorted(vars(cls).items()):
-            code = getattr(getattr(value, "fget", value), "__code__", None)
-            if code is not None:
-                h.update(name.encode() + code.co_code + repr(code.co_consts).encode())
-    return h.hexdigest()[:16]
+    """Digest of this module's code (:func:`source_digest`), for the cache key of the
+    kernels it lowers and of every kernel that calls them."""
+    return source_digest(Path(__file__).read_text(encoding="utf-8"))
