@@ -5,10 +5,10 @@ reference count of each array it takes (each array of each named tuple: 26 for t
 model's cliques), and decrements each when the argument's variable dies. The caller holds
 them for the whole call anyway (its own variables live until the call returns), so
 for a function called only from other compiled functions those two calls per array are
-redundant; the day's kernels are such functions (:attr:`trucesim.numerics.jit.Kernel.callee`)
-and make about 4,000 of them a day whatever the world's size, most of the day's fixed
-cost even on borrowed arrays (:func:`trucesim.numerics.jit.borrow`), where each is a
-call that finds no owner and returns.
+redundant; the day's kernels are such functions (:attr:`trucesim.numerics.jit.Kernel.callee`),
+and those counts were most of the day's fixed cost, even on borrowed arrays
+(:func:`trucesim.numerics.jit.borrow`), where each is a call that finds no owner and
+returns.
 
 :class:`BorrowingCompiler` is numba's nopython pipeline with one lowering changed
 (:class:`BorrowingLower`): an argument's variable that the function never assigns again

@@ -89,9 +89,8 @@ def _value_digest(value: Any, names: frozenset[str], package: str,
     if isinstance(value, Dispatcher):
         if value.py_func in _DIGESTING:  # a recursive kernel: its own code is hashed
             return f"kernel:{value.py_func.__qualname__}"
-        # a kernel calls the kernel's twin, lowered to borrow its arguments
-        lowering = f":{lowering_digest()}" if isinstance(value, Kernel) else ""
-        return f"kernel:{kernel_digest(value.py_func)}:{_options(value)}{lowering}"
+        linked = value.callee if isinstance(value, Kernel) else value  # what a kernel calls
+        return f"kernel:{kernel_digest(value.py_func)}:{_build(linked)}"
     if isinstance(value, tuple | list | frozenset):
         return f"{type(value).__name__}:[" + ",".join(
             _value_digest(v, names, package, modules) for v in value) + "]"
@@ -189,6 +188,13 @@ def _options(dispatcher: Dispatcher) -> str:
     return repr(sorted((k, repr(v)) for k, v in dispatcher.targetoptions.items()))
 
 
+def _build(dispatcher: Dispatcher) -> str:
+    """How ``dispatcher`` compiles: its options and, lowered to borrow its arguments
+    (:class:`~trucesim.numerics.borrowing.BorrowingCompiler`), that lowering's code."""
+    borrows = dispatcher._compiler.pipeline_class is BorrowingCompiler
+    return _options(dispatcher) + (f":{lowering_digest()}" if borrows else "")
+
+
 def _named_fields(ty: Any, out: list) -> list:
     """The field names of every named tuple type in numba type ``ty`` (recursively)."""
     cls = getattr(ty, "instance_class", None)
@@ -229,12 +235,9 @@ class KernelCache(FunctionCache):
         files._load_index = readable_index
 
     def _sources(self) -> str:
-        """What the kernel is built from, whatever its argument types: with the
-        lowering that borrows arguments, that lowering's code too."""
-        pipeline = self._dispatcher._compiler.pipeline_class
-        lowering = f":{lowering_digest()}" if pipeline is BorrowingCompiler else ""
-        return (f"{kernel_digest(self._py_func)}:{_options(self._dispatcher)}:"
-                f"{int(numba.config.OPT)}{lowering}")
+        """What the kernel is built from, whatever its argument types."""
+        return (f"{kernel_digest(self._py_func)}:{_build(self._dispatcher)}:"
+                f"{int(numba.config.OPT)}")
 
     def _built_from(self, sig: Any) -> str:
         args = sig.args if hasattr(sig, "args") else sig
@@ -443,13 +446,16 @@ class Callee(CPUDispatcher):
 def _borrow(typingctx, value):
     """Typing and code of :data:`borrow`: ``borrow(value)`` is ``value`` (an array, or a
     tuple of them, nested) with each array *borrowed*: the same data, shape and strides,
-    without numba's reference to its owner (meminfo and parent null), so the kernels it
-    is passed to skip reference counting.
+    without numba's reference to its owner (meminfo and parent null), so that counting
+    references to it is a test, not an atomic operation.
 
-    numba counts references to an array at each kernel call that takes it, even where
-    the caller holds it throughout: each kernel that takes the model's clique arrays
-    increments and decrements the count of each of them on entry and exit, two atomic
-    operations per array per call, which cost about a tenth of the default 600-clique run.
+    numba counts references to an array wherever compiled code takes it out of a named
+    tuple (the day's ``state.cliques``, a kernel's ``cliques.members``) and releases it
+    after, even where the caller holds it throughout: two atomic operations each, where
+    a borrowed array costs a test of a null owner. (The kernels' twins no longer count
+    their arguments at all, :mod:`trucesim.numerics.borrowing`; with them, the days
+    without ``borrow`` cost 6.5-6.7 us against 3.1-3.3 us at 3 cliques.)
+
     Only for arrays that outlive the borrowed ones: the caller (Python, for
     :func:`~trucesim.core.day.simulate_days`) keeps them alive for the whole call, and
     nothing the kernels return or keep refers to them afterwards. Arrays the kernels
