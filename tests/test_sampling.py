@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
-from trucesim.mechanisms.sampling import dart_rate, distinct_hits, place, poisson_events, runs
+from trucesim.mechanisms.sampling import (
+    dart_rate,
+    distinct_hits,
+    place,
+    poisson_events,
+    runs,
+    sort_uniforms,
+)
 
 
 def _chi2_pvalue(counts: np.ndarray, pmf: np.ndarray) -> float:
@@ -105,6 +114,18 @@ def test_place_is_searchsorted_right():
     assert list(out) == [2, 3]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0, exclude_max=True), max_size=150),
+       st.sampled_from([1.0, 0.37, 2.0**-30, 1e6]), st.booleans())
+def test_sorting_the_uniforms_is_np_sort(fractions, total, clustered):
+    """sort_uniforms gives np.sort exactly, whatever the values: ties, 0, values rounding
+    to ``total``, and (``clustered``) most values in the first few bins."""
+    drawn = np.array(fractions) ** (8 if clustered else 1) * total
+    out, work = np.empty(len(drawn)), np.empty(len(drawn), dtype=np.int64)
+    sort_uniforms(drawn.copy(), total, out, work)
+    assert out.tolist() == np.sort(drawn).tolist()
+
+
 def test_events_in_work_arrays_are_the_events_drawn_without_them():
     """events_of with work arrays (the day's path) gives, for the same generator state,
     the events poisson_events allocates for (the path the tests above check in
@@ -116,7 +137,7 @@ def test_events_in_work_arrays_are_the_events_drawn_without_them():
     for size in (0, 1, 5, 50):
         for seed in range(40):
             expected = poisson_events(np.random.default_rng(seed), rates, np.empty(6))
-            uniform, out = np.zeros(size), np.zeros(size, dtype=np.int64)
+            uniform, out = np.zeros(2 * size), np.zeros(size, dtype=np.int64)
             got = events_of(np.random.default_rng(seed), rates, cum, cum[-1], uniform, out)
             assert got.tolist() == expected.tolist(), (size, seed)
             if 0 < len(got) <= size:

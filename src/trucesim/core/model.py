@@ -347,7 +347,7 @@ def initial_state(cfg: Scenario, territory, rng: np.random.Generator) -> State:
         gangs=gangs,
         clock=allocate(Clock, 1, phase=[-1]),
         scratch=allocate(Scratch, n, cum=np.zeros(max(n, len(src))),
-                         uniform=np.zeros(max(n, len(src))),
+                         uniform=np.zeros(2 * max(n, len(src))),
                          events=np.zeros(max(n, len(src)), dtype=np.int64)),
         nation=allocate(Nation, 1),
     )

@@ -133,7 +133,7 @@ class Scratch(NamedTuple):
     cum: Float  # (max(n, 2E),) cumulative sums of rates
     rate2: Float  # (n,) a second per-clique rate, computed in the same pass as ``rate``
     cum2: Float  # (n,) its cumulative sums
-    uniform: Float  # (max(n, 2E),) a draw's sorted uniforms (sampling.events_of)
+    uniform: Float  # (2 max(n, 2E),) a draw's uniforms, drawn and sorted (sampling.events_of)
     events: Int  # (max(n, 2E),) a draw's events: valid until the next draw
 
 

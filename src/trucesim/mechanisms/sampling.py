@@ -43,19 +43,20 @@ def events_of(rng, rates, cum, total, uniform, out):
     which saves a pass over the rates (the same sums, so the same events).
 
     The events are written to the start of the work array ``out`` and returned as a view
-    of it (valid until its next use), the uniforms drawn to ``uniform``; a draw of more
-    events than they hold (rare) gets arrays of its own."""
+    of it (valid until its next use); ``uniform`` holds the ``k`` uniforms drawn, and
+    sorted (:func:`sort_uniforms`), so it needs ``2 k`` places. A draw of more events than
+    the work arrays hold (rare) gets arrays of its own."""
     n = len(rates)
     k = rng.poisson(total) if total > 0.0 else 0
-    if k > len(out) or k > len(uniform):
-        uniform, out = np.empty(k), np.empty(k, dtype=np.int64)
+    if k > len(out) or 2 * k > len(uniform):
+        uniform, out = np.empty(2 * k), np.empty(k, dtype=np.int64)
     events = out[:k]
     if k == 0:
         return events
-    u = uniform[:k]
+    u, drawn = uniform[:k], uniform[k:2 * k]
     for j in range(k):  # the same draws as rng.random(k) * total
-        u[j] = rng.random() * total
-    u.sort()
+        drawn[j] = rng.random() * total
+    sort_uniforms(drawn, total, u, events)
     place(cum, n, u, events)
     ordered = True
     for j in range(k):
@@ -67,6 +68,40 @@ def events_of(rng, rates, cum, total, uniform, out):
     if not ordered:  # (they are: sorted u, non-negative rates; kept as a guard)
         events.sort()
     return events
+
+
+@kernel
+def sort_uniforms(drawn, total, out, work):
+    """Write the values ``drawn`` (in ``[0, total)``) to ``out`` in ascending order, as
+    ``np.sort(drawn)``, in expected time linear in their number ``k``: a counting pass
+    puts each value in one of ``k`` equal bins of ``[0, total)`` (bins kept in order,
+    about one value each for uniform values), an insertion sort orders each bin.
+    ``work`` is an integer work array of length ``k``. The sorted values are the same
+    values however they are sorted, so the events placed from them are too."""
+    k = len(drawn)
+    if k <= 16:
+        out[:] = drawn
+    else:
+        scale = k / total  # bin of x: int(x * scale), non-decreasing in x
+        work[:] = 0
+        for j in range(k):
+            work[min(int(drawn[j] * scale), k - 1)] += 1
+        start = 0
+        for b in range(k):  # each bin's first place in out
+            count = work[b]
+            work[b] = start
+            start += count
+        for j in range(k):
+            b = min(int(drawn[j] * scale), k - 1)
+            out[work[b]] = drawn[j]
+            work[b] += 1
+    for j in range(1, k):  # insertion sort: values move only within their bin
+        x = out[j]
+        i = j - 1
+        while i >= 0 and out[i] > x:
+            out[i + 1] = out[i]
+            i -= 1
+        out[i + 1] = x
 
 
 @kernel
