@@ -29,8 +29,13 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(INSTALL) pip -e .
 	touch $@
 
+# The test install also compiles every installed module to bytecode. uv leaves that to the
+# first import, which writes it once, but where PYTHONDONTWRITEBYTECODE is set (this
+# machine sets it) every process of the suite compiled numba, pandas, scipy, ... again:
+# 13.5 s of a collection's 23 s, in each worker and in each command a test starts. It
+# costs about 14 s once, so the runtime install (make run) does not do it.
 $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml $(LOCK)
-	$(INSTALL) -e '.[test,calibrate,backtest,ema]'
+	$(INSTALL) --compile-bytecode -e '.[test,calibrate,backtest,ema]'
 	touch $@
 
 $(VENV)/.installed-dashboard: $(VENV)/.installed pyproject.toml $(LOCK)
