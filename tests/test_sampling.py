@@ -138,7 +138,7 @@ def test_events_in_work_arrays_are_the_events_drawn_without_them():
         for seed in range(40):
             expected = poisson_events(np.random.default_rng(seed), rates, np.empty(6))
             uniform, out = np.zeros(2 * size), np.zeros(size, dtype=np.int64)
-            got = events_of(np.random.default_rng(seed), rates, cum, cum[-1], uniform, out)
+            got = events_of(np.random.default_rng(seed), cum, len(rates), cum[-1], uniform, out)
             assert got.tolist() == expected.tolist(), (size, seed)
             if 0 < len(got) <= size:
                 assert np.shares_memory(got, out)  # written into the work array

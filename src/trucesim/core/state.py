@@ -129,10 +129,9 @@ class Nation(NamedTuple):
 class Scratch(NamedTuple):
     """Work arrays of the samplers (contents meaningless between kernels)."""
 
-    rate: Float  # (n,) a per-clique rate
-    cum: Float  # (max(n, 2E),) cumulative sums of rates
-    rate2: Float  # (n,) a second per-clique rate, computed in the same pass as ``rate``
-    cum2: Float  # (n,) its cumulative sums
+    factor: Float  # (n,) a per-clique factor (violence.front_killings: on its killings)
+    cum: Float  # (max(n, 2E),) running sums of rates (sampling.events_of)
+    cum2: Float  # (n,) running sums of a second per-clique rate, filled in the same pass
     uniform: Float  # (2 max(n, 2E),) a draw's uniforms, drawn and sorted (sampling.events_of)
     events: Int  # (max(n, 2E),) a draw's events: valid until the next draw
 

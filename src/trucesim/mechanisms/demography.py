@@ -79,8 +79,7 @@ def gains(rng, cliques, regime, p, capacity, scratch, truce_capacity, release_ra
     # their running sums for the draws; autonomy rises with the share lost and relaxes
     # toward the baseline.
     growth = p.recruitment_rate * regime.recruitment_factor / capacity
-    recruit, recruit_cum = scratch.rate, scratch.cum
-    release, release_cum = scratch.rate2, scratch.cum2
+    recruit_cum, release_cum = scratch.cum, scratch.cum2
     recruit_total, release_total = 0.0, 0.0
     release_all = release_rate >= 1.0
     per_prisoner = 0.0 if release_all else dart_rate(release_rate)
@@ -93,7 +92,6 @@ def gains(rng, cliques, regime, p, capacity, scratch, truce_capacity, release_ra
             r = max(growth * m * (k - m) * (capacity / k), 0.0)
         else:
             r = max(growth * m * (capacity - m), 0.0)
-        recruit[i] = r
         recruit_total += r
         recruit_cum[i] = recruit_total
         if release_all:
@@ -101,9 +99,7 @@ def gains(rng, cliques, regime, p, capacity, scratch, truce_capacity, release_ra
             members[i] += prisoners[i]
             prisoners[i] = 0
         else:
-            r = prisoners[i] * per_prisoner
-            release[i] = r
-            release_total += r
+            release_total += prisoners[i] * per_prisoner
             release_cum[i] = release_total
         a = auto[i]
         if cliques.share_lost[i] > 0.0:
@@ -111,12 +107,12 @@ def gains(rng, cliques, regime, p, capacity, scratch, truce_capacity, release_ra
         auto[i] = (1.0 - relax) * a + relax * cliques.baseline_autonomy[i]
 
     work = scratch.uniform, scratch.events
-    recruits = events_of(rng, recruit, recruit_cum, recruit_total, *work)
+    recruits = events_of(rng, recruit_cum, n, recruit_total, *work)
     for i in recruits:
         members[i] += 1
     recruited = len(recruits)
     if not release_all:
-        darts = events_of(rng, release, release_cum, release_total, *work)
+        darts = events_of(rng, release_cum, n, release_total, *work)
         j = 0
         while j < len(darts):
             i, k = runs(darts, j)

@@ -167,8 +167,7 @@ def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
     q = regime.arrest_rate * p.arrest_scale * regime.police_force
     at_force = -1.0 if q >= 1.0 else dart_rate(q)
     last_heat, per_member = regime.police_force, at_force
-    dart, dart_cum = scratch.rate, scratch.cum
-    meet, meet_cum = scratch.rate2, scratch.cum2
+    dart_cum, meet_cum = scratch.cum, scratch.cum2
     darts_total, meet_total = 0.0, 0.0
     keep_grievance = math.exp(-p.grievance_decay)
     pressure = 0.0
@@ -188,13 +187,11 @@ def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
             r = 0.0
         else:
             r = members[i] * per_member
-        dart[i] = r
         darts_total += r
         dart_cum[i] = darts_total
         r = (cliques.size[i] * regime.confrontation_rate * heat[i]
              * (1.0 + p.grievance_weight * cliques.police_grievance[i])
              * (1.0 + p.pressure_confrontations * cliques.pressure[i]))
-        meet[i] = r
         meet_total += r
         meet_cum[i] = meet_total
         cliques.police_grievance[i] *= keep_grievance
@@ -202,7 +199,7 @@ def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
 
     # Arrests.
     work = scratch.uniform, scratch.events
-    darts = events_of(rng, dart, dart_cum, darts_total, *work)
+    darts = events_of(rng, dart_cum, n, darts_total, *work)
     j = 0
     while j < len(darts):
         i, k = runs(darts, j)
@@ -212,7 +209,7 @@ def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
         j += k
 
     # Confrontations.
-    confrontations = events_of(rng, meet, meet_cum, meet_total, *work)
+    confrontations = events_of(rng, meet_cum, n, meet_total, *work)
     killed_total, police_killed = confront(rng, cliques, regime, confrontations)
 
     # Direct attacks on police by cliques under a pressure order (the retaliation

@@ -68,27 +68,22 @@ def exchange(rng, cliques, regime, p, attack_lethality, scratch, deter_all):
     # One pass over the cliques: the rate of lethal police force against cliques that
     # attacked police, and of attacks on police (a base rate raised by pressure orders,
     # and revenge for members killed by police), each with its running sum for the draws.
-    punish, punish_cum = scratch.rate, scratch.cum
-    attack, attack_cum = scratch.rate2, scratch.cum2
+    punish_cum, attack_cum = scratch.cum, scratch.cum2
     punish_total, attack_total = 0.0, 0.0
     for i in range(n):
-        r = p.police_excitation * cliques.force_excitation[i]
-        punish[i] = r
-        punish_total += r
+        punish_total += p.police_excitation * cliques.force_excitation[i]
         punish_cum[i] = punish_total
         base = p.base_attack_rate * cliques.size[i] * (1.0 + p.pressure_weight
                                                        * cliques.pressure[i])
         if deter_all:
             base *= cliques.deterred[i]
-        r = base + p.gang_excitation * cliques.attack_excitation[i]
-        attack[i] = r
-        attack_total += r
+        attack_total += base + p.gang_excitation * cliques.attack_excitation[i]
         attack_cum[i] = attack_total
         cliques.attacks_on_police[i] = 0
     work = scratch.uniform, scratch.events
     killed, police_killed = confront(rng, cliques, regime,
-                                     events_of(rng, punish, punish_cum, punish_total, *work))
-    attacks = events_of(rng, attack, attack_cum, attack_total, *work)
+                                     events_of(rng, punish_cum, n, punish_total, *work))
+    attacks = events_of(rng, attack_cum, n, attack_total, *work)
     for i in attacks:
         cliques.attacks_on_police[i] += 1
     if len(attacks):

@@ -32,21 +32,21 @@ def poisson_events(rng, rates, cum):
     for i in range(n):
         total += rates[i]
         cum[i] = total
-    return events_of(rng, rates, cum, total, np.empty(0), np.empty(0, dtype=np.int64))
+    return events_of(rng, cum, n, total, np.empty(0), np.empty(0, dtype=np.int64))
 
 
 @kernel
-def events_of(rng, rates, cum, total, uniform, out):
-    """:func:`poisson_events` once the caller has filled ``cum[:len(rates)]`` with the
-    running sums of ``rates`` (added in index order, from 0.0) and ``total`` is the last:
+def events_of(rng, cum, n, total, uniform, out):
+    """:func:`poisson_events` of ``n`` rates once the caller has filled ``cum[:n]`` with
+    their running sums (added in index order, from 0.0) and ``total`` is the last:
     callers that compute the rates in a loop of their own fill ``cum`` in the same loop,
-    which saves a pass over the rates (the same sums, so the same events).
+    which saves a pass over the rates (the same sums, so the same events), and need not
+    keep the rates themselves (the sums say which rates add nothing).
 
     The events are written to the start of the work array ``out`` and returned as a view
     of it (valid until its next use); ``uniform`` holds the ``k`` uniforms drawn, and
     sorted (:func:`sort_uniforms`), so it needs ``2 k`` places. A draw of more events than
     the work arrays hold (rare) gets arrays of its own."""
-    n = len(rates)
     k = rng.poisson(total) if total > 0.0 else 0
     if k > len(out) or 2 * k > len(uniform):
         uniform, out = np.empty(2 * k), np.empty(k, dtype=np.int64)
@@ -61,7 +61,8 @@ def events_of(rng, rates, cum, total, uniform, out):
     ordered = True
     for j in range(k):
         i = min(events[j], n - 1)
-        while rates[i] <= 0.0:  # rounding put the event past the last positive rate
+        # rounding put the event past the last rate that adds to the sums (u = total)
+        while i > 0 and cum[i] == cum[i - 1]:
             i -= 1
         events[j] = i
         ordered = ordered and (j == 0 or events[j - 1] <= i)

@@ -108,7 +108,7 @@ def front_killings(rng, cliques, fronts, day, p, scratch, leaderless):
     # Each clique's multiplier on its killings, (1 - rho restraint) exp(-delta heat) (the
     # police's deterrence, :func:`trucesim.mechanisms.policing.deter`); the excitation
     # against it decays; today's tallies start at 0.
-    factor = scratch.rate
+    factor = scratch.factor
     for i in range(len(factor)):
         factor[i] = (1.0 - p.restraint_efficacy * cliques.restraint[i]) * cliques.deterred[i]
         cliques.own_excitation[i] *= keep
@@ -130,7 +130,7 @@ def front_killings(rng, cliques, fronts, day, p, scratch, leaderless):
         cum[f] = total
         excitation[f] *= keep  # after today's rate: decay, then today's retaliation
         killings[f] = 0
-    events = events_of(rng, rate[:count], cum, total, scratch.uniform, scratch.events)
+    events = events_of(rng, cum, count, total, scratch.uniform, scratch.events)
     for f in events:
         fronts.killings[f] += 1
         excitation[fronts.rev[f]] += 1.0
@@ -168,10 +168,11 @@ def civilians(rng, cliques, civilian_rate, p, scratch, escalation, extortion,
     ``mechanisms.bargaining_violence`` times ``1 + escalation * pressure`` (``escalation``
     0 otherwise), and with ``deter_all`` (``mechanisms.deterrence_all_streams``) times the
     police's deterrence ``deterred``."""
-    rate, cum = scratch.rate, scratch.cum
+    cum = scratch.cum
+    n = len(cliques.members)
     per_territory = civilian_rate * reference_members
     total = 0.0
-    for i in range(len(rate)):  # one pass: each rate, and the running sum the draw needs
+    for i in range(n):  # one pass: each rate, and the running sum the draw needs
         m = cliques.members[i]
         if extortion:
             r = 0.0
@@ -184,10 +185,9 @@ def civilians(rng, cliques, civilian_rate, p, scratch, escalation, extortion,
             r *= 1.0 + escalation * cliques.pressure[i]
         if deter_all:
             r *= cliques.deterred[i]
-        rate[i] = r
         total += r
         cum[i] = total
-    events = events_of(rng, rate, cum, total, scratch.uniform, scratch.events)
+    events = events_of(rng, cum, n, total, scratch.uniform, scratch.events)
     for i in events:
         cliques.killings_by[i] += 1
     return len(events)
