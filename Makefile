@@ -54,10 +54,15 @@ run: install
 dashboard: install-dashboard
 	$(VENV)/bin/trucesim dashboard
 
+# The package's own bytecode too (only the modules changed since the last run compile):
+# importing the CLI, the model and the filter took 1.50-1.59 s without it, 1.30-1.49 s
+# with it, in each of the commands the tests start.
 test: install-test
+	$(PYTHON) -m compileall -q src
 	$(VENV)/bin/pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: install-test
+	$(PYTHON) -m compileall -q src
 	$(VENV)/bin/pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
 bench: install
