@@ -116,10 +116,11 @@ def test_place_is_searchsorted_right():
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.floats(0.0, 1.0, exclude_max=True), max_size=150),
-       st.sampled_from([1.0, 0.37, 2.0**-30, 1e6]), st.booleans())
+       st.sampled_from([1.0, 0.37, 2.0**-30, 1e6, 1e-310]), st.booleans())
 def test_sorting_the_uniforms_is_np_sort(fractions, total, clustered):
     """sort_uniforms gives np.sort exactly, whatever the values: ties, 0, values rounding
-    to ``total``, and (``clustered``) most values in the first few bins."""
+    to ``total``, a total too small to bin by (1e-310: k / total overflows), and
+    (``clustered``) most values in the first few bins."""
     drawn = np.array(fractions) ** (8 if clustered else 1) * total
     out, work = np.empty(len(drawn)), np.empty(len(drawn), dtype=np.int64)
     sort_uniforms(drawn.copy(), total, out, work)

@@ -78,10 +78,10 @@ def sort_uniforms(drawn, total, out, work):
     ``work`` is an integer work array of length ``k``. The sorted values are the same
     values however they are sorted, so the events placed from them are too."""
     k = len(drawn)
-    if k <= 16:
+    scale = k / total  # bin of x: int(x * scale), non-decreasing in x
+    if k <= 16 or not scale < np.inf:  # few values (or a total too small to bin by)
         out[:] = drawn
     else:
-        scale = k / total  # bin of x: int(x * scale), non-decreasing in x
         work[:] = 0
         for j in range(k):
             work[min(int(drawn[j] * scale), k - 1)] += 1
