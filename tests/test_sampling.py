@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -117,6 +117,7 @@ def test_place_is_searchsorted_right():
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.floats(0.0, 1.0, exclude_max=True), max_size=150),
        st.sampled_from([1.0, 0.37, 2.0**-30, 1e6, 1e-310]), st.booleans())
+@example([0.0, *(j / 41 for j in range(40, 0, -1))], 1e-310, False)  # always tried
 def test_sorting_the_uniforms_is_np_sort(fractions, total, clustered):
     """sort_uniforms gives np.sort exactly, whatever the values: ties, 0, values rounding
     to ``total``, a total too small to bin by (1e-310: k / total overflows), and
