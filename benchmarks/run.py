@@ -232,14 +232,15 @@ def run_child(name: str, quick: bool, source: str | None = None,
         env["PYTHONPATH"] = source
         env["TRUCESIM_ENGINE"] = "numba"  # a baseline with engines: its compiled one
     cores = "0"
-    if name.startswith("compile"):  # first use: on the machine's two cores
-        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="trucesim-numba-cache-")
-        cores = "0,1"
-    cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if quick else [])
-    # Pin to one core (two for the first compile) where the OS allows it.
-    if hasattr(os, "sched_setaffinity"):
-        cmd = ["taskset", "-c", cores, *cmd] if _has_taskset() else cmd
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    with tempfile.TemporaryDirectory(prefix="trucesim-numba-cache-") as cache:
+        if name.startswith("compile"):  # first use: an empty cache, the machine's two cores
+            env["NUMBA_CACHE_DIR"] = cache
+            cores = "0,1"
+        cmd = [sys.executable, __file__, "--child", name] + (["--quick"] if quick else [])
+        # Pin to one core (two for the first compile) where the OS allows it.
+        if hasattr(os, "sched_setaffinity"):
+            cmd = ["taskset", "-c", cores, *cmd] if _has_taskset() else cmd
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -319,12 +320,13 @@ def main() -> None:
         if name in args.skip or (args.quick and name == "cliques_100k_7y"):
             continue
         measure = "wall_s" if name.startswith("compile") else "cpu_s"
-        labels = sources.items() if name in MODEL_WORKLOADS else [("", None)]
-        for _ in range(rounds):
-            for label, source in labels:
+        labels = list(sources.items()) if name in MODEL_WORKLOADS else [("", None)]
+        for round_ in range(rounds):  # the checkouts in turn, first in alternate rounds
+            for label, source in labels[::-1] if round_ % 2 else labels:
                 key = f"{name} [{label}]" if label else name
                 r = run_child(name, args.quick, source, envs.get(label))
-                print(f"  {key:28s} {r['wall_s']:9.3f} s wall {r['cpu_s']:9.3f} s cpu "
+                print(f"  {key:28s} {round_ + 1}/{rounds} {r['wall_s']:9.3f} s wall "
+                      f"{r['cpu_s']:9.3f} s cpu "
                       f"{r['per_unit_ns']:9.1f} ns/unit  "
                       f"{r['peak_rss_mib']:8.0f} MiB  {r['note']}", flush=True)
                 seen = results.get(key, {}).get("rounds", []) + [round(r[measure], 3)]

@@ -144,3 +144,32 @@ def test_events_in_work_arrays_are_the_events_drawn_without_them():
             assert got.tolist() == expected.tolist(), (size, seed)
             if 0 < len(got) <= size:
                 assert np.shares_memory(got, out)  # written into the work array
+
+
+def test_events_are_numpys_sorted_uniforms_placed_by_searchsorted():
+    """For a seed, events_of gives what numpy computes from the same generator, written
+    independently of the kernels: k = poisson(total), k uniforms times total, sorted,
+    each placed by searchsorted(side="right") on the running sums (rates with runs of
+    zeros, and a rate too small to move the sums, included)."""
+    from trucesim.mechanisms.sampling import events_of
+
+    gen = np.random.default_rng(11)
+    checked = 0
+    for trial in range(300):
+        n = int(gen.integers(1, 300))
+        rates = gen.random(n) * 3.0 * (gen.random(n) < 0.7)
+        if trial % 4 == 0:
+            rates[gen.integers(n)] = 1e-20
+        cum = np.cumsum(rates)
+        if cum[-1] == 0.0:
+            continue
+        seed = int(gen.integers(1 << 30))
+        got = events_of(np.random.default_rng(seed), cum, n, cum[-1], np.zeros(2 * n),
+                        np.zeros(n, dtype=np.int64))
+        reference = np.random.default_rng(seed)
+        k = reference.poisson(cum[-1])
+        u = np.sort(reference.random(k) * cum[-1])
+        expected = np.minimum(np.searchsorted(cum, u, side="right"), n - 1)
+        assert got.tolist() == expected.tolist(), trial
+        checked += len(got)
+    assert checked > 10_000

@@ -61,8 +61,10 @@ def events_of(rng, cum, n, total, uniform, out):
     # The events are sorted: the uniforms are, the sums do not decrease, and moving an
     # index back past rates that add nothing keeps the order.
     for j in range(k):
+        # A guard no draw reaches: an event past the last rate that adds to the sums
+        # needs u = total, which rounding gives only for a subnormal total, and then
+        # numba's Poisson draws no event.
         i = min(events[j], n - 1)
-        # rounding put the event past the last rate that adds to the sums (u = total)
         while i > 0 and cum[i] == cum[i - 1]:
             i -= 1
         events[j] = i
