@@ -41,7 +41,7 @@ def events_of(rng, cum, n, total, uniform, out):
     their running sums (added in index order, from 0.0) and ``total`` is the last:
     callers that compute the rates in a loop of their own fill ``cum`` in the same loop,
     which saves a pass over the rates (the same sums, so the same events), and need not
-    keep the rates themselves (the sums say which rates add nothing).
+    keep the rates themselves.
 
     The events are written to the start of the work array ``out`` and returned as a view
     of it (valid until its next use); ``uniform`` holds the ``k`` uniforms drawn, and
@@ -57,17 +57,10 @@ def events_of(rng, cum, n, total, uniform, out):
     for j in range(k):  # the same draws as rng.random(k) * total
         drawn[j] = rng.random() * total
     sort_uniforms(drawn, total, u, events)
+    # Each u is below total = cum[n - 1] (a uniform below 1 times a normal total rounds
+    # below it; numba's Poisson draws no event for a smaller total), so its index i has
+    # cum[i - 1] <= u < cum[i]: a rate that adds to the sums, and the events are sorted.
     place(cum, n, u, events)
-    # The events are sorted: the uniforms are, the sums do not decrease, and moving an
-    # index back past rates that add nothing keeps the order.
-    for j in range(k):
-        # A guard no draw reaches: an event past the last rate that adds to the sums
-        # needs u = total, which rounding gives only for a subnormal total, and then
-        # numba's Poisson draws no event.
-        i = min(events[j], n - 1)
-        while i > 0 and cum[i] == cum[i - 1]:
-            i -= 1
-        events[j] = i
     return events
 
 
