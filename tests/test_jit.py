@@ -34,7 +34,8 @@ simulate(s, seed=5).to_parquet(sys.argv[1])
 def _run(code: str, *args: str, env: dict | None = None, path: Path | None = None):
     environment = {**os.environ, **(env or {})}
     if path is not None:
-        environment["PYTHONPATH"] = str(path)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(path), os.environ.get("PYTHONPATH")) if p)
     return subprocess.run([sys.executable, "-c", code, *args], env=environment,
                           capture_output=True, text=True, check=True)
 
@@ -467,3 +468,74 @@ def test_the_lowering_digest_follows_every_change_of_code_not_comments():
                                                   "isinstance(stmt.value, ir.Var)")) != digest
     assert borrowing.source_digest(source.replace(
         "class BorrowingLower(Lower):", "# a comment\n\nclass BorrowingLower(Lower):")) == digest
+
+
+SEPARATE = {
+    "__init__.py": "",
+    "s.py": "from trucesim.numerics.jit import kernel\n\n\n"
+            "@kernel(separate=True)\ndef heavy(x):\n    return 3.0 * x + 1.0\n\n\n"
+            "@kernel\ndef mid(x):\n    return 2.0 * heavy(x)\n\n\n"
+            "@kernel\ndef top(x):\n    return mid(x) + heavy(x)\n",
+}
+RUN_SEPARATE = """
+import json, numba
+from spkg import s
+value = s.top(1.0)
+sig = (numba.float64,)
+compiled = sum(s.top.stats.cache_misses.values()) == 1  # not loaded from the cache
+ir = s.top.inspect_llvm(sig).splitlines() if compiled else None
+
+
+def lines(kind, name):
+    return sum(line.startswith(kind) and name in line for line in ir)
+
+
+code = None
+if ir is not None:  # top's code: heavy declared only, mid linked
+    heavy = s.heavy.callee.overloads[sig].fndesc.mangled_name
+    mid = s.mid.callee.overloads[sig].fndesc.mangled_name
+    code = {"heavy": [lines("declare", heavy), lines("define", heavy)],
+            "mid": lines("declare", mid)}
+print(json.dumps({
+    "value": value,
+    "misses": [sum(k.stats.cache_misses.values()) for k in (s.top, s.mid.callee,
+                                                           s.heavy.callee)],
+    "loaded": [sig in k.overloads for k in (s.mid.callee, s.heavy.callee)],
+    "code": code}))
+"""
+
+
+@pytest.mark.slow
+def test_a_separate_kernel_is_called_by_its_symbol_and_loaded_before_its_callers(tmp_path):
+    """Kernels calling a ``separate`` kernel (``spkg.s.heavy``) call its own machine code
+    by its symbol (a declaration in their code, not a linked copy), directly or through a
+    linked kernel (``mid``). A process that loads them from the cache loads the separate
+    kernel first (else the JIT could not resolve the symbol), compiling it where its
+    entry is gone (and then its callers too: their code names the symbol it had)."""
+    package = tmp_path / "spkg"
+    package.mkdir()
+    for name, text in SEPARATE.items():
+        (package / name).write_text(text)
+
+    def run():
+        return json.loads(_run(RUN_SEPARATE, path=tmp_path,
+                               env={"NUMBA_CACHE_DIR": str(tmp_path / "cache")}).stdout)
+
+    assert run() == {"value": 12.0, "misses": [1, 1, 1], "loaded": [True, True],
+                     "code": {"heavy": [1, 0], "mid": 0}}  # heavy declared, mid linked
+    # top's entry holds mid's code, not heavy's: heavy is loaded with it
+    assert run() == {"value": 12.0, "misses": [0, 0, 0], "loaded": [False, True],
+                     "code": None}
+    entries = list((tmp_path / "cache").rglob("s.heavy-*-callee.*"))
+    assert entries
+    for entry in entries:
+        entry.unlink()
+    # heavy compiles again, under another symbol: the entries naming the old one (top's,
+    # mid's) are not loaded (the JIT could not resolve it) but compiled again
+    assert run() == {"value": 12.0, "misses": [1, 1, 1], "loaded": [True, True],
+                     "code": {"heavy": [1, 0], "mid": 0}}
+
+
+def test_a_kernel_is_not_both_inlined_and_separate():
+    with pytest.raises(ValueError, match="inline and separate exclude each other"):
+        jit.kernel(inline=True, separate=True)(lambda x: x)

@@ -224,7 +224,7 @@ def recent_recorded_per_day(daily, done, window):
     return total / w
 
 
-@kernel
+@kernel(separate=True)
 def record(row, gang_row, d, state, restrained, tiers):
     """Step 9: complete the day's row and the gangs' row."""
     cliques, fronts, gangs = state.cliques, state.fronts, state.gangs

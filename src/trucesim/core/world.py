@@ -131,7 +131,7 @@ def directed_edges(edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return src[order], dst[order], rev
 
 
-@kernel
+@kernel(separate=True)
 def refresh_fronts(cliques, edges, fronts, gangs):
     """Derive the fronts (edges between hostile gangs) and the gangs' clique counts from
     today's holders. Front state goes back to the edges and comes out again for the new
@@ -220,7 +220,7 @@ def westmost(x, idx):
     return a
 
 
-@kernel
+@kernel(separate=True)
 def split_gang(cliques, gangs, parent, faction, share):
     """A share of ``parent``'s cliques (rounded, at least one), the westmost, break away
     as gang ``faction``, hostile to its parent and to every gang the parent fights. The
@@ -243,7 +243,7 @@ def split_gang(cliques, gangs, parent, faction, share):
     gangs.forced_until[faction] = -(10**9)  # no communique of the parent binds it
 
 
-@kernel
+@kernel(separate=True)
 def take_territory(cliques, edges, gangs, loser, winner, share):
     """A share of ``loser``'s territories that border ``winner`` (rounded, at least one),
     the westmost, pass to ``winner``: the clique there now belongs to the winner (with

@@ -43,7 +43,7 @@ DECLARATION = Mechanism(
 )
 
 
-@kernel
+@kernel(separate=True)
 def losses(rng, cliques, terms, held_share):
     """Arrests, deaths at police hands and victims of rivals leave the street; arrests
     go to prison, or with ``terms`` (``mechanisms.prison_terms``) Binomial(arrests,
@@ -60,7 +60,7 @@ def losses(rng, cliques, terms, held_share):
         cliques.prisoners[i] += held
 
 
-@kernel
+@kernel(separate=True)
 def gains(rng, cliques, regime, p, capacity, scratch, truce_capacity, release_rate):
     """Logistic recruitment and releases (Binomial(prisoners, ``release_rate``): the
     parameter ``demography.release_rate``, or ``1 / sentence_days`` under

@@ -75,7 +75,7 @@ def kth_smallest(values, k):
     return a[k]
 
 
-@kernel
+@kernel(separate=True)
 def allocate(cliques, regime, restrained, p):
     """Set today's heat per territory (mean ``police_force`` before pullback) and each
     clique's deterrence ``deterred`` under it (:func:`deter`), in one pass."""
@@ -149,7 +149,7 @@ def remember(cliques, p):
                                       + min(cliques.victims[i], cliques.members[i]))
 
 
-@kernel
+@kernel(separate=True)
 def act(rng, cliques, regime, p, scratch, direct_attacks, deter_all):
     """Arrests, confrontations and (if ``direct_attacks``) attacks on police under
     pressure orders, deterred with ``deter_all`` (``mechanisms.deterrence_all_streams``;

@@ -56,7 +56,7 @@ DECLARATION = Mechanism(
 )
 
 
-@kernel
+@kernel(separate=True)
 def exchange(rng, cliques, regime, p, attack_lethality, scratch, deter_all):
     """Today's retaliatory confrontations and attacks on police, then the excitations'
     decay and today's increments. With ``deter_all`` the base attacks are multiplied by

@@ -92,7 +92,7 @@ def _power(x, power):
     return x**power
 
 
-@kernel
+@kernel(separate=True)
 def front_killings(rng, cliques, fronts, day, p, scratch, leaderless):
     """The day's killings on the fronts, then excitation decay and retaliation. Police
     deterrence is the cliques' ``deterred`` factor of the day.
@@ -155,7 +155,7 @@ def civilian_rates(p, split, cliques, reference_members):
     return p.civilian_rate + gang_part / (cliques * reference_members), floor
 
 
-@kernel
+@kernel(separate=True)
 def civilians(rng, cliques, civilian_rate, p, scratch, escalation, extortion,
               reference_members, deter_all):
     """Civilian killings by the cliques; adds to their ``killings_by`` and returns their

@@ -28,17 +28,19 @@ import dis
 import enum
 import functools
 import hashlib
+import importlib
 import os
 import threading
 import time
 import types
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numba
 import numpy as np
-from numba.core import sigutils
+from numba.core import imputils, sigutils
 from numba.core.caching import FunctionCache, IndexDataCacheFile
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.dispatcher import Dispatcher
@@ -190,9 +192,15 @@ def _options(dispatcher: Dispatcher) -> str:
 
 def _build(dispatcher: Dispatcher) -> str:
     """How ``dispatcher`` compiles: its options and, lowered to borrow its arguments
-    (:class:`~trucesim.numerics.borrowing.BorrowingCompiler`), that lowering's code."""
+    (:class:`~trucesim.numerics.borrowing.BorrowingCompiler`), that lowering's code; and
+    whether its callers call it by symbol (:attr:`Callee.separate`)."""
     borrows = dispatcher._compiler.pipeline_class is BorrowingCompiler
-    return _options(dispatcher) + (f":{lowering_digest()}" if borrows else "")
+    return (_options(dispatcher) + (f":{lowering_digest()}" if borrows else "")
+            + (":separate" if getattr(dispatcher, "separate", False) else ""))
+
+
+#: The layout of a cache entry (numba's, with the callees called by symbol first).
+CACHE_FORMAT = "symbols-1"
 
 
 def _named_fields(ty: Any, out: list) -> list:
@@ -233,11 +241,31 @@ class KernelCache(FunctionCache):
                 return {}
 
         files._load_index = readable_index
+        # Each entry also carries the separate callees its code calls by symbol (loaded
+        # first, so that the JIT can resolve them).
+        impl = self._impl
+        reduce, rebuild = impl.reduce, impl.rebuild
+
+        def reduce_with_symbols(cres):
+            return list(_symbols(cres.library)), reduce(cres)
+
+        def rebuild_with_symbols(target_context, payload):
+            symbols, data = payload
+            try:
+                _load_symbols(symbols)
+            except (LookupError, ImportError, AttributeError, ValueError):
+                return None  # a callee gone, changed or compiled again: compile instead
+            cres = rebuild(target_context, data)
+            if symbols:
+                _SYMBOLS[cres.library] = dict.fromkeys(symbols)
+            return cres
+
+        impl.reduce, impl.rebuild = reduce_with_symbols, rebuild_with_symbols
 
     def _sources(self) -> str:
         """What the kernel is built from, whatever its argument types."""
         return (f"{kernel_digest(self._py_func)}:{_build(self._dispatcher)}:"
-                f"{int(numba.config.OPT)}")
+                f"{int(numba.config.OPT)}:{CACHE_FORMAT}")
 
     def _built_from(self, sig: Any) -> str:
         args = sig.args if hasattr(sig, "args") else sig
@@ -368,7 +396,8 @@ def _compile_one_at_a_time(dispatcher: Dispatcher) -> None:
     dispatcher.compile = compile
 
 
-def kernel[F: Callable](fn: F | None = None, *, inline: bool = False) -> F:
+def kernel[F: Callable](fn: F | None = None, *, inline: bool = False,
+                        separate: bool = False) -> F:
     """Compile ``fn`` with numba (cached on disk, keyed by :class:`KernelCache`; it
     releases the GIL, so threads can run kernels side by side), or leave it as Python
     when ``NUMBA_DISABLE_JIT=1``. Use as ``@kernel`` or ``@kernel(inline=True)``.
@@ -378,14 +407,26 @@ def kernel[F: Callable](fn: F | None = None, *, inline: bool = False) -> F:
     machine code on its own as well. Worth it for a large kernel with one caller (the
     day, into :func:`~trucesim.core.day.simulate_days`: about 6 s of CPU of the first
     compile); called from Python it still compiles on its own.
+
+    ``separate=True`` compiles the kernel once, into machine code of its own, which the
+    kernels calling it call by its symbol (:class:`Callee`): its code is not linked into
+    each caller and optimised and turned into machine code again there. Worth it for a
+    large kernel called a few times a day (the mechanisms the day calls), which LLVM
+    would not inline anyway; a small kernel called in a loop is better linked (inlined).
     """
     if fn is None:
-        return functools.partial(kernel, inline=inline)  # type: ignore[return-value]
+        return functools.partial(kernel, inline=inline,  # type: ignore[return-value]
+                                 separate=separate)
+    if inline and separate:
+        raise ValueError(f"kernel {fn.__qualname__}: inline and separate exclude each other")
     options = {"inline": "always"} if inline else {}
     if jit_disabled():
         return numba.njit(nogil=True, **options)(fn)  # the function itself
-    return Kernel(fn, targetoptions={"nopython": True, "nogil": True, "boundscheck": None,
-                                     "no_cfunc_wrapper": True, **options})
+    compiled = Kernel(fn, targetoptions={"nopython": True, "nogil": True,
+                                         "boundscheck": None, "no_cfunc_wrapper": True,
+                                         **options})
+    compiled.callee.separate = separate
+    return compiled
 
 
 #: What the cache files of a kernel's :attr:`Kernel.callee` add to the kernel's own names.
@@ -436,11 +477,73 @@ class Kernel(CPUDispatcher):
 class Callee(CPUDispatcher):
     """A kernel's twin for calls from other kernels (:attr:`Kernel.callee`): compiled
     without numba's Python wrapper, so calling it from Python is refused (its entry
-    point would be a null function pointer)."""
+    point would be a null function pointer).
+
+    numba links the code of a function into each function that calls it (as LLVM IR,
+    optimised and turned into machine code again there, so that it can be inlined). A
+    :attr:`separate` callee is instead called by its symbol, which the JIT resolves to
+    its own machine code (:func:`_call_by_symbol`)."""
+
+    #: Called by its symbol, not linked into its callers (``kernel(separate=True)``).
+    separate = False
 
     def __call__(self, *args, **kwargs):
         raise TypeError(f"{self.py_func.__qualname__}.callee is compiled for calls from "
                         "kernels only: call the kernel itself from Python")
+
+    def add_overload(self, cres):
+        super().add_overload(cres)
+        if self.separate:
+            _call_by_symbol(self, cres)
+
+
+# ------------------------------------------------------------- calls by symbol
+#: The separate callees (module, name, argument types) whose symbols the code of a library
+#: refers to, its own and that of the libraries linked into it: a cached library can only
+#: be loaded once they are (:meth:`KernelCache.rebuild`).
+_SYMBOLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _symbols(library) -> dict:
+    """The separate callees the code of ``library`` calls (including linked libraries')."""
+    found = dict(_SYMBOLS.get(library, {}))
+    for linked in getattr(library, "_linking_libraries", ()):
+        found.update(_symbols(linked))
+    return found
+
+
+def _call_by_symbol(callee: Callee, cres) -> None:
+    """Make calls to ``cres`` (an overload of ``callee``) from kernels compiled after it
+    declare its symbol and call it, instead of linking its library: numba's own call
+    (:func:`numba.core.imputils.user_function`) with no library to link, which notes the
+    symbol for the caller's cache entry. Registered after numba's, so it is the one
+    numba finds for this signature."""
+    call = imputils.user_function(cres.fndesc, ())
+    key = (callee.py_func.__module__, callee.py_func.__qualname__,
+           tuple(cres.signature.args), cres.fndesc.mangled_name)
+
+    def imp(context, builder, sig, args):
+        _SYMBOLS.setdefault(context.active_code_library, {})[key] = None
+        return call(context, builder, sig, args)
+
+    imp.signature = call.signature
+    imp.libs = ()
+    callee.targetctx._defns[cres.entry_point].append(imp, imp.signature)
+
+
+def _load_symbols(symbols) -> None:
+    """Load (or compile) each separate callee ``(module, name, argument types, symbol)``
+    that a cached library calls, so that the JIT resolves its symbols when it loads.
+    LookupError if one is not a separate kernel, or its code (compiled again since) has
+    another symbol: numba's names carry a number of the process that compiled them."""
+    for module, name, args, symbol in symbols:
+        kernel_ = getattr(importlib.import_module(module), name, None)
+        callee = getattr(kernel_, "callee", None)
+        if not isinstance(callee, Callee) or not callee.separate:
+            raise LookupError(f"{module}.{name} is no separate kernel")
+        callee.compile(args)
+        if callee.overloads[args].fndesc.mangled_name != symbol:
+            raise LookupError(f"{module}.{name} was compiled again: another symbol")
 
 
 def _borrow(typingctx, value):
