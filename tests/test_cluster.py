@@ -165,6 +165,9 @@ class Cluster:
         import trucesim
         from trucesim.numerics.jit import numba_cache_folder
 
+        cache.mkdir(parents=True, exist_ok=True)
+        if os.environ.get("NUMBA_CACHE_DIR"):  # the same layout as the worker's
+            shutil.copytree(os.environ["NUMBA_CACHE_DIR"], cache, dirs_exist_ok=True)
         package = Path(trucesim.__file__).resolve().parent
         for cached in [*package.rglob("*.nbi"), *package.rglob("*.nbc")]:
             source = cached.parent.parent / "any.py"  # a file of the cached kernel's folder
