@@ -64,6 +64,8 @@ def test_split_takes_the_westmost_share_and_makes_new_fronts():
     assert gangs.exists[2] and gangs.authority[2] == gangs.authority[0]
     # The faction fights its parent, and keeps the parent's peace with gang 1.
     assert gangs.hostile[2, 0] and gangs.hostile[0, 2] and not gangs.hostile[2, 1]
+    assert gangs.hostile.tolist() == [[False, False, True], [False, False, False],
+                                      [True, False, False]]  # row and column copied
     assert _front_pairs(edges, fronts) == [(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)]
     assert list(gangs.clique_count) == [2, 1, 2]
     # Edges that are not fronts keep no excitation, so new fronts start without.

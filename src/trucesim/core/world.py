@@ -233,8 +233,11 @@ def split_gang(cliques, gangs, parent, faction, share):
         cliques.restraint[i] = 0.0
         cliques.pressure[i] = 0.0
     gangs.exists[faction] = True
-    gangs.hostile[faction, :] = gangs.hostile[parent, :]
-    gangs.hostile[:, faction] = gangs.hostile[:, parent]
+    hostile = gangs.hostile  # the parent's row and column, copied (loops compile faster
+    for g in range(hostile.shape[1]):  # than numba's generic slice assignment)
+        hostile[faction, g] = hostile[parent, g]
+    for g in range(hostile.shape[0]):
+        hostile[g, faction] = hostile[g, parent]
     gangs.hostile[faction, parent] = True
     gangs.hostile[parent, faction] = True
     gangs.hostile[faction, faction] = False
