@@ -167,7 +167,8 @@ class Cluster:
 
         cache.mkdir(parents=True, exist_ok=True)
         if os.environ.get("NUMBA_CACHE_DIR"):  # the same layout as the worker's
-            shutil.copytree(os.environ["NUMBA_CACHE_DIR"], cache, dirs_exist_ok=True)
+            shutil.copytree(os.environ["NUMBA_CACHE_DIR"], cache, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns("*.lock"))
         package = Path(trucesim.__file__).resolve().parent
         for cached in [*package.rglob("*.nbi"), *package.rglob("*.nbc")]:
             source = cached.parent.parent / "any.py"  # a file of the cached kernel's folder

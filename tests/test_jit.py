@@ -474,66 +474,74 @@ SEPARATE = {
     "__init__.py": "",
     "s.py": "from trucesim.numerics.jit import kernel\n\n\n"
             "@kernel(separate=True)\ndef heavy(x):\n    return 3.0 * x + 1.0\n\n\n"
-            "@kernel\ndef mid(x):\n    return 2.0 * heavy(x)\n\n\n"
-            "@kernel\ndef top(x):\n    return mid(x) + heavy(x)\n",
+            "@kernel\ndef mid(x):\n    return 2.0 * heavy(x) + heavy(x)\n\n\n"
+            "@kernel\ndef top(x):\n    return mid(x)\n\n\n"
+            "@kernel\ndef top2(x):\n    return mid(x)\n",
 }
+# argv: which kernel to call, and how many throwaway functions to compile first (each
+# moves numba's count of compiled functions, which its symbols carry)
 RUN_SEPARATE = """
-import json, numba
+import json, sys, numba
 from spkg import s
-value = s.top(1.0)
+for k in range(int(sys.argv[2])):
+    numba.njit(lambda x: x + k)(1.0)
+kernel = getattr(s, sys.argv[1])
+value = kernel(1.0)
 sig = (numba.float64,)
-compiled = sum(s.top.stats.cache_misses.values()) == 1  # not loaded from the cache
-ir = s.top.inspect_llvm(sig).splitlines() if compiled else None
-
-
-def lines(kind, name):
-    return sum(line.startswith(kind) and name in line for line in ir)
-
-
+misses = [sum(k.stats.cache_misses.values()) for k in (kernel, s.mid.callee,
+                                                       s.heavy.callee)]
 code = None
-if ir is not None:  # top's code: heavy declared only, mid linked
+if misses[0] == 1:  # compiled here, not loaded from the cache: its code, heavy declared
+    ir = kernel.inspect_llvm(sig).splitlines()  # only, mid linked (or inlined)
+
+    def lines(kind, name):
+        return sum(line.startswith(kind) and name in line for line in ir)
+
     heavy = s.heavy.callee.overloads[sig].fndesc.mangled_name
-    mid = s.mid.callee.overloads[sig].fndesc.mangled_name
     code = {"heavy": [lines("declare", heavy), lines("define", heavy)],
-            "mid": lines("declare", mid)}
+            "mid": lines("declare", s.mid.callee.overloads[sig].fndesc.mangled_name)}
 print(json.dumps({
-    "value": value,
-    "misses": [sum(k.stats.cache_misses.values()) for k in (s.top, s.mid.callee,
-                                                           s.heavy.callee)],
+    "value": value, "misses": misses,
     "loaded": [sig in k.overloads for k in (s.mid.callee, s.heavy.callee)],
-    "code": code}))
+    "symbol": s.heavy.callee.overloads[sig].fndesc.mangled_name, "code": code}))
 """
 
 
 @pytest.mark.slow
 def test_a_separate_kernel_is_called_by_its_symbol_and_loaded_before_its_callers(tmp_path):
-    """Kernels calling a ``separate`` kernel (``spkg.s.heavy``) call its own machine code
-    by its symbol (a declaration in their code, not a linked copy), directly or through a
-    linked kernel (``mid``). A process that loads them from the cache loads the separate
-    kernel first (else the JIT could not resolve the symbol), compiling it where its
-    entry is gone (and then its callers too: their code names the symbol it had)."""
+    """Kernels calling a ``separate`` kernel (``spkg.s.heavy``), here through a linked
+    kernel (``mid``), call its own machine code by its symbol: a declaration in their
+    code, not a linked copy. A process loading them from the cache loads the separate
+    kernel first, else the JIT could not resolve the symbol (a crash): for a caller
+    compiled with ``mid`` loaded from the cache too. Where the separate kernel's entry is
+    gone it compiles again, under another symbol, and the entries naming the old one are
+    compiled again, not loaded."""
     package = tmp_path / "spkg"
     package.mkdir()
     for name, text in SEPARATE.items():
         (package / name).write_text(text)
 
-    def run():
-        return json.loads(_run(RUN_SEPARATE, path=tmp_path,
+    def run(kernel, shift=0):
+        return json.loads(_run(RUN_SEPARATE, kernel, str(shift), path=tmp_path,
                                env={"NUMBA_CACHE_DIR": str(tmp_path / "cache")}).stdout)
 
-    assert run() == {"value": 12.0, "misses": [1, 1, 1], "loaded": [True, True],
-                     "code": {"heavy": [1, 0], "mid": 0}}  # heavy declared, mid linked
-    # top's entry holds mid's code, not heavy's: heavy is loaded with it
-    assert run() == {"value": 12.0, "misses": [0, 0, 0], "loaded": [False, True],
-                     "code": None}
+    first = run("top2")
+    assert first["value"] == 12.0 and first["misses"] == [1, 1, 1]
+    assert first["code"] == {"heavy": [1, 0], "mid": 0}  # heavy declared, mid linked
+    # mid loaded from the cache (heavy first), linked into top: top's entry names heavy
+    assert run("top") == {"value": 12.0, "misses": [1, 0, 0], "loaded": [True, True],
+                          "symbol": first["symbol"], "code": {"heavy": [1, 0], "mid": 0}}
+    # top loaded: heavy with it (top's code calls it through mid's), mid not needed
+    assert run("top") == {"value": 12.0, "misses": [0, 0, 0], "loaded": [False, True],
+                          "symbol": first["symbol"], "code": None}
     entries = list((tmp_path / "cache").rglob("s.heavy-*-callee.*"))
     assert entries
     for entry in entries:
         entry.unlink()
-    # heavy compiles again, under another symbol: the entries naming the old one (top's,
-    # mid's) are not loaded (the JIT could not resolve it) but compiled again
-    assert run() == {"value": 12.0, "misses": [1, 1, 1], "loaded": [True, True],
-                     "code": {"heavy": [1, 0], "mid": 0}}
+    again = run("top", shift=10)  # heavy compiles again, after 10 other functions
+    assert again["symbol"] != first["symbol"]  # the premise: another symbol
+    assert again == {"value": 12.0, "misses": [1, 1, 1], "loaded": [True, True],
+                     "symbol": again["symbol"], "code": {"heavy": [1, 0], "mid": 0}}
 
 
 def test_a_kernel_is_not_both_inlined_and_separate():

@@ -254,7 +254,7 @@ class KernelCache(FunctionCache):
             try:
                 _load_symbols(symbols)
             except (LookupError, ImportError, AttributeError, ValueError):
-                return None  # a callee gone, changed or compiled again: compile instead
+                return None  # a callee gone, changed or named otherwise: compile instead
             cres = rebuild(target_context, data)
             if symbols:
                 _SYMBOLS[cres.library] = dict.fromkeys(symbols)
@@ -498,9 +498,9 @@ class Callee(CPUDispatcher):
 
 
 # ------------------------------------------------------------- calls by symbol
-#: The separate callees (module, name, argument types) whose symbols the code of a library
-#: refers to, its own and that of the libraries linked into it: a cached library can only
-#: be loaded once they are (:meth:`KernelCache.rebuild`).
+#: The separate callees (module, name, argument types, symbol) whose symbols the code of a
+#: library refers to, its own and that of the libraries linked into it: a cached library
+#: can only be loaded once they are (``KernelCache``'s rebuild).
 _SYMBOLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -534,8 +534,9 @@ def _call_by_symbol(callee: Callee, cres) -> None:
 def _load_symbols(symbols) -> None:
     """Load (or compile) each separate callee ``(module, name, argument types, symbol)``
     that a cached library calls, so that the JIT resolves its symbols when it loads.
-    LookupError if one is not a separate kernel, or its code (compiled again since) has
-    another symbol: numba's names carry a number of the process that compiled them."""
+    LookupError if one is not a separate kernel, or its code now has another symbol than
+    the library calls (numba's names carry a count of the functions compiled before in
+    the process that compiled it: code compiled again may be named otherwise)."""
     for module, name, args, symbol in symbols:
         kernel_ = getattr(importlib.import_module(module), name, None)
         callee = getattr(kernel_, "callee", None)
