@@ -233,14 +233,16 @@ def split_gang(cliques, gangs, parent, faction, share):
         cliques.restraint[i] = 0.0
         cliques.pressure[i] = 0.0
     gangs.exists[faction] = True
-    hostile = gangs.hostile  # the parent's row and column, copied (loops compile faster
-    for g in range(hostile.shape[1]):  # than numba's generic slice assignment)
+    # The parent's row, then its column, copied by loops (numba's generic 2-d slice
+    # assignment took about 2.5 s of the first compile).
+    hostile = gangs.hostile
+    for g in range(hostile.shape[1]):
         hostile[faction, g] = hostile[parent, g]
     for g in range(hostile.shape[0]):
         hostile[g, faction] = hostile[g, parent]
-    gangs.hostile[faction, parent] = True
-    gangs.hostile[parent, faction] = True
-    gangs.hostile[faction, faction] = False
+    hostile[faction, parent] = True
+    hostile[parent, faction] = True
+    hostile[faction, faction] = False
     gangs.authority[faction] = gangs.authority[parent]
     gangs.isolation[faction] = gangs.isolation[parent]
     gangs.forced_until[faction] = -(10**9)  # no communique of the parent binds it

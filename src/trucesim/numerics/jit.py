@@ -253,7 +253,7 @@ class KernelCache(FunctionCache):
             symbols, data = payload
             try:
                 _load_symbols(symbols)
-            except (LookupError, ImportError, AttributeError, ValueError):
+            except (LookupError, ImportError):
                 return None  # a callee gone, changed or named otherwise: compile instead
             cres = rebuild(target_context, data)
             if symbols:
