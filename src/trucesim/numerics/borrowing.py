@@ -1,22 +1,27 @@
-"""Kernels that borrow their arguments: numba's lowering without a count per argument.
+"""Kernels that borrow their values: numba's lowering without counts nothing needs.
 
-numba makes every compiled function own its arguments: on entry it increments the
-reference count of each array it takes (each array of each named tuple: 26 for the
-model's cliques), and decrements each when the argument's variable dies. The caller holds
-them for the whole call anyway (its own variables live until the call returns), so
-for a function called only from other compiled functions those two calls per array are
-redundant; the day's kernels are such functions (:attr:`trucesim.numerics.jit.Kernel.callee`),
-and those counts were most of the day's fixed cost, even on borrowed arrays
-(:func:`trucesim.numerics.jit.borrow`), where each is a call that finds no owner and
-returns.
+numba makes every compiled function own what its variables hold: each array an argument
+brings (each array of each named tuple: 26 for the model's cliques) is counted on entry
+and released when the argument's variable dies, and so is each array a variable takes
+out of a named tuple (``cliques.members``), wherever it does. Where something else holds
+the value for the whole call, those counts are redundant, and they were most of the
+day's fixed cost and most of its code: about 2,000 counts in the LLVM IR of
+:func:`~trucesim.core.day.simulate_days`, the day inlined (35,826 lines, 28,549 of them
+taking values apart for the counts and calls).
 
-:class:`BorrowingCompiler` is numba's nopython pipeline with one lowering changed
-(:class:`BorrowingLower`): an argument's variable that the function never assigns again
-*borrows* its value, like a CPython function's arguments. It is not counted on entry nor
-released when it dies. Everything else is numba's: values made from an argument (an
-attribute, a view, a tuple, an alias, the cast numba returns) are counted as usual, so
-they may outlive the call, and what the function returns is a new reference, as the
-caller expects.
+A variable *borrows* its value when every assignment to it is
+- a call of :func:`trucesim.numerics.jit.borrow` (arrays without an owner: counting them
+  tests a null and returns);
+- in a kernel's twin (:attr:`trucesim.numerics.jit.Kernel.callee`, called from kernels
+  only), an argument never assigned again: the caller holds it for the whole call, as a
+  CPython function's arguments;
+- a member of a tuple that borrows (a named tuple's field, an unpacked item; the tuple
+  holds its members), a tuple of borrowed values, or another variable that borrows.
+
+:class:`BorrowingLower` lowers assigning such a variable and its death without counts,
+and returning one takes the reference the caller receives. Everything else is numba's:
+a view, a cast or a copy of a borrowed array is counted as usual, so it may outlive the
+call.
 """
 
 from __future__ import annotations
@@ -26,18 +31,109 @@ import functools
 import hashlib
 from pathlib import Path
 
-from numba.core import ir
+from numba.core import ir, types
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import register_pass
 from numba.core.lowering import Lower
+from numba.core.runtime.context import NRTContext
 from numba.core.typed_passes import NativeLowering
+
+#: Expressions whose value is a member of the tuple they read (read from a tuple only).
+_MEMBER_OF = {"getattr", "static_getitem", "getitem", "exhaust_iter", "cast"}
 
 
 class BorrowingLower(Lower):
-    """numba's lowering, where an argument never assigned again is borrowed."""
+    """numba's lowering, where a variable that borrows its value (the module's
+    docstring) is not counted: the kernels called from Python, whose arguments numba
+    counts as usual."""
 
     def pre_lower(self):
         super().pre_lower()
+        self._borrowing = self._find_borrowing(self._borrowed_arguments())
+
+    def _borrowed_arguments(self) -> set[str]:
+        """The variables holding arguments the caller holds throughout the call."""
+        return set()
+
+    def _find_borrowing(self, borrowed: set[str]) -> set[str]:
+        """Every variable that borrows its value, from the ``borrowed`` arguments: the
+        largest set closed under the module docstring's rules (assignments in loops
+        included), grown until nothing changes."""
+        values: dict[str, list] = {}
+        for block in self.func_ir.blocks.values():
+            for stmt in block.body:
+                if isinstance(stmt, ir.Assign):
+                    values.setdefault(stmt.target.name, []).append(stmt.value)
+        borrowing = set(borrowed)
+
+        def borrows(value) -> bool:
+            if isinstance(value, ir.Var):
+                return value.name in borrowing
+            if not isinstance(value, ir.Expr):
+                return False
+            if value.op == "call":
+                return getattr(self._global(value.func), "gives_unowned", False)
+            if value.op == "build_tuple":
+                return all(item.name in borrowing for item in value.items)
+            if value.op in _MEMBER_OF:
+                return (value.value.name in borrowing
+                        and isinstance(self.typeof(value.value.name), types.BaseTuple))
+            return False
+
+        changed = True
+        while changed:
+            changed = False
+            for name, assigned in values.items():
+                if name not in borrowing and all(borrows(v) for v in assigned):
+                    borrowing.add(name)
+                    changed = True
+        return borrowing
+
+    def _global(self, var):
+        """The global (or closure) value ``var`` names, or None."""
+        try:
+            definition = self.func_ir.get_definition(var)
+        except KeyError:
+            return None
+        return (definition.value if isinstance(definition, (ir.Global, ir.FreeVar))
+                else None)
+
+    def lower_inst(self, inst):
+        if ((isinstance(inst, ir.Assign) and inst.target.name in self._borrowing)
+                or (isinstance(inst, ir.Del) and inst.value in self._borrowing)):
+            # Taken without a count, or dies with nothing to release. numba's lowering
+            # and the implementations it calls count through the context's runtime
+            # (``context.nrt``): for this one instruction, one that counts nothing.
+            counting = self.context.nrt
+            self.context.__dict__["nrt"] = _Uncounted(self.context, counting._enabled)
+            try:
+                super().lower_inst(inst)
+            finally:
+                self.context.__dict__["nrt"] = counting
+            return
+        if isinstance(inst, ir.Return) and inst.value.name in self._borrowing:
+            # The caller receives a new reference: take it now. (numba's IR returns a
+            # cast of the variable, which counts its own reference, unless the
+            # variable is a tuple that borrows.)
+            self.incref(self.typeof(inst.value.name), self.loadvar(inst.value.name))
+        super().lower_inst(inst)
+
+
+class _Uncounted(NRTContext):
+    """numba's runtime context, counting no reference."""
+
+    def incref(self, builder, typ, value):
+        pass
+
+    def decref(self, builder, typ, value):
+        pass
+
+
+class ArgumentBorrowingLower(BorrowingLower):
+    """:class:`BorrowingLower` for a kernel's twin, called from kernels only: an
+    argument never assigned again borrows its value too."""
+
+    def _borrowed_arguments(self) -> set[str]:
         stores: dict[str, int] = {}
         args = set()
         for block in self.func_ir.blocks.values():
@@ -46,36 +142,7 @@ class BorrowingLower(Lower):
                     stores[stmt.target.name] = stores.get(stmt.target.name, 0) + 1
                     if isinstance(stmt.value, ir.Arg):
                         args.add(stmt.target.name)
-        self._borrowed = {name for name in args if stores[name] == 1}
-        self._uncounted = False
-
-    def lower_inst(self, inst):
-        if isinstance(inst, ir.Assign) and inst.target.name in self._borrowed:
-            self._uncounted_lower(inst)  # the argument: not counted on entry
-        elif isinstance(inst, ir.Del) and inst.value in self._borrowed:
-            self._uncounted_lower(inst)  # its variable dies: nothing to release
-        else:
-            if isinstance(inst, ir.Return) and inst.value.name in self._borrowed:
-                # The caller receives a new reference: take it now. (numba's IR returns
-                # a cast of the variable, which counts its own reference, so this only
-                # guards a borrowed argument returned as it is.)
-                self.incref(self.typeof(inst.value.name), self.loadvar(inst.value.name))
-            super().lower_inst(inst)
-
-    def _uncounted_lower(self, inst):
-        self._uncounted = True
-        try:
-            super().lower_inst(inst)
-        finally:
-            self._uncounted = False
-
-    def incref(self, typ, val):
-        if not self._uncounted:
-            super().incref(typ, val)
-
-    def decref(self, typ, val):
-        if not self._uncounted:
-            super().decref(typ, val)
+        return {name for name in args if stores[name] == 1}
 
 
 @register_pass(mutates_CFG=True, analysis_only=False)
@@ -89,16 +156,37 @@ class BorrowingLowering(NativeLowering):
         return BorrowingLower
 
 
+@register_pass(mutates_CFG=True, analysis_only=False)
+class ArgumentBorrowingLowering(NativeLowering):
+    """numba's native lowering pass with :class:`ArgumentBorrowingLower`."""
+
+    _name = "trucesim_argument_borrowing_lowering"
+
+    @property
+    def lowering_class(self):
+        return ArgumentBorrowingLower
+
+
 class BorrowingCompiler(CompilerBase):
-    """numba's nopython pipeline, lowered by :class:`BorrowingLowering`."""
+    """numba's nopython pipeline, lowered by :class:`BorrowingLowering` (the kernels
+    called from Python)."""
+
+    lowering = BorrowingLowering
 
     def define_pipelines(self):
         pipeline = DefaultPassBuilder.define_nopython_pipeline(self.state)
-        pipeline.passes = [(BorrowingLowering, "native lowering, arguments borrowed")
+        pipeline.passes = [(self.lowering, self.lowering._name)
                            if cls is NativeLowering else (cls, text)
                            for cls, text in pipeline.passes]
         pipeline.finalize()
         return [pipeline]
+
+
+class ArgumentBorrowingCompiler(BorrowingCompiler):
+    """numba's nopython pipeline, lowered by :class:`ArgumentBorrowingLowering` (the
+    kernels' twins, called from kernels)."""
+
+    lowering = ArgumentBorrowingLowering
 
 
 def source_digest(source: str) -> str:

@@ -47,7 +47,11 @@ from numba.core.dispatcher import Dispatcher
 from numba.core.extending import _Intrinsic
 from numba.core.registry import CPUDispatcher
 
-from trucesim.numerics.borrowing import BorrowingCompiler, lowering_digest
+from trucesim.numerics.borrowing import (
+    ArgumentBorrowingCompiler,
+    BorrowingCompiler,
+    lowering_digest,
+)
 
 try:
     import fcntl
@@ -191,10 +195,11 @@ def _options(dispatcher: Dispatcher) -> str:
 
 
 def _build(dispatcher: Dispatcher) -> str:
-    """How ``dispatcher`` compiles: its options and, lowered to borrow its arguments
-    (:class:`~trucesim.numerics.borrowing.BorrowingCompiler`), that lowering's code; and
+    """How ``dispatcher`` compiles: its options and, lowered by trucesim's lowering
+    (:class:`~trucesim.numerics.borrowing.BorrowingCompiler` and its twin's), that
+    lowering's code; and
     whether its callers call it by symbol (:attr:`Callee.separate`)."""
-    borrows = dispatcher._compiler.pipeline_class is BorrowingCompiler
+    borrows = issubclass(dispatcher._compiler.pipeline_class, BorrowingCompiler)
     return (_options(dispatcher) + (f":{lowering_digest()}" if borrows else "")
             + (":separate" if getattr(dispatcher, "separate", False) else ""))
 
@@ -447,14 +452,15 @@ class Kernel(CPUDispatcher):
     """
 
     def __init__(self, py_func, locals=None, targetoptions=None, **kwargs):  # noqa: A002
-        super().__init__(py_func, locals=locals, targetoptions=targetoptions, **kwargs)
+        super().__init__(py_func, locals=locals, targetoptions=targetoptions,
+                         pipeline_class=BorrowingCompiler, **kwargs)
         self._cache = KernelCache(self)  # what njit(cache=True) does, with our key
         _compile_one_at_a_time(self)
         #: The kernel as other kernels call it: compiled without numba's Python wrapper,
         #: so its machine code cannot be called from Python (:class:`Callee`).
         self.callee = Callee(py_func, locals=locals, targetoptions={
             **self.targetoptions, "no_cpython_wrapper": True},
-            pipeline_class=BorrowingCompiler)
+            pipeline_class=ArgumentBorrowingCompiler)
         self.callee._cache = KernelCache(self.callee, CALLEE_FILES)
         _compile_one_at_a_time(self.callee)
 
@@ -600,6 +606,10 @@ def _borrow(typingctx, value):
 class _Borrow(_Intrinsic):
     """numba's intrinsic, which called as plain Python (``NUMBA_DISABLE_JIT=1``,
     :func:`record_calls`) gives the value itself."""
+
+    #: What it gives has no owner: a variable holding it borrows it
+    #: (:class:`~trucesim.numerics.borrowing.BorrowingLower`).
+    gives_unowned = True
 
     def __call__(self, value):
         return value
