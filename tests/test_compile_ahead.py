@@ -156,6 +156,26 @@ def test_the_day_calls_the_kernels_it_is_built_from():
     assert all(isinstance(t, numba.types.Type) for _, sig in calls for t in sig)
 
 
+def test_the_helper_imports_the_kernels_packages_only():
+    """Compiling ahead imports every module of the kernels' packages and nothing of the
+    application (the calibration's pandas-heavy validation, the plots): the helper starts
+    compiling sooner. In a fresh interpreter."""
+    code = ("import json, sys\nfrom trucesim.cli import warm\n"
+            "names = [m.__name__ for m in warm.kernel_modules()]\n"
+            "others = [n for n in sys.modules if n.startswith(('trucesim.calibration',"
+            " 'trucesim.plots', 'matplotlib.pyplot'))]\n"
+            "print(json.dumps([names, others]))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    names, others = json.loads(out)
+    names = set(names)
+    assert {"trucesim.core", "trucesim.core.day", "trucesim.core.world",
+            "trucesim.mechanisms", "trucesim.mechanisms.violence",
+            "trucesim.mechanisms.sampling"} <= names
+    assert all(n.startswith(warm.KERNEL_PACKAGES) for n in names)
+    assert others == []
+
+
 def test_kernel_digests_do_not_depend_on_the_order_they_are_computed():
     """A kernel's cache key is the same whichever kernel's digest a process computes
     first (the command from the day down, compiling ahead from its end up): an attribute
