@@ -471,8 +471,18 @@ def either(pair, fresh):
 
 
 @kernel
+def forms(pair, c, k):
+    a = pair.x if c else pair.y  # either member
+    x, y = pair  # unpacked
+    both = (x, y)
+    return a.sum() + both[k].sum(), (pair.x, pair.y)  # an index at run time; a new tuple
+
+
+@kernel
 def uses(pair, fresh):
-    return first(pair), whole(pair), dot(pair), either(pair, fresh)
+    return (first(pair), whole(pair), dot(pair), either(pair, fresh),
+            forms(pair, fresh, len(pair.x) - (3 if fresh else 4)),  # known at run time
+            forms(pair, fresh, 1 if fresh else 0))  # a literal: numba's overload
 
 
 @kernel
@@ -512,11 +522,13 @@ def test_members_of_borrowed_tuples_are_not_counted_and_nothing_leaks(tmp_path, 
     x, y = np.arange(4.0), np.ones(4)
     pair = m.Pair(x, y)
     counts = sys.getrefcount(x), sys.getrefcount(y)
-    for fresh, mean_of_a in ((False, 6.0), (True, 4.0)):
+    for fresh, sum_of_a, forms in ((False, 6.0, 10.0), (True, 4.0, 10.0)):
         out = m.uses(pair, fresh)
-        assert out[0] is x and out[1][1] is y and out[2] == 6.0 and out[3] == mean_of_a
+        assert out[0] is x and out[1][1] is y and out[2] == 6.0 and out[3] == sum_of_a
+        for result in out[4:]:
+            assert result[0] == forms and result[1][0] is x and result[1][1] is y
     assert m.counted(pair) == m.unowned(pair) == 6.0
-    del out
+    del out, result
     _nrt.memsys_enable_stats()
     try:
         before = rtsys.get_allocation_stats()
@@ -539,6 +551,7 @@ def test_members_of_borrowed_tuples_are_not_counted_and_nothing_leaks(tmp_path, 
     # Called from Python, both count their arguments; counted counts pair.x too.
     assert counts_in("counted") > counts_in("unowned") > 0
     assert counts_in("dot") == 0  # the twin's: its argument's arrays, read in a loop
+    assert counts_in("whole") > 0  # returning the borrowed tuple takes its reference
 
 
 def test_a_kernels_key_follows_how_the_kernels_it_calls_are_lowered(monkeypatch):

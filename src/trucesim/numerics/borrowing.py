@@ -38,7 +38,8 @@ from numba.core.lowering import Lower
 from numba.core.runtime.context import NRTContext
 from numba.core.typed_passes import NativeLowering
 
-#: Expressions whose value is a member of the tuple they read (read from a tuple only).
+#: Expressions that read a member of a tuple without converting it, numba's own
+#: lowering of each (no implementation of ours or an overload's in between).
 _MEMBER_OF = {"getattr", "static_getitem", "getitem", "exhaust_iter", "cast"}
 
 
@@ -56,9 +57,10 @@ class BorrowingLower(Lower):
         return set()
 
     def _find_borrowing(self, borrowed: set[str]) -> set[str]:
-        """Every variable that borrows its value, from the ``borrowed`` arguments: the
-        largest set closed under the module docstring's rules (assignments in loops
-        included), grown until nothing changes."""
+        """Every variable that borrows its value: from the ``borrowed`` arguments, each
+        variable every assignment of which the module docstring's rules allow, added
+        until none is (the smallest such set: a variable assigned in a loop from
+        another that is not yet known to borrow stays counted)."""
         values: dict[str, list] = {}
         for block in self.func_ir.blocks.values():
             for stmt in block.body:
@@ -66,25 +68,38 @@ class BorrowingLower(Lower):
                     values.setdefault(stmt.target.name, []).append(stmt.value)
         borrowing = set(borrowed)
 
-        def borrows(value) -> bool:
-            if isinstance(value, ir.Var):
-                return value.name in borrowing
+        def borrows(name: str, value) -> bool:
+            ty = self.typeof(name)
+            if isinstance(value, ir.Var):  # a copy, not a conversion
+                return value.name in borrowing and self.typeof(value.name) == ty
             if not isinstance(value, ir.Expr):
                 return False
             if value.op == "call":
                 return getattr(self._global(value.func), "gives_unowned", False)
             if value.op == "build_tuple":
-                return all(item.name in borrowing for item in value.items)
-            if value.op in _MEMBER_OF:
-                return (value.value.name in borrowing
-                        and isinstance(self.typeof(value.value.name), types.BaseTuple))
+                return (isinstance(ty, types.BaseTuple) and len(ty) == len(value.items)
+                        and all(item.name in borrowing and self.typeof(item.name) == member
+                                for item, member in zip(value.items, ty, strict=True)))
+            if value.op in _MEMBER_OF and value.value.name in borrowing:
+                of = self.typeof(value.value.name)
+                if value.op == "getitem":  # numba's own: a tuple of one type, an index
+                    index = self.typeof(value.index.name)  # known at run time only (a
+                    # literal index goes through an overload, which returns a new reference)
+                    return (isinstance(of, types.UniTuple | types.NamedUniTuple)
+                            and isinstance(index, types.Integer)
+                            and not isinstance(index, types.Literal))
+                if value.op == "static_getitem" and not isinstance(value.index, int | slice):
+                    return False
+                if value.op in ("exhaust_iter", "cast"):
+                    return of == ty and isinstance(of, types.BaseTuple)
+                return isinstance(of, types.BaseTuple)
             return False
 
         changed = True
         while changed:
             changed = False
             for name, assigned in values.items():
-                if name not in borrowing and all(borrows(v) for v in assigned):
+                if name not in borrowing and all(borrows(name, v) for v in assigned):
                     borrowing.add(name)
                     changed = True
         return borrowing
@@ -104,12 +119,17 @@ class BorrowingLower(Lower):
             # Taken without a count, or dies with nothing to release. numba's lowering
             # and the implementations it calls count through the context's runtime
             # (``context.nrt``): for this one instruction, one that counts nothing.
-            counting = self.context.nrt
-            self.context.__dict__["nrt"] = _Uncounted(self.context, counting._enabled)
+            # No function is compiled meanwhile (it would keep that runtime, and numba
+            # reuses what it compiles): none of these instructions compiles one.
+            context = self.context
+            counting = context.nrt
+            context.__dict__["nrt"] = _Uncounted(context, counting._enabled)
+            context.__dict__["compile_subroutine"] = _refuse_compiling
             try:
                 super().lower_inst(inst)
             finally:
-                self.context.__dict__["nrt"] = counting
+                context.__dict__["nrt"] = counting
+                del context.__dict__["compile_subroutine"]
             return
         if isinstance(inst, ir.Return) and inst.value.name in self._borrowing:
             # The caller receives a new reference: take it now. (numba's IR returns a
@@ -117,6 +137,12 @@ class BorrowingLower(Lower):
             # variable is a tuple that borrows.)
             self.incref(self.typeof(inst.value.name), self.loadvar(inst.value.name))
         super().lower_inst(inst)
+
+
+def _refuse_compiling(*args, **kwargs):
+    raise NotImplementedError(
+        "trucesim.numerics.borrowing: a function compiled while a borrowing variable is "
+        "lowered would count no reference (see BorrowingLower.lower_inst)")
 
 
 class _Uncounted(NRTContext):
