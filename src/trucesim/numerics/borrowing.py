@@ -15,8 +15,11 @@ A variable *borrows* its value when every assignment to it is
 - in a kernel's twin (:attr:`trucesim.numerics.jit.Kernel.callee`, called from kernels
   only), an argument never assigned again: the caller holds it for the whole call, as a
   CPython function's arguments;
-- a member of a tuple that borrows (a named tuple's field, an unpacked item; the tuple
-  holds its members), a tuple of borrowed values, or another variable that borrows.
+- a member of a tuple that borrows (a named tuple's field, an unpacked item, an item at
+  an index known at run time; the tuple holds its members) as numba's own lowering reads
+  it, a tuple of borrowed values, or another variable that borrows, of the same type.
+  (An item at a literal index is read through an overload that returns a new
+  reference: counted.)
 
 :class:`BorrowingLower` lowers assigning such a variable and its death without counts,
 and returning one takes the reference the caller receives. Everything else is numba's:

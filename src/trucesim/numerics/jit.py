@@ -196,9 +196,8 @@ def _options(dispatcher: Dispatcher) -> str:
 
 def _build(dispatcher: Dispatcher) -> str:
     """How ``dispatcher`` compiles: its options and, lowered by trucesim's lowering
-    (:class:`~trucesim.numerics.borrowing.BorrowingCompiler` and its twin's), that
-    lowering's code; and
-    whether its callers call it by symbol (:attr:`Callee.separate`)."""
+    (:class:`~trucesim.numerics.borrowing.BorrowingCompiler` and the twins'), that
+    lowering's code; and whether its callers call it by symbol (:attr:`Callee.separate`)."""
     borrows = issubclass(dispatcher._compiler.pipeline_class, BorrowingCompiler)
     return (_options(dispatcher) + (f":{lowering_digest()}" if borrows else "")
             + (":separate" if getattr(dispatcher, "separate", False) else ""))
