@@ -176,24 +176,22 @@ class ArgumentBorrowingLower(BorrowingLower):
 
 @register_pass(mutates_CFG=True, analysis_only=False)
 class BorrowingLowering(NativeLowering):
-    """numba's native lowering pass with :class:`BorrowingLower`."""
+    """numba's native lowering pass with :attr:`lower`, :class:`BorrowingLower`."""
 
     _name = "trucesim_borrowing_lowering"
+    lower: type[Lower] = BorrowingLower
 
     @property
     def lowering_class(self):
-        return BorrowingLower
+        return self.lower
 
 
 @register_pass(mutates_CFG=True, analysis_only=False)
-class ArgumentBorrowingLowering(NativeLowering):
-    """numba's native lowering pass with :class:`ArgumentBorrowingLower`."""
+class ArgumentBorrowingLowering(BorrowingLowering):
+    """The same pass with :class:`ArgumentBorrowingLower`."""
 
     _name = "trucesim_argument_borrowing_lowering"
-
-    @property
-    def lowering_class(self):
-        return ArgumentBorrowingLower
+    lower = ArgumentBorrowingLower
 
 
 class BorrowingCompiler(CompilerBase):
