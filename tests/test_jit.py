@@ -280,9 +280,10 @@ def test_borrowed_arrays_are_the_same_arrays_without_reference_counting():
 
 
 def test_a_kernels_key_follows_the_code_of_an_intrinsic_it_calls(monkeypatch):
-    """simulate_days calls borrow(): a change to borrow's typing or code generation
-    changes simulate_days' key (its cached machine code would be stale), not the key of
-    a kernel that does not call it (day)."""
+    """simulate_days calls borrow(): a change to borrow's typing or code generation, or
+    to whether the lowering takes what it gives as owning nothing, changes
+    simulate_days' key (its cached machine code would be stale), not the key of a kernel
+    that does not call it (day)."""
     from trucesim.core.day import day, simulate_days
 
     jit.kernel_digest.cache_clear()
@@ -299,6 +300,15 @@ def test_a_kernels_key_follows_the_code_of_an_intrinsic_it_calls(monkeypatch):
         monkeypatch.undo()
         jit.kernel_digest.cache_clear()
     assert after[0] != before[0] and after[1] == before[1]
+    # Whether what borrow() gives is lowered as owning nothing is part of it too.
+    monkeypatch.setattr(type(jit.borrow), "gives_unowned", False)
+    jit.kernel_digest.cache_clear()
+    try:
+        unmarked = jit.kernel_digest(simulate_days.py_func), jit.kernel_digest(day.py_func)
+    finally:
+        monkeypatch.undo()
+        jit.kernel_digest.cache_clear()
+    assert unmarked[0] != before[0] and unmarked[1] == before[1]
 
 
 TWINS = """

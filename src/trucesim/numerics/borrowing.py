@@ -6,7 +6,7 @@ and released when the argument's variable dies, and so is each array a variable 
 out of a named tuple (``cliques.members``), wherever it does. Where something else holds
 the value for the whole call, those counts are redundant, and they were most of the
 day's fixed cost and most of its code: about 2,000 counts in the LLVM IR of
-:func:`~trucesim.core.day.simulate_days`, the day inlined (35,826 lines, 28,549 of them
+:func:`~trucesim.core.day.simulate_days`, the day inlined (35,827 lines, 28,549 of them
 taking values apart for the counts and calls).
 
 A variable *borrows* its value when every assignment to it is

@@ -115,8 +115,10 @@ def _value_digest(value: Any, names: frozenset[str], package: str,
         members = ([f"{m.name}={m.value!r}" for m in value]
                    if issubclass(value, enum.Enum) else None)
         return f"type:{value.__module__}.{value.__qualname__}:{fields}:{members}"
-    if isinstance(value, _Intrinsic):  # its typing function, code generation nested in it
-        return f"intrinsic:{value._name}:{kernel_digest(value._defn)}"
+    if isinstance(value, _Intrinsic):  # its typing function, code generation nested in it,
+        # and whether what it gives is lowered as owning nothing (borrowing.BorrowingLower)
+        return (f"intrinsic:{value._name}:{kernel_digest(value._defn)}:"
+                f"{getattr(value, 'gives_unowned', False)}")
     if isinstance(value, types.BuiltinFunctionType | np.ufunc):
         return f"function:{getattr(value, '__module__', '')}.{value.__name__}"
     if isinstance(value, types.FunctionType):  # a plain function numba compiles inline
