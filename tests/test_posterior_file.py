@@ -48,6 +48,23 @@ def test_round_trip(tmp_path):
     assert p.protocol == "A" and p.data_until == dt.date(2013, 12, 31) and p.seed == 7
 
 
+def test_a_file_read_again_gives_its_current_contents(tmp_path):
+    """Parsing is done once per text, not per path: a file rewritten between two reads
+    (a calibration resumed into the same folder) is read as it is now, and a posterior
+    built from it is not shared with the earlier one."""
+    path = tmp_path / "p.toml"
+    path.write_text(posterior_toml(small()))
+    first = load_posterior(path)
+    path.write_text(posterior_toml(small(weights=np.array([0.5, 0.3, 0.2]), seed=8)))
+    second = load_posterior(path)
+    np.testing.assert_allclose(second.weights, [0.5, 0.3, 0.2])
+    assert second.seed == 8 and first.seed == 7
+    np.testing.assert_allclose(first.weights, [0.2, 0.3, 0.5])
+    again = load_posterior(path)
+    assert again is not second and again.overrides_fixed is not second.overrides_fixed
+    np.testing.assert_array_equal(again.values, second.values)
+
+
 def test_draws_follow_weights_and_repeat():
     p = small(values=np.array([[0.001, 0.3], [0.002, 0.4]]), weights=np.array([0.9, 0.1]))
     idx = p.indices(4000)

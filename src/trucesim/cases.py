@@ -405,17 +405,16 @@ def load_case(spec: str | Path, *, posteriors: bool = True) -> Case:
     record = load_observed(files["record"])
     check_record(record, files["record"])
     events = load_events(files["events"])
-    for key in ("posterior.hindcast", "posterior.nowcast"):
-        if key in files:
-            posterior = load_posterior(files[key])
-            want = "A" if key.endswith("hindcast") else "B"
-            if posterior.protocol != want:
-                raise ConfigError(src, key, f"{files[key]} is a protocol {posterior.protocol} "
-                                  f"posterior; {key} needs protocol {want}")
+    posteriors_read = {key: load_posterior(files[key]) for key in
+                       ("posterior.hindcast", "posterior.nowcast") if key in files}
+    for key, posterior in posteriors_read.items():
+        want = "A" if key.endswith("hindcast") else "B"
+        if posterior.protocol != want:
+            raise ConfigError(src, key, f"{files[key]} is a protocol {posterior.protocol} "
+                              f"posterior; {key} needs protocol {want}")
     case = Case(case_spec, path, scenario, branches, record, events)
-    for key in ("posterior.hindcast", "posterior.nowcast"):
-        if key in files:
-            case.check_posterior(load_posterior(files[key]))
+    for posterior in posteriors_read.values():
+        case.check_posterior(posterior)
     return case
 
 

@@ -37,6 +37,7 @@ wrong; add ``overrides = {}`` to it if its calibration had none.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,7 +268,16 @@ def load_posterior(path: str | Path) -> Posterior:
     path = Path(path)
     text = read_text(path)
     try:
-        data = tomllib.loads(text)
+        data = _parsed(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", f"malformed TOML: {exc}") from None
     return parse_posterior(data, str(path))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(text: str) -> dict[str, Any]:
+    """The TOML of a posterior file's text, parsed once per distinct text: a case, a
+    nowcast and its branches read the same file again and again, and parsing a bundled
+    posterior (55 kB) takes about 9 ms, building it from the mapping under 1 ms.
+    :func:`parse_posterior` only reads the mapping, so one parse serves every call."""
+    return tomllib.loads(text)
