@@ -118,8 +118,24 @@ def _synthetic_case(folder: Path, seed: int) -> dict:
     return {"after": after, "december": months[11][2]}
 
 
+def _no_unread_outputs(monkeypatch) -> None:
+    """What the calibration writes besides its posterior and that this test never reads:
+    the three figures (not drawn to files; 0.3-0.5 s a calibration) and the posterior
+    predictive check (2 fresh runs instead of 100; 0.6-1 s). The posterior is fitted and
+    written before either (run_calibration: posterior_of, then predictive, then
+    _write_outputs), and the predictive runs have their own seeds, so the posterior file,
+    the filter and the branches are the same as without this."""
+    import matplotlib.pyplot as plt
+
+    from trucesim.calibration import smc, smc_figures
+
+    monkeypatch.setattr(smc, "PREDICTIVE_DRAWS", 2)
+    monkeypatch.setattr(smc_figures, "save", lambda fig, path: plt.close(fig))
+
+
 @pytest.mark.slow
-def test_a_synthetic_case_recovers_its_truth(tmp_path):
+def test_a_synthetic_case_recovers_its_truth(tmp_path, monkeypatch):
+    _no_unread_outputs(monkeypatch)
     covered = {"mu": 0, "december": 0, "status-quo": 0, "truce": 0}
     seeds = (11, 12, 13)
     for seed in seeds:

@@ -339,13 +339,35 @@ def test_sweep_tasks_carry_their_draw_and_its_values(tmp_path):
     assert len({dict(t.parameters)["violence.background_rate"] for t in tasks}) > 1
 
 
-def test_sweep_with_posterior_end_to_end(tmp_path, capsys):
+def _sweeps_in_a_thread(monkeypatch):
+    """The sweep command's runs in a thread of this process instead of a process pool:
+    starting the pool's fork server and a worker importing the package was about 2 s of
+    a 3 s test that checks which draw each run gets. The pool itself is tested in
+    test_sweep_run and test_sweep_kill; a task crossing to a process (pickled) in
+    test_sweep_tasks_carry_their_draw_and_its_values."""
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import contextmanager
+
+    from trucesim.runner import sweep
+    from trucesim.runner.backends import Backend
+
+    @contextmanager
+    def in_a_thread(backend="process", workers=None, scheduler=None):
+        assert backend == "process" and scheduler is None
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            yield Backend(pool, 1, "1 thread (test)")
+
+    monkeypatch.setattr(sweep, "open_backend", in_a_thread)
+
+
+def test_sweep_with_posterior_end_to_end(tmp_path, capsys, monkeypatch):
     import json
 
     import pandas as pd
 
     from trucesim.cli.main import main
 
+    _sweeps_in_a_thread(monkeypatch)
     path = _sweep_files(tmp_path, '"post.toml"')
     out = tmp_path / "out"
     assert main(["sweep", str(path), "--workers", "1", "--out", str(out)]) == 0
@@ -415,6 +437,18 @@ def _fake_validation(monkeypatch):
     return calls
 
 
+def _blank_figures(monkeypatch):
+    """Each validation figure a blank one: what the command draws is checked in
+    test_calibration_validation (test_run_validation_writes_the_report_it_prints), not
+    here, and saving the three drawn figures was 1.2 s of each command's 1.7 s."""
+    import matplotlib.pyplot as plt
+
+    from trucesim.calibration.validation import validate
+
+    for name in ("trajectory_figure", "annual_figure", "facts_figure"):
+        monkeypatch.setattr(validate, name, lambda *a, **k: plt.figure(figsize=(1, 1)))
+
+
 def test_validate_with_a_hindcast_posterior_gives_posterior_predictive_intervals(
         tmp_path, monkeypatch, capsys):
     import json
@@ -422,6 +456,7 @@ def test_validate_with_a_hindcast_posterior_gives_posterior_predictive_intervals
     from trucesim.cli.main import main
 
     calls = _fake_validation(monkeypatch)
+    _blank_figures(monkeypatch)
     out = tmp_path / "v"
     fixture = FIXTURES / "posterior-A.toml"
     assert main(["validate", "-n", "3", "--workers", "1", "--posterior", str(fixture),
