@@ -4,6 +4,7 @@ history database (resume, refusals) and a tiny end-to-end ABC-SMC run."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import textwrap
 
 import pytest
@@ -181,18 +182,40 @@ quantity = "homicides"
 """
 
 
-@pytest.fixture
-def tiny(tmp_path):
-    (tmp_path / "tiny.toml").write_text(TINY_SCENARIO)
-    (tmp_path / "obs.csv").write_text(TINY_DATA)
-    path = tmp_path / "cal.toml"
+def _write_tiny(folder):
+    (folder / "tiny.toml").write_text(TINY_SCENARIO)
+    (folder / "obs.csv").write_text(TINY_DATA)
+    path = folder / "cal.toml"
     path.write_text(TINY_CAL.format(generations=1))
     return path
 
 
-def test_a_run_writes_the_posterior_and_report_and_resumes(tiny, tmp_path, capsys):
+@pytest.fixture
+def tiny(tmp_path):
+    return _write_tiny(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def finished_once(tmp_path_factory):
+    """One finished 1-generation calibration of ``tiny``, run once for the module (each
+    run costs 1.5-3.5 s): the tests that need a finished folder get a copy of it
+    (:func:`finished`), and never write into this one. Only the file names of the
+    calibration are recorded in what it compares (the digest and the posterior name
+    ``scenario = "tiny.toml"``, ``data = "obs.csv"``, ``calibration = "cal.toml"``), so a
+    copy resumes from another folder holding the same files."""
+    folder = tmp_path_factory.mktemp("calibration")
+    out = folder / "done"
+    assert main(["calibrate", str(_write_tiny(folder)), "--workers", "1", "--out",
+                 str(out)]) == 0
+    return out
+
+
+def test_a_run_writes_the_posterior_and_report_and_resumes(tiny, tmp_path, capsys,
+                                                           finished_once):
+    # The first run is the shared one (the same command on the same files); resuming
+    # writes, so into a copy.
     out = tmp_path / "out"
-    assert main(["calibrate", str(tiny), "--workers", "1", "--out", str(out)]) == 0
+    shutil.copytree(finished_once, out)
     for name in ("posterior.toml", "report.md", "marginals.png", "pairs.png",
                  "predictive.png", "history.db", ".trucesim-result.json", "manifest.json"):
         assert (out / name).is_file(), name
@@ -214,18 +237,20 @@ def test_a_run_writes_the_posterior_and_report_and_resumes(tiny, tmp_path, capsy
     assert "| 1 |" in (out / "report.md").read_text()
 
 
-def test_one_worker_runs_are_reproducible(tiny, tmp_path):
-    for name in ("a", "b"):
-        assert main(["calibrate", str(tiny), "--workers", "1", "--out",
-                     str(tmp_path / name)]) == 0
-    assert ((tmp_path / "a" / "posterior.toml").read_text()
+def test_one_worker_runs_are_reproducible(tiny, tmp_path, finished_once):
+    # "a" is the shared run (same files, another folder: the posterior names only the
+    # calibration file's name); "b" is run here.
+    assert main(["calibrate", str(tiny), "--workers", "1", "--out",
+                 str(tmp_path / "b")]) == 0
+    assert ((finished_once / "posterior.toml").read_text()
             == (tmp_path / "b" / "posterior.toml").read_text())
 
 
 @pytest.fixture
-def finished(tiny, tmp_path):
+def finished(tiny, tmp_path, finished_once):
+    """A finished calibration of ``tiny`` in this test's folder: a copy of the shared one."""
     out = tmp_path / "done"
-    assert main(["calibrate", str(tiny), "--workers", "1", "--out", str(out)]) == 0
+    shutil.copytree(finished_once, out)
     return out
 
 

@@ -22,6 +22,7 @@ import sysconfig
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -189,23 +190,50 @@ class Cluster:
                                        f"worker{i}", "--no-dashboard",
                                        "--local-directory", "."])
 
+    def wait_ready(self, workers: int) -> None:
+        """Wait until ``workers`` workers have joined the scheduler (fail if they do not)."""
+        from distributed import Client
+
+        try:
+            with Client(self.address, timeout="30s", set_as_default=False) as client:
+                client.wait_for_workers(workers, timeout=60)
+        except (OSError, TimeoutError) as exc:
+            pytest.fail(f"the cluster did not start ({exc}); scheduler log: "
+                        f"{self.log('scheduler')}; worker0 log: {self.log('worker0')}")
+
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
         """Signal a process and everything it started (runuser, nanny, worker: one
         process group); SIGKILL what is left after 15 s."""
-        proc = self.procs[name]
+        self.kill_all([name], sig)
+
+    def kill_all(self, names: list[str], sig: signal.Signals = signal.SIGKILL) -> None:
+        """:meth:`kill` for several processes, signalled in the order of ``names`` and
+        then waited for together (each one's shutdown takes seconds: in parallel, they
+        take those of the slowest)."""
+        left = list(names)
         for signum in dict.fromkeys((sig, signal.SIGKILL)):
-            try:
-                os.killpg(proc.pid, signum)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(timeout=15)
+            signalled = []
+            for name in left:
+                try:
+                    os.killpg(self.procs[name].pid, signum)
+                    signalled.append(name)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 15
+            left = []
+            for name in signalled:
+                proc = self.procs[name]
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    left.append(name)
+                    continue
                 if signum == signal.SIGKILL:
-                    os.killpg(proc.pid, signal.SIGKILL)  # children that outlived runuser
-                return
-            except subprocess.TimeoutExpired:
-                continue
-            except ProcessLookupError:
+                    try:
+                        os.killpg(proc.pid, signal.SIGKILL)  # children that outlived runuser
+                    except ProcessLookupError:
+                        pass
+            if not left:
                 return
 
     def log(self, name: str) -> str:
@@ -215,10 +243,10 @@ class Cluster:
             return ""
 
     def stop(self) -> None:
-        """Stop every process (workers first), then delete their folders and the
+        """Stop every process (workers signalled first, then all waited for together),
+        then delete their folders and the
         semaphores a killed process left in /dev/shm."""
-        for name in reversed(list(self.procs)):
-            self.kill(name, signal.SIGTERM)
+        self.kill_all(list(reversed(self.procs)), signal.SIGTERM)
         for home in [*self.homes.values(), self.python_dir]:
             shutil.rmtree(home, ignore_errors=True)
         uid = self.user.pw_uid
@@ -244,12 +272,13 @@ def written_by_cluster(since: float, homes: list[Path]) -> list[str]:
     os.utime(marker.name, (since - 1, since - 1))
     found = []
     try:
-        for root in dict.fromkeys(r for r in roots if os.path.isdir(r)):
-            out = subprocess.run(
-                ["find", root, "-xdev", "(", "-path", "/proc", "-o", "-path", "/sys", "-o",
-                 "-name", f"{PREFIX}*", ")", "-prune", "-o", "-uid", str(uid), "-newer",
-                 marker.name, "-print"], capture_output=True, text=True)
-            found += out.stdout.split()
+        finds = [subprocess.Popen(  # all at once: /tmp and the environment are big
+            ["find", root, "-xdev", "(", "-path", "/proc", "-o", "-path", "/sys", "-o",
+             "-name", f"{PREFIX}*", ")", "-prune", "-o", "-uid", str(uid), "-newer",
+             marker.name, "-print"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True) for root in dict.fromkeys(r for r in roots if os.path.isdir(r))]
+        for find in finds:
+            found += find.communicate()[0].split()
     finally:
         os.unlink(marker.name)
     # POSIX named semaphores of multiprocessing live in /dev/shm whatever the folders
@@ -263,15 +292,7 @@ def cluster():
     c = None
     try:
         c = Cluster()
-        c.start(workers=2)
-        from distributed import Client
-
-        try:
-            with Client(c.address, timeout="30s", set_as_default=False) as client:
-                client.wait_for_workers(2, timeout=60)
-        except (OSError, TimeoutError) as exc:
-            pytest.fail(f"the cluster did not start ({exc}); scheduler log: "
-                        f"{c.log('scheduler')}; worker0 log: {c.log('worker0')}")
+        c.start(workers=2)  # the test waits for them (Cluster.wait_ready)
         yield c
     finally:
         if c is not None:
@@ -307,8 +328,12 @@ def test_sweep_on_a_cluster_without_shared_folder(tmp_path, cluster):
     out = tmp_path / "results"
     out.mkdir()
     os.chmod(out, 0o755)  # writable by the client's user only
-    local = run_experiment(exp, out=tmp_path / "local", workers=1, progress=False)
+    # The local reference: one worker, in this process (no pool to start), while the
+    # cluster's processes start.
+    with ThreadPoolExecutor(1) as pool:
+        local = run_experiment(exp, pool, out=tmp_path / "local", progress=False)
     assert local.report.ok == exp.runs
+    cluster.wait_ready(2)
 
     # Kill a worker once two runs are recorded, while it holds work: early, so that the
     # runs left are many (waiting for half of them lost the race on a loaded machine:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,6 +37,27 @@ def _users_folder(folder):
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """Results made once for the module, by the commands the tests would begin with
+    (each about 1 s): ``run tiny.toml -n 1`` and ``sweep`` of the tiny 2 x 2 grid with one
+    replicate. Tests copy a folder before a command may write into it, and name the
+    scenario and experiment files here, which nothing writes."""
+    folder = tmp_path_factory.mktemp("made")
+    scenario = _tiny(folder)
+    run = folder / "run"
+    assert main(["run", str(scenario), "-n", "1", "--out", str(run)]) == 0
+    exp = write_tiny(folder / "e", replicates=1)
+    sweep = folder / "sweep"
+    assert main(["sweep", str(exp), "--out", str(sweep), "--workers", "1"]) == 0
+    return {"scenario": scenario, "run": run, "exp": exp, "sweep": sweep}
+
+
+def _copy(made, what, to):
+    shutil.copytree(made[what], to)
+    return to
+
+
 def test_run_never_deletes_a_folder_just_because_it_holds_manifest_json(tmp_path, capsys):
     users = tmp_path / "project"
     before = _users_folder(users)
@@ -47,10 +69,8 @@ def test_run_never_deletes_a_folder_just_because_it_holds_manifest_json(tmp_path
     assert (users / "site" / "index.html").read_text() == "<p>my work</p>"
 
 
-def test_validate_refuses_a_sweep_folder_before_any_work(tmp_path, capsys):
-    exp = write_tiny(tmp_path / "e", replicates=1)
-    sweep = tmp_path / "sweep"
-    assert main(["sweep", str(exp), "--out", str(sweep), "--workers", "1"]) == 0
+def test_validate_refuses_a_sweep_folder_before_any_work(tmp_path, capsys, made):
+    sweep = _copy(made, "sweep", tmp_path / "sweep")  # made by `sweep --workers 1`
     capsys.readouterr()
     before = sorted(p.name for p in sweep.rglob("*"))
     for extra in ([], ["--force"]):
@@ -60,12 +80,10 @@ def test_validate_refuses_a_sweep_folder_before_any_work(tmp_path, capsys):
     assert sorted(p.name for p in sweep.rglob("*")) == before
 
 
-def test_run_refuses_a_sweep_folder_and_sweep_a_run_folder(tmp_path, capsys):
-    scenario = _tiny(tmp_path)
-    run_out = tmp_path / "run"
-    assert main(["run", str(scenario), "-n", "1", "--out", str(run_out)]) == 0
+def test_run_refuses_a_sweep_folder_and_sweep_a_run_folder(tmp_path, capsys, made):
+    run_out = _copy(made, "run", tmp_path / "run")  # made by `run tiny.toml -n 1`
     assert json.loads((run_out / MARKER).read_text())["kind"] == "run"
-    exp = write_tiny(tmp_path / "e", replicates=1)
+    exp = made["exp"]
     assert main(["sweep", str(exp), "--out", str(run_out), "--force", "--workers", "1"]) == 2
     assert "holds a 'trucesim run' result, not a 'sweep' result" in capsys.readouterr().err
     assert (run_out / "daily.parquet").exists()
@@ -189,10 +207,9 @@ def test_a_second_process_is_refused_while_the_lock_is_held(tmp_path):
 
 
 # ------------------------------------------------------------------------------ resume
-def test_resume_redoes_runs_whose_daily_part_is_missing_or_broken(tmp_path, capsys):
-    exp = write_tiny(tmp_path / "e", replicates=1)
-    out = tmp_path / "out"
-    assert main(["sweep", str(exp), "--out", str(out), "--workers", "1"]) == 0
+def test_resume_redoes_runs_whose_daily_part_is_missing_or_broken(tmp_path, capsys, made):
+    exp = made["exp"]
+    out = _copy(made, "sweep", tmp_path / "out")  # made by the sweep command below
     parts = sorted((out / "daily").glob("*.parquet"))
     good = pd.read_parquet(parts[0])
     parts[0].unlink()
@@ -208,10 +225,9 @@ def test_resume_redoes_runs_whose_daily_part_is_missing_or_broken(tmp_path, caps
     assert len(runs) == 4 and (runs["status"] == "ok").all()
 
 
-def test_resume_redoes_runs_whose_record_lacks_fields(tmp_path, capsys):
-    exp = write_tiny(tmp_path / "e", replicates=1)
-    out = tmp_path / "out"
-    assert main(["sweep", str(exp), "--out", str(out), "--workers", "1"]) == 0
+def test_resume_redoes_runs_whose_record_lacks_fields(tmp_path, capsys, made):
+    exp = made["exp"]
+    out = _copy(made, "sweep", tmp_path / "out")  # made by the sweep command below
     records = sorted((out / "records").glob("*.json"))
     records[0].write_text(json.dumps({"run_id": records[0].stem}))  # no status
     records[1].write_text("[1, 2]")
@@ -221,15 +237,14 @@ def test_resume_redoes_runs_whose_record_lacks_fields(tmp_path, capsys):
     assert json.loads(records[0].read_text())["status"] == "ok"
 
 
-def test_calibrate_refuses_a_foreign_folder_and_another_kind(tmp_path, capsys):
+def test_calibrate_refuses_a_foreign_folder_and_another_kind(tmp_path, capsys, made):
     cal = REPO / "calibration" / "el-salvador-2013.toml"
     users = tmp_path / "mine"
     _users_folder(users)
     assert main(["calibrate", str(cal), "--workers", "1", "--out", str(users)]) == 2
     err = capsys.readouterr().err
     assert "is not a folder trucesim made" in err and "Errno" not in err
-    run_out = tmp_path / "run"
-    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(run_out)]) == 0
+    run_out = _copy(made, "run", tmp_path / "run")  # made by `run tiny.toml -n 1`
     capsys.readouterr()
     assert main(["calibrate", str(cal), "--workers", "1", "--out", str(run_out)]) == 2
     assert "holds a 'trucesim run' result, not a 'calibration' result" in capsys.readouterr().err
@@ -244,22 +259,21 @@ def test_a_manifest_without_kind_is_named_not_none(tmp_path, capsys):
     assert "no 'kind'" in err and "None" not in err
 
 
-def _unmarked_run(tmp_path, capsys):
+def _unmarked_run(tmp_path, capsys, made):
     """A run folder without trucesim's marker (as trucesim wrote them before markers)."""
-    out = tmp_path / "old"
-    assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]) == 0
+    out = _copy(made, "run", tmp_path / "old")  # made by `run tiny.toml -n 1`
     (out / MARKER).unlink()
     capsys.readouterr()
     return out
 
 
-def test_a_run_folder_without_a_marker_is_refused_and_kept(tmp_path, capsys):
+def test_a_run_folder_without_a_marker_is_refused_and_kept(tmp_path, capsys, made):
     """Only the marker proves a folder is trucesim's: a run's files and manifest without
     it are refused, with --force too, and nothing in the folder changes."""
-    out = _unmarked_run(tmp_path, capsys)
+    out = _unmarked_run(tmp_path, capsys, made)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     for extra in ([], ["--force"]):
-        assert main(["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out), *extra]) == 2
+        assert main(["run", str(made["scenario"]), "-n", "1", "--out", str(out), *extra]) == 2
         assert "is not a folder trucesim made" in capsys.readouterr().err
         assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -32,13 +33,30 @@ def _tree(folder):
 
 
 # ------------------------------------------------------------------ reruns keep the user's
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """``run tiny.toml -n 1`` done once for the module (about 1 s; ``plot`` 2-4 s more),
+    as the first step of the rerun tests: ``(scenario, run folder, the run folder with
+    the user's NOTES.md and plots/)``. Tests copy the folders (they rerun into them) and
+    rerun with this scenario file, which nothing writes."""
+    folder = tmp_path_factory.mktemp("made")
+    scen = _tiny(folder)
+    run = folder / "R"
+    assert main(["run", str(scen), "-n", "1", "--out", str(run)]) == 0
+    plotted = folder / "plotted" / "R"
+    shutil.copytree(run, plotted)
+    (plotted / "NOTES.md").write_text("my notes")
+    assert main(["plot", str(plotted)]) == 0
+    return scen, run, plotted
+
+
 @pytest.mark.parametrize("force", [False, True])
-def test_rerun_refuses_a_folder_holding_the_users_notes_and_plots(tmp_path, capsys, force):
+def test_rerun_refuses_a_folder_holding_the_users_notes_and_plots(tmp_path, capsys, force,
+                                                                  made):
+    scen, _, plotted = made
     out = tmp_path / "R"
-    args = ["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]
-    assert main(args) == 0
-    (out / "NOTES.md").write_text("my notes")
-    assert main(["plot", str(out)]) == 0
+    args = ["run", str(scen), "-n", "1", "--out", str(out)]
+    shutil.copytree(plotted, out)  # made by args, then NOTES.md and `plot`
     capsys.readouterr()
     before = _tree(out)
     assert main(args + (["--force", "--seed", "9"] if force else [])) == 2
@@ -49,22 +67,24 @@ def test_rerun_refuses_a_folder_holding_the_users_notes_and_plots(tmp_path, caps
     assert (out / "NOTES.md").read_text() == "my notes"
 
 
-def test_rerun_replaces_a_folder_holding_only_its_own_files(tmp_path, capsys):
+def test_rerun_replaces_a_folder_holding_only_its_own_files(tmp_path, capsys, made):
+    scen, run, _ = made
     out = tmp_path / "R"
-    args = ["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]
-    assert main(args) == 0
+    args = ["run", str(scen), "-n", "1", "--out", str(out)]
+    shutil.copytree(run, out)  # made by args
     marker = json.loads((out / MARKER).read_text())
     assert set(marker["files"]) == {"daily.parquet", "summary.json", "manifest.json",
                                     "trajectory.png"}
     assert main(args) == 0
 
 
-def test_a_marker_without_its_file_list_keeps_the_users_files(tmp_path, capsys):
+def test_a_marker_without_its_file_list_keeps_the_users_files(tmp_path, capsys, made):
     """A folder made before markers listed their files (format 1): the files its kind
     writes may be replaced, nothing else."""
+    scen, run, _ = made
     out = tmp_path / "R"
-    args = ["run", str(_tiny(tmp_path)), "-n", "1", "--out", str(out)]
-    assert main(args) == 0
+    args = ["run", str(scen), "-n", "1", "--out", str(out)]
+    shutil.copytree(run, out)  # made by args
     marker = json.loads((out / MARKER).read_text())
     del marker["files"]
     marker["format"] = 1
