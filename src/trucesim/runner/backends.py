@@ -122,8 +122,9 @@ def scheduler_address(address: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port
 
 
-def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Check, within ``timeout`` seconds, that a Dask scheduler answers at ``address``.
+def probe_scheduler(address: str, timeout: float | None = None) -> None:
+    """Check, within ``timeout`` seconds (by default :data:`CONNECT_TIMEOUT_S`, read at
+    the call), that a Dask scheduler answers at ``address``.
 
     A scheduler speaks first: on a new connection it sends its handshake before reading
     anything. So a plain TCP address must accept the connection and send bytes that are
@@ -136,6 +137,7 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     """
     import socket
 
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
     scheme, host, port = scheduler_address(address)
     deadline = time.monotonic() + timeout
     try:
