@@ -35,15 +35,11 @@ def pytest_configure(config):
     compiling them (about 40 s of CPU each) at the same time."""
     if hasattr(config, "workerinput"):  # a pytest-xdist worker
         return
-    from trucesim import simulate
     from trucesim.cli import warm
 
     warm.start()  # nothing cached and the other core idle: it compiles too
 
-    simulate(Scenario.parse({"name": "warm-up", "start": dt.date(2020, 1, 1),
-                             "end": dt.date(2020, 1, 2), "world": {"cliques": 3},
-                             "phases": [{"start": dt.date(2020, 1, 1), "regime": "baseline"}]},
-                            "warm-up"))
+    import trucesim.runner.preload  # noqa: F401  (importing it loads the day's kernels)
 
 
 def pytest_collection_modifyitems(config, items):

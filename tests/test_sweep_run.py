@@ -64,6 +64,17 @@ def test_one_two_workers_and_dask_give_identical_runs(tmp_path):
                                       pd.read_parquet(outs["dask"] / "daily" / part.name))
 
 
+def test_a_local_pools_workers_start_with_the_days_kernels_loaded():
+    """The pool's fork server loads the day's kernels before it forks a worker
+    (runner/preload.py): a worker starts with their machine code instead of each
+    loading it from numba's cache again for its first run."""
+    from trucesim.runner.backends import open_backend
+
+    compiled = "len(__import__('trucesim.core.day', fromlist=['day']).simulate_days.overloads)"
+    with open_backend("process", 1) as backend:
+        assert backend.executor.submit(eval, compiled).result() > 0
+
+
 def test_failing_run_is_recorded_and_the_others_finish(tmp_path, monkeypatch):
     real = tasks.simulate_run
 

@@ -85,7 +85,7 @@ def open_backend(backend: str = "process", workers: int | None = None,
             raise ConfigError("--scheduler", "", "a scheduler address needs --backend dask")
         n = workers or default_workers()
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["trucesim.runner.tasks"])
+        ctx.set_forkserver_preload(["trucesim.runner.preload"])  # the kernels, loaded once
         pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_exit_with_sweep,
                                    initargs=(os.getpid(),))
         try:
