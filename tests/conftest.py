@@ -39,7 +39,9 @@ def pytest_configure(config):
 
     warm.start()  # nothing cached and the other core idle: it compiles too
 
-    import trucesim.runner.preload  # noqa: F401  (importing it loads the day's kernels)
+    from trucesim.runner import preload  # importing it loads the day's kernels
+
+    assert preload.FAILED is None, f"the kernels could not be loaded: {preload.FAILED}"
 
 
 def pytest_collection_modifyitems(config, items):

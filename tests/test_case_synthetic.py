@@ -121,10 +121,10 @@ def _synthetic_case(folder: Path, seed: int) -> dict:
 def _no_unread_outputs(monkeypatch) -> None:
     """What the calibration writes besides its posterior and that this test never reads:
     the three figures (not drawn to files; 0.3-0.5 s a calibration) and the posterior
-    predictive check (2 fresh runs instead of 100; 0.6-1 s). The posterior is fitted and
-    written before either (run_calibration: posterior_of, then predictive, then
-    _write_outputs), and the predictive runs have their own seeds, so the posterior file,
-    the filter and the branches are the same as without this."""
+    predictive check (2 fresh runs instead of 100; 0.6-1 s). The posterior is computed
+    before either (run_calibration: posterior_of, then predictive, then _write_outputs,
+    which writes it last), and the predictive runs have their own seeds, so the posterior
+    file (the same bytes), the filter and the branches are the same as without this."""
     import matplotlib.pyplot as plt
 
     from trucesim.calibration import smc, smc_figures

@@ -84,7 +84,8 @@ def _opens(process: subprocess.Popen, path: str) -> bool:
     if not fds.is_dir():
         return False
     target = os.path.realpath(path)
-    while process.poll() is None:
+    deadline = time.monotonic() + 30  # a safety bound: it reaches the lock in about 1 s
+    while process.poll() is None and time.monotonic() < deadline:
         for fd in fds.iterdir():
             try:
                 if os.path.realpath(fd) == target:
@@ -92,7 +93,7 @@ def _opens(process: subprocess.Popen, path: str) -> bool:
             except OSError:  # closed meanwhile
                 pass
         time.sleep(0.02)
-    return True  # ended: the assertion after the wait reports it
+    return True  # ended or past the bound: the assertion after the wait reports it
 
 
 def test_a_kernel_another_process_is_compiling_is_loaded_not_compiled_again(lockpkg):

@@ -36,6 +36,7 @@ wrong; add ``overrides = {}`` to it if its calibration had none.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import tomllib
@@ -244,7 +245,7 @@ def parse_posterior(data: dict[str, Any], source: str = "<posterior>") -> Poster
         protocol=protocol, data_until=until, seed=seed, model_version=version,
         scenario=scenario, calibration=str(data.get("calibration", "")),
         description=str(data.get("description", "")), source=source,
-        overrides_fixed=dict(fixed),
+        overrides_fixed=copy.deepcopy(fixed),  # the parsed mapping is shared (_parsed)
     )
 
 
