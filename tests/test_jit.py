@@ -289,28 +289,25 @@ def test_a_kernels_key_follows_the_code_of_an_intrinsic_it_calls(monkeypatch):
     that does not call it (day)."""
     from trucesim.core.day import day, simulate_days
 
-    jit.kernel_digest.cache_clear()
-    before = jit.kernel_digest(simulate_days.py_func), jit.kernel_digest(day.py_func)
+    def digests(target=None, name=None, value=None):
+        """simulate_days' and day's keys, with ``target.name`` set to ``value``."""
+        if target is not None:
+            monkeypatch.setattr(target, name, value)
+        jit.kernel_digest.cache_clear()
+        try:
+            return jit.kernel_digest(simulate_days.py_func), jit.kernel_digest(day.py_func)
+        finally:
+            monkeypatch.undo()
+            jit.kernel_digest.cache_clear()
 
     def edited(typingctx, value):  # another code generation
         return value(value), lambda context, builder, sig, args: args[0]
 
-    monkeypatch.setattr(jit.borrow, "_defn", edited)
-    jit.kernel_digest.cache_clear()
-    try:
-        after = jit.kernel_digest(simulate_days.py_func), jit.kernel_digest(day.py_func)
-    finally:
-        monkeypatch.undo()
-        jit.kernel_digest.cache_clear()
+    before = digests()
+    after = digests(jit.borrow, "_defn", edited)
     assert after[0] != before[0] and after[1] == before[1]
     # Whether what borrow() gives is lowered as owning nothing is part of it too.
-    monkeypatch.setattr(type(jit.borrow), "gives_unowned", False)
-    jit.kernel_digest.cache_clear()
-    try:
-        unmarked = jit.kernel_digest(simulate_days.py_func), jit.kernel_digest(day.py_func)
-    finally:
-        monkeypatch.undo()
-        jit.kernel_digest.cache_clear()
+    unmarked = digests(type(jit.borrow), "gives_unowned", False)
     assert unmarked[0] != before[0] and unmarked[1] == before[1]
 
 
