@@ -21,6 +21,8 @@ import datetime as dt
 import sys
 
 import trucesim.runner.tasks  # noqa: F401  (the code every run needs)
+from trucesim.api import simulate
+from trucesim.scenario.schema import Scenario
 
 #: Why loading the kernels at import failed (None: it did not).
 FAILED: str | None = None
@@ -29,9 +31,6 @@ FAILED: str | None = None
 def load_kernels() -> None:
     """Run two days of a three-clique world: every kernel of the day is then loaded
     (from numba's cache, or compiled) in this process."""
-    from trucesim.api import simulate
-    from trucesim.scenario.schema import Scenario
-
     simulate(Scenario.parse({"name": "warm-up", "start": dt.date(2020, 1, 1),
                              "end": dt.date(2020, 1, 2), "world": {"cliques": 3},
                              "phases": [{"start": dt.date(2020, 1, 1),
